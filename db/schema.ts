@@ -1,0 +1,139 @@
+// One schema for every SQLite driver (better-sqlite3 on Node, D1 on Workers).
+// Times are epoch milliseconds; JSON columns hold already-redacted values.
+import { sqliteTable, text, integer, primaryKey, index } from "drizzle-orm/sqlite-core";
+
+const json = (name: string) => text(name, { mode: "json" }).$type<unknown>();
+
+export const flows = sqliteTable("flows", {
+  name: text("name").primaryKey(),
+  latestVersion: integer("latest_version").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const flowVersions = sqliteTable(
+  "flow_versions",
+  {
+    name: text("name").notNull(),
+    version: integer("version").notNull(),
+    definition: text("definition").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.name, t.version] })],
+);
+
+export const settings = sqliteTable("settings", {
+  key: text("key").primaryKey(),
+  value: text("value").notNull(),
+});
+
+export const runs = sqliteTable(
+  "runs",
+  {
+    id: text("id").primaryKey(),
+    flow: text("flow").notNull(),
+    flowVersion: integer("flow_version").notNull(),
+    status: text("status").notNull(),
+    input: json("input"),
+    output: json("output"),
+    error: json("error"),
+    // Where the engine resumes: phase, step index, attempts used, results so far.
+    cursor: text("cursor").notNull(),
+    dueAt: integer("due_at"),
+    leaseUntil: integer("lease_until"),
+    replayOf: text("replay_of"),
+    external: json("external"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+    finishedAt: integer("finished_at"),
+  },
+  (t) => [
+    index("runs_due").on(t.status, t.dueAt),
+    index("runs_flow").on(t.flow, t.id),
+    index("runs_status").on(t.status, t.id),
+  ],
+);
+
+export const stepAttempts = sqliteTable(
+  "step_attempts",
+  {
+    runId: text("run_id").notNull(),
+    step: text("step").notNull(),
+    attempt: integer("attempt").notNull(),
+    phase: text("phase").notNull(),
+    status: text("status").notNull(),
+    startedAt: integer("started_at").notNull(),
+    finishedAt: integer("finished_at"),
+    durationMs: integer("duration_ms"),
+    output: json("output"),
+    error: json("error"),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.step, t.attempt] })],
+);
+
+export const handlers = sqliteTable("handlers", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  kind: text("kind").notNull(),
+  config: text("config").notNull(),
+  match: json("match"),
+  enabled: integer("enabled", { mode: "boolean" }).notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const outbox = sqliteTable(
+  "outbox",
+  {
+    id: text("id").primaryKey(),
+    runId: text("run_id").notNull(),
+    handlerId: text("handler_id"),
+    kind: text("kind").notNull(),
+    payload: text("payload").notNull(),
+    status: text("status").notNull(),
+    attempts: integer("attempts").notNull(),
+    nextAttemptAt: integer("next_attempt_at"),
+    lastError: text("last_error"),
+    response: json("response"),
+    createdAt: integer("created_at").notNull(),
+    deliveredAt: integer("delivered_at"),
+  },
+  (t) => [index("outbox_due").on(t.status, t.nextAttemptAt), index("outbox_run").on(t.runId)],
+);
+
+// A chat message that can be edited later (grouping, click outcomes).
+export const alerts = sqliteTable(
+  "alerts",
+  {
+    id: text("id").primaryKey(),
+    handlerId: text("handler_id"),
+    kind: text("kind").notNull(),
+    runId: text("run_id").notNull(),
+    groupKey: text("group_key").notNull(),
+    count: integer("count").notNull(),
+    ref: json("ref"),
+    state: json("state"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("alerts_group").on(t.handlerId, t.groupKey, t.createdAt), index("alerts_run").on(t.runId)],
+);
+
+export const silences = sqliteTable("silences", {
+  id: text("id").primaryKey(),
+  flow: text("flow"),
+  step: text("step"),
+  errorType: text("error_type"),
+  endsAt: integer("ends_at").notNull(),
+  createdBy: text("created_by"),
+  comment: text("comment"),
+  createdAt: integer("created_at").notNull(),
+});
+
+// Idempotency of chat clicks and API actions: one row per (action key).
+export const actions = sqliteTable("actions", {
+  key: text("key").primaryKey(),
+  runId: text("run_id").notNull(),
+  result: json("result"),
+  createdAt: integer("created_at").notNull(),
+});

@@ -1,0 +1,44 @@
+// createApp(deps): the Hono app. Imports no runtime: Node and Workers both serve it.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { Deps } from "./deps";
+import { ApiError, errorHandler } from "./routes/errors";
+import { flowRoutes } from "./routes/flows";
+import { handlerRoutes } from "./routes/handlers";
+import { bearerOk, hookRoutes } from "./routes/hooks";
+import { runRoutes } from "./routes/runs";
+
+export function createApp(deps: Deps, extend?: (app: Hono) => void): Hono {
+  const app = new Hono();
+  app.onError(errorHandler(deps.log));
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: deps.config.MEND_MAX_BODY,
+      onError: (c) => c.json({ error: `request body is larger than MEND_MAX_BODY (${deps.config.MEND_MAX_BODY} bytes)` }, 413),
+    }),
+  );
+
+  app.use("/api/*", async function requireToken(c, next) {
+    if (!bearerOk(c, deps.config.MEND_API_TOKEN)) throw new ApiError(401, "missing or bad bearer token (Authorization: Bearer <MEND_API_TOKEN>)");
+    await next();
+  });
+
+  app.get("/healthz", async (c) => {
+    try {
+      await deps.flows.list();
+      return c.json({ ok: true });
+    } catch {
+      return c.json({ ok: false, error: "database does not answer" }, 503);
+    }
+  });
+
+  app.route("/api", flowRoutes(deps));
+  app.route("/api", runRoutes(deps));
+  app.route("/api", handlerRoutes(deps));
+  app.route("/hooks", hookRoutes(deps));
+  extend?.(app);
+  return app;
+}

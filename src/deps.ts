@@ -1,0 +1,29 @@
+// Everything the app and the engine are given; built by an entry, never a module singleton.
+import type { Dispatcher } from "./alerts/dispatcher";
+import type { Engine } from "./engine/engine";
+import type { Clock } from "./engine/ports";
+import type { Config } from "./env";
+import type { FlowRepo } from "./store/flows";
+import type { HandlerRepo } from "./store/handlers";
+import type { OutboxRepo } from "./store/outbox";
+import type { RunRepo } from "./store/runs";
+import type { Database } from "./store/database";
+
+export type Log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+
+export interface Deps {
+  config: Config;
+  clock: Clock;
+  random: () => number;
+  newId: () => string;
+  db: Database;
+  runs: RunRepo;
+  flows: FlowRepo;
+  handlers: HandlerRepo;
+  outbox: OutboxRepo;
+  engine: Engine;
+  dispatcher: Dispatcher;
+  fetch: typeof fetch;
+  waitUntil: (p: Promise<unknown>) => void;
+  log: Log;
+}

@@ -1,0 +1,177 @@
+// The engine's front door: start, resume, retry, replay, cancel and wait for runs.
+import { EngineError } from "./errors";
+import type { Flow } from "./flow";
+import { validateInput } from "./input";
+import { ACTIVE, TERMINAL, type Cursor, type EngineDeps, type RunRecord } from "./ports";
+import { RunExecution, restoreFromLedger, type LiveRun } from "./run";
+
+const START_LEASE_MS = 60_000;
+
+export interface StartOptions {
+  flow: string;
+  input: unknown;
+  version?: number;
+  replayOf?: string | null;
+}
+
+export class Engine {
+  private readonly running = new Map<string, AbortController>();
+  private readonly waiters = new Map<string, Set<(run: RunRecord) => void>>();
+
+  constructor(readonly deps: EngineDeps) {}
+
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  async loadFlow(name: string, version?: number): Promise<{ version: number; flow: Flow }> {
+    const found = await this.deps.store.getFlow(name, version);
+    if (!found) throw new EngineError("not_found", version ? `flow '${name}' has no version ${version}` : `unknown flow '${name}'`);
+    return found;
+  }
+
+  /** Commits a new run, then starts it in the background. */
+  async start(opts: StartOptions): Promise<RunRecord> {
+    const { version, flow } = await this.loadFlow(opts.flow, opts.version);
+    const issues = validateInput(flow.input, opts.input);
+    if (issues.length) throw new EngineError("invalid", `input does not match the schema of flow '${flow.name}'`, issues);
+    const now = this.deps.clock.now();
+    const run: RunRecord = {
+      id: this.deps.newId(),
+      flow: flow.name,
+      flowVersion: version,
+      status: "queued",
+      input: opts.input,
+      output: null,
+      error: null,
+      cursor: { phase: "main", index: 0, attempt: 0 },
+      dueAt: now,
+      replayOf: opts.replayOf ?? null,
+      external: null,
+      createdAt: now,
+      updatedAt: now,
+      finishedAt: null,
+    };
+    await this.deps.store.commit([{ op: "insertRun", run, leaseUntil: now + START_LEASE_MS }]);
+    this.spawn(run, flow, true);
+    return { ...run };
+  }
+
+  /** Resumes a failed run from its failed step; earlier results stay. Exactly once per failure. */
+  async retry(id: string): Promise<RunRecord> {
+    const run = await this.mustGet(id);
+    if (run.status !== "failed") throw new EngineError("conflict", `run ${id} is ${run.status}; only failed runs can be retried`);
+    if (run.external) throw new EngineError("conflict", `run ${id} reports an external failure; its retry goes to the reporting system`);
+    const now = this.deps.clock.now();
+    const cursor: Cursor = { phase: "main", index: run.cursor.failed_index ?? run.cursor.index, attempt: 0 };
+    const claimed = await this.deps.store.transition(id, "failed", {
+      status: "queued",
+      cursor,
+      error: null,
+      output: null,
+      finishedAt: null,
+      dueAt: now,
+      updatedAt: now,
+      leaseUntil: now + START_LEASE_MS,
+    });
+    if (!claimed) throw new EngineError("conflict", `run ${id} is already being retried`);
+    const { flow } = await this.loadFlow(run.flow, run.flowVersion);
+    const resumed: RunRecord = { ...run, status: "queued", cursor, error: null, output: null, finishedAt: null, dueAt: now, updatedAt: now };
+    this.spawn(resumed, flow, false);
+    return resumed;
+  }
+
+  async replay(id: string, opts: { original?: boolean; input?: unknown } = {}): Promise<RunRecord> {
+    const run = await this.mustGet(id);
+    if (run.external) throw new EngineError("conflict", `run ${id} reports an external failure; its replay goes to the reporting system`);
+    return this.start({
+      flow: run.flow,
+      version: opts.original ? run.flowVersion : undefined,
+      input: opts.input !== undefined ? opts.input : run.input,
+      replayOf: run.id,
+    });
+  }
+
+  async cancel(id: string): Promise<RunRecord> {
+    await this.mustGet(id);
+    const now = this.deps.clock.now();
+    const done = await this.deps.store.cancelRun(id, now);
+    const run = await this.mustGet(id);
+    if (!done) throw new EngineError("conflict", `run ${id} has already ended (${run.status})`);
+    this.running.get(id)?.abort();
+    this.notify(run);
+    return run;
+  }
+
+  /** Resolves with the run once it has ended, or undefined after timeoutMs. */
+  async waitFor(id: string, timeoutMs: number): Promise<RunRecord | undefined> {
+    const current = await this.deps.store.getRun(id);
+    if (!current || TERMINAL.includes(current.status)) return current;
+    return new Promise((resolve) => {
+      const set = this.waiters.get(id) ?? new Set();
+      this.waiters.set(id, set);
+      const done = (run: RunRecord | undefined) => {
+        cancelTimer();
+        set.delete(done);
+        if (set.size === 0) this.waiters.delete(id);
+        resolve(run);
+      };
+      const cancelTimer = this.deps.clock.setTimer(timeoutMs, () => done(undefined));
+      set.add(done);
+    });
+  }
+
+  /** Claims due runs (retries whose backoff passed, woken sleeps, runs a crash left) and advances them. */
+  async tick(limit = 32): Promise<number> {
+    const room = limit - this.running.size;
+    if (room <= 0) return 0;
+    const due = await this.deps.store.claimDue(this.deps.clock.now(), START_LEASE_MS, room);
+    for (const run of due) {
+      if (this.running.has(run.id)) continue;
+      const found = await this.deps.store.getFlow(run.flow, run.flowVersion);
+      if (!found) {
+        this.deps.log("error", "run's flow version is missing", { run: run.id, flow: run.flow, version: run.flowVersion });
+        continue;
+      }
+      this.spawn(run, found.flow, false);
+    }
+    return due.length;
+  }
+
+  /** Resolves once no run is executing in this process (for tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private spawn(run: RunRecord, flow: Flow, fresh: boolean): void {
+    if (this.running.has(run.id)) return;
+    const controller = new AbortController();
+    this.running.set(run.id, controller);
+    const task = this.execute(run, flow, fresh, controller.signal)
+      .catch((err: unknown) => {
+        this.deps.log("error", "run execution failed; it will be resumed by the scheduler", { run: run.id, error: String((err as Error)?.stack ?? err) });
+      })
+      .finally(() => this.running.delete(run.id));
+    this.deps.waitUntil(task);
+  }
+
+  private async execute(run: RunRecord, flow: Flow, fresh: boolean, signal: AbortSignal): Promise<void> {
+    if (!ACTIVE.includes(run.status)) return;
+    const live: LiveRun = { run, flow, defaults: await this.deps.store.getDefaults(), results: {}, nextAttempt: {}, pending: [], signal };
+    if (!fresh) restoreFromLedger(live, await this.deps.store.getAttempts(run.id), this.deps.clock.now());
+    if (run.status !== "running") Object.assign(run, { status: "running", dueAt: null });
+    const outcome = await new RunExecution(this.deps, live).advance();
+    if (outcome.kind === "ended") this.notify(outcome.run);
+  }
+
+  private notify(run: RunRecord): void {
+    const set = this.waiters.get(run.id);
+    if (set) for (const fn of [...set]) fn({ ...run });
+  }
+
+  private async mustGet(id: string): Promise<RunRecord> {
+    const run = await this.deps.store.getRun(id);
+    if (!run) throw new EngineError("not_found", `unknown run '${id}'`);
+    return run;
+  }
+}

@@ -1,0 +1,24 @@
+// Secret values never leave memory: every stored or shown value passes here.
+export const REDACTED = "[redacted]";
+
+export function makeRedactor(secrets: Record<string, string>): <T>(value: T) => T {
+  const values = Object.values(secrets)
+    .filter((v) => v.length >= 3)
+    .sort((a, b) => b.length - a.length);
+  if (values.length === 0) return (v) => v;
+  const walk = (value: unknown): unknown => {
+    if (typeof value === "string") {
+      let out = value;
+      for (const s of values) if (out.includes(s)) out = out.split(s).join(REDACTED);
+      return out;
+    }
+    if (Array.isArray(value)) return value.map(walk);
+    if (value !== null && typeof value === "object") {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = walk(v);
+      return out;
+    }
+    return value;
+  };
+  return walk as <T>(value: T) => T;
+}

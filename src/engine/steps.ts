@@ -1,0 +1,112 @@
+// One attempt of one step. Returns the step's result or throws a StepError
+// (carrying the attempt's last result, e.g. an HTTP response, in extra.result).
+import { StepError, coerceError } from "./errors";
+import type { Step } from "./flow";
+import type { ScriptContext, ScriptRegistry } from "./ports";
+import { render, renderString, type TemplateScope } from "./template";
+
+export interface AttemptEnv {
+  fetch: typeof fetch;
+  scripts: ScriptRegistry;
+  signal: AbortSignal;
+  scope: TemplateScope;
+  scriptContext: Omit<ScriptContext, "signal">;
+  idempotencyKey: string;
+  now: () => number;
+}
+
+const DETAIL_BODY_LIMIT = 2000;
+
+export async function runAttempt(step: Step, env: AttemptEnv): Promise<unknown> {
+  if (step.compute !== undefined) return render(step.compute, env.scope);
+  if (step.fail) throw new StepError(String(renderString(step.fail.message, env.scope)), step.fail.type);
+  if (step.sleep) return null;
+  if (step.http) return runHttp(step.http, env);
+  if (step.script) return runScript(step.script, env);
+  throw new StepError(`step '${step.id}' has no kind`, "validation");
+}
+
+async function runScript(script: NonNullable<Step["script"]>, env: AttemptEnv): Promise<unknown> {
+  const fn = env.scripts.get(script.name);
+  if (!fn) throw new StepError(`unknown script '${script.name}'`, "runtime");
+  const args = script.args === undefined ? {} : render(script.args, env.scope);
+  const aborted = new Promise<never>((_, reject) => {
+    const onAbort = () => reject(coerceAbort(env.signal));
+    if (env.signal.aborted) onAbort();
+    else env.signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([Promise.resolve().then(() => fn(args, { ...env.scriptContext, signal: env.signal })), aborted]);
+}
+
+export function coerceAbort(signal: AbortSignal): StepError {
+  const reason: unknown = signal.reason;
+  return reason instanceof StepError ? reason : new StepError("aborted", "cancelled");
+}
+
+async function runHttp(http: NonNullable<Step["http"]>, env: AttemptEnv): Promise<unknown> {
+  const rawUrl = String(render(http.url, env.scope));
+  let url: URL;
+  try {
+    url = new URL(rawUrl);
+  } catch {
+    throw new StepError(`invalid URL after templates: ${rawUrl}`, "validation");
+  }
+  for (const [k, v] of Object.entries(http.query ?? {})) url.searchParams.append(k, String(render(v, env.scope)));
+  const headers = new Headers(render(http.headers ?? {}, env.scope) as Record<string, string>);
+  if (!headers.has("idempotency-key")) headers.set("Idempotency-Key", env.idempotencyKey);
+  let body: string | undefined;
+  if (http.body !== undefined && http.method !== "GET" && http.method !== "HEAD") {
+    const rendered = render(http.body, env.scope);
+    if (typeof rendered === "string") body = rendered;
+    else {
+      body = JSON.stringify(rendered);
+      if (!headers.has("content-type")) headers.set("Content-Type", "application/json");
+    }
+  }
+  const label = `${http.method} ${url.origin}${url.pathname}`;
+  let res: Response;
+  try {
+    res = await env.fetch(url, { method: http.method, headers, body, signal: env.signal });
+  } catch (err) {
+    if (env.signal.aborted) throw coerceAbort(env.signal);
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new StepError(`${label} failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`, "network");
+  }
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (err) {
+    if (env.signal.aborted) throw coerceAbort(env.signal);
+    throw new StepError(`${label} failed while reading the body: ${(err as Error).message}`, "network");
+  }
+  const resHeaders = Object.fromEntries(res.headers);
+  const result = { status: res.status, headers: resHeaders, body: parseBody(text, res.headers.get("content-type")) };
+  const expected = http.expect_status ? http.expect_status.includes(res.status) : res.status >= 200 && res.status < 300;
+  if (expected) return result;
+  const type = res.status === 401 || res.status === 403 ? "permission_denied" : "http_status";
+  throw new StepError(`${label} returned ${res.status}`, type, {
+    status: res.status,
+    details: { body: text.length > DETAIL_BODY_LIMIT ? text.slice(0, DETAIL_BODY_LIMIT) + "…truncated…" : text, headers: resHeaders },
+    retryAfterMs: res.status === 429 || res.status === 503 ? retryAfterMs(res.headers.get("retry-after"), env.now()) : undefined,
+    result,
+  });
+}
+
+function parseBody(text: string, contentType: string | null): unknown {
+  if (contentType && /[/+]json\b/i.test(contentType) && text.length > 0) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+export function retryAfterMs(header: string | null, now: number): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}

@@ -1,0 +1,65 @@
+// {{ path }} templates. Paths only: no expressions, no code. `a:b` reads like `a.b`.
+import { TemplateError } from "./errors";
+
+export const TEMPLATE_ROOTS = ["input", "steps", "error", "failed", "run", "secrets"] as const;
+export type TemplateScope = Partial<Record<(typeof TEMPLATE_ROOTS)[number], unknown>>;
+
+const ANY = /\{\{\s*([^{}]*?)\s*\}\}/g;
+const WHOLE = /^\{\{\s*([^{}]*?)\s*\}\}$/;
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+export function parsePath(path: string): string[] {
+  const normalized = path.replace(/\[(\d+)\]/g, ".$1").replace(/:/g, ".");
+  const parts = normalized.split(".");
+  if (parts.length === 0 || parts.some((p) => !SEGMENT.test(p))) throw new TemplateError(`bad template path '${path}'`);
+  if (!(TEMPLATE_ROOTS as readonly string[]).includes(parts[0]!)) {
+    throw new TemplateError(`unknown template root '${parts[0]}' in '${path}' (use ${TEMPLATE_ROOTS.join(", ")})`);
+  }
+  return parts;
+}
+
+export function lookup(scope: TemplateScope, path: string): unknown {
+  const parts = parsePath(path);
+  let value: unknown = scope;
+  for (const part of parts) {
+    if (value === null || typeof value !== "object" || !Object.hasOwn(value, part)) {
+      throw new TemplateError(`template path '${path}' is missing`);
+    }
+    value = (value as Record<string, unknown>)[part];
+  }
+  if (value === undefined) throw new TemplateError(`template path '${path}' is missing`);
+  return value;
+}
+
+function stringify(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+export function renderString(text: string, scope: TemplateScope): unknown {
+  const whole = WHOLE.exec(text);
+  if (whole) return lookup(scope, whole[1]!);
+  if (!text.includes("{{")) return text;
+  return text.replace(ANY, (_, path: string) => stringify(lookup(scope, path)));
+}
+
+/** Fills every string inside a JSON value; keys are left as they are. */
+export function render(value: unknown, scope: TemplateScope): unknown {
+  if (typeof value === "string") return renderString(value, scope);
+  if (Array.isArray(value)) return value.map((v) => render(v, scope));
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = render(v, scope);
+    return out;
+  }
+  return value;
+}
+
+/** Template paths used in a value, for checking flows when they are saved. */
+export function templatePaths(value: unknown, out: string[] = []): string[] {
+  if (typeof value === "string") for (const m of value.matchAll(ANY)) out.push(m[1]!);
+  else if (Array.isArray(value)) value.forEach((v) => templatePaths(v, out));
+  else if (value !== null && typeof value === "object") Object.values(value).forEach((v) => templatePaths(v, out));
+  return out;
+}

@@ -1,0 +1,86 @@
+// Registered handlers: POST, GET, PATCH, DELETE /api/handlers.
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Deps } from "../deps";
+import { ERROR_TYPES } from "../engine/errors";
+import { zodIssues } from "../engine/flow";
+import { ApiError, badRequest } from "./errors";
+import { readJson } from "./body";
+
+const matchSchema = z.strictObject({
+  flows: z.array(z.string().min(1)).optional(),
+  steps: z.array(z.string().min(1)).optional(),
+  error_types: z.array(z.enum(ERROR_TYPES)).optional(),
+});
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+export const CONFIG_SCHEMAS = {
+  log: z.strictObject({}),
+  webhook: z.strictObject({ url: httpUrl, secret: z.string().startsWith("whsec_", "must start with whsec_").optional() }),
+  slack: z.union([z.strictObject({ channel: z.string().min(1) }), z.strictObject({ webhook_url: httpUrl })]),
+  discord: z.union([z.strictObject({ channel_id: z.string().regex(/^\d{5,30}$/, "must be a Discord channel id") }), z.strictObject({ webhook_url: httpUrl })]),
+} as const;
+type Kind = keyof typeof CONFIG_SCHEMAS;
+const KINDS = Object.keys(CONFIG_SCHEMAS) as [Kind, ...Kind[]];
+
+const createSchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  kind: z.enum(KINDS),
+  config: z.record(z.string(), z.unknown()).default({}),
+  match: matchSchema.nullable().optional(),
+  enabled: z.boolean().default(true),
+});
+const patchSchema = createSchema.omit({ kind: true }).partial();
+
+function checkConfig(kind: Kind, config: unknown): Record<string, unknown> {
+  const r = CONFIG_SCHEMAS[kind].safeParse(config);
+  if (!r.success) throw badRequest(`invalid ${kind} handler config`, zodIssues(r.error).map((i) => ({ ...i, path: i.path ? `config.${i.path}` : "config" })));
+  return r.data as Record<string, unknown>;
+}
+
+function newWebhookSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  return "whsec_" + btoa(String.fromCharCode(...bytes));
+}
+
+export function handlerRoutes(deps: Deps) {
+  const app = new Hono();
+
+  app.post("/handlers", async (c) => {
+    const parsed = createSchema.safeParse(await readJson(c));
+    if (!parsed.success) throw badRequest("invalid handler", zodIssues(parsed.error));
+    const h = parsed.data;
+    const config = checkConfig(h.kind, h.config);
+    if (h.kind === "webhook" && !config.secret) config.secret = newWebhookSecret();
+    const created = await deps.handlers.insert({ id: deps.newId(), name: h.name, kind: h.kind, config, match: h.match ?? null, enabled: h.enabled }, deps.clock.now());
+    return c.json(created, 201);
+  });
+
+  app.get("/handlers", async (c) => c.json({ handlers: await deps.handlers.list() }));
+
+  app.get("/handlers/:id", async (c) => {
+    const h = await deps.handlers.get(c.req.param("id"));
+    if (!h) throw new ApiError(404, `unknown handler '${c.req.param("id")}'`);
+    return c.json(h);
+  });
+
+  app.patch("/handlers/:id", async (c) => {
+    const id = c.req.param("id");
+    const existing = await deps.handlers.get(id);
+    if (!existing) throw new ApiError(404, `unknown handler '${id}'`);
+    const parsed = patchSchema.safeParse(await readJson(c));
+    if (!parsed.success) throw badRequest("invalid handler change", zodIssues(parsed.error));
+    const patch = { ...parsed.data, config: parsed.data.config === undefined ? undefined : checkConfig(existing.kind as Kind, parsed.data.config) };
+    if (patch.config && existing.kind === "webhook" && !patch.config.secret) patch.config.secret = existing.config.secret;
+    return c.json(await deps.handlers.update(id, patch, deps.clock.now()));
+  });
+
+  app.delete("/handlers/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!(await deps.handlers.remove(id))) throw new ApiError(404, `unknown handler '${id}'`);
+    return c.body(null, 204);
+  });
+
+  return app;
+}

@@ -1,0 +1,61 @@
+// POST /hooks/:flow — trigger a run; ?wait=true answers with its outcome.
+import { Hono, type Context } from "hono";
+import type { Deps } from "../deps";
+import { hmacSha256Hex, timingSafeEqualStr } from "../crypto";
+import { errorAnswer, layerErrorObject } from "../engine/error-object";
+import type { Flow } from "../engine/flow";
+import type { RunRecord } from "../engine/ports";
+import { ApiError } from "./errors";
+import { isJsonType, parseJsonText } from "./body";
+
+const WAIT_MS = 30_000;
+
+export function bearerOk(c: Context, token: string | undefined): boolean {
+  if (!token) return true;
+  const header = c.req.header("authorization") ?? "";
+  return header.startsWith("Bearer ") && timingSafeEqualStr(header.slice(7).trim(), token);
+}
+
+async function authorize(c: Context, deps: Deps, flow: Flow | undefined, raw: string): Promise<void> {
+  const hook = flow?.webhook;
+  if (hook && "public" in hook) return;
+  if (hook && "secret" in hook) {
+    const given = c.req.header("x-mend-signature") ?? "";
+    const expected = "sha256=" + (await hmacSha256Hex(hook.secret, raw));
+    if (!timingSafeEqualStr(given, expected)) throw new ApiError(401, "missing or bad X-Mend-Signature (sha256=<hex HMAC-SHA256 of the raw body>)");
+    return;
+  }
+  if (!bearerOk(c, deps.config.MEND_API_TOKEN)) throw new ApiError(401, "missing or bad bearer token");
+}
+
+export async function waitedAnswer(c: Context, deps: Deps, run: RunRecord): Promise<Response> {
+  const ended = await deps.engine.waitFor(run.id, WAIT_MS);
+  if (!ended) return c.json({ run_id: run.id, status: (await deps.runs.getRun(run.id))?.status ?? run.status }, 202);
+  if (ended.status === "succeeded" || ended.status === "recovered") return c.json({ run_id: ended.id, status: ended.status, output: ended.output }, 200);
+  const error = ended.error ?? { message: `run ${ended.status}`, type: "cancelled" as const };
+  const found = await deps.flows.get(ended.flow, ended.flowVersion);
+  const obj = found ? layerErrorObject(await deps.flows.getDefaults(), found.flow, error.step) : {};
+  const answer = errorAnswer(obj, error, { input: ended.input, run: { id: ended.id, flow: ended.flow } }, { run_id: ended.id, status: ended.status });
+  return c.json(answer.body, answer.status as 500, answer.headers);
+}
+
+export function hookRoutes(deps: Deps) {
+  const app = new Hono();
+  app.post("/:flow", async (c) => {
+    const name = c.req.param("flow");
+    const found = await deps.flows.get(name);
+    const raw = await c.req.text();
+    if (!found) {
+      if (!bearerOk(c, deps.config.MEND_API_TOKEN)) throw new ApiError(401, "missing or bad bearer token");
+      throw new ApiError(404, `unknown flow '${name}'`);
+    }
+    await authorize(c, deps, found.flow, raw);
+    const type = c.req.header("content-type");
+    if (raw.trim() !== "" && type && !isJsonType(type)) throw new ApiError(415, `content type '${type}' is not supported; send application/json`);
+    const input = raw.trim() === "" ? {} : parseJsonText(raw);
+    const run = await deps.engine.start({ flow: name, input });
+    if (c.req.query("wait") === "true") return waitedAnswer(c, deps, run);
+    return c.json({ run_id: run.id, status: run.status }, 202);
+  });
+  return app;
+}

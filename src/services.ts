@@ -1,0 +1,100 @@
+// Builds the deps from a database and a runtime's primitives; both entries call it.
+import { ulid } from "ulid";
+import { Dispatcher } from "./alerts/dispatcher";
+import { createPlanner } from "./alerts/plan";
+import type { Deps, Log } from "./deps";
+import { Engine } from "./engine/engine";
+import type { Clock, ScriptFn } from "./engine/ports";
+import type { Config } from "./env";
+import { sendLog } from "./handlers/log";
+import type { Sender } from "./handlers/types";
+import { Scheduler } from "./scheduler";
+import { createRegistry, senderScript } from "./scripts";
+import type { Database } from "./store/database";
+import { FlowRepo } from "./store/flows";
+import { HandlerRepo } from "./store/handlers";
+import { OutboxRepo } from "./store/outbox";
+import { RunRepo } from "./store/runs";
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer: (ms, fn) => {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+};
+
+export interface ServiceOptions {
+  config: Config;
+  db: Database;
+  fetch?: typeof fetch;
+  clock?: Clock;
+  random?: () => number;
+  log?: Log;
+  waitUntil?: (p: Promise<unknown>) => void;
+  senders?: Record<string, Sender>;
+  userScripts?: Record<string, ScriptFn>;
+  outboxSchedule?: number[];
+  pollMs?: number;
+}
+
+export function consoleLog(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void {
+  const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
+  if (level === "error") console.error(line);
+  else console.log(line);
+}
+
+export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Scheduler } {
+  const clock = o.clock ?? systemClock;
+  const log = o.log ?? consoleLog;
+  const fetchFn = o.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
+  const waitUntil = o.waitUntil ?? ((p: Promise<unknown>) => void p.catch(() => undefined));
+  const newId = () => ulid();
+  const runs = new RunRepo(o.db);
+  const flows = new FlowRepo(o.db);
+  const handlers = new HandlerRepo(o.db);
+  const outbox = new OutboxRepo(o.db);
+  const senders: Record<string, Sender> = { log: sendLog, ...o.senders };
+  const scripts: Record<string, ScriptFn> = {};
+  for (const [kind, send] of Object.entries(senders)) scripts[kind] = senderScript(send, { fetch: fetchFn, log }, o.config.MEND_PUBLIC_URL);
+
+  let scheduler: Scheduler | undefined;
+  const onDue = (at: number) => scheduler?.wake(at);
+  const engine = new Engine({
+    clock,
+    random: o.random ?? Math.random,
+    newId,
+    store: {
+      getFlow: (name, version) => flows.get(name, version),
+      getDefaults: () => flows.getDefaults(),
+      getRun: (id) => runs.getRun(id),
+      getAttempts: (id) => runs.getAttempts(id),
+      commit: (w) => runs.commit(w),
+      transition: (id, from, set) => runs.transition(id, from, set),
+      claimDue: (now, lease, limit) => runs.claimDue(now, lease, limit),
+      nextDueAt: () => runs.nextDueAt(),
+      cancelRun: (id, now) => runs.cancelRun(id, now),
+    },
+    fetch: fetchFn,
+    scripts: createRegistry(scripts, o.userScripts),
+    planAlerts: createPlanner({ flows, handlers, newId }),
+    secrets: o.config.secrets,
+    waitUntil,
+    log,
+    onDue,
+    publicUrl: o.config.MEND_PUBLIC_URL,
+  });
+  const dispatcher = new Dispatcher({ clock, outbox, handlers, senders, fetch: fetchFn, log, schedule: o.outboxSchedule, waitUntil, onDue });
+  scheduler = new Scheduler(
+    clock,
+    [
+      { tick: () => engine.tick(), nextDueAt: () => runs.nextDueAt() },
+      { tick: () => dispatcher.tick(), nextDueAt: () => outbox.nextDueAt() },
+    ],
+    log,
+    o.pollMs,
+  );
+  // A finished run's alerts are due at once.
+  const deps: Deps = { config: o.config, clock, random: o.random ?? Math.random, newId, db: o.db, runs, flows, handlers, outbox, engine, dispatcher, fetch: fetchFn, waitUntil, log };
+  return { deps, scheduler };
+}

@@ -1,0 +1,19 @@
+// The one seam between sync (better-sqlite3) and async (D1) SQLite: every
+// query is awaited, and multi-row writes go through batch(), one transaction.
+import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
+import type * as schema from "../../db/schema";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyDb = BaseSQLiteDatabase<"sync" | "async", any, typeof schema>;
+
+/** A built query; `returning` ones yield their rows. */
+export interface BatchItem {
+  query: { run(): unknown; all(): unknown };
+  returning?: boolean;
+}
+
+export interface Database {
+  db: AnyDb;
+  batch(items: BatchItem[]): Promise<unknown[][]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,88 @@
+// Flows and their immutable versions, and the global defaults.
+import { and, asc, eq } from "drizzle-orm";
+import { flowVersions, flows, settings } from "../../db/schema";
+import { parseDefaults, parseFlow, type Defaults, type Flow } from "../engine/flow";
+import type { Database } from "./database";
+
+export interface PutResult {
+  name: string;
+  version: number;
+  created: boolean;
+  changed: boolean;
+}
+
+export class FlowRepo {
+  private readonly versions = new Map<string, Flow>();
+  private defaults: Defaults | undefined;
+
+  constructor(private readonly d: Database) {}
+
+  /** Stores a new version unless the definition is unchanged. */
+  async put(flow: Flow, now: number): Promise<PutResult> {
+    const definition = JSON.stringify(flow);
+    const db = this.d.db;
+    const current = await db.select().from(flows).where(eq(flows.name, flow.name)).get();
+    if (current) {
+      const latest = await db.select().from(flowVersions).where(and(eq(flowVersions.name, flow.name), eq(flowVersions.version, current.latestVersion))).get();
+      if (latest?.definition === definition) return { name: flow.name, version: current.latestVersion, created: false, changed: false };
+    }
+    const version = (current?.latestVersion ?? 0) + 1;
+    await this.d.batch([
+      { query: db.insert(flowVersions).values({ name: flow.name, version, definition, createdAt: now }) },
+      {
+        query: db
+          .insert(flows)
+          .values({ name: flow.name, latestVersion: version, createdAt: now, updatedAt: now })
+          .onConflictDoUpdate({ target: flows.name, set: { latestVersion: version, updatedAt: now } }),
+      },
+    ]);
+    return { name: flow.name, version, created: !current, changed: true };
+  }
+
+  async get(name: string, version?: number): Promise<{ version: number; flow: Flow } | undefined> {
+    let v = version;
+    if (v === undefined) {
+      const row = await this.d.db.select({ v: flows.latestVersion }).from(flows).where(eq(flows.name, name)).get();
+      if (!row) return undefined;
+      v = row.v;
+    }
+    const key = `${name}@${v}`;
+    const cached = this.versions.get(key);
+    if (cached) return { version: v, flow: cached };
+    const row = await this.d.db.select().from(flowVersions).where(and(eq(flowVersions.name, name), eq(flowVersions.version, v))).get();
+    if (!row) return undefined;
+    const parsed = parseFlow(JSON.parse(row.definition));
+    if (!parsed.ok) throw new Error(`stored flow ${key} no longer parses: ${parsed.issues[0]?.message}`);
+    this.versions.set(key, parsed.value);
+    return { version: v, flow: parsed.value };
+  }
+
+  async list(): Promise<{ name: string; version: number; description: string | null }[]> {
+    const rows = await this.d.db.select().from(flows).orderBy(asc(flows.name)).all();
+    const out = [];
+    for (const r of rows) {
+      const f = await this.get(r.name, r.latestVersion);
+      out.push({ name: r.name, version: r.latestVersion, description: f?.flow.description ?? null });
+    }
+    return out;
+  }
+
+  async versionsOf(name: string): Promise<{ version: number; created_at: string }[]> {
+    const rows = await this.d.db.select({ version: flowVersions.version, createdAt: flowVersions.createdAt }).from(flowVersions).where(eq(flowVersions.name, name)).orderBy(asc(flowVersions.version)).all();
+    return rows.map((r) => ({ version: r.version, created_at: new Date(r.createdAt).toISOString() }));
+  }
+
+  async getDefaults(): Promise<Defaults> {
+    if (this.defaults) return this.defaults;
+    const row = await this.d.db.select().from(settings).where(eq(settings.key, "defaults")).get();
+    const parsed = row ? parseDefaults(JSON.parse(row.value)) : undefined;
+    this.defaults = parsed?.ok ? parsed.value : {};
+    return this.defaults;
+  }
+
+  async putDefaults(defaults: Defaults): Promise<void> {
+    const value = JSON.stringify(defaults);
+    await this.d.db.insert(settings).values({ key: "defaults", value }).onConflictDoUpdate({ target: settings.key, set: { value } }).run();
+    this.defaults = defaults;
+  }
+}

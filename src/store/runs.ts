@@ -1,0 +1,187 @@
+// Runs and their step attempts: the engine's RunStore over drizzle.
+import { and, desc, eq, inArray, isNull, lt, lte, or, sql, min, ne } from "drizzle-orm";
+import { runs, stepAttempts, outbox } from "../../db/schema";
+import type { ErrorContext } from "../engine/errors";
+import { ACTIVE, type AttemptRecord, type Cursor, type RunRecord, type RunSet, type RunStatus, type Write } from "../engine/ports";
+import type { BatchItem, Database } from "./database";
+
+type RunRow = typeof runs.$inferSelect;
+type AttemptRow = typeof stepAttempts.$inferSelect;
+
+export function toRun(r: RunRow): RunRecord {
+  return {
+    id: r.id,
+    flow: r.flow,
+    flowVersion: r.flowVersion,
+    status: r.status as RunStatus,
+    input: r.input ?? null,
+    output: r.output ?? null,
+    error: (r.error as ErrorContext | null) ?? null,
+    cursor: JSON.parse(r.cursor) as Cursor,
+    dueAt: r.dueAt,
+    replayOf: r.replayOf,
+    external: r.external ?? null,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    finishedAt: r.finishedAt,
+  };
+}
+
+function toAttempt(a: AttemptRow): AttemptRecord {
+  return { ...a, phase: a.phase as AttemptRecord["phase"], status: a.status as AttemptRecord["status"], error: (a.error as ErrorContext | null) ?? null, output: a.output ?? null };
+}
+
+function runValues(set: RunSet): Partial<typeof runs.$inferInsert> {
+  const v: Partial<typeof runs.$inferInsert> = {};
+  if (set.status !== undefined) v.status = set.status;
+  if (set.output !== undefined) v.output = set.output;
+  if (set.error !== undefined) v.error = set.error;
+  if (set.cursor !== undefined) v.cursor = JSON.stringify(set.cursor);
+  if (set.dueAt !== undefined) v.dueAt = set.dueAt;
+  if (set.finishedAt !== undefined) v.finishedAt = set.finishedAt;
+  if (set.updatedAt !== undefined) v.updatedAt = set.updatedAt;
+  if (set.leaseUntil !== undefined) v.leaseUntil = set.leaseUntil;
+  return v;
+}
+
+export class RunRepo {
+  constructor(private readonly d: Database) {}
+
+  private get db() {
+    return this.d.db;
+  }
+
+  async getRun(id: string): Promise<RunRecord | undefined> {
+    const row = await this.db.select().from(runs).where(eq(runs.id, id)).get();
+    return row ? toRun(row) : undefined;
+  }
+
+  async getAttempts(runId: string): Promise<AttemptRecord[]> {
+    const rows = await this.db.select().from(stepAttempts).where(eq(stepAttempts.runId, runId)).orderBy(stepAttempts.startedAt, stepAttempts.attempt).all();
+    return rows.map(toAttempt);
+  }
+
+  writeItems(writes: Write[]): BatchItem[] {
+    const items: BatchItem[] = [];
+    for (const w of writes) {
+      if (w.op === "insertRun") {
+        const r = w.run;
+        items.push({
+          query: this.db.insert(runs).values({
+            id: r.id,
+            flow: r.flow,
+            flowVersion: r.flowVersion,
+            status: r.status,
+            input: r.input,
+            output: r.output,
+            error: r.error,
+            cursor: JSON.stringify(r.cursor),
+            dueAt: r.dueAt,
+            leaseUntil: w.leaseUntil,
+            replayOf: r.replayOf,
+            external: r.external,
+            createdAt: r.createdAt,
+            updatedAt: r.updatedAt,
+            finishedAt: r.finishedAt,
+          }),
+        });
+      } else if (w.op === "updateRun") {
+        items.push({ query: this.db.update(runs).set(runValues(w.set)).where(and(eq(runs.id, w.id), ne(runs.status, "cancelled"))) });
+      } else if (w.op === "putAttempt") {
+        const a = w.attempt;
+        const values = { ...a, output: a.output, error: a.error };
+        items.push({
+          query: this.db
+            .insert(stepAttempts)
+            .values(values)
+            .onConflictDoUpdate({
+              target: [stepAttempts.runId, stepAttempts.step, stepAttempts.attempt],
+              set: { status: a.status, finishedAt: a.finishedAt, durationMs: a.durationMs, output: a.output, error: a.error },
+            }),
+        });
+      } else if (w.rows.length) {
+        items.push({
+          query: this.db.insert(outbox).values(
+            w.rows.map((o) => ({ ...o, payload: JSON.stringify(o.payload), response: o.response ?? null })),
+          ),
+        });
+      }
+    }
+    return items;
+  }
+
+  async commit(writes: Write[]): Promise<void> {
+    if (writes.length) await this.d.batch(this.writeItems(writes));
+  }
+
+  async transition(id: string, from: RunStatus, set: RunSet): Promise<boolean> {
+    const [rows] = await this.d.batch([
+      { query: this.db.update(runs).set(runValues(set)).where(and(eq(runs.id, id), eq(runs.status, from))).returning({ id: runs.id }), returning: true },
+    ]);
+    return (rows?.length ?? 0) > 0;
+  }
+
+  async claimDue(now: number, leaseMs: number, limit: number): Promise<RunRecord[]> {
+    const due = this.db
+      .select({ id: runs.id })
+      .from(runs)
+      .where(and(inArray(runs.status, [...ACTIVE]), lte(runs.dueAt, now), or(isNull(runs.leaseUntil), lt(runs.leaseUntil, now))))
+      .orderBy(runs.dueAt)
+      .limit(limit);
+    const [rows] = await this.d.batch([
+      { query: this.db.update(runs).set({ leaseUntil: now + leaseMs }).where(inArray(runs.id, due)).returning(), returning: true },
+    ]);
+    return (rows as RunRow[]).map(toRun);
+  }
+
+  async nextDueAt(): Promise<number | null> {
+    const row = await this.db
+      .select({ at: min(runs.dueAt) })
+      .from(runs)
+      .where(and(inArray(runs.status, [...ACTIVE]), isNull(runs.leaseUntil)))
+      .get();
+    return row?.at ?? null;
+  }
+
+  async cancelRun(id: string, now: number): Promise<boolean> {
+    const error: ErrorContext = { message: "the run was cancelled", type: "cancelled" };
+    const [changed] = await this.d.batch([
+      {
+        query: this.db
+          .update(runs)
+          .set({ status: "cancelled", finishedAt: now, updatedAt: now, dueAt: null, leaseUntil: null })
+          .where(and(eq(runs.id, id), inArray(runs.status, [...ACTIVE])))
+          .returning({ id: runs.id }),
+        returning: true,
+      },
+      {
+        query: this.db
+          .update(stepAttempts)
+          .set({ status: "failed", finishedAt: now, error: { ...error } })
+          .where(and(eq(stepAttempts.runId, id), eq(stepAttempts.status, "running"), sql`exists (select 1 from runs where id = ${id} and status = 'cancelled' and finished_at = ${now})`)),
+      },
+    ]);
+    return (changed?.length ?? 0) > 0;
+  }
+
+  /** A single process owns a SQLite file: leases left by a killed process are void at start. */
+  async releaseLeases(): Promise<void> {
+    await this.db.update(runs).set({ leaseUntil: null }).where(inArray(runs.status, [...ACTIVE])).run();
+  }
+
+  async listRuns(q: { flow?: string; status?: string; limit: number; cursor?: string }): Promise<{ runs: RunRecord[]; next: string | null }> {
+    const conds = [];
+    if (q.flow) conds.push(eq(runs.flow, q.flow));
+    if (q.status) conds.push(eq(runs.status, q.status));
+    if (q.cursor) conds.push(lt(runs.id, q.cursor));
+    const rows = await this.db
+      .select()
+      .from(runs)
+      .where(conds.length ? and(...conds) : undefined)
+      .orderBy(desc(runs.id))
+      .limit(q.limit + 1)
+      .all();
+    const page = rows.slice(0, q.limit).map(toRun);
+    return { runs: page, next: rows.length > q.limit ? page[page.length - 1]!.id : null };
+  }
+}

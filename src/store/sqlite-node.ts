@@ -1,0 +1,32 @@
+// better-sqlite3 in WAL mode with the committed migrations applied.
+import Database from "better-sqlite3";
+import { drizzle } from "drizzle-orm/better-sqlite3";
+import { migrate } from "drizzle-orm/better-sqlite3/migrator";
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as schema from "../../db/schema";
+import type { AnyDb, BatchItem, Database as Db } from "./database";
+
+export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../db/migrations");
+
+export function openSqlite(file: string): Db {
+  if (file !== ":memory:") mkdirSync(dirname(resolve(file)), { recursive: true });
+  const client = new Database(file);
+  client.pragma("journal_mode = WAL");
+  client.pragma("synchronous = NORMAL");
+  client.pragma("busy_timeout = 5000");
+  client.pragma("foreign_keys = ON");
+  const db = drizzle(client, { schema });
+  migrate(db, { migrationsFolder: MIGRATIONS_DIR });
+  const inTransaction = client.transaction((items: BatchItem[]) =>
+    items.map((item) => (item.returning ? (item.query.all() as unknown[]) : (item.query.run(), []))),
+  );
+  return {
+    db: db as unknown as AnyDb,
+    batch: async (items) => (items.length === 1 && !items[0]!.returning ? (items[0]!.query.run(), [[]]) : inTransaction(items)),
+    close: async () => {
+      client.close();
+    },
+  };
+}
