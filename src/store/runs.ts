@@ -57,7 +57,7 @@ export class RunRepo {
   }
 
   async getAttempts(runId: string): Promise<AttemptRecord[]> {
-    const rows = await this.db.select().from(stepAttempts).where(eq(stepAttempts.runId, runId)).orderBy(stepAttempts.startedAt, stepAttempts.attempt).all();
+    const rows = await this.db.select().from(stepAttempts).where(eq(stepAttempts.runId, runId)).orderBy(sql`rowid`).all();
     return rows.map(toAttempt);
   }
 
