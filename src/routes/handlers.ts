@@ -31,7 +31,12 @@ const createSchema = z.strictObject({
   match: matchSchema.nullable().optional(),
   enabled: z.boolean().default(true),
 });
-const patchSchema = createSchema.omit({ kind: true }).partial();
+const patchSchema = z.strictObject({
+  name: z.string().min(1).max(100).optional(),
+  config: z.record(z.string(), z.unknown()).optional(),
+  match: matchSchema.nullable().optional(),
+  enabled: z.boolean().optional(),
+});
 
 function checkConfig(kind: Kind, config: unknown): Record<string, unknown> {
   const r = CONFIG_SCHEMAS[kind].safeParse(config);
