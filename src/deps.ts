@@ -7,6 +7,7 @@ import type { FlowRepo } from "./store/flows";
 import type { HandlerRepo } from "./store/handlers";
 import type { OutboxRepo } from "./store/outbox";
 import type { RunRepo } from "./store/runs";
+import type { SilenceRepo } from "./store/silences";
 import type { Database } from "./store/database";
 
 export type Log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
@@ -21,6 +22,7 @@ export interface Deps {
   flows: FlowRepo;
   handlers: HandlerRepo;
   outbox: OutboxRepo;
+  silences: SilenceRepo;
   engine: Engine;
   dispatcher: Dispatcher;
   fetch: typeof fetch;

@@ -15,6 +15,7 @@ import { FlowRepo } from "./store/flows";
 import { HandlerRepo } from "./store/handlers";
 import { OutboxRepo } from "./store/outbox";
 import { RunRepo } from "./store/runs";
+import { SilenceRepo } from "./store/silences";
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -54,6 +55,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   const flows = new FlowRepo(o.db);
   const handlers = new HandlerRepo(o.db);
   const outbox = new OutboxRepo(o.db);
+  const silences = new SilenceRepo(o.db);
   const senders: Record<string, Sender> = { log: sendLog, ...o.senders };
   const scripts: Record<string, ScriptFn> = {};
   for (const [kind, send] of Object.entries(senders)) scripts[kind] = senderScript(send, { fetch: fetchFn, log }, o.config.MEND_PUBLIC_URL);
@@ -77,7 +79,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     },
     fetch: fetchFn,
     scripts: createRegistry(scripts, o.userScripts),
-    planAlerts: createPlanner({ flows, handlers, newId }),
+    planAlerts: createPlanner({ flows, handlers, silences, newId }),
     secrets: o.config.secrets,
     waitUntil,
     log,
@@ -95,6 +97,6 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     o.pollMs,
   );
   // A finished run's alerts are due at once.
-  const deps: Deps = { config: o.config, clock, random: o.random ?? Math.random, newId, db: o.db, runs, flows, handlers, outbox, engine, dispatcher, fetch: fetchFn, waitUntil, log };
+  const deps: Deps = { config: o.config, clock, random: o.random ?? Math.random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, waitUntil, log };
   return { deps, scheduler };
 }

@@ -2,10 +2,13 @@
 import type { AlertPlanner, OutboxRecord } from "../engine/ports";
 import type { FlowRepo } from "../store/flows";
 import type { HandlerRepo } from "../store/handlers";
+import type { SilenceRepo } from "../store/silences";
 import { selectHandlers } from "./match";
 
-export function createPlanner(deps: { flows: FlowRepo; handlers: HandlerRepo; newId: () => string }): AlertPlanner {
+export function createPlanner(deps: { flows: FlowRepo; handlers: HandlerRepo; silences: SilenceRepo; newId: () => string }): AlertPlanner {
   return async (payload, now) => {
+    // A silenced failure is still recorded (status `silenced`), just not sent.
+    const silenced = await deps.silences.matching(now, payload.run.flow, payload.error);
     const flow = payload.external ? undefined : await deps.flows.get(payload.run.flow, payload.run.flow_version);
     const chosen = selectHandlers(await deps.handlers.list(), payload, flow?.flow.alerts ?? []);
     const row = (handlerId: string | null, kind: string): OutboxRecord => ({
@@ -14,10 +17,10 @@ export function createPlanner(deps: { flows: FlowRepo; handlers: HandlerRepo; ne
       handlerId,
       kind,
       payload,
-      status: "pending",
+      status: silenced ? "silenced" : "pending",
       attempts: 0,
-      nextAttemptAt: now,
-      lastError: null,
+      nextAttemptAt: silenced ? null : now,
+      lastError: silenced ? `silenced by ${silenced.id}` : null,
       response: null,
       createdAt: now,
       deliveredAt: null,
