@@ -9,6 +9,9 @@ import type { OutboxRepo } from "./store/outbox";
 import type { RunRepo } from "./store/runs";
 import type { SilenceRepo } from "./store/silences";
 import type { Database } from "./store/database";
+import type { ActionRepo, AlertRepo } from "./store/alerts";
+import type { ChatAlerts } from "./bots/chat";
+import type { ClickService } from "./bots/clicks";
 
 export type Log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 
@@ -28,4 +31,10 @@ export interface Deps {
   fetch: typeof fetch;
   waitUntil: (p: Promise<unknown>) => void;
   log: Log;
+  /** Chat alerts (Slack, Discord): editable messages and their grouping (src/bots/chat.ts). */
+  alerts: AlertRepo;
+  actions: ActionRepo;
+  chat: ChatAlerts;
+  /** Retry / Replay / Mute clicks from any chat platform (src/bots/clicks.ts). */
+  clicks: ClickService;
 }

@@ -16,6 +16,9 @@ import { HandlerRepo } from "./store/handlers";
 import { OutboxRepo } from "./store/outbox";
 import { RunRepo } from "./store/runs";
 import { SilenceRepo } from "./store/silences";
+import { ActionRepo, AlertRepo } from "./store/alerts";
+import { ChatAlerts } from "./bots/chat";
+import { ClickService } from "./bots/clicks";
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -57,6 +60,10 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   const outbox = new OutboxRepo(o.db);
   const silences = new SilenceRepo(o.db);
   const senders: Record<string, Sender> = { log: sendLog, ...o.senders };
+  // Chat alerts (Slack, Discord): editable messages, grouping inside MEND_GROUP_WINDOW_S, clicks.
+  const alerts = new AlertRepo(o.db);
+  const actions = new ActionRepo(o.db);
+  const chat = new ChatAlerts({ alerts, clock, newId, log, windowMs: o.config.MEND_GROUP_WINDOW_S * 1000, publicUrl: o.config.MEND_PUBLIC_URL });
   const scripts: Record<string, ScriptFn> = {};
   for (const [kind, send] of Object.entries(senders)) scripts[kind] = senderScript(send, { fetch: fetchFn, log }, o.config.MEND_PUBLIC_URL);
 
@@ -87,16 +94,18 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     publicUrl: o.config.MEND_PUBLIC_URL,
   });
   const dispatcher = new Dispatcher({ clock, outbox, handlers, senders, fetch: fetchFn, log, schedule: o.outboxSchedule, waitUntil, onDue });
+  const clicks = new ClickService({ engine, runs, silences, actions, chat, clock, newId, log, waitUntil });
   scheduler = new Scheduler(
     clock,
     [
       { tick: () => engine.tick(), nextDueAt: () => runs.nextDueAt() },
       { tick: () => dispatcher.tick(), nextDueAt: () => outbox.nextDueAt() },
+      { tick: () => clicks.tick(), nextDueAt: () => clicks.nextDueAt() },
     ],
     log,
     o.pollMs,
   );
   // A finished run's alerts are due at once.
-  const deps: Deps = { config: o.config, clock, random: o.random ?? Math.random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, waitUntil, log };
+  const deps: Deps = { config: o.config, clock, random: o.random ?? Math.random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, waitUntil, log, alerts, actions, chat, clicks };
   return { deps, scheduler };
 }

@@ -1,0 +1,184 @@
+// The chat-neutral alert model: what every chat platform shows for a failure.
+//
+// A platform renderer (src/bots/slack/blocks.ts, later Discord's embed builder) never reads an
+// AlertPayload or an alert row directly; it calls buildAlert and draws the AlertModel:
+//
+//   buildAlert(payload, opts) → AlertModel
+//     payload      AlertPayload (already redacted by the engine: never add secrets here)
+//     opts.state   the alert row's AlertState (grouping count, clicks, outcome, mute) — optional,
+//                  a first post or a stand-alone send has none
+//     opts.count   failures in the group (default 1)
+//     opts.alertId the alert row id the buttons refer to ("" for stand-alone sends)
+//     opts.messageLimit  the longest error message the platform can show (chars, "…" included)
+//     opts.publicUrl     MEND_PUBLIC_URL, for the run link (MEND_PUBLIC_URL/runs/:id)
+//   alertFromRecord(record, opts) → AlertModel   the same, from an AlertRecord
+//
+//   AlertModel.buttons: the buttons to draw, each { action, label, style, id }, where `id` is the
+//   opaque string to put in the platform's custom id / value (≤ 100 chars: fits Discord custom_id
+//   and Slack value). decodeButton(id) gives back { action, alertId, runId, gen } for clicks.ts.
+//
+//   AlertModel.status: one line that says what happened after a click, e.g.
+//     { text: "Retry by @ann — running…", by, action, phase: "running" }  (platforms format `by`
+//     as a mention themselves: use statusLine(model, mention) to get the platform's string).
+//
+//   truncate(text, limit) cuts to `limit` characters including the trailing "…".
+import type { AlertPayload, RunStatus } from "../engine/ports";
+import type { AlertRecord, AlertState, ChatAction, ChatUser } from "../store/alerts";
+
+export interface AlertButton {
+  action: ChatAction;
+  label: string;
+  style?: "primary" | "danger";
+  /** Opaque click id: `mend:<action>:<alertId>:<runId>:<gen>` (see decodeButton). */
+  id: string;
+}
+
+export interface AlertModel {
+  alertId: string;
+  gen: number;
+  flow: string;
+  flowVersion: number;
+  step: string;
+  errorType: string;
+  /** The error message, cut to opts.messageLimit. */
+  message: string;
+  status?: number;
+  attempts: number;
+  runId: string;
+  /** MEND_PUBLIC_URL/runs/:id when MEND_PUBLIC_URL is set. */
+  runUrl?: string;
+  /** An external failure's link (POST /api/failures `link`). */
+  link?: string;
+  /** Run status when the alert was made (failed / recovered; running for on_failure scripts). */
+  runStatus: RunStatus;
+  /** Set when the flow's on_failure handler ran. */
+  handlerOutcome?: "recovered" | "failed";
+  handlerError?: string;
+  replayOf?: string | null;
+  /** Failures in the group (1 when not grouped). */
+  count: number;
+  /** Who clicked what and how it ended. */
+  activity?: {
+    action: ChatAction;
+    by: ChatUser;
+    phase: "running" | "done";
+    outcome?: RunStatus;
+    runId: string;
+    error?: string;
+    note?: string;
+  };
+  muted?: { by: ChatUser; until: number };
+  /** A one-line plain-text summary (notification fallback text). */
+  title: string;
+  buttons: AlertButton[];
+  /** Severity for colours: failed (red), recovered (amber), resolved (green), running (blue). */
+  tone: "failed" | "recovered" | "resolved" | "running";
+}
+
+export interface BuildOptions {
+  state?: AlertState;
+  count?: number;
+  alertId?: string;
+  messageLimit: number;
+  publicUrl?: string;
+}
+
+const ACTION_LABEL: Record<ChatAction, string> = { retry: "Retry", replay: "Replay", mute: "Mute 1h" };
+
+export function truncate(text: string, limit: number): string {
+  if (limit <= 0) return "";
+  const chars = Array.from(text);
+  if (chars.length <= limit) return text;
+  return chars.slice(0, Math.max(0, limit - 1)).join("") + "…";
+}
+
+export function runLink(publicUrl: string | undefined, runId: string): string | undefined {
+  return publicUrl ? `${publicUrl.replace(/\/+$/, "")}/runs/${encodeURIComponent(runId)}` : undefined;
+}
+
+export function encodeButton(b: { action: ChatAction; alertId: string; runId: string; gen: number }): string {
+  return `mend:${b.action}:${b.alertId}:${b.runId}:${b.gen}`;
+}
+
+export function decodeButton(id: string): { action: ChatAction; alertId: string; runId: string; gen: number } | undefined {
+  const m = /^mend:(retry|replay|mute):([^:]*):([^:]+):(\d+)$/.exec(id);
+  if (!m) return undefined;
+  return { action: m[1] as ChatAction, alertId: m[2]!, runId: m[3]!, gen: Number(m[4]) };
+}
+
+export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertModel {
+  const state = opts.state;
+  const err = payload.error;
+  const alertId = opts.alertId ?? "";
+  const gen = state?.gen ?? 0;
+  const targetRun = state?.target_run ?? payload.run.id;
+  const act = state?.activity;
+  const activity: AlertModel["activity"] = act
+    ? { action: act.action, by: act.by, phase: act.phase, outcome: act.outcome, runId: act.run_id, error: act.error ? truncate(act.error.message, opts.messageLimit) : undefined, note: act.note }
+    : undefined;
+  const running = act?.phase === "running" && act.action !== "mute";
+  const resolved = act?.phase === "done" && (act.outcome === "succeeded" || act.outcome === "recovered") && act.action !== "mute";
+  // While a retry/replay runs, and once it fixed things, there is nothing to click.
+  const actions: ChatAction[] = running || resolved ? [] : state?.muted ? ["retry", "replay"] : ["retry", "replay", "mute"];
+  const buttons = actions.map((action) => ({
+    action,
+    label: ACTION_LABEL[action],
+    style: action === "retry" ? ("primary" as const) : action === "mute" ? ("danger" as const) : undefined,
+    id: encodeButton({ action, alertId, runId: targetRun, gen }),
+  }));
+  const runStatus = payload.run.status;
+  const step = err.step ?? "?";
+  const tone: AlertModel["tone"] = resolved ? "resolved" : running ? "running" : payload.handler?.outcome === "recovered" ? "recovered" : "failed";
+  const count = opts.count ?? 1;
+  const what = payload.handler?.outcome === "recovered" ? "failed (recovered by its error handler)" : "failed";
+  return {
+    alertId,
+    gen,
+    flow: payload.run.flow,
+    flowVersion: payload.run.flow_version,
+    step,
+    errorType: err.type,
+    message: truncate(err.message ?? "", opts.messageLimit),
+    status: err.status,
+    attempts: err.attempts ?? 1,
+    runId: payload.run.id,
+    runUrl: payload.run.url ?? runLink(opts.publicUrl, payload.run.id),
+    link: payload.link,
+    runStatus,
+    handlerOutcome: payload.handler?.outcome,
+    handlerError: payload.handler?.error ? truncate(payload.handler.error.message, opts.messageLimit) : undefined,
+    replayOf: payload.run.replay_of,
+    count,
+    activity,
+    muted: state?.muted ? { by: state.muted.by, until: state.muted.until } : undefined,
+    title: `${payload.run.flow} ${what} at step ${step}: ${err.type}${count > 1 ? ` (×${count})` : ""}`,
+    buttons,
+    tone,
+  };
+}
+
+export function alertFromRecord(a: AlertRecord, opts: Omit<BuildOptions, "state" | "count" | "alertId">): AlertModel {
+  return buildAlert(a.state.payload, { ...opts, state: a.state, count: a.count, alertId: a.id });
+}
+
+const OUTCOME_TEXT: Partial<Record<RunStatus, string>> = {
+  succeeded: "succeeded",
+  recovered: "recovered (its error handler ran)",
+  failed: "failed again",
+  cancelled: "was cancelled",
+};
+
+/** "Retry by @ann — running…" / "Retry by @ann — succeeded" / "Muted for 1h by @ann (until 14:05 UTC)". */
+export function statusLine(m: AlertModel, mention: (u: ChatUser) => string): string | undefined {
+  const parts: string[] = [];
+  const a = m.activity;
+  if (a && a.action !== "mute") {
+    const who = `${ACTION_LABEL[a.action]} by ${mention(a.by)}`;
+    const ran = a.action === "replay" && a.runId !== m.runId ? ` (run ${a.runId})` : "";
+    if (a.note) parts.push(`${who} — ${a.note}`);
+    else if (a.phase === "running") parts.push(`${who} — running…${ran}`);
+    else parts.push(`${who} — ${OUTCOME_TEXT[a.outcome ?? "failed"] ?? a.outcome}${ran}${a.outcome === "failed" && a.error ? `: ${a.error}` : ""}`);
+  }
+  if (m.muted) parts.push(`Muted for 1h by ${mention(m.muted.by)} (until ${new Date(m.muted.until).toISOString().slice(11, 16)} UTC): no alerts for ${m.flow} / ${m.step} / ${m.errorType}`);
+  return parts.length ? parts.join("\n") : undefined;
+}

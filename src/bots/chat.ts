@@ -1,0 +1,185 @@
+// ChatAlerts: the chat-neutral part of delivering and editing alert messages. Slack uses it now;
+// Discord reuses it unchanged. One instance lives in deps.chat (built in src/services.ts).
+//
+//   chat.deliver({ kind, target, payload, deliveryId, post, update? })
+//     Called by a platform Sender for one outbox row (or one `script:` call). Under a per-group
+//     lock it finds the open alert of (target, flow+step+error type) created inside
+//     MEND_GROUP_WINDOW_S; if there is none it creates an alert row and calls post(alert), which
+//     must post the message and return its platform ids (stored as alert.ref). Otherwise it bumps
+//     the count (once per deliveryId: a redelivery after a 429 never counts twice), shows the new
+//     failure's run with fresh buttons and calls update(alert) to edit the message in place. A
+//     platform that cannot edit (incoming webhooks) omits update: grouped failures are then only
+//     counted. Errors from post/update propagate (throw DeliveryError with retryAfterMs for a 429):
+//     the outbox retries and the row's state makes the retry post or edit exactly what is missing.
+//     Returns { alert, action: "posted" | "updated" | "counted" }.
+//
+//   chat.registerEditor(kind, edit)   edit(alert) re-renders alert (alertFromRecord) and edits
+//     its message using alert.ref. Used after clicks and when a followed run ends.
+//
+//   chat.change(alertId, fn, { edit = true })
+//     Read-modify-write of one alert with compare-and-set: fn(alert) returns an AlertPatch, or
+//     undefined to change nothing. Serialized per alert with the message edit that follows, so
+//     edits reach the platform in order. Returns { alert, changed }.
+//
+//   targetKey(kind, handlerId, config)  the alerts.handler_id value for a sender call: the handler
+//     id for registered handlers, `script:<kind>:<channel or webhook>` for `script:` steps.
+import type { Clock, AlertPayload } from "../engine/ports";
+import type { Log } from "../deps";
+import { type AlertPatch, type AlertRecord, type AlertRepo, groupKeyOf } from "../store/alerts";
+
+const MAX_DELIVERIES = 50;
+
+export type Editor = (alert: AlertRecord) => Promise<void>;
+
+export interface DeliverOptions {
+  kind: string;
+  target: string;
+  payload: AlertPayload;
+  deliveryId: string;
+  post(alert: AlertRecord): Promise<Record<string, unknown>>;
+  update?(alert: AlertRecord): Promise<void>;
+}
+
+export interface ChatAlertsDeps {
+  alerts: AlertRepo;
+  clock: Clock;
+  newId: () => string;
+  log: Log;
+  /** MEND_GROUP_WINDOW_S in milliseconds; 0 turns grouping off. */
+  windowMs: number;
+  publicUrl?: string;
+}
+
+/** Runs async sections one at a time per key (in this process). */
+export class KeyedLock {
+  private readonly tails = new Map<string, Promise<void>>();
+
+  async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const tail = prev.then(() => mine);
+    this.tails.set(key, tail);
+    await prev;
+    try {
+      return await fn();
+    } finally {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    }
+  }
+}
+
+export function targetKey(kind: string, handlerId: string | null | undefined, config: Record<string, unknown>): string {
+  if (handlerId) return handlerId;
+  const where = config.channel ?? config.channel_id ?? config.webhook_url ?? "";
+  return `script:${kind}:${String(where)}`;
+}
+
+export class ChatAlerts {
+  readonly alerts: AlertRepo;
+  private readonly editors = new Map<string, Editor>();
+  private readonly groupLock = new KeyedLock();
+  private readonly alertLock = new KeyedLock();
+
+  constructor(readonly deps: ChatAlertsDeps) {
+    this.alerts = deps.alerts;
+  }
+
+  registerEditor(kind: string, edit: Editor): void {
+    this.editors.set(kind, edit);
+  }
+
+  hasEditor(kind: string): boolean {
+    return this.editors.has(kind);
+  }
+
+  async deliver(o: DeliverOptions): Promise<{ alert: AlertRecord; action: "posted" | "updated" | "counted" }> {
+    const groupKey = groupKeyOf(o.payload);
+    return this.groupLock.run(`${o.target}\u0000${groupKey}`, async () => {
+      const now = this.deps.clock.now();
+      let open = this.deps.windowMs > 0 ? await this.alerts.findOpen(o.target, groupKey, now - this.deps.windowMs) : undefined;
+      if (!open) {
+        // A redelivery of the failure that created a (still unposted) alert finds it here too,
+        // unless the window closed meanwhile: then the outbox row simply gets its own message.
+        open = await this.alerts.create({
+          id: this.deps.newId(),
+          target: o.target,
+          kind: o.kind,
+          runId: o.payload.run.id,
+          groupKey,
+          count: 1,
+          ref: null,
+          state: { payload: o.payload, gen: 1, target_run: o.payload.run.id, deliveries: [o.deliveryId] },
+          createdAt: now,
+        });
+        return this.alertLock.run(open.id, () => this.postOrUpdate(open!, o));
+      }
+      const id = open.id;
+      return this.alertLock.run(id, async () => {
+        const { alert } = await this.mutate(id, (a) => {
+          const s = a.state;
+          if (s.deliveries.includes(o.deliveryId)) return undefined;
+          const sameFailure = s.activity?.run_id === o.payload.run.id;
+          const keepActivity = s.activity && (s.activity.phase === "running" || sameFailure);
+          return {
+            runId: o.payload.run.id,
+            count: a.count + 1,
+            state: {
+              ...s,
+              payload: o.payload,
+              gen: s.gen + 1,
+              target_run: o.payload.run.id,
+              activity: keepActivity ? s.activity : undefined,
+              deliveries: [...s.deliveries, o.deliveryId].slice(-MAX_DELIVERIES),
+            },
+          };
+        });
+        if (!alert) throw new Error(`alert ${id} disappeared`);
+        return this.postOrUpdate(alert, o);
+      });
+    });
+  }
+
+  private async postOrUpdate(alert: AlertRecord, o: DeliverOptions): Promise<{ alert: AlertRecord; action: "posted" | "updated" | "counted" }> {
+    if (!alert.ref) {
+      const ref = await o.post(alert);
+      const { alert: saved } = await this.mutate(alert.id, () => ({ ref }));
+      return { alert: saved ?? { ...alert, ref }, action: "posted" };
+    }
+    if (!o.update) return { alert, action: "counted" };
+    await o.update(alert);
+    return { alert, action: "updated" };
+  }
+
+  async change(alertId: string, fn: (a: AlertRecord) => AlertPatch | undefined, opts: { edit?: boolean } = {}): Promise<{ alert: AlertRecord | undefined; changed: boolean }> {
+    return this.alertLock.run(alertId, async () => {
+      const r = await this.mutate(alertId, fn);
+      if (r.changed && r.alert && opts.edit !== false) await this.edit(r.alert);
+      return r;
+    });
+  }
+
+  /** Re-renders the alert's message through its platform's editor; failures are logged. */
+  async edit(alert: AlertRecord): Promise<void> {
+    const editor = this.editors.get(alert.kind);
+    if (!editor || !alert.ref) return;
+    try {
+      await editor(alert);
+    } catch (err) {
+      this.deps.log("warn", "could not edit chat alert", { alert: alert.id, kind: alert.kind, error: String((err as Error)?.message ?? err) });
+    }
+  }
+
+  private async mutate(alertId: string, fn: (a: AlertRecord) => AlertPatch | undefined): Promise<{ alert: AlertRecord | undefined; changed: boolean }> {
+    for (let i = 0; i < 20; i++) {
+      const a = await this.alerts.get(alertId);
+      if (!a) return { alert: undefined, changed: false };
+      const patch = fn(a);
+      if (!patch) return { alert: a, changed: false };
+      const saved = await this.alerts.update(alertId, a.updatedAt, patch, this.deps.clock.now());
+      if (saved) return { alert: saved, changed: true };
+    }
+    throw new Error(`alert ${alertId} keeps changing; giving up`);
+  }
+}

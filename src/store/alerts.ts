@@ -1,0 +1,185 @@
+// Editable chat alerts and click idempotency (tables `alerts` and `actions`).
+//
+// AlertRepo — one row per chat message that mend may edit later:
+//   handler_id  the target key: a registered handler's id, or `script:<kind>:<target>` for a
+//               `script: slack|discord` step (see targetKey in src/bots/chat.ts)
+//   kind        platform (`slack`, `discord`)
+//   run_id      the run the message's buttons act on (the latest failure of the group)
+//   group_key   flow + step + error type (groupKeyOf); same key inside MEND_GROUP_WINDOW_S → same message
+//   count       failures in the group (1, 2, 3 …)
+//   ref         the platform's message ids, e.g. Slack { channel, ts }, Discord { channel_id, message_id };
+//               null until the message is posted
+//   state       AlertState (below): everything needed to re-render the message from the row alone
+//
+//   findOpen(target, groupKey, since)   newest open alert of that group created at or after `since`
+//   create(row)                          insert
+//   get(id) / latestForRun(runId)        read
+//   update(id, expectedUpdatedAt, patch, now)  compare-and-set on updated_at; undefined when someone
+//                                        else changed the row first (re-read and try again)
+//   following()                          alerts whose activity is `running` (a clicked retry/replay)
+//
+// ActionRepo — exactly-once for clicks: claim(key, runId, now) inserts the key and returns true only
+// for the first caller; setResult(key, result) records what happened; get(key) reads it back.
+import { and, desc, eq, gte, sql } from "drizzle-orm";
+import { actions, alerts } from "../../db/schema";
+import type { AlertPayload, RunStatus } from "../engine/ports";
+import type { ErrorContext } from "../engine/errors";
+import type { Database } from "./database";
+
+export type ChatAction = "retry" | "replay" | "mute";
+
+export interface ChatUser {
+  id: string;
+  name?: string;
+}
+
+/** What happened after a click (the line under the alert). */
+export interface AlertActivity {
+  action: ChatAction;
+  by: ChatUser;
+  at: number;
+  /** retry: the same run; replay: the new run; mute: the alert's run. */
+  run_id: string;
+  phase: "running" | "done";
+  /** Set when phase is done: the followed run's final status. */
+  outcome?: RunStatus;
+  error?: ErrorContext;
+  /** For a click that could not run (e.g. the run is not failed any more). */
+  note?: string;
+}
+
+export interface AlertState {
+  /** The latest failure of the group (already redacted by the engine). */
+  payload: AlertPayload;
+  /** Increases whenever fresh buttons are shown; a click carries the generation it was rendered with. */
+  gen: number;
+  /** The run the buttons act on (normally payload.run.id; after "failed again" the followed run). */
+  target_run: string;
+  activity?: AlertActivity;
+  muted?: { by: ChatUser; until: number; silence_id: string };
+  /** Outbox deliveries already counted in `count` (redeliveries after a 429 never count twice). */
+  deliveries: string[];
+  /** A resolved group (its run succeeded after a click) takes no new failures. */
+  closed?: boolean;
+}
+
+export interface AlertRecord {
+  id: string;
+  target: string;
+  kind: string;
+  runId: string;
+  groupKey: string;
+  count: number;
+  ref: Record<string, unknown> | null;
+  state: AlertState;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type AlertPatch = Partial<Pick<AlertRecord, "runId" | "count" | "ref" | "state">>;
+
+type Row = typeof alerts.$inferSelect;
+
+function toAlert(r: Row): AlertRecord {
+  return {
+    id: r.id,
+    target: r.handlerId ?? "",
+    kind: r.kind,
+    runId: r.runId,
+    groupKey: r.groupKey,
+    count: r.count,
+    ref: (r.ref as Record<string, unknown> | null) ?? null,
+    state: r.state as AlertState,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  };
+}
+
+/** flow + failed step + error type: failures with the same key are grouped. */
+export function groupKeyOf(p: AlertPayload): string {
+  return JSON.stringify([p.run.flow, p.error.step ?? "", p.error.type]);
+}
+
+export class AlertRepo {
+  constructor(private readonly d: Database) {}
+
+  async get(id: string): Promise<AlertRecord | undefined> {
+    const row = await this.d.db.select().from(alerts).where(eq(alerts.id, id)).get();
+    return row ? toAlert(row) : undefined;
+  }
+
+  async findOpen(target: string, groupKey: string, since: number): Promise<AlertRecord | undefined> {
+    const row = await this.d.db
+      .select()
+      .from(alerts)
+      .where(and(eq(alerts.handlerId, target), eq(alerts.groupKey, groupKey), gte(alerts.createdAt, since)))
+      .orderBy(desc(alerts.createdAt))
+      .limit(1)
+      .get();
+    const a = row ? toAlert(row) : undefined;
+    return a && !a.state.closed ? a : undefined;
+  }
+
+  async latestForRun(runId: string, kind?: string): Promise<AlertRecord | undefined> {
+    const row = await this.d.db
+      .select()
+      .from(alerts)
+      .where(kind ? and(eq(alerts.runId, runId), eq(alerts.kind, kind)) : eq(alerts.runId, runId))
+      .orderBy(desc(alerts.updatedAt))
+      .limit(1)
+      .get();
+    return row ? toAlert(row) : undefined;
+  }
+
+  async create(a: Omit<AlertRecord, "updatedAt">): Promise<AlertRecord> {
+    const row = { id: a.id, handlerId: a.target, kind: a.kind, runId: a.runId, groupKey: a.groupKey, count: a.count, ref: a.ref, state: a.state, createdAt: a.createdAt, updatedAt: a.createdAt };
+    await this.d.db.insert(alerts).values(row).run();
+    return toAlert(row);
+  }
+
+  /** Compare-and-set on updated_at; the new updated_at is strictly larger. */
+  async update(id: string, expectedUpdatedAt: number, patch: AlertPatch, now: number): Promise<AlertRecord | undefined> {
+    const set: Partial<typeof alerts.$inferInsert> = { updatedAt: Math.max(now, expectedUpdatedAt + 1) };
+    if (patch.runId !== undefined) set.runId = patch.runId;
+    if (patch.count !== undefined) set.count = patch.count;
+    if (patch.ref !== undefined) set.ref = patch.ref;
+    if (patch.state !== undefined) set.state = patch.state;
+    const [rows] = await this.d.batch([
+      { query: this.d.db.update(alerts).set(set).where(and(eq(alerts.id, id), eq(alerts.updatedAt, expectedUpdatedAt))).returning(), returning: true },
+    ]);
+    const row = (rows as Row[] | undefined)?.[0];
+    return row ? toAlert(row) : undefined;
+  }
+
+  /** Alerts following a clicked retry/replay that has not been reported yet. */
+  async following(limit = 100): Promise<AlertRecord[]> {
+    const rows = await this.d.db
+      .select()
+      .from(alerts)
+      .where(sql`json_extract(${alerts.state}, '$.activity.phase') = 'running'`)
+      .orderBy(alerts.updatedAt)
+      .limit(limit)
+      .all();
+    return rows.map(toAlert);
+  }
+}
+
+export class ActionRepo {
+  constructor(private readonly d: Database) {}
+
+  /** True for the first claim of `key`; false when it was claimed before. */
+  async claim(key: string, runId: string, now: number): Promise<boolean> {
+    const [rows] = await this.d.batch([
+      { query: this.d.db.insert(actions).values({ key, runId, result: null, createdAt: now }).onConflictDoNothing().returning({ key: actions.key }), returning: true },
+    ]);
+    return (rows?.length ?? 0) > 0;
+  }
+
+  async setResult(key: string, result: unknown): Promise<void> {
+    await this.d.db.update(actions).set({ result }).where(eq(actions.key, key)).run();
+  }
+
+  async get(key: string): Promise<{ key: string; runId: string; result: unknown; createdAt: number } | undefined> {
+    return (await this.d.db.select().from(actions).where(eq(actions.key, key)).get()) ?? undefined;
+  }
+}
