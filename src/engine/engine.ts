@@ -105,19 +105,35 @@ export class Engine {
 
   /** Resolves with the run once it has ended, or undefined after timeoutMs. */
   async waitFor(id: string, timeoutMs: number): Promise<RunRecord | undefined> {
-    const current = await this.deps.store.getRun(id);
-    if (!current || TERMINAL.includes(current.status)) return current;
-    return new Promise((resolve) => {
+    // The waiter is registered before the store is read, so a run that ends while
+    // the read is on its way is not missed.
+    return new Promise((resolve, reject) => {
       const set = this.waiters.get(id) ?? new Set();
       this.waiters.set(id, set);
-      const done = (run: RunRecord | undefined) => {
+      let settled = false;
+      const cleanup = () => {
+        settled = true;
         cancelTimer();
         set.delete(done);
-        if (set.size === 0) this.waiters.delete(id);
+        if (set.size === 0 && this.waiters.get(id) === set) this.waiters.delete(id);
+      };
+      const done = (run: RunRecord | undefined) => {
+        if (settled) return;
+        cleanup();
         resolve(run);
       };
       const cancelTimer = this.deps.clock.setTimer(timeoutMs, () => done(undefined));
       set.add(done);
+      this.deps.store.getRun(id).then(
+        (current) => {
+          if (!current || TERMINAL.includes(current.status)) done(current);
+        },
+        (err: unknown) => {
+          if (settled) return;
+          cleanup();
+          reject(err);
+        },
+      );
     });
   }
 

@@ -15,7 +15,7 @@ export function makeRedactor(secrets: Record<string, string>): <T>(value: T) => 
     if (Array.isArray(value)) return value.map(walk);
     if (value !== null && typeof value === "object") {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = walk(v);
+      for (const [k, v] of Object.entries(value)) out[walk(k) as string] = walk(v);
       return out;
     }
     return value;

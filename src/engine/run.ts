@@ -344,7 +344,7 @@ export class RunExecution {
       this.cursor.attempt += 1;
       const delay = nextDelay(policy, this.cursor.attempt, outcome.error.type, this.deps.random, outcome.error.extra.retryAfterMs);
       if (delay === undefined) {
-        this.deps.log("warn", "async step failed", { run: this.live.run.id, step: step.id, error: outcome.error.message });
+        this.deps.log("warn", "async step failed", { run: this.live.run.id, step: step.id, error: this.redact(outcome.error.message) });
         return;
       }
       if (delay > 0) await new Promise<void>((resolve) => this.deps.clock.setTimer(delay, resolve));

@@ -3,7 +3,7 @@
 import { StepError, coerceError } from "./errors";
 import type { Step } from "./flow";
 import type { ScriptContext, ScriptRegistry } from "./ports";
-import { render, renderString, type TemplateScope } from "./template";
+import { render, renderText, type TemplateScope } from "./template";
 
 export interface AttemptEnv {
   fetch: typeof fetch;
@@ -19,7 +19,7 @@ const DETAIL_BODY_LIMIT = 2000;
 
 export async function runAttempt(step: Step, env: AttemptEnv): Promise<unknown> {
   if (step.compute !== undefined) return render(step.compute, env.scope);
-  if (step.fail) throw new StepError(String(renderString(step.fail.message, env.scope)), step.fail.type);
+  if (step.fail) throw new StepError(renderText(step.fail.message, env.scope), step.fail.type);
   if (step.sleep) return null;
   if (step.http) return runHttp(step.http, env);
   if (step.script) return runScript(step.script, env);
@@ -51,8 +51,9 @@ async function runHttp(http: NonNullable<Step["http"]>, env: AttemptEnv): Promis
   } catch {
     throw new StepError(`invalid URL after templates: ${rawUrl}`, "validation");
   }
-  for (const [k, v] of Object.entries(http.query ?? {})) url.searchParams.append(k, String(render(v, env.scope)));
-  const headers = new Headers(render(http.headers ?? {}, env.scope) as Record<string, string>);
+  for (const [k, v] of Object.entries(http.query ?? {})) url.searchParams.append(k, typeof v === "string" ? renderText(v, env.scope) : String(v));
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(http.headers ?? {})) headers.set(k, renderText(v, env.scope));
   if (!headers.has("idempotency-key")) headers.set("Idempotency-Key", env.idempotencyKey);
   let body: string | undefined;
   if (http.body !== undefined && http.method !== "GET" && http.method !== "HEAD") {

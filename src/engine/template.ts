@@ -44,6 +44,11 @@ export function renderString(text: string, scope: TemplateScope): unknown {
   return text.replace(ANY, (_, path: string) => stringify(lookup(scope, path)));
 }
 
+/** Fills a field that must be text: a value that is not a string is stringified (objects as JSON). */
+export function renderText(text: string, scope: TemplateScope): string {
+  return stringify(renderString(text, scope));
+}
+
 /** Fills every string inside a JSON value; keys are left as they are. */
 export function render(value: unknown, scope: TemplateScope): unknown {
   if (typeof value === "string") return renderString(value, scope);

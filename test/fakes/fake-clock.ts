@@ -34,6 +34,11 @@ export class FakeClock implements Clock {
     };
   }
 
+  /** Forgets every timer, as when the process that set them dies. */
+  dropTimers(): void {
+    this.timers.clear();
+  }
+
   /** Timers not yet fired or cancelled. */
   get pendingTimers(): number {
     return this.timers.size;

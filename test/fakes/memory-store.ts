@@ -57,9 +57,17 @@ export class MemoryStore implements RunStore {
     return copy(this.defaults);
   }
 
+  /**
+   * Rounds of setImmediate a read waits before answering, like a database on another
+   * thread: the row is read when asked, the answer arrives later. 0 answers at once.
+   */
+  readLatency = 0;
+
   async getRun(id: string): Promise<RunRecord | undefined> {
     const row = this.runs.get(id);
-    return row ? copy(row.run) : undefined;
+    const snapshot = row ? copy(row.run) : undefined;
+    for (let i = 0; i < this.readLatency; i++) await new Promise<void>((r) => setImmediate(r));
+    return snapshot;
   }
 
   /** The lease a run row holds (for tests of the scheduler contract). */
