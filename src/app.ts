@@ -7,6 +7,8 @@ import { flowRoutes } from "./routes/flows";
 import { handlerRoutes } from "./routes/handlers";
 import { bearerOk, hookRoutes } from "./routes/hooks";
 import { runRoutes } from "./routes/runs";
+import { failureRoutes } from "./routes/failures";
+import { silenceRoutes } from "./routes/silences";
 
 export function createApp(deps: Deps, extend?: (app: Hono) => void): Hono {
   const app = new Hono();
@@ -38,6 +40,8 @@ export function createApp(deps: Deps, extend?: (app: Hono) => void): Hono {
   app.route("/api", flowRoutes(deps));
   app.route("/api", runRoutes(deps));
   app.route("/api", handlerRoutes(deps));
+  app.route("/api", failureRoutes(deps));
+  app.route("/api", silenceRoutes(deps));
   app.route("/hooks", hookRoutes(deps));
   extend?.(app);
   return app;

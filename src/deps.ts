@@ -12,6 +12,7 @@ import type { Database } from "./store/database";
 import type { ActionRepo, AlertRepo } from "./store/alerts";
 import type { ChatAlerts } from "./bots/chat";
 import type { ClickService } from "./bots/clicks";
+import type { Sender } from "./handlers/types";
 
 export type Log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 
@@ -29,6 +30,10 @@ export interface Deps {
   engine: Engine;
   dispatcher: Dispatcher;
   fetch: typeof fetch;
+  /** Handler senders by kind (`log`, `webhook`, …), as the outbox uses them. */
+  senders: Record<string, Sender>;
+  /** Outbound calls to handler and callback URLs: checked (after DNS) before each request and redirect. */
+  outbound: { fetch: typeof fetch; check(url: string): Promise<string | undefined> };
   waitUntil: (p: Promise<unknown>) => void;
   log: Log;
   /** Chat alerts (Slack, Discord): editable messages and their grouping (src/bots/chat.ts). */

@@ -7,6 +7,8 @@ import { Engine } from "./engine/engine";
 import type { Clock, ScriptFn } from "./engine/ports";
 import type { Config } from "./env";
 import { sendLog } from "./handlers/log";
+import { sendWebhook } from "./handlers/webhook";
+import { guardedFetch, registrationRefusal, type Lookup } from "./net/url-safety";
 import type { Sender } from "./handlers/types";
 import { Scheduler } from "./scheduler";
 import { createRegistry, senderScript } from "./scripts";
@@ -40,6 +42,8 @@ export interface ServiceOptions {
   userScripts?: Record<string, ScriptFn>;
   outboxSchedule?: number[];
   pollMs?: number;
+  /** DNS for outbound URL checks (node:dns on Node); without it only literal addresses are checked. */
+  lookup?: Lookup;
 }
 
 export function consoleLog(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void {
@@ -59,13 +63,16 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   const handlers = new HandlerRepo(o.db);
   const outbox = new OutboxRepo(o.db);
   const silences = new SilenceRepo(o.db);
-  const senders: Record<string, Sender> = { log: sendLog, ...o.senders };
+  const senders: Record<string, Sender> = { log: sendLog, webhook: sendWebhook, ...o.senders };
+  // Handler senders and callbacks call out through this: URL checked after DNS, redirects re-checked.
+  const urlPolicy = { blockPrivate: o.config.MEND_BLOCK_PRIVATE_URLS, lookup: o.lookup };
+  const outbound = { fetch: guardedFetch(fetchFn, urlPolicy), check: (url: string) => registrationRefusal(url, urlPolicy) };
   // Chat alerts (Slack, Discord): editable messages, grouping inside MEND_GROUP_WINDOW_S, clicks.
   const alerts = new AlertRepo(o.db);
   const actions = new ActionRepo(o.db);
   const chat = new ChatAlerts({ alerts, clock, newId, log, windowMs: o.config.MEND_GROUP_WINDOW_S * 1000, publicUrl: o.config.MEND_PUBLIC_URL });
   const scripts: Record<string, ScriptFn> = {};
-  for (const [kind, send] of Object.entries(senders)) scripts[kind] = senderScript(send, { fetch: fetchFn, log }, o.config.MEND_PUBLIC_URL);
+  for (const [kind, send] of Object.entries(senders)) scripts[kind] = senderScript(send, { fetch: outbound.fetch, log }, o.config.MEND_PUBLIC_URL);
 
   let scheduler: Scheduler | undefined;
   const onDue = (at: number) => scheduler?.wake(at);
@@ -93,7 +100,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     onDue,
     publicUrl: o.config.MEND_PUBLIC_URL,
   });
-  const dispatcher = new Dispatcher({ clock, outbox, handlers, senders, fetch: fetchFn, log, schedule: o.outboxSchedule, waitUntil, onDue });
+  const dispatcher = new Dispatcher({ clock, outbox, handlers, senders, fetch: outbound.fetch, log, schedule: o.outboxSchedule, waitUntil, onDue });
   const clicks = new ClickService({ engine, runs, silences, actions, chat, clock, newId, log, waitUntil });
   scheduler = new Scheduler(
     clock,
@@ -106,6 +113,6 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     o.pollMs,
   );
   // A finished run's alerts are due at once.
-  const deps: Deps = { config: o.config, clock, random: o.random ?? Math.random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, waitUntil, log, alerts, actions, chat, clicks };
+  const deps: Deps = { config: o.config, clock, random: o.random ?? Math.random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks };
   return { deps, scheduler };
 }

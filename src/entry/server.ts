@@ -5,6 +5,7 @@ import { createApp } from "../app";
 import type { Deps } from "../deps";
 import type { Config } from "../env";
 import { createServices, type ServiceOptions } from "../services";
+import { nodeLookup } from "../net/node-lookup";
 import { openSqlite } from "../store/sqlite-node";
 import { loadFlowsDir } from "./flows-dir";
 import { loadScriptsDir } from "./scripts-dir";
@@ -25,7 +26,7 @@ export async function startServer(config: Config, options: Partial<ServiceOption
     throw new ConfigError(`MEND_DB: cannot open ${config.MEND_DB}: ${(err as Error).message}`);
   }
   const userScripts = await loadScriptsDir(config.MEND_SCRIPTS_DIR);
-  const { deps, scheduler } = createServices({ config, db, userScripts, ...options });
+  const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, ...options });
   await loadFlowsDir(config.MEND_FLOWS_DIR, deps);
   await deps.runs.releaseLeases();
   const app = createApp(deps);

@@ -6,6 +6,9 @@ import { ERROR_TYPES } from "../engine/errors";
 import { zodIssues } from "../engine/flow";
 import { ApiError, badRequest } from "./errors";
 import { readJson } from "./body";
+import { DeliveryError } from "../handlers/types";
+import { isWebhookSecret, newWebhookSecret, WEBHOOK_SECRET_HINT } from "../hub/signing";
+import { sampleAlert } from "../hub/sample";
 
 const matchSchema = z.strictObject({
   flows: z.array(z.string().min(1)).optional(),
@@ -17,7 +20,7 @@ const httpUrl = z.url({ protocol: /^https?$/ });
 
 export const CONFIG_SCHEMAS = {
   log: z.strictObject({}),
-  webhook: z.strictObject({ url: httpUrl, secret: z.string().startsWith("whsec_", "must start with whsec_").optional() }),
+  webhook: z.strictObject({ url: httpUrl, secret: z.string().refine(isWebhookSecret, WEBHOOK_SECRET_HINT).optional() }),
   slack: z.union([z.strictObject({ channel: z.string().min(1) }), z.strictObject({ webhook_url: httpUrl })]),
   discord: z.union([z.strictObject({ channel_id: z.string().regex(/^\d{5,30}$/, "must be a Discord channel id") }), z.strictObject({ webhook_url: httpUrl })]),
 } as const;
@@ -44,9 +47,18 @@ function checkConfig(kind: Kind, config: unknown): Record<string, unknown> {
   return r.data as Record<string, unknown>;
 }
 
-function newWebhookSecret(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(24));
-  return "whsec_" + btoa(String.fromCharCode(...bytes));
+/** Config fields holding URLs mend will call: refused ones get a 400 naming the field. */
+const URL_FIELDS = ["url", "webhook_url"] as const;
+
+async function checkUrls(deps: Deps, config: Record<string, unknown>): Promise<void> {
+  const issues = [];
+  for (const field of URL_FIELDS) {
+    const url = config[field];
+    if (typeof url !== "string") continue;
+    const refused = await deps.outbound.check(url);
+    if (refused) issues.push({ path: `config.${field}`, message: refused });
+  }
+  if (issues.length) throw badRequest(`refused ${issues.map((i) => i.path).join(", ")}: ${issues[0]!.message}`, issues);
 }
 
 export function handlerRoutes(deps: Deps) {
@@ -57,6 +69,7 @@ export function handlerRoutes(deps: Deps) {
     if (!parsed.success) throw badRequest("invalid handler", zodIssues(parsed.error));
     const h = parsed.data;
     const config = checkConfig(h.kind, h.config);
+    await checkUrls(deps, config);
     if (h.kind === "webhook" && !config.secret) config.secret = newWebhookSecret();
     const created = await deps.handlers.insert({ id: deps.newId(), name: h.name, kind: h.kind, config, match: h.match ?? null, enabled: h.enabled }, deps.clock.now());
     return c.json(created, 201);
@@ -77,8 +90,28 @@ export function handlerRoutes(deps: Deps) {
     const parsed = patchSchema.safeParse(await readJson(c));
     if (!parsed.success) throw badRequest("invalid handler change", zodIssues(parsed.error));
     const patch = { ...parsed.data, config: parsed.data.config === undefined ? undefined : checkConfig(existing.kind as Kind, parsed.data.config) };
+    if (patch.config) await checkUrls(deps, patch.config);
     if (patch.config && existing.kind === "webhook" && !patch.config.secret) patch.config.secret = existing.config.secret;
     return c.json(await deps.handlers.update(id, patch, deps.clock.now()));
+  });
+
+  // Sends a sample alert through the handler's sender now (not via the outbox) and says what the target answered.
+  app.post("/handlers/:id/test", async (c) => {
+    const id = c.req.param("id");
+    const h = await deps.handlers.get(id);
+    if (!h) throw new ApiError(404, `unknown handler '${id}'`);
+    const send = deps.senders[h.kind];
+    if (!send) throw new ApiError(409, `no sender for handler kind '${h.kind}' is configured`);
+    const payload = sampleAlert(deps, h.name);
+    try {
+      const response = await send(h.config, payload, { fetch: deps.outbound.fetch, log: deps.log, deliveryId: `test_${deps.newId()}` });
+      return c.json({ ok: true, handler_id: h.id, kind: h.kind, response: response ?? null }, 200);
+    } catch (err) {
+      const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error)?.message ?? String(err));
+      const refused = (e.response as { refused?: unknown } | undefined)?.refused;
+      if (typeof refused === "string") return c.json({ ok: false, error: e.message, handler_id: h.id, issues: [{ path: `config.${URL_FIELDS.find((f) => typeof h.config[f] === "string") ?? ""}`.replace(/\.$/, ""), message: refused }] }, 400);
+      return c.json({ ok: false, error: e.message, handler_id: h.id, kind: h.kind, response: e.response ?? null }, 502);
+    }
   });
 
   app.delete("/handlers/:id", async (c) => {

@@ -21,10 +21,11 @@ export function attemptView(a: AttemptRecord) {
   };
 }
 
-export function alertView(o: OutboxRecord) {
+export function alertView(o: OutboxRecord, extra?: Record<string, unknown>) {
   return {
     id: o.id,
     handler_id: o.handlerId,
+    ...extra,
     kind: o.kind,
     status: o.status,
     attempts: o.attempts,
@@ -35,14 +36,15 @@ export function alertView(o: OutboxRecord) {
   };
 }
 
-export function runView(r: RunRecord, attempts: AttemptRecord[], alerts: OutboxRecord[]) {
+export function runView(r: RunRecord, attempts: AttemptRecord[], alerts: OutboxRecord[], extras?: Map<string, Record<string, unknown>>) {
   return {
     ...runSummary(r),
     input: r.input,
     output: r.output,
     error: r.error,
     replay_of: r.replayOf,
+    ...(r.external ? { external: r.external } : {}),
     steps: attempts.map(attemptView),
-    alerts: alerts.map(alertView),
+    alerts: alerts.map((o) => alertView(o, extras?.get(o.id))),
   };
 }

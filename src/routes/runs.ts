@@ -7,6 +7,8 @@ import { ACTIVE, TERMINAL } from "../engine/ports";
 import { ApiError, badRequest } from "./errors";
 import { readJson } from "./body";
 import { runSummary, runView } from "./present";
+import { externalRunAction } from "./external-runs";
+import { deliveryExtras } from "../hub/delivery-view";
 
 const listQuery = z.strictObject({
   flow: z.string().min(1).max(200).optional(),
@@ -33,15 +35,21 @@ export function runRoutes(deps: Deps) {
     const run = await deps.runs.getRun(id);
     if (!run) throw new ApiError(404, `unknown run '${id}'`);
     const [attempts, alerts] = await Promise.all([deps.runs.getAttempts(id), deps.outbox.forRun(id)]);
-    return c.json(runView(run, attempts, alerts));
+    const extras = await deliveryExtras(deps, run, alerts);
+    return c.json(runView(run, attempts, alerts, extras));
   });
 
   app.post("/runs/:id/retry", async (c) => {
+    // An external failure's retry goes to the system that reported it (retry_url).
+    const external = await externalRunAction(c, deps, "retry");
+    if (external) return external;
     const run = await deps.engine.retry(c.req.param("id"));
     return c.json({ run_id: run.id, status: run.status }, 202);
   });
 
   app.post("/runs/:id/replay", async (c) => {
+    const external = await externalRunAction(c, deps, "replay");
+    if (external) return external;
     const q = replayQuery.safeParse(c.req.query());
     if (!q.success) throw badRequest("invalid query", zodIssues(q.error));
     const raw = await readJson(c, {});
