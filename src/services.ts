@@ -21,6 +21,7 @@ import { SilenceRepo } from "./store/silences";
 import { ActionRepo, AlertRepo } from "./store/alerts";
 import { ChatAlerts } from "./bots/chat";
 import { ClickService } from "./bots/clicks";
+import { createSlackHandler } from "./handlers/slack";
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -71,6 +72,10 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   const alerts = new AlertRepo(o.db);
   const actions = new ActionRepo(o.db);
   const chat = new ChatAlerts({ alerts, clock, newId, log, windowMs: o.config.MEND_GROUP_WINDOW_S * 1000, publicUrl: o.config.MEND_PUBLIC_URL });
+  // Slack: the `slack` handler and script (webhook_url works alone; channel needs SLACK_BOT_TOKEN) and its message editor.
+  const slack = createSlackHandler({ config: o.config, chat, log });
+  if (!Object.hasOwn(senders, "slack")) senders.slack = slack.send;
+  if (o.config.SLACK_BOT_TOKEN) chat.registerEditor("slack", slack.edit);
   const scripts: Record<string, ScriptFn> = {};
   for (const [kind, send] of Object.entries(senders)) scripts[kind] = senderScript(send, { fetch: outbound.fetch, log }, o.config.MEND_PUBLIC_URL);
 

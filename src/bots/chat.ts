@@ -21,8 +21,9 @@
 //     undefined to change nothing. Serialized per alert with the message edit that follows, so
 //     edits reach the platform in order. Returns { alert, changed }.
 //
-//   targetKey(kind, handlerId, config)  the alerts.handler_id value for a sender call: the handler
-//     id for registered handlers, `script:<kind>:<channel or webhook>` for `script:` steps.
+//   targetKey(kind, config)  the alerts.handler_id value for a sender call: `<kind>:<channel id>` or
+//     `<kind>:webhook:<hash of the url>` (a Sender is not told which handler it serves, so groups are per destination:
+//     two handlers posting to one channel share one message per group).
 import type { Clock, AlertPayload } from "../engine/ports";
 import type { Log } from "../deps";
 import { type AlertPatch, type AlertRecord, type AlertRepo, groupKeyOf } from "../store/alerts";
@@ -70,10 +71,20 @@ export class KeyedLock {
   }
 }
 
-export function targetKey(kind: string, handlerId: string | null | undefined, config: Record<string, unknown>): string {
-  if (handlerId) return handlerId;
-  const where = config.channel ?? config.channel_id ?? config.webhook_url ?? "";
-  return `script:${kind}:${String(where)}`;
+export function targetKey(kind: string, config: Record<string, unknown>): string {
+  const channel = config.channel ?? config.channel_id;
+  if (typeof channel === "string" && channel) return `${kind}:${channel}`;
+  // A webhook URL is a credential: only a hash of it is stored.
+  return `${kind}:webhook:${fnv1a(String(config.webhook_url ?? ""))}`;
+}
+
+function fnv1a(s: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, "0");
 }
 
 export class ChatAlerts {

@@ -7,6 +7,7 @@ import type { Config } from "../env";
 import { createServices, type ServiceOptions } from "../services";
 import { nodeLookup } from "../net/node-lookup";
 import { openSqlite } from "../store/sqlite-node";
+import { slackEnabled, slackRoutes } from "../routes/slack";
 import { loadFlowsDir } from "./flows-dir";
 import { loadScriptsDir } from "./scripts-dir";
 
@@ -29,7 +30,10 @@ export async function startServer(config: Config, options: Partial<ServiceOption
   const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, ...options });
   await loadFlowsDir(config.MEND_FLOWS_DIR, deps);
   await deps.runs.releaseLeases();
-  const app = createApp(deps);
+  const app = createApp(deps, (a) => {
+    // Chat bots (Node only: Bolt does not run on Workers). Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.
+    if (slackEnabled(config)) a.route("/slack", slackRoutes(deps));
+  });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
   });

@@ -1,0 +1,111 @@
+// Block Kit for alerts and the /mend status list, drawn from the chat-neutral AlertModel.
+// Limits (docs.slack.dev/reference/block-kit): ≤ 50 blocks, section text ≤ 3000, field ≤ 2000,
+// header ≤ 150, button text ≤ 75, action_id ≤ 255, value ≤ 2000, context ≤ 10 elements.
+import type { KnownBlock, Button } from "@slack/web-api";
+import type { RunRecord } from "../../engine/ports";
+import { encodeButton, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../alert";
+import type { ChatUser } from "../../store/alerts";
+
+/** The longest error message put in the code block (before escaping). */
+export const SLACK_MESSAGE_LIMIT = 2800;
+const SECTION_MAX = 3000;
+const FIELD_MAX = 2000;
+const HEADER_MAX = 150;
+/** action_id of the alert buttons: mend_retry, mend_replay, mend_mute. */
+export const ACTION_PREFIX = "mend_";
+export const ACTION_ID_RE = /^mend_(retry|replay|mute)$/;
+
+/** Escapes the three characters Slack's mrkdwn treats specially. */
+export function esc(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/** Cuts escaped text to max characters without splitting an &entity;. */
+function cutEscaped(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = text.slice(0, max - 1);
+  const amp = cut.lastIndexOf("&");
+  if (amp >= 0 && cut.indexOf(";", amp) < 0) cut = cut.slice(0, amp);
+  return cut + "…";
+}
+
+export const mention = (u: ChatUser) => (/^[UW][A-Z0-9]+$/.test(u.id) ? `<@${u.id}>` : `@${esc(u.name ?? u.id)}`);
+
+const EMOJI: Record<AlertModel["tone"], string> = { failed: ":red_circle:", recovered: ":large_orange_circle:", resolved: ":white_check_mark:", running: ":arrows_counterclockwise:" };
+
+function codeBlock(message: string): string {
+  // Three backticks inside the message would end the code block early.
+  const body = cutEscaped(esc(message.replace(/```/g, "`\u200b``")), SECTION_MAX - 8);
+  return "```" + (body || " ") + "```";
+}
+
+export function button(b: AlertButton): Button {
+  return {
+    type: "button",
+    action_id: ACTION_PREFIX + b.action,
+    text: { type: "plain_text", text: b.label, emoji: true },
+    value: b.id,
+    ...(b.style ? { style: b.style } : {}),
+    ...(b.action === "mute"
+      ? { confirm: { title: { type: "plain_text", text: "Mute for 1 hour?" }, text: { type: "mrkdwn", text: "No alerts for this flow, step and error type for the next hour." }, confirm: { type: "plain_text", text: "Mute 1h" }, deny: { type: "plain_text", text: "Cancel" } } }
+      : {}),
+  };
+}
+
+/** The fallback `text` (notifications, screen readers): plain, with the status line. */
+export function alertText(m: AlertModel): string {
+  const status = statusLine(m, mention);
+  return truncate(`${m.title} — run ${m.runId}${status ? `\n${status}` : ""}`, 3000);
+}
+
+export function alertBlocks(m: AlertModel): KnownBlock[] {
+  const head = m.tone === "resolved" ? `${m.flow} failed — fixed` : m.handlerOutcome === "recovered" ? `${m.flow} failed (recovered by on_failure)` : `${m.flow} failed`;
+  const run = m.runUrl ? `<${m.runUrl}|${esc(m.runId)}>` : `\`${esc(m.runId)}\``;
+  const fields = [
+    `*Flow*\n${esc(m.flow)} (v${m.flowVersion})`,
+    `*Failed step*\n\`${esc(m.step)}\``,
+    `*Error type*\n\`${esc(m.errorType)}\`${m.status !== undefined ? ` (HTTP ${m.status})` : ""}`,
+    `*Attempts*\n${m.attempts}`,
+    `*Run*\n${run}`,
+  ];
+  if (m.count > 1) fields.push(`*Failures*\n${m.count} in this group`);
+  const blocks: KnownBlock[] = [
+    { type: "header", text: { type: "plain_text", text: truncate(`${EMOJI[m.tone]} ${head}`, HEADER_MAX), emoji: true } },
+    { type: "section", fields: fields.map((text) => ({ type: "mrkdwn", text: cutEscaped(text, FIELD_MAX) })) },
+    { type: "section", text: { type: "mrkdwn", text: codeBlock(m.message) } },
+  ];
+  const context: string[] = [];
+  if (m.handlerOutcome === "failed" && m.handlerError) context.push(`on_failure failed too: ${esc(m.handlerError)}`);
+  if (m.replayOf) context.push(`replay of run \`${esc(m.replayOf)}\``);
+  if (m.link) context.push(`<${m.link}|details>`);
+  if (context.length) blocks.push({ type: "context", elements: context.slice(0, 10).map((text) => ({ type: "mrkdwn", text: cutEscaped(text, FIELD_MAX) })) });
+  const status = statusLine(m, mention);
+  if (status) blocks.push({ type: "section", block_id: `mend_status_${m.gen}`, text: { type: "mrkdwn", text: cutEscaped(status, SECTION_MAX) } });
+  if (m.buttons.length) blocks.push({ type: "actions", block_id: `mend_actions_${m.gen}`, elements: m.buttons.map(button) });
+  return blocks;
+}
+
+const LABEL = { retry: "Retry", replay: "Replay", mute: "Mute 1h" } as const;
+
+/** `/mend status`: recent failed runs, each with its buttons (at most 15 runs: 3 blocks each). */
+export function statusBlocks(items: { run: RunRecord; alertId: string; gen: number }[], publicUrl?: string): KnownBlock[] {
+  if (items.length === 0) return [{ type: "section", text: { type: "mrkdwn", text: ":white_check_mark: No failed runs." } }];
+  const blocks: KnownBlock[] = [{ type: "header", text: { type: "plain_text", text: `Recent failed runs (${items.length})` } }];
+  for (const { run, alertId, gen } of items.slice(0, 15)) {
+    const url = runLink(publicUrl, run.id);
+    const id = url ? `<${url}|${esc(run.id)}>` : `\`${esc(run.id)}\``;
+    const err = run.error;
+    const when = run.finishedAt ? new Date(run.finishedAt).toISOString().replace("T", " ").slice(0, 19) + " UTC" : "";
+    const text = `*${esc(run.flow)}* — run ${id} — step \`${esc(err?.step ?? "?")}\` — \`${esc(err?.type ?? "?")}\` — ${when}\n${esc(truncate(err?.message ?? "", 300))}`;
+    blocks.push({ type: "section", text: { type: "mrkdwn", text: cutEscaped(text, SECTION_MAX) } });
+    blocks.push({
+      type: "actions",
+      block_id: `mend_run_${run.id}`,
+      elements: (["retry", "replay", "mute"] as const).map((action) =>
+        button({ action, label: LABEL[action], style: action === "retry" ? "primary" : action === "mute" ? "danger" : undefined, id: encodeButton({ action, alertId, runId: run.id, gen }) }),
+      ),
+    });
+    blocks.push({ type: "divider" });
+  }
+  return blocks.slice(0, 50);
+}

@@ -1,0 +1,38 @@
+// Slack request signing, v0: X-Slack-Signature = "v0=" + hex(HMAC-SHA256(secret, "v0:{ts}:{raw body}")).
+// Pure (the clock is passed in) and WebCrypto-only, so it runs on Node and Workers alike.
+import { hmacSha256Hex, timingSafeEqualStr } from "../../crypto";
+
+/** Requests whose timestamp is further than this from now are refused (replay protection). */
+export const SLACK_TOLERANCE_S = 300;
+
+export type VerifyResult = { ok: true } | { ok: false; reason: string };
+
+export interface SlackSignedRequest {
+  signingSecret: string;
+  /** The raw request body, exactly as received. */
+  body: string;
+  /** X-Slack-Request-Timestamp (unix seconds). */
+  timestamp: string | null | undefined;
+  /** X-Slack-Signature. */
+  signature: string | null | undefined;
+  nowMs: number;
+  toleranceS?: number;
+}
+
+export async function verifySlackRequest(r: SlackSignedRequest): Promise<VerifyResult> {
+  if (!r.timestamp || !r.signature) return { ok: false, reason: "missing X-Slack-Signature or X-Slack-Request-Timestamp" };
+  if (!/^\d{1,12}$/.test(r.timestamp)) return { ok: false, reason: "bad X-Slack-Request-Timestamp" };
+  const ts = Number(r.timestamp);
+  const skew = Math.abs(Math.floor(r.nowMs / 1000) - ts);
+  if (skew > (r.toleranceS ?? SLACK_TOLERANCE_S)) return { ok: false, reason: "stale request: X-Slack-Request-Timestamp is more than 5 minutes from now" };
+  if (!r.signature.startsWith("v0=")) return { ok: false, reason: "unsupported signature version (expected v0=)" };
+  const expected = "v0=" + (await hmacSha256Hex(r.signingSecret, `v0:${r.timestamp}:${r.body}`));
+  if (!timingSafeEqualStr(r.signature, expected)) return { ok: false, reason: "bad X-Slack-Signature" };
+  return { ok: true };
+}
+
+/** Signs a body as Slack does (tests and local tools). */
+export async function signSlackRequest(signingSecret: string, body: string, timestampS: number): Promise<{ "x-slack-request-timestamp": string; "x-slack-signature": string }> {
+  const ts = String(timestampS);
+  return { "x-slack-request-timestamp": ts, "x-slack-signature": "v0=" + (await hmacSha256Hex(signingSecret, `v0:${ts}:${body}`)) };
+}

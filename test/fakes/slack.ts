@@ -1,0 +1,161 @@
+// A fake Slack on 127.0.0.1: the Web API methods mend uses (POST /api/<method>), response_url
+// endpoints (/response/<id>) and incoming webhooks (/webhook/<id>). It checks the bearer token,
+// accepts JSON and form-encoded bodies (as the WebClient sends them: non-scalar fields JSON-encoded),
+// records every call, and can be told to answer 429 with Retry-After.
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface SlackCall {
+  method: string;
+  args: Record<string, unknown>;
+  headers: IncomingHttpHeaders;
+  at: number;
+  /** What the fake answered. */
+  status: number;
+  answer: unknown;
+}
+
+export interface SlackMessage {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks: Block[];
+  /** Every version of the message: [posted, update 1, update 2, …]. */
+  versions: { text: string; blocks: Block[] }[];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Block = Record<string, any>;
+
+export interface FakeSlack {
+  url: string;
+  /** SLACK_API_URL for the service. */
+  apiUrl: string;
+  token: string;
+  calls: SlackCall[];
+  messages: SlackMessage[];
+  /** POSTs to /response/<id> (response_url) and /webhook/<id>. */
+  responses: { path: string; body: Record<string, unknown>; at: number }[];
+  callsOf(method: string, okOnly?: boolean): SlackCall[];
+  /** The next `times` calls of `method` answer 429 with Retry-After: retryAfterS. */
+  rateLimit(method: string, times: number, retryAfterS: number): void;
+  /** Webhook requests to /webhook/* answer with this status (default 200). */
+  webhookStatus: number;
+  waitFor<T>(probe: () => T | undefined | false, timeoutMs?: number, what?: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+function parseBody(raw: string, type: string): Record<string, unknown> {
+  if (type.includes("application/json")) return raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of new URLSearchParams(raw)) {
+    if ((k === "blocks" || k === "attachments" || k === "metadata") && /^[[{]/.test(v)) out[k] = JSON.parse(v);
+    else out[k] = v;
+  }
+  return out;
+}
+
+export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSlack> {
+  const calls: SlackCall[] = [];
+  const messages: SlackMessage[] = [];
+  const responses: FakeSlack["responses"] = [];
+  const limits = new Map<string, { times: number; retryAfterS: number }>();
+  let seq = 100;
+  const fake = {} as FakeSlack;
+
+  const handle = (method: string, args: Record<string, unknown>, headers: IncomingHttpHeaders): { status: number; body: unknown; headers?: Record<string, string> } => {
+    const limit = limits.get(method);
+    if (limit && limit.times > 0) {
+      limit.times--;
+      return { status: 429, body: { ok: false, error: "ratelimited" }, headers: { "retry-after": String(limit.retryAfterS) } };
+    }
+    const auth = headers.authorization ?? (typeof args.token === "string" ? `Bearer ${args.token}` : undefined);
+    if (!auth) return { status: 200, body: { ok: false, error: "not_authed" } };
+    if (auth !== `Bearer ${token}`) return { status: 200, body: { ok: false, error: "invalid_auth" } };
+    const blocks = (args.blocks as Block[] | undefined) ?? [];
+    const text = typeof args.text === "string" ? args.text : "";
+    switch (method) {
+      case "auth.test":
+        return { status: 200, body: { ok: true, url: "https://fake.slack.com/", team: "Fake", user: "mend", team_id: "T1", user_id: "UBOT", bot_id: "BBOT" } };
+      case "chat.postMessage": {
+        const channel = String(args.channel ?? "");
+        if (!channel) return { status: 200, body: { ok: false, error: "channel_not_found" } };
+        if (!text && blocks.length === 0) return { status: 200, body: { ok: false, error: "no_text" } };
+        const ts = `1700000000.${String(seq++).padStart(6, "0")}`;
+        messages.push({ channel, ts, text, blocks, versions: [{ text, blocks }] });
+        return { status: 200, body: { ok: true, channel, ts, message: { type: "message", text, blocks, ts } } };
+      }
+      case "chat.update": {
+        const m = messages.find((x) => x.channel === args.channel && x.ts === args.ts);
+        if (!m) return { status: 200, body: { ok: false, error: "message_not_found" } };
+        if (args.text !== undefined) m.text = text;
+        if (args.blocks !== undefined) m.blocks = blocks;
+        m.versions.push({ text: m.text, blocks: m.blocks });
+        return { status: 200, body: { ok: true, channel: m.channel, ts: m.ts, text: m.text, message: { text: m.text, blocks: m.blocks } } };
+      }
+      case "chat.postEphemeral":
+        if (!args.channel || !args.user) return { status: 200, body: { ok: false, error: "invalid_arguments" } };
+        return { status: 200, body: { ok: true, message_ts: `1700000001.${String(seq++).padStart(6, "0")}` } };
+      default:
+        return { status: 200, body: { ok: false, error: "unknown_method" } };
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    let raw = "";
+    req.on("data", (c: Buffer) => (raw += c.toString()));
+    req.on("end", () => {
+      const path = (req.url ?? "").split("?")[0]!;
+      const type = String(req.headers["content-type"] ?? "");
+      let args: Record<string, unknown>;
+      try {
+        args = parseBody(raw, type);
+      } catch {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ ok: false, error: "invalid_json" }));
+        return;
+      }
+      if (path.startsWith("/response/") || path.startsWith("/webhook/")) {
+        responses.push({ path, body: args, at: Date.now() });
+        const status = path.startsWith("/webhook/") ? fake.webhookStatus : 200;
+        res.writeHead(status, { "content-type": "text/plain" });
+        res.end(status === 200 ? "ok" : "no_service");
+        return;
+      }
+      const method = path.replace(/^\/api\//, "");
+      const out = handle(method, args, req.headers);
+      calls.push({ method, args, headers: req.headers, at: Date.now(), status: out.status, answer: out.body });
+      res.writeHead(out.status, { "content-type": "application/json", ...out.headers });
+      res.end(JSON.stringify(out.body));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  Object.assign(fake, {
+    url,
+    apiUrl: `${url}/api/`,
+    token,
+    calls,
+    messages,
+    responses,
+    webhookStatus: 200,
+    callsOf: (method: string, okOnly = false) => calls.filter((c) => c.method === method && (!okOnly || (c.answer as { ok?: boolean }).ok === true)),
+    rateLimit: (method: string, times: number, retryAfterS: number) => void limits.set(method, { times, retryAfterS }),
+    async waitFor<T>(probe: () => T | undefined | false, timeoutMs = 10_000, what = "condition"): Promise<T> {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const v = probe();
+        if (v !== undefined && v !== false) return v;
+        if (Date.now() > end) throw new Error(`fake slack: timed out waiting for ${what}; calls: ${calls.map((c) => c.method).join(", ")}`);
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  });
+  return fake;
+}

@@ -1,0 +1,122 @@
+// Shared setup for the Slack tests: the real server with Slack on, a fake Slack Web API and a
+// scriptable upstream, plus signed clicks built from the buttons the bot really posted.
+import { signSlackRequest } from "../../src/bots/slack/verify";
+import { startTestServer, type TestServer } from "../api/server";
+import { startFakeSlack, type Block, type FakeSlack, type SlackMessage } from "../fakes/slack";
+import { startUpstream, type Upstream } from "../fakes/upstream";
+
+export const SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
+export const CHANNEL = "C0OPS";
+export const ALICE = { id: "UALICE", username: "alice" };
+export const MALLORY = { id: "UMALLORY", username: "mallory" };
+
+export interface SlackEnv {
+  server: TestServer;
+  slack: FakeSlack;
+  upstream: Upstream;
+  stop(): Promise<void>;
+}
+
+export async function startSlackEnv(env: Record<string, string> = {}, options: Parameters<typeof startTestServer>[1] = {}): Promise<SlackEnv> {
+  const slack = await startFakeSlack();
+  const upstream = await startUpstream();
+  const server = await startTestServer(
+    {
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      SLACK_ALLOWED_USERS: ALICE.id,
+      MEND_PUBLIC_URL: "https://mend.example",
+      ...env,
+    },
+    { outboxSchedule: [50, 50, 50, 50, 50], ...options },
+  );
+  return {
+    server,
+    slack,
+    upstream,
+    async stop() {
+      await server.stop();
+      await slack.close();
+      await upstream.close();
+    },
+  };
+}
+
+/** A flow whose only step POSTs to the upstream (one attempt), alerting the `ops-slack` handler. */
+export async function setupFailingFlow(e: SlackEnv, name = "orders", handlerConfig: Record<string, unknown> = { channel: CHANNEL }): Promise<void> {
+  const res = await e.server.api("/api/handlers", { method: "POST", json: { name: "ops-slack", kind: "slack", config: handlerConfig } });
+  if (res.status !== 201) throw new Error(`handler: ${res.status} ${await res.text()}`);
+  const flow = await e.server.putFlow({ name, steps: [{ id: "charge", http: { method: "POST", url: `${e.upstream.url}/charge` } }] });
+  if (flow.status >= 300) throw new Error(`flow: ${flow.status} ${await flow.text()}`);
+}
+
+/** Triggers the flow and waits until its run has ended. */
+export async function runOnce(e: SlackEnv, flow = "orders", input: unknown = { order: 1 }): Promise<Record<string, unknown>> {
+  const res = await e.server.api(`/hooks/${flow}`, { method: "POST", json: input });
+  const { run_id } = (await res.json()) as { run_id: string };
+  return e.server.waitForStatus(run_id, ["succeeded", "recovered", "failed", "cancelled"]);
+}
+
+export async function postSigned(e: SlackEnv, body: string, contentType: string, opts: { secret?: string; timestampS?: number } = {}): Promise<Response> {
+  const headers = await signSlackRequest(opts.secret ?? SIGNING_SECRET, body, opts.timestampS ?? Math.floor(Date.now() / 1000));
+  return fetch(`${e.server.url}/slack/events`, { method: "POST", headers: { ...headers, "content-type": contentType }, body });
+}
+
+export function findButton(message: { blocks: Block[] }, action: "retry" | "replay" | "mute"): { block_id: string; action_id: string; value: string } | undefined {
+  for (const b of message.blocks) {
+    if (b.type !== "actions") continue;
+    for (const el of b.elements as Block[]) if (el.action_id === `mend_${action}`) return { block_id: b.block_id as string, action_id: el.action_id as string, value: el.value as string };
+  }
+  return undefined;
+}
+
+/** The block_actions payload Slack sends when `user` clicks `action` on `message`. */
+export function clickPayload(e: SlackEnv, message: SlackMessage, action: "retry" | "replay" | "mute", user: { id: string; username: string }): Record<string, unknown> {
+  const b = findButton(message, action);
+  if (!b) throw new Error(`no ${action} button on message ${message.ts}: ${JSON.stringify(message.blocks)}`);
+  return {
+    type: "block_actions",
+    token: "verification-token-unused",
+    api_app_id: "A0MEND",
+    trigger_id: "123.456.abc",
+    team: { id: "T1", domain: "fake" },
+    user: { id: user.id, username: user.username, name: user.username, team_id: "T1" },
+    channel: { id: message.channel, name: "ops" },
+    container: { type: "message", message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
+    message: { type: "message", ts: message.ts, text: message.text, blocks: message.blocks },
+    response_url: `${e.slack.url}/response/${message.ts}`,
+    actions: [{ type: "button", block_id: b.block_id, action_id: b.action_id, value: b.value, text: { type: "plain_text", text: action }, action_ts: String(Date.now() / 1000) }],
+    state: { values: {} },
+  };
+}
+
+export async function click(e: SlackEnv, message: SlackMessage, action: "retry" | "replay" | "mute", user = ALICE, opts: { secret?: string; timestampS?: number } = {}): Promise<Response> {
+  const body = new URLSearchParams({ payload: JSON.stringify(clickPayload(e, message, action, user)) }).toString();
+  return postSigned(e, body, "application/x-www-form-urlencoded", opts);
+}
+
+export async function slashCommand(e: SlackEnv, text: string, user = ALICE): Promise<Response> {
+  const body = new URLSearchParams({
+    token: "unused",
+    team_id: "T1",
+    team_domain: "fake",
+    channel_id: CHANNEL,
+    channel_name: "ops",
+    user_id: user.id,
+    user_name: user.username,
+    command: "/mend",
+    text,
+    api_app_id: "A0MEND",
+    response_url: `${e.slack.url}/response/cmd-${Date.now()}`,
+    trigger_id: "123.456.def",
+  }).toString();
+  return postSigned(e, body, "application/x-www-form-urlencoded");
+}
+
+/** All text of a message version (fallback text + every block's text), for assertions. */
+export function messageText(m: { text: string; blocks: Block[] }): string {
+  return m.text + "\n" + JSON.stringify(m.blocks);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
