@@ -15,7 +15,7 @@ function readDoc(file: string): unknown {
   try {
     return extname(file) === ".json" ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    throw new ConfigError(`${file}: cannot parse: ${(err as Error).message.split("\n")[0]}`);
+    throw new ConfigError(`${file}: cannot parse: ${(err as Error).message.split("\n")[0]!.replace(/:$/, "")}`);
   }
 }
 
