@@ -27,28 +27,29 @@ export const sourceSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 
 const nativeError = z.preprocess(
   (v) => (typeof v === "string" ? { message: v } : v),
-  z.strictObject({
-    message: z.string().min(1, "must not be empty").max(MAX_MESSAGE),
-    type: z.enum(ERROR_TYPES).default("runtime"),
-    details: z.record(z.string(), z.unknown()).optional(),
-  }),
+  z.strictObject(
+    {
+      message: z.string().min(1, "must not be empty").max(MAX_MESSAGE),
+      type: z.enum(ERROR_TYPES).default("runtime"),
+      details: z.record(z.string(), z.unknown()).optional(),
+    },
+    { error: (iss) => (iss.input === undefined ? "required: { message, type? } describing the failure" : undefined) },
+  ),
 );
 
-const nativeSchema = z
-  .strictObject({
-    source: sourceSchema,
-    job: z.string().min(1).max(200),
-    step: z.string().min(1).max(200).optional(),
-    error: nativeError.optional(),
-    input: z.unknown().optional(),
-    link: httpUrl.optional(),
-    retry_url: httpUrl.optional(),
-    replay_url: httpUrl.optional(),
-    status: z.enum(["failed", "succeeded"]).default("failed"),
-  })
-  .superRefine((r, ctx) => {
-    if (r.status === "failed" && !r.error) ctx.addIssue({ code: "custom", path: ["error"], message: "required: { message, type? } describing the failure" });
-  });
+const nativeFields = {
+  source: sourceSchema,
+  job: z.string().min(1).max(200),
+  step: z.string().min(1).max(200).optional(),
+  input: z.unknown().optional(),
+  link: httpUrl.optional(),
+  retry_url: httpUrl.optional(),
+  replay_url: httpUrl.optional(),
+};
+const failureSchema = z.strictObject({ ...nativeFields, error: nativeError, status: z.literal("failed").default("failed") });
+// A success report needs no error: it closes the open failures of source + job.
+const successSchema = z.strictObject({ ...nativeFields, error: nativeError.optional(), status: z.literal("succeeded") });
+const statusSchema = z.enum(["failed", "succeeded"]).optional();
 
 // Windmill: the arguments of a workspace (or instance) error handler script —
 // path, email, error, job_id, is_flow, workspace_id, plus started_at / schedule_path / extra args.
@@ -167,7 +168,9 @@ export function normalizeReport(raw: unknown): Normalized {
     return { ok: true, report: fromWindmill(r.data, raw) };
   }
   if (!isObject(raw)) return { ok: false, format, issues: [{ path: "", message: "expected a JSON object { source, job, error: { message, type? }, … }" }] };
-  const r = nativeSchema.safeParse(raw);
+  const status = statusSchema.safeParse(raw.status);
+  if (!status.success) return { ok: false, format, issues: zodIssues(status.error).map((i) => ({ ...i, path: "status" })) };
+  const r = (status.data === "succeeded" ? successSchema : failureSchema).safeParse(raw);
   if (!r.success) return { ok: false, format, issues: zodIssues(r.error) };
   return { ok: true, report: compact({ format, ...r.data }) as FailureReport };
 }
