@@ -95,6 +95,8 @@ export function makeHarness(opts: HarnessOptions = {}) {
   const alerts: AlertPayload[] = [];
   const logs: { level: string; msg: string; fields?: Record<string, unknown> }[] = [];
   const tasks = new Set<Promise<unknown>>();
+  /** Times the engine told the scheduler work is due (onDue). */
+  const dues: number[] = [];
   const scripts: Record<string, ScriptFn> = { ...opts.scripts };
   let ids = 0;
   let outboxIds = 0;
@@ -133,6 +135,7 @@ export function makeHarness(opts: HarnessOptions = {}) {
     },
     log: (level, msg, fields) => logs.push({ level, msg, fields }),
     publicUrl: opts.publicUrl,
+    onDue: (at) => dues.push(at),
   };
   const engine = new Engine(deps);
 
@@ -162,6 +165,7 @@ export function makeHarness(opts: HarnessOptions = {}) {
     store,
     http,
     alerts,
+    dues,
     logs,
     scripts,
     engine,

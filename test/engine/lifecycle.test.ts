@@ -259,7 +259,6 @@ describe("crash recovery", () => {
     h.http.reply(hang);
     const run = await h.start("f");
     // The process dies: its engine and timers are gone; a new engine shares the store.
-    const before = h.clock.now();
     h.clock.dropTimers();
     const fresh = new Engine(h.deps);
     h.http.reply(reply(200, "again"));
@@ -277,7 +276,6 @@ describe("crash recovery", () => {
     ]);
     expect(await h.attemptsOf(run.id, "a")).toHaveLength(1);
     expect(h.http.requests[0]!.headers["idempotency-key"]).toBe(h.http.requests[1]!.headers["idempotency-key"]);
-    expect(before).toBeLessThan(h.clock.now());
   });
 });
 
