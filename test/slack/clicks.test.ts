@@ -1,0 +1,152 @@
+// Button clicks on a real server: signature checks, the allow-list, exactly-once, Mute 1h.
+import { afterEach, describe, expect, it } from "vitest";
+import { ALICE, CHANNEL, MALLORY, click, clickPayload, findButton, messageText, postSigned, runOnce, setupFailingFlow, sleep, startSlackEnv, type SlackEnv } from "./harness";
+
+let e: SlackEnv | undefined;
+afterEach(async () => {
+  await e?.stop();
+  e = undefined;
+});
+
+async function failedWithAlert(env: SlackEnv) {
+  await setupFailingFlow(env);
+  env.upstream.script([], { status: 500, body: { error: "down" } });
+  const run = await runOnce(env);
+  expect(run.status).toBe("failed");
+  const posted = await env.slack.waitFor(() => env.slack.messages[0], 10_000, "the alert");
+  // A snapshot: the fake edits its messages in place.
+  const message = { ...posted, blocks: posted.blocks, versions: [] };
+  return { runId: run.id as string, message };
+}
+
+describe("slack clicks", () => {
+  it("refuses a bad signature with 401 and runs nothing", async () => {
+    e = await startSlackEnv();
+    const env = e;
+    const { runId, message } = await failedWithAlert(env);
+    const body = new URLSearchParams({ payload: JSON.stringify(clickPayload(env, message, "retry", ALICE)) }).toString();
+    const bad = await postSigned(env, body, "application/x-www-form-urlencoded", { secret: "not-the-signing-secret" });
+    expect(bad.status).toBe(401);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/signature/i);
+    // Unsigned, and signed over a different body, are refused too.
+    const unsigned = await fetch(`${env.server.url}/slack/events`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
+    expect(unsigned.status).toBe(401);
+    await sleep(200);
+    expect((await env.server.waitForStatus(runId, ["failed"])).status).toBe("failed");
+    expect(env.upstream.requests).toHaveLength(1);
+    expect(env.slack.callsOf("chat.update")).toHaveLength(0);
+    expect(env.slack.callsOf("chat.postEphemeral")).toHaveLength(0);
+  });
+
+  it("refuses a request older than 5 minutes with 401", async () => {
+    e = await startSlackEnv();
+    const env = e;
+    const { runId, message } = await failedWithAlert(env);
+    const res = await click(env, message, "retry", ALICE, { timestampS: Math.floor(Date.now() / 1000) - 301 });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: string }).error).toMatch(/stale/i);
+    await sleep(200);
+    expect((await env.server.waitForStatus(runId, ["failed"])).status).toBe("failed");
+    expect(env.upstream.requests).toHaveLength(1);
+    // Inside the window it is accepted.
+    const ok = await click(env, message, "retry", ALICE, { timestampS: Math.floor(Date.now() / 1000) - 240 });
+    expect(ok.status).toBe(200);
+    await env.slack.waitFor(() => env.upstream.requests.length === 2, 10_000, "the retry");
+  });
+
+  it("answers a user outside SLACK_ALLOWED_USERS with an ephemeral message and runs nothing", async () => {
+    e = await startSlackEnv();
+    const env = e;
+    const { runId, message } = await failedWithAlert(env);
+    for (const action of ["retry", "replay", "mute"] as const) {
+      const res = await click(env, message, action, MALLORY);
+      expect(res.status).toBe(200);
+    }
+    const eph = await env.slack.waitFor(() => (env.slack.callsOf("chat.postEphemeral", true).length === 3 ? env.slack.callsOf("chat.postEphemeral") : undefined), 5_000, "ephemeral replies");
+    for (const c of eph) {
+      expect(c.args).toMatchObject({ channel: CHANNEL, user: MALLORY.id });
+      expect(String(c.args.text)).toMatch(/not allowed/);
+    }
+    await sleep(200);
+    expect((await env.server.waitForStatus(runId, ["failed"])).status).toBe("failed");
+    expect(env.upstream.requests).toHaveLength(1);
+    const runs = (await (await env.server.api("/api/runs")).json()) as { runs: unknown[] };
+    expect(runs.runs).toHaveLength(1); // no replay run
+    expect(env.slack.callsOf("chat.update")).toHaveLength(0); // the alert is untouched
+    const silences = env.server.deps.silences;
+    expect(await silences.active(Date.now())).toHaveLength(0);
+  });
+
+  it("runs a double-clicked Retry once, and ignores a redelivered click after the run failed again", async () => {
+    e = await startSlackEnv();
+    const env = e;
+    const { runId, message } = await failedWithAlert(env);
+    const clicked = message;
+    const answers = await Promise.all([click(env, clicked, "retry"), click(env, clicked, "retry"), click(env, clicked, "retry")]);
+    for (const a of answers) expect(a.status).toBe(200);
+    // The retry fails again (upstream still 500); the message gets fresh buttons.
+    await env.slack.waitFor(() => messageText(env.slack.messages[0]!).includes("failed again"), 10_000, "failed again");
+    await sleep(200);
+    expect(env.upstream.requests).toHaveLength(2);
+    // A late redelivery of the old click (same buttons) runs nothing either.
+    const late = await click(env, clicked, "retry");
+    expect(late.status).toBe(200);
+    await sleep(300);
+    expect(env.upstream.requests).toHaveLength(2);
+    expect((await env.server.waitForStatus(runId, ["failed"])).status).toBe("failed");
+    // The fresh buttons on the edited message work (one more retry, which now succeeds).
+    env.upstream.script([], { status: 200, body: { ok: true } });
+    const fresh = env.slack.messages[0]!;
+    expect(findButton(fresh, "retry")!.value).not.toBe(findButton(clicked, "retry")!.value);
+    await click(env, fresh, "retry");
+    await env.server.waitForStatus(runId, ["succeeded"]);
+    expect(env.upstream.requests).toHaveLength(3);
+    const last = messageText(await env.slack.waitFor(() => (/succeeded/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined), 5_000, "succeeded"));
+    expect(last).toContain(`<@${ALICE.id}>`);
+  });
+
+  it("replays on click: a new run, followed to its end in the same message", async () => {
+    e = await startSlackEnv();
+    const env = e;
+    const { runId, message } = await failedWithAlert(env);
+    env.upstream.script([], { status: 200, body: { ok: true } });
+    await Promise.all([click(env, message, "replay"), click(env, message, "replay")]);
+    const final = await env.slack.waitFor(() => (/Replay by .* succeeded/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined), 10_000, "replay outcome");
+    const runs = (await (await env.server.api("/api/runs")).json()) as { runs: { id: string; status: string }[] };
+    expect(runs.runs).toHaveLength(2);
+    const replay = runs.runs.find((r) => r.id !== runId)!;
+    expect(replay.status).toBe("succeeded");
+    expect(messageText(final)).toContain(replay.id);
+    expect(env.slack.messages).toHaveLength(1);
+  });
+
+  it("Mute 1h creates a silence, says so in the message, and the next failure is not sent", async () => {
+    e = await startSlackEnv();
+    const env = e;
+    const { message } = await failedWithAlert(env);
+    const res = await click(env, message, "mute");
+    expect(res.status).toBe(200);
+    const muted = await env.slack.waitFor(() => (/Muted for 1h/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined), 5_000, "muted message");
+    expect(messageText(muted)).toContain(`<@${ALICE.id}>`);
+    expect(findButton(muted, "mute")).toBeUndefined();
+    expect(findButton(muted, "retry")).toBeDefined();
+    const silences = await env.server.deps.silences.active(Date.now());
+    expect(silences).toHaveLength(1);
+    expect(silences[0]).toMatchObject({ flow: "orders", step: "charge", error_type: "http_status", created_by: `slack:${ALICE.id}` });
+    const ends = Date.parse(silences[0]!.ends_at) - Date.now();
+    expect(ends).toBeGreaterThan(3_500_000);
+    expect(ends).toBeLessThanOrEqual(3_600_000);
+
+    const callsBefore = env.slack.calls.length;
+    const again = await runOnce(env);
+    expect(again.status).toBe("failed");
+    await sleep(400);
+    const view = (await (await env.server.api(`/api/runs/${again.id as string}`)).json()) as { alerts: { status: string }[] };
+    expect(view.alerts.map((a) => a.status)).toEqual(["silenced"]);
+    expect(env.slack.calls.slice(callsBefore).filter((c) => c.method.startsWith("chat."))).toHaveLength(0);
+    // A second Mute click (double click) creates no second silence.
+    await click(env, message, "mute");
+    await sleep(200);
+    expect(await env.server.deps.silences.active(Date.now())).toHaveLength(1);
+  });
+});
