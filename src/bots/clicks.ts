@@ -106,7 +106,8 @@ export class ClickService {
     const now = deps.clock.now();
     if (!(await deps.actions.claim(key, run.id, now))) {
       const prior = (await deps.actions.get(key))?.result as { summary?: string } | null | undefined;
-      return { status: "duplicate", reply: `Already done${prior?.summary ? `: ${prior.summary}` : ""}. Nothing new was run.`, summary: `duplicate ${click.action} of run ${run.id}`, alert };
+      const current = click.action === "mute" ? "" : ` Run ${run.id} is ${(await deps.runs.getRun(run.id))?.status ?? run.status} now.`;
+      return { status: "duplicate", reply: `Already done${prior?.summary ? `: ${prior.summary}` : ""}. Nothing new was run.${current}`, summary: `duplicate ${click.action} of run ${run.id}`, alert };
     }
     if (click.action === "mute") return this.record(key, await this.mute(click, run, alert));
 
