@@ -21,6 +21,9 @@ export const DEFAULT_RETRY: RetryPolicy = {
   jitter: false,
 };
 
+/** Without max_delay_ms, exponential backoff still stops growing at one day. */
+export const MAX_DELAY_MS = 24 * 3600 * 1000;
+
 // Errors that another attempt cannot fix unless a policy lists them in retry_on.
 const NEVER_BY_DEFAULT: ErrorType[] = ["template", "validation", "cancelled"];
 
@@ -56,6 +59,6 @@ export function nextDelay(
   let delay = policy.backoff === "exponential" ? policy.delay_ms * policy.multiplier ** (attempt - 1) : policy.delay_ms;
   if (policy.jitter) delay = delay / 2 + random() * (delay / 2);
   if (retryAfterMs !== undefined) delay = Math.max(delay, retryAfterMs);
-  if (policy.max_delay_ms !== undefined) delay = Math.min(delay, policy.max_delay_ms);
+  delay = Math.min(delay, policy.max_delay_ms ?? MAX_DELAY_MS);
   return Math.max(0, Math.round(delay));
 }

@@ -4,6 +4,7 @@ import { runs, stepAttempts, outbox } from "../../db/schema";
 import type { ErrorContext } from "../engine/errors";
 import { ACTIVE, type AttemptRecord, type Cursor, type RunRecord, type RunSet, type RunStatus, type Write } from "../engine/ports";
 import type { BatchItem, Database } from "./database";
+import { GroupCommitter } from "./group-commit";
 
 type RunRow = typeof runs.$inferSelect;
 type AttemptRow = typeof stepAttempts.$inferSelect;
@@ -45,7 +46,11 @@ function runValues(set: RunSet): Partial<typeof runs.$inferInsert> {
 }
 
 export class RunRepo {
-  constructor(private readonly d: Database) {}
+  private readonly committer: GroupCommitter;
+
+  constructor(private readonly d: Database) {
+    this.committer = new GroupCommitter(d);
+  }
 
   private get db() {
     return this.d.db;
@@ -110,8 +115,9 @@ export class RunRepo {
     return items;
   }
 
+  /** Commits the writes in one transaction, shared with other commits of the same tick. */
   async commit(writes: Write[]): Promise<void> {
-    if (writes.length) await this.d.batch(this.writeItems(writes));
+    await this.committer.commit(this.writeItems(writes));
   }
 
   async transition(id: string, from: RunStatus, set: RunSet): Promise<boolean> {
@@ -149,7 +155,7 @@ export class RunRepo {
       {
         query: this.db
           .update(runs)
-          .set({ status: "cancelled", finishedAt: now, updatedAt: now, dueAt: null, leaseUntil: null })
+          .set({ status: "cancelled", error: { ...error }, finishedAt: now, updatedAt: now, dueAt: null, leaseUntil: null })
           .where(and(eq(runs.id, id), inArray(runs.status, [...ACTIVE])))
           .returning({ id: runs.id }),
         returning: true,

@@ -148,6 +148,7 @@ describe("retry, replay and cancel", () => {
     expect((await s.api(`/api/runs/${run_id}/cancel`, { method: "POST" })).status).toBe(409);
     const run = await s.waitForStatus(run_id, ["cancelled"]);
     expect(run.finished_at).toBeTruthy();
+    expect(run.error).toMatchObject({ type: "cancelled" });
   });
 
   it("cancel aborts an attempt in flight and the run stays cancelled", async () => {

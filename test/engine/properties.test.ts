@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { TemplateError } from "../../src/engine/errors";
 import { parseFlow } from "../../src/engine/flow";
-import { mergePolicy, nextDelay } from "../../src/engine/retry";
+import { MAX_DELAY_MS, mergePolicy, nextDelay } from "../../src/engine/retry";
 import { render, renderString } from "../../src/engine/template";
 
 const VALID = {
@@ -207,6 +207,12 @@ describe("template fuzzing", () => {
 });
 
 describe("retry delay properties", () => {
+  it("exponential backoff without max_delay_ms stops growing at one day", () => {
+    const policy = mergePolicy({ max_attempts: 100, backoff: "exponential", delay_ms: 1000, multiplier: 100 });
+    expect(nextDelay(policy, 50, "network", () => 0)).toBe(MAX_DELAY_MS);
+    expect(MAX_DELAY_MS).toBe(86_400_000);
+  });
+
   it("a jittered, capped delay stays within [delay/2, delay] and under max_delay_ms", () => {
     fc.assert(
       fc.property(
@@ -219,7 +225,7 @@ describe("retry delay properties", () => {
           const policy = mergePolicy({ max_attempts: 10, backoff: "exponential", delay_ms, multiplier, jitter: true, max_delay_ms });
           const d = nextDelay(policy, attempt, "network", () => r)!;
           const full = delay_ms * multiplier ** (attempt - 1);
-          const cap = max_delay_ms ?? Infinity;
+          const cap = max_delay_ms ?? MAX_DELAY_MS;
           expect(d).toBeGreaterThanOrEqual(Math.min(Math.floor(full / 2), cap));
           expect(d).toBeLessThanOrEqual(Math.min(Math.ceil(full), cap));
         },
