@@ -170,7 +170,7 @@ export function createSlackBot(deps: Deps): SlackBot {
       // Without an alert row (a /mend status list) the outcome goes back to the clicker.
       onEnd: decoded.alertId ? undefined : async (run) => void (await ephemeral(client, { channel, user: user.id, text: outcomeText(run, decoded.action, user), respond })),
     });
-    if (result.reply) await ephemeral(client, { channel, user: user.id, text: result.reply, respond });
+    if (result.reply) await ephemeral(client, { channel, user: user.id, text: esc(result.reply), respond });
     else if (!result.alert) await ephemeral(client, { channel, user: user.id, text: esc(result.summary), respond });
   });
 
