@@ -11,8 +11,13 @@ export interface PutResult {
   changed: boolean;
 }
 
+// Latest-version lookups are cached briefly: on Node this process writes every
+// change (and drops the entry), elsewhere the TTL bounds how stale it can be.
+const LATEST_TTL_MS = 2000;
+
 export class FlowRepo {
   private readonly versions = new Map<string, Flow>();
+  private readonly latest = new Map<string, { v: number; at: number }>();
   private defaults: Defaults | undefined;
 
   constructor(private readonly d: Database) {}
@@ -36,15 +41,21 @@ export class FlowRepo {
           .onConflictDoUpdate({ target: flows.name, set: { latestVersion: version, updatedAt: now } }),
       },
     ]);
+    this.latest.delete(flow.name);
     return { name: flow.name, version, created: !current, changed: true };
   }
 
   async get(name: string, version?: number): Promise<{ version: number; flow: Flow } | undefined> {
     let v = version;
     if (v === undefined) {
-      const row = await this.d.db.select({ v: flows.latestVersion }).from(flows).where(eq(flows.name, name)).get();
-      if (!row) return undefined;
-      v = row.v;
+      const hit = this.latest.get(name);
+      if (hit && Date.now() - hit.at < LATEST_TTL_MS) v = hit.v;
+      else {
+        const row = await this.d.db.select({ v: flows.latestVersion }).from(flows).where(eq(flows.name, name)).get();
+        if (!row) return undefined;
+        v = row.v;
+        this.latest.set(name, { v, at: Date.now() });
+      }
     }
     const key = `${name}@${v}`;
     const cached = this.versions.get(key);
