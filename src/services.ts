@@ -4,7 +4,7 @@ import { Dispatcher } from "./alerts/dispatcher";
 import { createPlanner } from "./alerts/plan";
 import type { Deps, Log } from "./deps";
 import { Engine } from "./engine/engine";
-import type { Clock, ScriptFn } from "./engine/ports";
+import type { Clock, RunRecord, ScriptFn } from "./engine/ports";
 import type { Config } from "./env";
 import { sendLog } from "./handlers/log";
 import { sendWebhook } from "./handlers/webhook";
@@ -22,6 +22,7 @@ import { ActionRepo, AlertRepo } from "./store/alerts";
 import { ChatAlerts } from "./bots/chat";
 import { ClickService } from "./bots/clicks";
 import { createSlackHandler } from "./handlers/slack";
+import { requestCallback } from "./hub/callbacks";
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -106,7 +107,9 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     publicUrl: o.config.MEND_PUBLIC_URL,
   });
   const dispatcher = new Dispatcher({ clock, outbox, handlers, senders, fetch: outbound.fetch, log, schedule: o.outboxSchedule, waitUntil, onDue });
-  const clicks = new ClickService({ engine, runs, silences, actions, chat, clock, newId, log, waitUntil });
+  // Chat clicks on an external failure call the reporting system back (retry_url / replay_url).
+  const external = (run: RunRecord, action: "retry" | "replay", by: string) => requestCallback(deps, run, action, by);
+  const clicks = new ClickService({ engine, runs, silences, actions, chat, clock, newId, log, waitUntil, external });
   scheduler = new Scheduler(
     clock,
     [

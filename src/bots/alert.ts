@@ -68,6 +68,8 @@ export interface AlertModel {
     note?: string;
   };
   muted?: { by: ChatUser; until: number };
+  /** The run ended outside the engine (an external job reported success). */
+  resolved?: { status: RunStatus; note: string };
   /** A one-line plain-text summary (notification fallback text). */
   title: string;
   buttons: AlertButton[];
@@ -117,7 +119,7 @@ export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertMode
     ? { action: act.action, by: act.by, phase: act.phase, outcome: act.outcome, runId: act.run_id, error: act.error ? truncate(act.error.message, opts.messageLimit) : undefined, note: act.note }
     : undefined;
   const running = act?.phase === "running" && act.action !== "mute";
-  const resolved = act?.phase === "done" && (act.outcome === "succeeded" || act.outcome === "recovered") && act.action !== "mute";
+  const resolved = Boolean(state?.resolved) || (act?.phase === "done" && (act.outcome === "succeeded" || act.outcome === "recovered") && act.action !== "mute");
   // While a retry/replay runs, and once it fixed things, there is nothing to click.
   const actions: ChatAction[] = running || resolved ? [] : state?.muted ? ["retry", "replay"] : ["retry", "replay", "mute"];
   const buttons = actions.map((action) => ({
@@ -151,6 +153,7 @@ export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertMode
     count,
     activity,
     muted: state?.muted ? { by: state.muted.by, until: state.muted.until } : undefined,
+    resolved: state?.resolved ? { status: state.resolved.status, note: state.resolved.note } : undefined,
     title: `${payload.run.flow} ${what} at step ${step}: ${err.type}${count > 1 ? ` (×${count})` : ""}`,
     buttons,
     tone,
@@ -179,6 +182,7 @@ export function statusLine(m: AlertModel, mention: (u: ChatUser) => string): str
     else if (a.phase === "running") parts.push(`${who} — running…${ran}`);
     else parts.push(`${who} — ${OUTCOME_TEXT[a.outcome ?? "failed"] ?? a.outcome}${ran}${a.outcome === "failed" && a.error ? `: ${a.error}` : ""}`);
   }
+  if (m.resolved) parts.push(`Resolved: ${m.resolved.note} (run ${m.resolved.status})`);
   if (m.muted) parts.push(`Muted for 1h by ${mention(m.muted.by)} (until ${new Date(m.muted.until).toISOString().slice(11, 16)} UTC): no alerts for ${m.flow} / ${m.step} / ${m.errorType}`);
   return parts.length ? parts.join("\n") : undefined;
 }

@@ -30,6 +30,13 @@
 //     which finds alerts still marked running whose run has ended (after a restart, or a run that
 //     finished in another process). Only the first of the two edits the message.
 //   - Mute 1h creates a silence for the alert's flow + step + error type and says so in the message.
+//   - An external failure (POST /api/failures) is not run by mend: Retry/Replay call the reporting
+//     system back through deps.external (src/hub/callbacks.ts requestCallback) and the message says
+//     what it answered.
+//
+//   await deps.clicks.resolved(run, note)   for code that ends a run outside the engine (a success
+//     report of an external job): marks the run's alerts resolved ("Resolved: <note>", no buttons)
+//     and edits their messages.
 import type { Log } from "../deps";
 import type { Engine } from "../engine/engine";
 import { EngineError, type ErrorContext } from "../engine/errors";
@@ -74,6 +81,8 @@ export interface ClickDeps {
   newId: () => string;
   log: Log;
   waitUntil: (p: Promise<unknown>) => void;
+  /** Retry/Replay of an external failure: calls the reporting system back; throws when it could not. */
+  external?: (run: RunRecord, action: "retry" | "replay", requestedBy: string) => Promise<{ status: number | null }>;
 }
 
 const VERB: Record<ChatAction, string> = { retry: "Retry", replay: "Replay", mute: "Mute" };
@@ -110,6 +119,7 @@ export class ClickService {
       return { status: "duplicate", reply: `Already done${prior?.summary ? `: ${prior.summary}` : ""}. Nothing new was run.${current}`, summary: `duplicate ${click.action} of run ${run.id}`, alert };
     }
     if (click.action === "mute") return this.record(key, await this.mute(click, run, alert));
+    if (run.external && deps.external) return this.record(key, await this.callBack(click, run, alert));
 
     let started: RunRecord;
     try {
@@ -187,6 +197,37 @@ export class ClickService {
     }
     const what = `${flow} / ${error?.step ?? "any step"} / ${error?.type ?? "any error"}`;
     return { status: "muted", summary: `Muted ${what} for 1h (silence ${silence.id}) by ${click.user.name ?? click.user.id}`, alert: edited };
+  }
+
+  /** Marks every alert of `run` resolved (no buttons) and edits their messages. */
+  async resolved(run: RunRecord, note: string): Promise<void> {
+    const now = this.deps.clock.now();
+    for (const a of await this.deps.chat.alerts.forRun(run.id)) {
+      if (a.state.target_run !== run.id) continue;
+      await this.deps.chat.change(a.id, (x) => (x.state.resolved ? undefined : { state: { ...x.state, resolved: { status: run.status, at: now, note }, closed: true } }));
+    }
+  }
+
+  private async callBack(click: Click, run: RunRecord, alert: AlertRecord | undefined): Promise<ClickResult> {
+    const { deps } = this;
+    const action = click.action as "retry" | "replay";
+    const source = String((run.external as { source?: unknown } | null)?.source ?? run.flow);
+    let note: string;
+    let status: ClickStatus = "started";
+    try {
+      const answer = await deps.external!(run, action, `${click.platform}:${click.user.id}`);
+      note = `sent to ${source} (answered ${answer.status ?? "nothing"})`;
+    } catch (err) {
+      status = "refused";
+      note = `could not reach ${source}: ${(err as Error)?.message ?? String(err)}`;
+    }
+    let edited = alert;
+    if (alert) {
+      const r = await deps.chat.change(alert.id, (a) => ({ state: { ...a.state, activity: { action, by: click.user, at: deps.clock.now(), run_id: run.id, phase: "done", note } } }));
+      edited = r.alert;
+    }
+    const summary = `${VERB[action]} of external run ${run.id} by ${click.user.name ?? click.user.id}: ${note}`;
+    return { status, summary, alert: edited, reply: status === "refused" && !alert ? `${VERB[action]} failed: ${note}` : undefined };
   }
 
   private async follow(runId: string, alertId: string | undefined, onEnd?: (run: RunRecord) => Promise<void>): Promise<void> {

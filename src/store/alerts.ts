@@ -12,7 +12,7 @@
 //
 //   findOpen(target, groupKey, since)   newest open alert of that group created at or after `since`
 //   create(row)                          insert
-//   get(id) / latestForRun(runId)        read
+//   get(id) / latestForRun(runId) / forRun(runId)   read
 //   update(id, expectedUpdatedAt, patch, now)  compare-and-set on updated_at; undefined when someone
 //                                        else changed the row first (re-read and try again)
 //   following()                          alerts whose activity is `running` (a clicked retry/replay)
@@ -58,6 +58,8 @@ export interface AlertState {
   muted?: { by: ChatUser; until: number; silence_id: string };
   /** Outbox deliveries already counted in `count` (redeliveries after a 429 never count twice). */
   deliveries: string[];
+  /** Set when the run ended outside the engine (e.g. an external job reported success). */
+  resolved?: { status: RunStatus; at: number; note: string };
   /** A resolved group (its run succeeded after a click) takes no new failures. */
   closed?: boolean;
 }
@@ -148,6 +150,10 @@ export class AlertRepo {
     ]);
     const row = (rows as Row[] | undefined)?.[0];
     return row ? toAlert(row) : undefined;
+  }
+
+  async forRun(runId: string): Promise<AlertRecord[]> {
+    return (await this.d.db.select().from(alerts).where(eq(alerts.runId, runId)).orderBy(alerts.createdAt).all()).map(toAlert);
   }
 
   /** Alerts following a clicked retry/replay that has not been reported yet. */

@@ -150,3 +150,36 @@ describe("slack clicks", () => {
     expect(await env.server.deps.silences.active(Date.now())).toHaveLength(1);
   });
 });
+
+describe("slack clicks on external failures", () => {
+  it("Retry calls the reporting system back (signed) and the message says what it answered", async () => {
+    e = await startSlackEnv({ MEND_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
+    const env = e;
+    const h = await env.server.api("/api/handlers", { method: "POST", json: { name: "ops-slack", kind: "slack", config: { channel: CHANNEL } } });
+    expect(h.status).toBe(201);
+    env.upstream.script([], { status: 200, body: { queued: true } });
+    const rep = await env.server.api("/api/failures", {
+      method: "POST",
+      json: { source: "ci", job: "nightly", step: "deploy", error: { message: "exit 1", type: "runtime" }, retry_url: `${env.upstream.url}/retry` },
+    });
+    expect(rep.status).toBe(202);
+    const { run_id } = (await rep.json()) as { run_id: string };
+    const posted = await env.slack.waitFor(() => env.slack.messages[0], 5_000, "alert");
+    const message = { ...posted, versions: [] };
+    expect(messageText(message)).toContain("external:ci");
+    await Promise.all([click(env, message, "retry"), click(env, message, "retry")]);
+    const edited = await env.slack.waitFor(() => (/sent to ci/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined), 5_000, "callback noted");
+    expect(messageText(edited)).toContain("answered 200");
+    await sleep(100);
+    const calls = env.upstream.requests.filter((r) => r.path === "/retry");
+    expect(calls).toHaveLength(1);
+    expect(calls[0]!.headers["webhook-signature"]).toBeDefined();
+    expect(JSON.parse(calls[0]!.body)).toMatchObject({ type: "retry", run_id, source: "ci", job: "nightly", requested_by: `slack:${ALICE.id}` });
+
+    // When the job later reports success, code that resolves the run edits the alert.
+    const run = (await env.server.deps.runs.getRun(run_id))!;
+    await env.server.deps.clicks.resolved({ ...run, status: "succeeded" }, "ci reported success");
+    const resolved = await env.slack.waitFor(() => (/Resolved: ci reported success/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined), 5_000, "resolved");
+    expect(findButton(resolved, "retry")).toBeUndefined();
+  });
+});
