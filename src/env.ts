@@ -1,5 +1,6 @@
 // The environment as a typed config. Only entries read process.env and pass it here.
 import { z } from "zod";
+import { WEBHOOK_SECRET_HINT, WEBHOOK_SECRET_RE } from "./hub/secret-format";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -18,7 +19,7 @@ const envSchema = z.object({
   MEND_MAX_BODY: int(1, 1024 * 1024 * 1024).default(1_048_576),
   MEND_SCRIPTS_DIR: z.string().min(1).optional(),
   MEND_GROUP_WINDOW_S: int(0, 86_400 * 30).default(300),
-  MEND_WEBHOOK_SECRET: z.string().startsWith("whsec_", "must start with whsec_").optional(),
+  MEND_WEBHOOK_SECRET: z.string().regex(WEBHOOK_SECRET_RE, WEBHOOK_SECRET_HINT).optional(),
   MEND_BLOCK_PRIVATE_URLS: bool.default(false),
   MEND_PUBLIC_URL: z.url().optional(),
   SLACK_BOT_TOKEN: z.string().min(1).optional(),

@@ -23,7 +23,8 @@ export type Normalized = { ok: true; report: FailureReport } | { ok: false; issu
 
 const MAX_MESSAGE = 10_000;
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http or https URL" });
-export const sourceSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit");
+const required = (what: string) => ({ error: (iss: { input: unknown }) => (iss.input === undefined ? `required: ${what}` : undefined) });
+export const sourceSchema = z.string(required("the reporting system's name, e.g. \"ci\" (the run's flow is external:<source>)")).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit");
 
 const nativeError = z.preprocess(
   (v) => (typeof v === "string" ? { message: v } : v),
@@ -39,7 +40,7 @@ const nativeError = z.preprocess(
 
 const nativeFields = {
   source: sourceSchema,
-  job: z.string().min(1).max(200),
+  job: z.string(required("the failed job's name (a later success report with the same source and job resolves it)")).min(1).max(200),
   step: z.string().min(1).max(200).optional(),
   input: z.unknown().optional(),
   link: httpUrl.optional(),
@@ -64,10 +65,10 @@ const windmillSchema = z.looseObject({
   trigger_path: z.string().nullish(),
   error: z.unknown().optional(),
   // Optional extra args the user may add to the handler in Windmill.
-  source: sourceSchema.optional(),
-  link: httpUrl.optional(),
-  retry_url: httpUrl.optional(),
-  replay_url: httpUrl.optional(),
+  source: sourceSchema.nullish(),
+  link: httpUrl.nullish(),
+  retry_url: httpUrl.nullish(),
+  replay_url: httpUrl.nullish(),
 });
 
 // n8n: an Error Trigger item — { execution: { id, url, retryOf, error: { message, stack }, lastNodeExecuted, mode }, workflow: { id, name } },
@@ -80,8 +81,8 @@ const n8nSchema = z.looseObject({
     .looseObject({ id: id.optional(), url: z.string().optional(), retryOf: id.nullish(), error: n8nError.optional(), lastNodeExecuted: z.string().nullish(), mode: z.string().optional() })
     .optional(),
   trigger: z.looseObject({ error: n8nError.optional(), mode: z.string().optional() }).optional(),
-  retry_url: httpUrl.optional(),
-  replay_url: httpUrl.optional(),
+  retry_url: httpUrl.nullish(),
+  replay_url: httpUrl.nullish(),
 });
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -117,9 +118,9 @@ function fromWindmill(w: z.infer<typeof windmillSchema>, raw: unknown): FailureR
       details: compact({ name: typeof eo?.name === "string" ? eo.name : undefined, job_id: w.job_id, workspace_id: w.workspace_id, is_flow: w.is_flow, email: w.email, started_at: w.started_at, schedule_path: w.schedule_path, trigger_path: w.trigger_path }),
     },
     input: raw,
-    link: w.link,
-    retry_url: w.retry_url,
-    replay_url: w.replay_url,
+    link: w.link ?? undefined,
+    retry_url: w.retry_url ?? undefined,
+    replay_url: w.replay_url ?? undefined,
   });
 }
 
@@ -148,8 +149,8 @@ function fromN8n(n: z.infer<typeof n8nSchema>, raw: unknown): FailureReport {
     },
     input: raw,
     link: validUrl(n.execution?.url),
-    retry_url: n.retry_url,
-    replay_url: n.replay_url,
+    retry_url: n.retry_url ?? undefined,
+    replay_url: n.replay_url ?? undefined,
   });
 }
 

@@ -1,10 +1,9 @@
 // Standard Webhooks signatures (webhook-id, webhook-timestamp, webhook-signature) via the
 // `standardwebhooks` package: the webhook handler and retry/replay callbacks sign this way.
 import { Webhook } from "standardwebhooks";
+import { WEBHOOK_SECRET_HINT, WEBHOOK_SECRET_RE } from "./secret-format";
 
-/** `whsec_` followed by standard base64 (what the library decodes). */
-export const WEBHOOK_SECRET_RE = /^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$/;
-export const WEBHOOK_SECRET_HINT = "must be whsec_ followed by base64 (e.g. whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw)";
+export { WEBHOOK_SECRET_HINT, WEBHOOK_SECRET_RE };
 
 export function isWebhookSecret(value: unknown): value is string {
   return typeof value === "string" && WEBHOOK_SECRET_RE.test(value);
