@@ -22,6 +22,8 @@ import { targetKey, type ChatAlerts, type Editor } from "../bots/chat";
 import { alertBlocks, alertText, SLACK_MESSAGE_LIMIT } from "../bots/slack/blocks";
 import type { AlertRecord } from "../store/alerts";
 import { DeliveryError, type Sender } from "./types";
+import { UrlRefusedError } from "../net/url-safety";
+import { refusedDelivery } from "./webhook";
 
 export const DEFAULT_SLACK_API_URL = "https://slack.com/api/";
 
@@ -103,6 +105,8 @@ async function postWebhook(fetchFn: typeof fetch, url: string, message: { text: 
   try {
     res = await fetchFn(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(message), signal: AbortSignal.timeout(15_000) });
   } catch (err) {
+    // MEND_BLOCK_PRIVATE_URLS refused the URL: permanent, like the webhook handler.
+    if (err instanceof UrlRefusedError) throw refusedDelivery(err);
     throw new DeliveryError(`slack webhook request failed: ${(err as Error)?.message ?? String(err)}`);
   }
   const text = (await res.text().catch(() => "")).slice(0, 200);

@@ -150,6 +150,30 @@ describe("slack handler", () => {
     expect(findButton(env.slack.messages[0]!, "retry")).toBeDefined();
   });
 
+  it("refuses a private webhook_url under MEND_BLOCK_PRIVATE_URLS, permanently", async () => {
+    e = await startSlackEnv({ MEND_BLOCK_PRIVATE_URLS: "true" });
+    const env = e;
+    await env.server.putFlow({
+      name: "sneaky",
+      steps: [{ id: "boom", fail: { message: "no", type: "runtime" } }],
+      on_failure: [{ id: "tell", script: { name: "slack", args: { webhook_url: `${env.slack.url}/webhook/x` } } }],
+    });
+    const run = await runOnce(env, "sneaky");
+    expect(run.status).toBe("failed");
+    expect(JSON.stringify(run.error)).toMatch(/refused|private|loopback/i);
+    expect(env.slack.responses).toHaveLength(0);
+  });
+
+  it("sends a sample alert through POST /api/handlers/:id/test", async () => {
+    e = await startSlackEnv();
+    const env = e;
+    const h = (await (await env.server.api("/api/handlers", { method: "POST", json: { name: "ops", kind: "slack", config: { channel: CHANNEL } } })).json()) as { id: string };
+    const res = await env.server.api(`/api/handlers/${h.id}/test`, { method: "POST" });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { response: { ts: string } }).response.ts).toBe(env.slack.messages[0]!.ts);
+    expect(messageText(env.slack.messages[0]!)).toContain("test alert");
+  });
+
   it("truncates long messages to Slack's limits and escapes mrkdwn", async () => {
     const slack = await startFakeSlack();
     try {
