@@ -6,8 +6,9 @@
 //     lock it finds the open alert of (target, flow+step+error type) created inside
 //     MEND_GROUP_WINDOW_S; if there is none it creates an alert row and calls post(alert), which
 //     must post the message and return its platform ids (stored as alert.ref). Otherwise it bumps
-//     the count (once per deliveryId: a redelivery after a 429 never counts twice), shows the new
-//     failure's run with fresh buttons and calls update(alert) to edit the message in place. A
+//     the count (once per run, and once per deliveryId: a redelivery after a 429 never counts
+//     twice), shows the new failure's run with fresh buttons and calls update(alert) to edit the
+//     message in place. A
 //     platform that cannot edit (incoming webhooks) omits update: grouped failures are then only
 //     counted. Errors from post/update propagate (throw DeliveryError with retryAfterMs for a 429):
 //     the outbox retries and the row's state makes the retry post or edit exactly what is missing.
@@ -121,7 +122,7 @@ export class ChatAlerts {
           groupKey,
           count: 1,
           ref: null,
-          state: { payload: o.payload, gen: 1, target_run: o.payload.run.id, deliveries: [o.deliveryId] },
+          state: { payload: o.payload, gen: 1, target_run: o.payload.run.id, deliveries: [o.deliveryId], runs: [o.payload.run.id] },
           createdAt: now,
         });
         return this.alertLock.run(open.id, () => this.postOrUpdate(open!, o));
@@ -131,18 +132,23 @@ export class ChatAlerts {
         const { alert } = await this.mutate(id, (a) => {
           const s = a.state;
           if (s.deliveries.includes(o.deliveryId)) return undefined;
+          // The count is of runs: the same run again (a retry that failed again, or a `script:`
+          // step and a handler both sending its failure) refreshes the message without counting.
+          const runs = s.runs ?? [a.runId];
+          const newRun = !runs.includes(o.payload.run.id);
           const sameFailure = s.activity?.run_id === o.payload.run.id;
           const keepActivity = s.activity && (s.activity.phase === "running" || sameFailure);
           return {
             runId: o.payload.run.id,
-            count: a.count + 1,
+            count: newRun ? a.count + 1 : a.count,
             state: {
               ...s,
               payload: o.payload,
-              gen: s.gen + 1,
+              gen: newRun ? s.gen + 1 : s.gen,
               target_run: o.payload.run.id,
               activity: keepActivity ? s.activity : undefined,
               deliveries: [...s.deliveries, o.deliveryId].slice(-MAX_DELIVERIES),
+              runs: newRun ? [...runs, o.payload.run.id].slice(-MAX_DELIVERIES) : runs,
             },
           };
         });

@@ -5,7 +5,7 @@
 //   kind        platform (`slack`, `discord`)
 //   run_id      the run the message's buttons act on (the latest failure of the group)
 //   group_key   flow + step + error type (groupKeyOf); same key inside MEND_GROUP_WINDOW_S → same message
-//   count       failures in the group (1, 2, 3 …)
+//   count       failed runs in the group (1, 2, 3 …)
 //   ref         the platform's message ids, e.g. Slack { channel, ts }, Discord { channel_id, message_id };
 //               null until the message is posted
 //   state       AlertState (below): everything needed to re-render the message from the row alone
@@ -56,8 +56,10 @@ export interface AlertState {
   target_run: string;
   activity?: AlertActivity;
   muted?: { by: ChatUser; until: number; silence_id: string };
-  /** Outbox deliveries already counted in `count` (redeliveries after a 429 never count twice). */
+  /** Outbox deliveries already applied (redeliveries after a 429 never count twice). */
   deliveries: string[];
+  /** Runs counted in `count` (the latest 50). */
+  runs?: string[];
   /** Set when the run ended outside the engine (e.g. an external job reported success). */
   resolved?: { status: RunStatus; at: number; note: string };
   /** A resolved group (its run succeeded after a click) takes no new failures. */

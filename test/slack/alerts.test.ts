@@ -58,6 +58,30 @@ describe("slack handler", () => {
     expect(messageText(env.slack.messages[1]!)).toContain("billing");
   });
 
+  it("counts runs, not sends: a `script: slack` step and a handler reporting the same run make one message, count 1", async () => {
+    e = await startSlackEnv();
+    const env = e;
+    await env.server.api("/api/handlers", { method: "POST", json: { name: "ops-slack", kind: "slack", config: { channel: CHANNEL } } });
+    await env.server.putFlow({
+      name: "both",
+      steps: [{ id: "charge", http: { method: "POST", url: `${env.upstream.url}/charge` } }],
+      on_failure: [{ id: "tell", script: { name: "slack", args: { channel: CHANNEL } } }, { id: "boom", fail: { message: "handler broke", type: "runtime" } }],
+    });
+    env.upstream.script([], { status: 500, body: {} });
+    const run = await runOnce(env, "both");
+    expect(run.status).toBe("failed");
+    await waitDelivered(env, run.id);
+    expect(env.slack.messages).toHaveLength(1);
+    const m = env.slack.messages[0]!;
+    expect(messageText(m)).not.toContain("in this group");
+    // The handler's delivery refreshed the message with the final picture: the error handler failed too.
+    expect(messageText(m)).toContain("handler broke");
+    const second = await runOnce(env, "both");
+    await waitDelivered(env, second.id);
+    expect(env.slack.messages).toHaveLength(1);
+    expect(messageText(env.slack.messages[0]!)).toContain("2 in this group");
+  });
+
   it("starts a new message once MEND_GROUP_WINDOW_S has passed", async () => {
     e = await startSlackEnv({ MEND_GROUP_WINDOW_S: "1" });
     const env = e;
