@@ -30,6 +30,7 @@ import type { Log } from "../deps";
 import { type AlertPatch, type AlertRecord, type AlertRepo, groupKeyOf } from "../store/alerts";
 
 const MAX_DELIVERIES = 50;
+const EDIT_RETRIES = 3;
 
 export type Editor = (alert: AlertRecord) => Promise<void>;
 
@@ -177,14 +178,30 @@ export class ChatAlerts {
     });
   }
 
-  /** Re-renders the alert's message through its platform's editor; failures are logged. */
-  async edit(alert: AlertRecord): Promise<void> {
+  /**
+   * Re-renders the alert's message through its platform's editor. A failed edit is logged and
+   * tried again a few times (after Retry-After when the platform gave one), with the alert's
+   * state as it is then; a permanent error (DeliveryError.permanent) is not retried.
+   */
+  async edit(alert: AlertRecord, attempt = 0): Promise<void> {
     const editor = this.editors.get(alert.kind);
     if (!editor || !alert.ref) return;
     try {
       await editor(alert);
     } catch (err) {
-      this.deps.log("warn", "could not edit chat alert", { alert: alert.id, kind: alert.kind, error: String((err as Error)?.message ?? err) });
+      const e = err as { message?: string; retryAfterMs?: number; permanent?: boolean };
+      const again = !e?.permanent && attempt < EDIT_RETRIES;
+      this.deps.log("warn", `could not edit chat alert${again ? "; trying again" : ""}`, { alert: alert.id, kind: alert.kind, error: String(e?.message ?? err) });
+      if (!again) return;
+      const wait = Math.max(e.retryAfterMs ?? 0, 1000 * 2 ** attempt);
+      this.deps.clock.setTimer(wait, () => {
+        void this.alertLock
+          .run(alert.id, async () => {
+            const latest = await this.alerts.get(alert.id);
+            if (latest && latest.updatedAt === alert.updatedAt) await this.edit(latest, attempt + 1);
+          })
+          .catch(() => undefined);
+      });
     }
   }
 

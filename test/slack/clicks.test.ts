@@ -151,6 +151,21 @@ describe("slack clicks", () => {
   });
 });
 
+describe("slack edits under rate limits", () => {
+  it("edits the message after Retry-After when chat.update answers 429", async () => {
+    e = await startSlackEnv();
+    const env = e;
+    const { message } = await failedWithAlert(env);
+    env.slack.rateLimit("chat.update", 1, 1);
+    const t0 = Date.now();
+    expect((await click(env, message, "mute")).status).toBe(200);
+    await env.slack.waitFor(() => /Muted for 1h/.test(env.slack.messages[0]!.text), 5_000, "muted after the wait");
+    const updates = env.slack.callsOf("chat.update");
+    expect(updates.map((u) => u.status)).toEqual([429, 200]);
+    expect(updates[1]!.at - t0).toBeGreaterThanOrEqual(950);
+  });
+});
+
 describe("slack clicks on external failures", () => {
   it("Retry calls the reporting system back (signed) and the message says what it answered", async () => {
     e = await startSlackEnv({ MEND_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
