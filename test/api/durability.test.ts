@@ -58,6 +58,15 @@ async function runStatus(url: string, id: string): Promise<Record<string, unknow
   return (await (await fetch(`${url}/api/runs/${id}`)).json()) as Record<string, unknown>;
 }
 
+async function untilStatus(url: string, id: string, status: string): Promise<Record<string, unknown>> {
+  let run = await runStatus(url, id);
+  for (let i = 0; i < 500 && run.status !== status; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    run = await runStatus(url, id);
+  }
+  return run;
+}
+
 describe("durability", () => {
   it("a run waiting for its retry survives kill -9 and succeeds after a restart, calling the upstream once per attempt", async () => {
     up.script([{ status: 503 }], { status: 200, body: { charged: true } });
@@ -72,11 +81,7 @@ describe("durability", () => {
     expect(up.requests).toHaveLength(1);
 
     const second = await startChild();
-    let run = await runStatus(second.url, run_id);
-    for (let i = 0; i < 500 && run.status !== "succeeded"; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      run = await runStatus(second.url, run_id);
-    }
+    const run = await untilStatus(second.url, run_id, "succeeded");
     expect(run.status).toBe("succeeded");
     expect(run.output).toMatchObject({ status: 200, body: { charged: true } });
     expect(up.requests).toHaveLength(2);
@@ -100,11 +105,7 @@ describe("durability", () => {
     first.child.kill("SIGKILL");
     await new Promise((r) => first.child.once("exit", r));
     const second = await startChild();
-    let run = await runStatus(second.url, run_id);
-    for (let i = 0; i < 500 && run.status !== "succeeded"; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      run = await runStatus(second.url, run_id);
-    }
+    const run = await untilStatus(second.url, run_id, "succeeded");
     expect(run.status).toBe("succeeded");
     expect(up.requests).toHaveLength(2);
     const charge = (run.steps as { step: string; status: string; error: { message: string } | null }[]).filter((a) => a.step === "charge");
