@@ -27,7 +27,7 @@ export function externalOf(run: RunRecord): ExternalInfo | undefined {
   return e && typeof e === "object" && typeof e.source === "string" ? e : undefined;
 }
 
-type HubDeps = Pick<Deps, "config" | "clock" | "newId" | "runs" | "flows" | "handlers" | "silences" | "dispatcher" | "waitUntil" | "db" | "log">;
+type HubDeps = Pick<Deps, "config" | "clock" | "newId" | "runs" | "flows" | "handlers" | "silences" | "dispatcher" | "waitUntil" | "db" | "log" | "clicks">;
 
 /** Stores a reported failure as a failed run with one failed step attempt and its alerts, in one transaction. */
 export async function recordFailure(deps: HubDeps, report: FailureReport & { error: NonNullable<FailureReport["error"]> }): Promise<RunRecord> {
@@ -89,12 +89,9 @@ export async function openExternalRuns(deps: Pick<Deps, "db">, source: string, j
 }
 
 /**
- * A success report for source + job: every open failed run of it becomes `succeeded`.
- * Returns the runs it changed (newest first).
- *
- * Hook for chat: after this, the Slack/Discord alerts of these runs should be edited to say
- * "resolved" (alerts table rows by run_id; see src/store/alerts.ts). Call that from here —
- * e.g. an `onResolved(deps, runs)` passed in — when the chat work lands.
+ * A success report for source + job: every open failed run of it becomes `succeeded`, and its chat
+ * alerts are edited to say so (deps.clicks.resolved, in the background). Returns the runs it
+ * changed (newest first).
  */
 export async function resolveExternal(deps: HubDeps, source: string, job: string): Promise<RunRecord[]> {
   const now = deps.clock.now();
@@ -105,6 +102,10 @@ export async function resolveExternal(deps: HubDeps, source: string, job: string
     if (await deps.runs.transition(run.id, "failed", { status: "succeeded", output, finishedAt: now, updatedAt: now })) {
       resolved.push({ ...run, status: "succeeded", output, finishedAt: now, updatedAt: now });
     }
+  }
+  for (const run of resolved) {
+    const edit = deps.clicks.resolved(run, `${source} reported ${job} succeeded`);
+    deps.waitUntil(edit.catch((err: unknown) => deps.log("warn", "could not mark the alerts of a resolved run", { run: run.id, error: String(err) })));
   }
   return resolved;
 }

@@ -185,9 +185,15 @@ export const MAX_REDIRECTS = 5;
  * re-checking every Location, at most MAX_REDIRECTS hops.
  */
 export function guardedFetch(fetchFn: typeof fetch, policy: UrlPolicy): typeof fetch {
-  return async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
+  return async (input: RequestInfo | URL, given: RequestInit = {}): Promise<Response> => {
+    let init = given;
+    if (typeof input === "object" && !(input instanceof URL)) {
+      // A Request: take its parts so that every hop can be sent again.
+      const req = new Request(input, given);
+      init = { method: req.method, headers: req.headers, body: req.body ? await req.arrayBuffer() : undefined, signal: req.signal, redirect: given.redirect ?? req.redirect };
+    }
     let url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
-    let method = (init.method ?? (typeof input === "object" && "method" in input ? input.method : "GET")).toUpperCase();
+    let method = (init.method ?? "GET").toUpperCase();
     let body = init.body;
     const headers = new Headers(init.headers);
     for (let hop = 0; ; hop++) {

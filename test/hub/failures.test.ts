@@ -182,9 +182,22 @@ describe("POST /api/failures", () => {
     const a = (await json(report({ source: "etl", job: "load", error: { message: "first" } }))).run_id as string;
     const b = (await json(report({ source: "etl", job: "load", error: { message: "second" } }))).run_id as string;
     const other = (await json(report({ source: "etl", job: "extract", error: { message: "other job" } }))).run_id as string;
+    // the chat alerts of resolved runs are edited through deps.clicks.resolved
+    const edited: [string, string][] = [];
+    const original = s.deps.clicks.resolved.bind(s.deps.clicks);
+    s.deps.clicks.resolved = async (run, note) => {
+      edited.push([run.id, note]);
+      return original(run, note);
+    };
     const res = await report({ source: "etl", job: "load", status: "succeeded" });
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ run_id: b, status: "succeeded", resolved: [b, a] });
+    await waitUntil(() => edited.length === 2);
+    expect(edited).toEqual([
+      [b, "etl reported load succeeded"],
+      [a, "etl reported load succeeded"],
+    ]);
+    s.deps.clicks.resolved = original;
     expect((await getRun(s, a)).status).toBe("succeeded");
     expect((await getRun(s, b))).toMatchObject({ status: "succeeded", output: { resolved: true }, error: { message: "second" } });
     expect((await getRun(s, other)).status).toBe("failed");

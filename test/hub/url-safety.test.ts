@@ -68,6 +68,17 @@ describe("outbound URL safety (pure checks)", () => {
     expect(calls).toEqual(["POST http://127.0.0.1:9/a manual", "POST http://127.0.0.1:9/b manual"]);
   });
 
+  it("re-sends a Request's method, headers and body on each hop", async () => {
+    const seen: string[] = [];
+    const fake = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      seen.push(`${init?.method} ${String(input)} ${new Headers(init?.headers).get("x-k")} ${init?.body ? new TextDecoder().decode(init.body as ArrayBuffer) : ""}`);
+      return String(input).endsWith("/a") ? new Response(null, { status: 308, headers: { location: "/b" } }) : new Response("ok");
+    }) as typeof fetch;
+    const res = await guardedFetch(fake, { blockPrivate: false })(new Request("http://127.0.0.1:9/a", { method: "PUT", headers: { "x-k": "v" }, body: "hi" }));
+    expect(await res.text()).toBe("ok");
+    expect(seen).toEqual(["PUT http://127.0.0.1:9/a v hi", "PUT http://127.0.0.1:9/b v hi"]);
+  });
+
   it("stops after a bounded number of redirects", async () => {
     let n = 0;
     const loop = (async () => new Response(null, { status: 302, headers: { location: `/r${++n}` } })) as typeof fetch;
