@@ -4,27 +4,35 @@
 //   chat.deliver({ kind, target, payload, deliveryId, post, update? })
 //     Called by a platform Sender for one outbox row (or one `script:` call). Under a per-group
 //     lock it finds the open alert of (target, flow+step+error type) created inside
-//     MEND_GROUP_WINDOW_S; if there is none it creates an alert row and calls post(alert), which
+//     MEND_GROUP_WINDOW_S. If there is none it creates an alert row and calls post(alert), which
 //     must post the message and return its platform ids (stored as alert.ref). Otherwise it bumps
 //     the count (once per run, and once per deliveryId: a redelivery after a 429 never counts
 //     twice), shows the new failure's run with fresh buttons and calls update(alert) to edit the
-//     message in place. A
-//     platform that cannot edit (incoming webhooks) omits update: grouped failures are then only
-//     counted. Errors from post/update propagate (throw DeliveryError with retryAfterMs for a 429):
-//     the outbox retries and the row's state makes the retry post or edit exactly what is missing.
-//     Returns { alert, action: "posted" | "updated" | "counted" }.
+//     message in place. A platform that cannot edit (incoming webhooks) omits update: grouped
+//     failures are then only counted. Errors from post/update propagate (throw DeliveryError with
+//     retryAfterMs for a 429): the outbox retries, and the row's state makes the retry post or
+//     edit exactly what is missing. Returns { alert, action: "posted" | "updated" | "counted" }.
 //
-//   chat.registerEditor(kind, edit)   edit(alert) re-renders alert (alertFromRecord) and edits
-//     its message using alert.ref. Used after clicks and when a followed run ends.
+//   chat.registerEditor(kind, edit)   edit(alert) re-renders the alert (alertFromRecord) and edits
+//     its message using alert.ref. Used after clicks and when a followed run ends; a failed edit
+//     is retried a few times (after retryAfterMs when the error carries one).
 //
 //   chat.change(alertId, fn, { edit = true })
 //     Read-modify-write of one alert with compare-and-set: fn(alert) returns an AlertPatch, or
 //     undefined to change nothing. Serialized per alert with the message edit that follows, so
 //     edits reach the platform in order. Returns { alert, changed }.
 //
-//   targetKey(kind, config)  the alerts.handler_id value for a sender call: `<kind>:<channel id>` or
-//     `<kind>:webhook:<hash of the url>` (a Sender is not told which handler it serves, so groups are per destination:
-//     two handlers posting to one channel share one message per group).
+//   targetKey(kind, config)  the alerts.handler_id value for a sender call: `<kind>:<channel id>`
+//     or `<kind>:webhook:<hash of the url>`. A Sender is not told which handler it serves, so
+//     groups are per destination: two handlers posting to one channel share one message per group.
+//
+// Adding a platform (the Slack files are the worked example):
+//   1. src/handlers/<kind>.ts: a Sender that calls chat.deliver with post/update drawing
+//      alertFromRecord(alert, { messageLimit, publicUrl }) (see createSlackHandler), and an
+//      Editor for chat.registerEditor(kind, …); register both in src/services.ts.
+//   2. the platform's interaction endpoint: verify the signature, decodeButton(custom id), decide
+//      the allow-list, call deps.clicks.handle({ platform: kind, … }) and answer result.reply
+//      privately when it is set (src/bots/clicks.ts).
 import type { Clock, AlertPayload } from "../engine/ports";
 import type { Log } from "../deps";
 import { type AlertPatch, type AlertRecord, type AlertRepo, groupKeyOf } from "../store/alerts";
