@@ -10,6 +10,8 @@ import { createServices } from "../../src/services";
 import { openSqlite } from "../../src/store/sqlite-node";
 import type { AlertRecord } from "../../src/store/alerts";
 import { DeliveryError } from "../../src/handlers/types";
+import { isAllowed } from "../../src/bots/slack/app";
+import { slackDeliveryError } from "../../src/handlers/slack";
 
 const SECRET = "shhh";
 const NOW = 1_700_000_000_000;
@@ -33,6 +35,22 @@ describe("verifySlackRequest", () => {
     expect(await verifySlackRequest({ ...base, nowMs: NOW + 300_000 })).toEqual({ ok: true });
     expect(await verifySlackRequest({ ...base, nowMs: NOW + 301_000 })).toMatchObject({ ok: false, reason: expect.stringMatching(/stale/) });
     expect(await verifySlackRequest({ ...base, nowMs: NOW - 301_000 })).toMatchObject({ ok: false, reason: expect.stringMatching(/stale/) });
+  });
+});
+
+describe("slack helpers", () => {
+  it("allow-list: empty means anyone, otherwise only listed ids", () => {
+    expect(isAllowed([], "UANY")).toBe(true);
+    expect(isAllowed(["U1", "U2"], "U2")).toBe(true);
+    expect(isAllowed(["U1"], "U2")).toBe(false);
+  });
+
+  it("maps Web API errors to what the outbox should do", () => {
+    expect(slackDeliveryError({ code: "slack_webapi_rate_limited_error", retryAfter: 7 })).toMatchObject({ retryAfterMs: 7000, permanent: false });
+    expect(slackDeliveryError({ code: "slack_webapi_platform_error", data: { error: "channel_not_found" } })).toMatchObject({ permanent: true });
+    expect(slackDeliveryError({ code: "slack_webapi_platform_error", data: { error: "fatal_error" } })).toMatchObject({ permanent: false });
+    expect(slackDeliveryError({ code: "slack_webapi_http_error", statusCode: 503 })).toMatchObject({ permanent: false, message: expect.stringContaining("503") });
+    expect(slackDeliveryError(new Error("socket hang up"))).toMatchObject({ permanent: false });
   });
 });
 
