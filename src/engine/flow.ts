@@ -4,6 +4,7 @@ import { ERROR_TYPES } from "./errors";
 import { parsePath, templatePaths } from "./template";
 
 const errorType = z.enum(ERROR_TYPES);
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an HTTP header name");
 const positiveMs = z.number().int().min(0).max(7 * 24 * 3600 * 1000);
 
 export const retryPatchSchema = z.strictObject({
@@ -20,7 +21,7 @@ export const retryPatchSchema = z.strictObject({
 export const errorObjectSchema = z.strictObject({
   status: z.number().int().min(400).max(599).optional(),
   message: z.string().optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: z.record(headerName, z.string()).optional(),
   body: z.record(z.string(), z.unknown()).optional(),
 });
 export type ErrorObject = z.infer<typeof errorObjectSchema>;
@@ -31,7 +32,7 @@ const httpSchema = z.strictObject({
     .transform((m) => m.toUpperCase())
     .pipe(z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])),
   url: z.string().min(1).refine((u) => u.includes("{{") || URL.canParse(u), "must be an absolute URL"),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: z.record(headerName, z.string()).optional(),
   query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   body: z.unknown().optional(),
   expect_status: z.array(z.number().int().min(100).max(599)).min(1).optional(),
@@ -126,8 +127,14 @@ export interface Issue {
   message: string;
 }
 
+/** A key that a dotted path cannot show as it is ("" or "a.b") is written quoted. */
+function segment(key: PropertyKey): string {
+  const s = String(key);
+  return s === "" || s.includes(".") ? JSON.stringify(s) : s;
+}
+
 export function zodIssues(error: z.ZodError): Issue[] {
-  return error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
+  return error.issues.map((i) => ({ path: i.path.map(segment).join("."), message: i.message }));
 }
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; issues: Issue[] };
