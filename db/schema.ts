@@ -1,5 +1,6 @@
 // One schema for every SQLite driver (better-sqlite3 on Node, D1 on Workers).
 // Times are epoch milliseconds; JSON columns hold already-redacted values.
+import { sql } from "drizzle-orm";
 import { sqliteTable, text, integer, primaryKey, index } from "drizzle-orm/sqlite-core";
 
 const json = (name: string) => text(name, { mode: "json" }).$type<unknown>();
@@ -51,6 +52,9 @@ export const runs = sqliteTable(
     index("runs_due").on(t.status, t.dueAt),
     index("runs_flow").on(t.flow, t.id),
     index("runs_status").on(t.status, t.id),
+    // Pages: the per-flow failure rate of the last 24 hours (covering), and "replayed by" links.
+    index("runs_created").on(t.createdAt, t.flow, t.status),
+    index("runs_replay_of").on(t.replayOf).where(sql`replay_of is not null`),
   ],
 );
 
