@@ -104,12 +104,9 @@ export class RunRepo {
               set: { status: a.status, finishedAt: a.finishedAt, durationMs: a.durationMs, output: a.output, error: a.error },
             }),
         });
-      } else if (w.rows.length) {
-        items.push({
-          query: this.db.insert(outbox).values(
-            w.rows.map((o) => ({ ...o, payload: JSON.stringify(o.payload), response: o.response ?? null })),
-          ),
-        });
+      } else {
+        // One statement per row: D1 binds at most 100 parameters per statement (12 per row here).
+        for (const o of w.rows) items.push({ query: this.db.insert(outbox).values({ ...o, payload: JSON.stringify(o.payload), response: o.response ?? null }) });
       }
     }
     return items;
