@@ -13,6 +13,7 @@ import type { ActionRepo, AlertRepo } from "./store/alerts";
 import type { ChatAlerts } from "./bots/chat";
 import type { ClickService } from "./bots/clicks";
 import type { Sender } from "./handlers/types";
+import type { DiscordHandler } from "./handlers/discord";
 
 export type Log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 
@@ -42,4 +43,6 @@ export interface Deps {
   chat: ChatAlerts;
   /** Retry / Replay / Mute clicks from any chat platform (src/bots/clicks.ts). */
   clicks: ClickService;
+  /** Discord: the `discord` handler's REST client and renderer (src/handlers/discord.ts). */
+  discord?: DiscordHandler;
 }

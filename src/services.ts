@@ -22,6 +22,8 @@ import { ActionRepo, AlertRepo } from "./store/alerts";
 import { ChatAlerts } from "./bots/chat";
 import { ClickService } from "./bots/clicks";
 import { createSlackHandler } from "./handlers/slack";
+import type { SlackApiFactory } from "./bots/slack/api";
+import { createDiscordHandler } from "./handlers/discord";
 import { requestCallback } from "./hub/callbacks";
 
 export const systemClock: Clock = {
@@ -46,6 +48,10 @@ export interface ServiceOptions {
   pollMs?: number;
   /** DNS for outbound URL checks (node:dns on Node); without it only literal addresses are checked. */
   lookup?: Lookup;
+  /** The Slack Web API transport (default: fetch; the Node entry wires @slack/web-api's WebClient). */
+  slackApi?: SlackApiFactory;
+  /** Told whenever work is due at `at`, besides the in-process scheduler (Workers arm a Durable Object alarm). */
+  onDue?: (at: number) => void;
 }
 
 export function consoleLog(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void {
@@ -74,14 +80,21 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   const actions = new ActionRepo(o.db);
   const chat = new ChatAlerts({ alerts, clock, newId, log, windowMs: o.config.MEND_GROUP_WINDOW_S * 1000, publicUrl: o.config.MEND_PUBLIC_URL });
   // Slack: the `slack` handler and script (webhook_url works alone; channel needs SLACK_BOT_TOKEN) and its message editor.
-  const slack = createSlackHandler({ config: o.config, chat, log });
+  const slack = createSlackHandler({ config: o.config, chat, log, api: o.slackApi });
   if (!Object.hasOwn(senders, "slack")) senders.slack = slack.send;
   if (o.config.SLACK_BOT_TOKEN) chat.registerEditor("slack", slack.edit);
+  // Discord: the `discord` handler and script (webhook_url works alone; channel_id needs DISCORD_BOT_TOKEN) and its editor.
+  const discord = createDiscordHandler({ config: o.config, chat, log });
+  if (!Object.hasOwn(senders, "discord")) senders.discord = discord.send;
+  if (o.config.DISCORD_BOT_TOKEN) chat.registerEditor("discord", discord.edit);
   const scripts: Record<string, ScriptFn> = {};
   for (const [kind, send] of Object.entries(senders)) scripts[kind] = senderScript(send, { fetch: outbound.fetch, log }, o.config.MEND_PUBLIC_URL);
 
   let scheduler: Scheduler | undefined;
-  const onDue = (at: number) => scheduler?.wake(at);
+  const onDue = (at: number) => {
+    scheduler?.wake(at);
+    o.onDue?.(at);
+  };
   const engine = new Engine({
     clock,
     random: o.random ?? Math.random,
@@ -121,6 +134,6 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     o.pollMs,
   );
   // A finished run's alerts are due at once.
-  const deps: Deps = { config: o.config, clock, random: o.random ?? Math.random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks };
+  const deps: Deps = { config: o.config, clock, random: o.random ?? Math.random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks, discord };
   return { deps, scheduler };
 }

@@ -8,6 +8,11 @@ import { createServices, type ServiceOptions } from "../services";
 import { nodeLookup } from "../net/node-lookup";
 import { openSqlite } from "../store/sqlite-node";
 import { slackEnabled, slackRoutes } from "../routes/slack";
+import { createSlackBot } from "../bots/slack/app";
+import { webClientSlackApi } from "../bots/slack/web-client";
+import { discordEnabled, discordRoutes } from "../routes/discord";
+import { createDiscordInteractions } from "../bots/discord/interactions";
+import { startDiscordGateway, type DiscordGateway } from "../bots/discord/gateway";
 import { loadFlowsDir } from "./flows-dir";
 import { loadScriptsDir } from "./scripts-dir";
 
@@ -15,6 +20,8 @@ export interface RunningServer {
   url: string;
   port: number;
   deps: Deps;
+  /** The discord.js gateway client (DISCORD_GATEWAY=true), connecting in the background. */
+  discordGateway?: DiscordGateway;
   close(): Promise<void>;
 }
 
@@ -27,24 +34,32 @@ export async function startServer(config: Config, options: Partial<ServiceOption
     throw new ConfigError(`MEND_DB: cannot open ${config.MEND_DB}: ${(err as Error).message}`);
   }
   const userScripts = await loadScriptsDir(config.MEND_SCRIPTS_DIR);
-  const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, ...options });
+  const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, slackApi: webClientSlackApi, ...options });
   await loadFlowsDir(config.MEND_FLOWS_DIR, deps);
   await deps.runs.releaseLeases();
+  let discordInteractions: ReturnType<typeof createDiscordInteractions> | undefined;
   const app = createApp(deps, (a) => {
     // Chat bots (Node only: Bolt does not run on Workers). Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.
-    if (slackEnabled(config)) a.route("/slack", slackRoutes(deps));
+    if (slackEnabled(config)) a.route("/slack", slackRoutes(deps, createSlackBot(deps)));
+    // Discord needs DISCORD_BOT_TOKEN, DISCORD_PUBLIC_KEY and DISCORD_APPLICATION_ID.
+    if (discordEnabled(config)) a.route("/discord", discordRoutes(deps, (discordInteractions ??= createDiscordInteractions(deps))));
   });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
   });
   scheduler.start();
+  // Gateway mode: a discord.js client handles the same interactions; it connects (and retries) in
+  // the background, so a gateway that cannot be reached never stops the server.
+  const discordGateway = config.DISCORD_GATEWAY && discordEnabled(config) ? startDiscordGateway(deps, (discordInteractions ??= createDiscordInteractions(deps))) : undefined;
   const port = (server.address() as AddressInfo).port;
   return {
     url: `http://${config.HOST}:${port}`,
     port,
     deps,
+    discordGateway,
     close: async () => {
       scheduler.stop();
+      await discordGateway?.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await deps.engine.idle();
       await deps.dispatcher.idle();

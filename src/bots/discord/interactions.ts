@@ -1,0 +1,269 @@
+// Discord interactions, whichever way they arrive: the HTTP endpoint (POST /discord/interactions,
+// src/routes/discord.ts, after the Ed25519 check) and the gateway (src/bots/discord/gateway.ts,
+// from discord.js's interactionCreate) both call
+//
+//   await interactions.handle(interaction, respond)
+//
+// with the interaction in Discord's API shape and `respond(r)`, which sends the initial response
+// (HTTP: the answer's body; gateway: POST /interactions/{id}/{token}/callback through discord.js).
+// `respond` is called exactly once, within Discord's 3 seconds; follow-ups (private replies that
+// come later, a command's outcome) go through the REST client to /webhooks/{application}/{token}.
+//
+//   PING (1)                 → PONG (1)
+//   button (3), custom_id from src/bots/alert.ts encodeButton:
+//     not on DISCORD_ALLOWED_USERS and holding none of DISCORD_ALLOWED_ROLES
+//                            → an ephemeral (flags 64) "not allowed"; nothing runs
+//     otherwise              → deps.clicks.handle (exactly once; the alert is edited through the
+//                              Discord editor with who clicked, then the outcome); the answer is a
+//                              deferred update (6), or an ephemeral line when the click did nothing
+//                              (duplicate, stale, refused) or had no alert to edit
+//   /mend (2): status | retry <run> | replay <run>   (same allow-list)
+//
+// A click that takes longer than DEADLINE_MS is answered with the deferred type (6, or 5 for a
+// command) and its private line comes as a follow-up.
+import type { Deps, Log } from "../../deps";
+import type { RunRecord } from "../../engine/ports";
+import type { ChatAction, ChatUser } from "../../store/alerts";
+import { decodeButton } from "../alert";
+import type { ClickResult } from "../clicks";
+import { CALLBACK, EPHEMERAL, mention, NO_MENTIONS, statusMessage } from "./components";
+
+/** Answer by then with a deferred response (Discord invalidates the token after 3 s). */
+export const DEADLINE_MS = 2_000;
+
+export const INTERACTION = { PING: 1, APPLICATION_COMMAND: 2, MESSAGE_COMPONENT: 3 } as const;
+
+export interface DiscordUser {
+  id: string;
+  username?: string;
+  global_name?: string | null;
+}
+
+export interface CommandOption {
+  name: string;
+  type: number;
+  value?: string | number | boolean;
+  options?: CommandOption[];
+}
+
+/** The parts of Discord's interaction object mend reads. */
+export interface DiscordInteraction {
+  id: string;
+  application_id: string;
+  type: number;
+  token: string;
+  data?: { custom_id?: string; component_type?: number; name?: string; type?: number; options?: CommandOption[] };
+  /** In a guild: the member, with role ids. */
+  member?: { user?: DiscordUser; roles?: string[]; nick?: string | null };
+  /** In a DM. */
+  user?: DiscordUser;
+  guild_id?: string;
+  channel_id?: string;
+  message?: { id: string; channel_id?: string };
+}
+
+export interface InteractionResponse {
+  type: number;
+  data?: Record<string, unknown>;
+}
+
+export type Respond = (r: InteractionResponse) => Promise<void>;
+
+export interface DiscordInteractions {
+  handle(i: DiscordInteraction, respond: Respond): Promise<void>;
+}
+
+export interface InteractionOptions {
+  deadlineMs?: number;
+}
+
+const TIMEOUT = Symbol("timeout");
+
+function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<typeof TIMEOUT>((r) => (timer = setTimeout(() => r(TIMEOUT), ms)));
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+export function ephemeral(content: string): InteractionResponse {
+  return { type: CALLBACK.CHANNEL_MESSAGE, data: { content: content.slice(0, 2000), flags: EPHEMERAL, allowed_mentions: NO_MENTIONS } };
+}
+
+/** Who clicked: the member's user in a guild, the user in a DM. */
+export function clicker(i: DiscordInteraction): ChatUser {
+  const u = i.member?.user ?? i.user;
+  return { id: u?.id ?? "unknown", name: u?.global_name ?? u?.username ?? undefined };
+}
+
+/**
+ * Both lists empty: anyone. Otherwise allowed when the user is on DISCORD_ALLOWED_USERS or holds one
+ * of DISCORD_ALLOWED_ROLES (member.roles; a DM has no roles).
+ */
+export function isAllowed(config: Pick<Deps["config"], "DISCORD_ALLOWED_USERS" | "DISCORD_ALLOWED_ROLES">, userId: string, roles: readonly string[]): boolean {
+  const users = config.DISCORD_ALLOWED_USERS;
+  const allowedRoles = config.DISCORD_ALLOWED_ROLES;
+  if (users.length === 0 && allowedRoles.length === 0) return true;
+  return users.includes(userId) || roles.some((r) => allowedRoles.includes(r));
+}
+
+const VERB: Record<ChatAction, string> = { retry: "Retry", replay: "Replay", mute: "Mute" };
+
+export function createDiscordInteractions(deps: Deps, opts: InteractionOptions = {}): DiscordInteractions {
+  const { config, log } = deps;
+  const deadline = opts.deadlineMs ?? DEADLINE_MS;
+
+  const rest = async () => {
+    const r = await deps.discord?.rest();
+    if (!r) throw new Error("discord REST client is not configured (DISCORD_BOT_TOKEN)");
+    return r;
+  };
+
+  /** A follow-up message (POST /webhooks/{application}/{token}); failures are logged. */
+  async function followUp(i: DiscordInteraction, data: Record<string, unknown>): Promise<void> {
+    try {
+      await (await rest()).post(`/webhooks/${i.application_id}/${i.token}`, { body: { allowed_mentions: NO_MENTIONS, ...data }, auth: false });
+    } catch (err) {
+      log("warn", "discord follow-up failed", { interaction: i.id, error: String((err as Error)?.message ?? err) });
+    }
+  }
+
+  /** Edits the deferred answer (PATCH /webhooks/{application}/{token}/messages/@original). */
+  async function editOriginal(i: DiscordInteraction, data: Record<string, unknown>): Promise<void> {
+    try {
+      await (await rest()).patch(`/webhooks/${i.application_id}/${i.token}/messages/@original`, { body: { allowed_mentions: NO_MENTIONS, ...data }, auth: false });
+    } catch (err) {
+      log("warn", "discord could not edit the interaction answer", { interaction: i.id, error: String((err as Error)?.message ?? err) });
+    }
+  }
+
+  const notAllowed = (user: ChatUser, what: string) =>
+    `Sorry ${mention(user)}, you are not allowed to ${what} from Discord: your user id ${user.id} is not in DISCORD_ALLOWED_USERS and you hold none of DISCORD_ALLOWED_ROLES. Nothing was run.`;
+
+  const allowed = (i: DiscordInteraction) => isAllowed(config, clicker(i).id, i.member?.roles ?? []);
+
+  const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) => {
+    const what = run.status === "failed" ? `failed again${run.error ? `: ${run.error.message}` : ""}` : run.status;
+    return `${VERB[action]} by ${mention(user)} — run ${run.id} ${what}`.slice(0, 2000);
+  };
+
+  /** What the clicker alone should read, when the click did nothing visible on an alert. */
+  const privateLine = (r: ClickResult) => r.reply ?? (r.alert ? undefined : r.summary);
+
+  /** Follow-ups of one interaction: sent only once its initial response went out. */
+  interface Later {
+    followUp(data: Record<string, unknown>): Promise<void>;
+    editOriginal(data: Record<string, unknown>): Promise<void>;
+  }
+
+  async function component(i: DiscordInteraction, respond: Respond, later: Later): Promise<void> {
+    const user = clicker(i);
+    const decoded = decodeButton(i.data?.custom_id ?? "");
+    if (!decoded) return respond(ephemeral("This button is not one of mend's (or is from an older version)."));
+    if (!allowed(i)) return respond(ephemeral(notAllowed(user, decoded.action === "mute" ? "mute alerts" : `${decoded.action} runs`)));
+    const work = deps.clicks.handle({
+      platform: "discord",
+      action: decoded.action,
+      runId: decoded.runId,
+      alertId: decoded.alertId || undefined,
+      gen: decoded.gen,
+      user,
+      allowed: true,
+      // Without an alert row (a /mend status list) the outcome goes back to the clicker.
+      onEnd: decoded.alertId ? undefined : async (run) => later.followUp({ content: outcomeText(run, decoded.action, user), flags: EPHEMERAL }),
+    });
+    const early = await within(work, deadline);
+    if (early === TIMEOUT) {
+      await respond({ type: CALLBACK.DEFERRED_UPDATE_MESSAGE });
+      const line = privateLine(await work);
+      if (line) await later.followUp({ content: line, flags: EPHEMERAL });
+      return;
+    }
+    const line = privateLine(early);
+    await respond(line ? ephemeral(line) : { type: CALLBACK.DEFERRED_UPDATE_MESSAGE });
+  }
+
+  async function statusItems() {
+    const { runs } = await deps.runs.listRuns({ status: "failed", limit: 10 });
+    const items = [];
+    for (const run of runs) {
+      const alert = await deps.alerts.latestForRun(run.id, "discord");
+      const usable = alert && alert.state.target_run === run.id;
+      items.push({ run, alertId: usable ? alert.id : "", gen: usable ? alert.state.gen : (run.finishedAt ?? run.updatedAt) });
+    }
+    return items;
+  }
+
+  async function command(i: DiscordInteraction, respond: Respond, later: Later): Promise<void> {
+    const usage = "Usage: `/mend status` (recent failed runs), `/mend retry run:<run id>`, `/mend replay run:<run id>`";
+    if (i.data?.name !== "mend") return respond(ephemeral(`Unknown command. ${usage}`));
+    const sub = i.data.options?.find((o) => o.type === 1) ?? i.data.options?.[0];
+    const verb = (sub?.name ?? "status").toLowerCase();
+    const runArg = sub?.options?.find((o) => o.name === "run")?.value;
+    const runId = typeof runArg === "string" ? runArg.trim() : "";
+    if (verb === "status") return respond({ type: CALLBACK.CHANNEL_MESSAGE, data: { ...statusMessage(await statusItems(), config.MEND_PUBLIC_URL), flags: EPHEMERAL } });
+    if ((verb !== "retry" && verb !== "replay") || !runId) return respond(ephemeral(usage));
+    const user = clicker(i);
+    if (!allowed(i)) return respond(ephemeral(notAllowed(user, `${verb} runs`)));
+    // When the run has an alert in Discord, act through it so that message is edited too.
+    const alert = await deps.alerts.latestForRun(runId, "discord");
+    const usable = alert && alert.state.target_run === runId;
+    const work = deps.clicks.handle({
+      platform: "discord",
+      action: verb,
+      runId,
+      alertId: usable ? alert.id : undefined,
+      gen: usable ? alert.state.gen : undefined,
+      user,
+      allowed: true,
+      onEnd: async (run) => later.followUp({ content: outcomeText(run, verb, user) }),
+    });
+    const answer = (r: ClickResult): Record<string, unknown> => {
+      if (r.reply) return { content: r.reply, flags: EPHEMERAL };
+      const started = r.run ? ` (${verb === "replay" ? `new run ${r.run.id}` : `run ${r.run.id}`}) — running…` : "";
+      return { content: `${VERB[verb]} by ${mention(user)} of run ${runId}${started}` };
+    };
+    const early = await within(work, deadline);
+    if (early === TIMEOUT) {
+      await respond({ type: CALLBACK.DEFERRED_CHANNEL_MESSAGE });
+      const { flags: _flags, ...data } = answer(await work);
+      await later.editOriginal(data);
+      return;
+    }
+    await respond({ type: CALLBACK.CHANNEL_MESSAGE, data: { allowed_mentions: NO_MENTIONS, ...answer(early) } });
+  }
+
+  async function handle(i: DiscordInteraction, respond: Respond): Promise<void> {
+    let responded = false;
+    let markAcked!: () => void;
+    const acked = new Promise<void>((r) => (markAcked = r));
+    const once: Respond = async (r) => {
+      if (responded) return;
+      responded = true;
+      try {
+        await respond(r);
+      } finally {
+        markAcked();
+      }
+    };
+    // A follow-up before the initial response would be refused by Discord (unknown interaction).
+    const later: Later = {
+      followUp: async (data) => acked.then(() => followUp(i, data)),
+      editOriginal: async (data) => acked.then(() => editOriginal(i, data)),
+    };
+    try {
+      if (i.type === INTERACTION.PING) return await once({ type: CALLBACK.PONG });
+      if (i.type === INTERACTION.MESSAGE_COMPONENT) return await component(i, once, later);
+      if (i.type === INTERACTION.APPLICATION_COMMAND) return await command(i, once, later);
+      await once(ephemeral("mend does not handle this kind of interaction."));
+    } catch (err) {
+      logFailure(log, i, err);
+      if (!responded) await once(ephemeral("Something went wrong in mend; nothing more was done. The server log has the details.")).catch((e: unknown) => logFailure(log, i, e));
+    }
+  }
+
+  return { handle };
+}
+
+function logFailure(log: Log, i: DiscordInteraction, err: unknown): void {
+  log("error", "discord interaction failed", { interaction: i.id, type: i.type, error: String((err as Error)?.stack ?? err) });
+}

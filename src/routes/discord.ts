@@ -1,0 +1,53 @@
+// POST /discord/interactions — Discord's Interactions Endpoint URL.
+// The Ed25519 signature (X-Signature-Ed25519 over X-Signature-Timestamp + raw body, with
+// DISCORD_PUBLIC_KEY) is checked before anything else: a bad or missing one gets 401 and changes
+// nothing (Discord probes endpoints with bad signatures and drops the ones that accept them).
+// Then PING gets PONG, and buttons and /mend go to the shared interaction handler, whose initial
+// response becomes this request's answer (always inside Discord's 3 seconds).
+import { Hono } from "hono";
+import type { Deps } from "../deps";
+import { createDiscordInteractions, type DiscordInteraction, type DiscordInteractions, type InteractionResponse } from "../bots/discord/interactions";
+import { verifyDiscordRequest } from "../bots/discord/verify";
+
+/** Discord's bot features need all three credentials (src/env.ts refuses a partial set). */
+export function discordEnabled(config: Deps["config"]): boolean {
+  return Boolean(config.DISCORD_BOT_TOKEN && config.DISCORD_PUBLIC_KEY && config.DISCORD_APPLICATION_ID);
+}
+
+/** After answering, follow-ups wait this long so the answer reaches Discord first. */
+const FOLLOW_UP_GAP_MS = 50;
+
+export function discordRoutes(deps: Deps, interactions: DiscordInteractions = createDiscordInteractions(deps)): Hono {
+  const app = new Hono();
+  app.post("/interactions", async (c) => {
+    const raw = await c.req.text();
+    const verdict = await verifyDiscordRequest({
+      publicKey: deps.config.DISCORD_PUBLIC_KEY ?? "",
+      body: raw,
+      signature: c.req.header("x-signature-ed25519"),
+      timestamp: c.req.header("x-signature-timestamp"),
+    });
+    if (!verdict.ok) return c.json({ error: verdict.reason }, 401);
+    let body: DiscordInteraction;
+    try {
+      const v = JSON.parse(raw) as unknown;
+      if (!v || typeof v !== "object" || Array.isArray(v) || typeof (v as { type?: unknown }).type !== "number") throw new Error("not an interaction");
+      body = v as DiscordInteraction;
+    } catch {
+      return c.json({ error: "body is not a Discord interaction (JSON object with a numeric type)" }, 400);
+    }
+    if (body.type === 1) return c.json({ type: 1 });
+
+    let answer!: (r: InteractionResponse) => void;
+    const answered = new Promise<InteractionResponse>((r) => (answer = r));
+    const task = interactions.handle(body, async (r) => {
+      answer(r);
+      await new Promise((done) => setTimeout(done, FOLLOW_UP_GAP_MS));
+    });
+    deps.waitUntil(task.catch((err: unknown) => deps.log("error", "discord interaction failed", { error: String((err as Error)?.stack ?? err) })));
+    const r = await Promise.race([answered, task.then(() => undefined, () => undefined)]);
+    if (!r) return c.json({ error: "the interaction was not answered" }, 500);
+    return c.json(r);
+  });
+  return app;
+}

@@ -1,0 +1,183 @@
+// Shared setup for the Discord tests: the real server with Discord on, a fake Discord REST API (the
+// real @discordjs/rest client talks to it through DISCORD_API_URL) and a scriptable upstream, plus
+// interactions signed with a real Ed25519 key pair and built from the components the bot posted.
+import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
+import { startTestServer, type TestServer } from "../api/server";
+import { startFakeDiscord, type DiscordMessage, type FakeDiscord, type Json } from "../fakes/discord";
+import { startUpstream, type Upstream } from "../fakes/upstream";
+
+export const CHANNEL = "300000000000000001";
+export const GUILD = "400000000000000001";
+export const ALICE = { id: "500000000000000001", username: "alice" };
+export const MALLORY = { id: "500000000000000666", username: "mallory" };
+/** On no list, but holds the ops role. */
+export const ROLE_HOLDER = { id: "500000000000000002", username: "olga" };
+export const OPS_ROLE = "600000000000000001";
+export const OTHER_ROLE = "600000000000000999";
+
+export interface KeyPair {
+  publicKeyHex: string;
+  privateKey: KeyObject;
+}
+
+/** A real Ed25519 key pair; DISCORD_PUBLIC_KEY is the raw 32-byte public key in hex. */
+export function newKeyPair(): KeyPair {
+  const { publicKey, privateKey } = generateKeyPairSync("ed25519");
+  const x = publicKey.export({ format: "jwk" }).x!;
+  return { publicKeyHex: Buffer.from(x, "base64url").toString("hex"), privateKey };
+}
+
+export function signInteraction(key: KeyObject, body: string, timestamp = String(Math.floor(Date.now() / 1000))): Record<string, string> {
+  return { "x-signature-ed25519": sign(null, Buffer.from(timestamp + body), key).toString("hex"), "x-signature-timestamp": timestamp };
+}
+
+export interface DiscordEnv {
+  server: TestServer;
+  discord: FakeDiscord;
+  upstream: Upstream;
+  keys: KeyPair;
+  stop(): Promise<void>;
+}
+
+export async function startDiscordEnv(env: Record<string, string> = {}, options: Parameters<typeof startTestServer>[1] = {}, before?: (discord: FakeDiscord) => Promise<void> | void): Promise<DiscordEnv> {
+  const discord = await startFakeDiscord();
+  const upstream = await startUpstream();
+  const keys = newKeyPair();
+  await before?.(discord);
+  const server = await startTestServer(
+    {
+      DISCORD_BOT_TOKEN: discord.token,
+      DISCORD_PUBLIC_KEY: keys.publicKeyHex,
+      DISCORD_APPLICATION_ID: discord.applicationId,
+      DISCORD_API_URL: discord.apiUrl,
+      DISCORD_ALLOWED_USERS: ALICE.id,
+      DISCORD_ALLOWED_ROLES: OPS_ROLE,
+      MEND_PUBLIC_URL: "https://mend.example",
+      ...env,
+    },
+    { outboxSchedule: [50, 50, 50, 50, 50], ...options },
+  );
+  return {
+    server,
+    discord,
+    upstream,
+    keys,
+    async stop() {
+      await server.stop();
+      await discord.close();
+      await upstream.close();
+    },
+  };
+}
+
+/** A flow whose only step POSTs to the upstream (one attempt), alerting the `ops-discord` handler. */
+export async function setupFailingFlow(e: DiscordEnv, name = "orders", handlerConfig: Record<string, unknown> = { channel_id: CHANNEL }): Promise<void> {
+  const res = await e.server.api("/api/handlers", { method: "POST", json: { name: "ops-discord", kind: "discord", config: handlerConfig } });
+  if (res.status !== 201) throw new Error(`handler: ${res.status} ${await res.text()}`);
+  const flow = await e.server.putFlow({ name, steps: [{ id: "charge", http: { method: "POST", url: `${e.upstream.url}/charge` } }] });
+  if (flow.status >= 300) throw new Error(`flow: ${flow.status} ${await flow.text()}`);
+}
+
+/** Triggers the flow and waits until its run has ended. */
+export async function runOnce(e: DiscordEnv, flow = "orders", input: unknown = { order: 1 }): Promise<Record<string, unknown>> {
+  const res = await e.server.api(`/hooks/${flow}`, { method: "POST", json: input });
+  const { run_id } = (await res.json()) as { run_id: string };
+  return e.server.waitForStatus(run_id, ["succeeded", "recovered", "failed", "cancelled"]);
+}
+
+export async function postInteraction(e: DiscordEnv, body: string, opts: { key?: KeyObject; headers?: Record<string, string> } = {}): Promise<Response> {
+  const headers = opts.headers ?? signInteraction(opts.key ?? e.keys.privateKey, body);
+  return fetch(`${e.server.url}/discord/interactions`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body });
+}
+
+export function findButton(message: { components: Json[] }, action: "retry" | "replay" | "mute"): Json | undefined {
+  for (const row of message.components) for (const b of (row.components ?? []) as Json[]) if (typeof b.custom_id === "string" && b.custom_id.startsWith(`mend:${action}:`)) return b;
+  return undefined;
+}
+
+let interactionSeq = 700_000_000_000_000_000n;
+export const nextInteractionId = () => String(interactionSeq++);
+
+export interface Clicker {
+  id: string;
+  username: string;
+  roles?: string[];
+}
+
+/** The MESSAGE_COMPONENT interaction Discord sends when `user` clicks `action` on `message` in a guild. */
+export function clickInteraction(e: { discord: FakeDiscord }, message: { id: string; channel_id: string; components: Json[] }, action: "retry" | "replay" | "mute", user: Clicker = ALICE): Json {
+  const b = findButton(message, action);
+  if (!b) throw new Error(`no ${action} button on message ${message.id}: ${JSON.stringify(message.components)}`);
+  const id = nextInteractionId();
+  return {
+    id,
+    application_id: e.discord.applicationId,
+    type: 3,
+    token: `itoken-${id}`,
+    version: 1,
+    guild_id: GUILD,
+    channel_id: message.channel_id,
+    channel: { id: message.channel_id, type: 0, guild_id: GUILD, name: "ops" },
+    member: { user: { id: user.id, username: user.username, global_name: null, discriminator: "0", avatar: null }, roles: user.roles ?? [], nick: null, joined_at: "2024-01-01T00:00:00.000Z", permissions: "2048", deaf: false, mute: false, flags: 0 },
+    app_permissions: "2048",
+    locale: "en-US",
+    guild_locale: "en-US",
+    entitlements: [],
+    authorizing_integration_owners: { "0": GUILD },
+    context: 0,
+    message: { id: message.id, channel_id: message.channel_id, type: 0, content: "", embeds: [], components: message.components, author: { id: "900000000000000001", username: "mend", bot: true, discriminator: "0", avatar: null, global_name: null }, attachments: [], mentions: [], mention_roles: [], pinned: false, mention_everyone: false, tts: false, timestamp: "2024-01-01T00:00:00.000Z", edited_timestamp: null, flags: 0 },
+    data: { custom_id: b.custom_id as string, component_type: 2 },
+  };
+}
+
+/** A /mend chat-input command interaction. */
+export function commandInteraction(e: { discord: FakeDiscord }, sub: "status" | "retry" | "replay", runId?: string, user: Clicker = ALICE): Json {
+  const id = nextInteractionId();
+  return {
+    id,
+    application_id: e.discord.applicationId,
+    type: 2,
+    token: `ctoken-${id}`,
+    version: 1,
+    guild_id: GUILD,
+    channel_id: CHANNEL,
+    channel: { id: CHANNEL, type: 0, guild_id: GUILD, name: "ops" },
+    member: { user: { id: user.id, username: user.username, global_name: null, discriminator: "0", avatar: null }, roles: user.roles ?? [], nick: null, joined_at: "2024-01-01T00:00:00.000Z", permissions: "2048", deaf: false, mute: false, flags: 0 },
+    app_permissions: "2048",
+    locale: "en-US",
+    entitlements: [],
+    authorizing_integration_owners: { "0": GUILD },
+    context: 0,
+    data: { id: "800000000000000001", name: "mend", type: 1, options: [{ type: 1, name: sub, options: runId === undefined ? [] : [{ type: 3, name: "run", value: runId }] }] },
+  };
+}
+
+export async function click(e: DiscordEnv, message: { id: string; channel_id: string; components: Json[] }, action: "retry" | "replay" | "mute", user: Clicker = ALICE): Promise<Response> {
+  return postInteraction(e, JSON.stringify(clickInteraction(e, message, action, user)));
+}
+
+export async function command(e: DiscordEnv, sub: "status" | "retry" | "replay", runId?: string, user: Clicker = ALICE): Promise<Response> {
+  return postInteraction(e, JSON.stringify(commandInteraction(e, sub, runId, user)));
+}
+
+/** All text of a message version (content, embeds, components), for assertions. */
+export function messageText(m: { content: string; embeds: Json[]; components?: Json[] }): string {
+  return m.content + "\n" + JSON.stringify(m.embeds);
+}
+
+/** A copy of a message as it was when posted (the fake edits its messages in place). */
+export function snapshot(m: DiscordMessage): DiscordMessage {
+  return { ...m, components: structuredClone(m.components), embeds: structuredClone(m.embeds), versions: [] };
+}
+
+export async function waitDelivered(e: DiscordEnv, runId: unknown, timeoutMs = 10_000): Promise<{ alerts: { kind: string; status: string; attempts: number; response: Record<string, unknown> | null }[] }> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = (await (await e.server.api(`/api/runs/${String(runId)}`)).json()) as { alerts: { kind: string; status: string; attempts: number; response: Record<string, unknown> | null }[] };
+    if (v.alerts.length && v.alerts.every((a) => a.status !== "pending")) return v;
+    if (Date.now() > end) throw new Error(`alerts of ${String(runId)} still pending: ${JSON.stringify(v.alerts)}`);
+    await sleep(20);
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,307 @@
+// A fake Discord REST API (v10) on 127.0.0.1, for the real @discordjs/rest client (DISCORD_API_URL =
+// `${fake.url}/api`). It checks `Authorization: Bot <token>` on bot routes, records every call,
+// creates messages with snowflake-like ids, honours `nonce` + `enforce_nonce` (a repeated nonce in
+// the same channel returns the existing message), enforces the content / embed / component limits
+// (400, code 50035, as Discord does), answers GET /gateway/bot with the fake gateway's URL, and can
+// be told to answer 429 — always with Retry-After and the X-RateLimit-* headers, as Discord does.
+//
+// Routes: POST /channels/:c/messages, PATCH /channels/:c/messages/:m, GET /gateway/bot,
+// POST /interactions/:id/:token/callback, POST /webhooks/:id/:token (an incoming webhook made with
+// createWebhook(), or an interaction follow-up), PATCH /webhooks/:id/:token/messages/:m|@original,
+// PUT /applications/:app/commands and /applications/:app/guilds/:g/commands.
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = Record<string, any>;
+
+export interface DiscordCall {
+  method: string;
+  /** Path after /api/v10, without the query. */
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+  body: Json | undefined;
+  at: number;
+  status: number;
+  answer: unknown;
+}
+
+export interface DiscordMessage {
+  id: string;
+  channel_id: string;
+  content: string;
+  embeds: Json[];
+  components: Json[];
+  nonce?: string;
+  /** "bot", or "webhook:<id>". */
+  author: string;
+  /** Every version: [posted, edit 1, edit 2, …]. */
+  versions: { content: string; embeds: Json[]; components: Json[] }[];
+}
+
+export interface FakeDiscord {
+  url: string;
+  /** DISCORD_API_URL for the service. */
+  apiUrl: string;
+  token: string;
+  applicationId: string;
+  calls: DiscordCall[];
+  messages: DiscordMessage[];
+  /** Interaction callbacks (POST /interactions/:id/:token/callback). */
+  callbacks: { id: string; token: string; body: Json; at: number }[];
+  /** Interaction follow-ups (POST /webhooks/:app/:token) and @original edits. */
+  followUps: { token: string; body: Json; at: number }[];
+  originals: { token: string; body: Json; at: number }[];
+  commands: Map<string, Json[]>;
+  /** The ws:// URL GET /gateway/bot answers with. */
+  gatewayUrl: string;
+  callsOf(method: string, pathRe: RegExp, okOnly?: boolean): DiscordCall[];
+  /** The next `times` requests matching method + path answer 429 with Retry-After: retryAfterS. */
+  rateLimit(method: string, pathRe: RegExp, times: number, retryAfterS: number, opts?: { global?: boolean }): void;
+  /** Makes an incoming (bot-less) webhook; returns its URL. */
+  createWebhook(channelId: string): string;
+  /** Requests to incoming webhooks answer with this status (default: normal handling). */
+  webhookStatus?: number;
+  waitFor<T>(probe: () => T | undefined | false, timeoutMs?: number, what?: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+const BOT_ID = "900000000000000001";
+
+function limitErrors(body: Json): string[] {
+  const errs: string[] = [];
+  if (typeof body.content === "string" && body.content.length > 2000) errs.push("content: Must be 2000 or fewer in length.");
+  const embeds = (body.embeds ?? []) as Json[];
+  if (embeds.length > 10) errs.push("embeds: Must be 10 or fewer in length.");
+  let total = 0;
+  for (const [i, e] of embeds.entries()) {
+    if ((e.title ?? "").length > 256) errs.push(`embeds.${i}.title: too long`);
+    if ((e.description ?? "").length > 4096) errs.push(`embeds.${i}.description: too long`);
+    if ((e.footer?.text ?? "").length > 2048) errs.push(`embeds.${i}.footer.text: too long`);
+    const fields = (e.fields ?? []) as Json[];
+    if (fields.length > 25) errs.push(`embeds.${i}.fields: Must be 25 or fewer in length.`);
+    for (const [j, f] of fields.entries()) {
+      if (!f.name || String(f.name).length > 256) errs.push(`embeds.${i}.fields.${j}.name: bad length`);
+      if (!f.value || String(f.value).length > 1024) errs.push(`embeds.${i}.fields.${j}.value: bad length`);
+      total += String(f.name ?? "").length + String(f.value ?? "").length;
+    }
+    total += (e.title ?? "").length + (e.description ?? "").length + (e.footer?.text ?? "").length + (e.author?.name ?? "").length;
+  }
+  if (total > 6000) errs.push("embeds: Embed size exceeds maximum size of 6000");
+  const rows = (body.components ?? []) as Json[];
+  if (rows.length > 5) errs.push("components: Must be 5 or fewer in length.");
+  for (const [i, r] of rows.entries()) {
+    if (r.type !== 1) errs.push(`components.${i}.type: expected an action row`);
+    const buttons = (r.components ?? []) as Json[];
+    if (buttons.length < 1 || buttons.length > 5) errs.push(`components.${i}.components: 1 to 5 buttons`);
+    for (const [j, b] of buttons.entries()) {
+      if (b.type !== 2) errs.push(`components.${i}.components.${j}.type: expected a button`);
+      if (b.label && String(b.label).length > 80) errs.push(`components.${i}.components.${j}.label: too long`);
+      if (b.style === 5) {
+        if (!b.url || b.custom_id) errs.push(`components.${i}.components.${j}: a link button has a url and no custom_id`);
+      } else if (!b.custom_id || String(b.custom_id).length > 100) errs.push(`components.${i}.components.${j}.custom_id: 1 to 100 characters`);
+    }
+  }
+  if (body.nonce !== undefined && String(body.nonce).length > 25) errs.push("nonce: Must be 25 or fewer in length.");
+  return errs;
+}
+
+export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bot-token", applicationId = "100000000000000001"): Promise<FakeDiscord> {
+  const calls: DiscordCall[] = [];
+  const messages: DiscordMessage[] = [];
+  const callbacks: FakeDiscord["callbacks"] = [];
+  const followUps: FakeDiscord["followUps"] = [];
+  const originals: FakeDiscord["originals"] = [];
+  const commands = new Map<string, Json[]>();
+  const webhooks = new Map<string, { token: string; channelId: string }>();
+  const limits: { method: string; pathRe: RegExp; times: number; retryAfterS: number; global: boolean }[] = [];
+  let seq = 1_000_000n;
+  const snowflake = () => String(1_200_000_000_000_000_000n + seq++);
+  const fake = { gatewayUrl: "" } as FakeDiscord;
+
+  type Out = { status: number; body?: unknown; headers?: Record<string, string> };
+  const json = (status: number, body: unknown, headers: Record<string, string> = {}): Out => ({ status, body, headers });
+  const noAuth = () => json(401, { message: "401: Unauthorized", code: 0 });
+  const invalid = (errs: string[]) => json(400, { message: "Invalid Form Body", code: 50035, errors: { _errors: errs.map((m) => ({ code: "BASE_TYPE_BAD", message: m })) } });
+
+  const createMessage = (channelId: string, body: Json, author: string): { message: DiscordMessage; existed: boolean } => {
+    if (body.enforce_nonce && body.nonce !== undefined) {
+      const prior = messages.find((m) => m.channel_id === channelId && m.author === author && m.nonce === String(body.nonce));
+      if (prior) return { message: prior, existed: true };
+    }
+    const m: DiscordMessage = {
+      id: snowflake(),
+      channel_id: channelId,
+      content: String(body.content ?? ""),
+      embeds: (body.embeds ?? []) as Json[],
+      components: (body.components ?? []) as Json[],
+      nonce: body.nonce === undefined ? undefined : String(body.nonce),
+      author,
+      versions: [],
+    };
+    m.versions.push({ content: m.content, embeds: m.embeds, components: m.components });
+    messages.push(m);
+    return { message: m, existed: false };
+  };
+  const editMessage = (m: DiscordMessage, body: Json) => {
+    if (body.content !== undefined) m.content = String(body.content ?? "");
+    if (body.embeds !== undefined) m.embeds = body.embeds as Json[];
+    if (body.components !== undefined) m.components = body.components as Json[];
+    m.versions.push({ content: m.content, embeds: m.embeds, components: m.components });
+  };
+  const view = (m: DiscordMessage) => ({ id: m.id, channel_id: m.channel_id, content: m.content, embeds: m.embeds, components: m.components, nonce: m.nonce, author: { id: BOT_ID, username: "mend", bot: true }, type: 0 });
+
+  const route = (method: string, path: string, query: URLSearchParams, headers: IncomingHttpHeaders, body: Json | undefined): Out => {
+    const botAuth = headers.authorization === `Bot ${token}`;
+    let m: RegExpExecArray | null;
+    if (method === "GET" && path === "/gateway/bot") {
+      if (!botAuth) return noAuth();
+      return json(200, { url: fake.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 } });
+    }
+    if ((m = /^\/channels\/(\d+)\/messages$/.exec(path)) && method === "POST") {
+      if (!botAuth) return noAuth();
+      if (!String(headers["content-type"] ?? "").includes("application/json")) return json(400, { message: "Cannot send an empty message", code: 50006 });
+      const errs = limitErrors(body ?? {});
+      if (errs.length) return invalid(errs);
+      if (!body?.content && !(body?.embeds as Json[] | undefined)?.length) return json(400, { message: "Cannot send an empty message", code: 50006 });
+      return json(200, view(createMessage(m[1]!, body ?? {}, "bot").message));
+    }
+    if ((m = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path)) && method === "PATCH") {
+      if (!botAuth) return noAuth();
+      const msg = messages.find((x) => x.channel_id === m![1] && x.id === m![2] && x.author === "bot");
+      if (!msg) return json(404, { message: "Unknown Message", code: 10008 });
+      const errs = limitErrors(body ?? {});
+      if (errs.length) return invalid(errs);
+      editMessage(msg, body ?? {});
+      return json(200, view(msg));
+    }
+    if ((m = /^\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path)) && method === "POST") {
+      if (!body || typeof body.type !== "number") return invalid(["type: required"]);
+      if (callbacks.some((c) => c.id === m![1])) return json(400, { message: "Interaction has already been acknowledged.", code: 40060 });
+      callbacks.push({ id: m[1]!, token: m[2]!, body, at: Date.now() });
+      return query.get("with_response") === "true" ? json(200, { interaction: { id: m[1], type: 3 } }) : { status: 204 };
+    }
+    if ((m = /^\/webhooks\/(\d+)\/([^/]+)$/.exec(path)) && method === "POST") {
+      const hook = webhooks.get(m[1]!);
+      if (hook) {
+        if (hook.token !== m[2]) return json(401, { message: "Invalid Webhook Token", code: 50027 });
+        if (fake.webhookStatus) return json(fake.webhookStatus, { message: "Unknown Webhook", code: 10015 });
+        const errs = limitErrors(body ?? {});
+        if (errs.length) return invalid(errs);
+        // A webhook no application owns cannot send interactive components: Discord drops them.
+        const b = { ...(body ?? {}) };
+        b.components = ((b.components ?? []) as Json[]).map((r) => ({ ...r, components: ((r.components ?? []) as Json[]).filter((c) => c.style === 5) })).filter((r) => r.components.length);
+        const { message } = createMessage(hook.channelId, b, `webhook:${m[1]}`);
+        return query.get("wait") === "true" ? json(200, view(message)) : { status: 204 };
+      }
+      if (m[1] !== applicationId) return json(404, { message: "Unknown Webhook", code: 10015 });
+      followUps.push({ token: m[2]!, body: body ?? {}, at: Date.now() });
+      return json(200, { id: snowflake(), channel_id: "0", content: body?.content ?? "", flags: body?.flags ?? 0 });
+    }
+    if ((m = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/(@original|\d+)$/.exec(path)) && method === "PATCH") {
+      const hook = webhooks.get(m[1]!);
+      if (hook) {
+        if (hook.token !== m[2]) return json(401, { message: "Invalid Webhook Token", code: 50027 });
+        const msg = messages.find((x) => x.id === m![3] && x.author === `webhook:${m![1]}`);
+        if (!msg) return json(404, { message: "Unknown Message", code: 10008 });
+        editMessage(msg, body ?? {});
+        return json(200, view(msg));
+      }
+      if (m[1] !== applicationId) return json(404, { message: "Unknown Webhook", code: 10015 });
+      originals.push({ token: m[2]!, body: body ?? {}, at: Date.now() });
+      return json(200, { id: snowflake(), content: body?.content ?? "" });
+    }
+    if ((m = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(path)) && method === "PUT") {
+      if (!botAuth) return noAuth();
+      if (m[1] !== applicationId) return json(403, { message: "Missing Access", code: 50001 });
+      const list = ((Array.isArray(body) ? body : []) as Json[]).map((c) => ({ ...c, id: snowflake(), application_id: applicationId, version: snowflake() }));
+      commands.set(m[2] ? `guild:${m[2]}` : "global", list);
+      return json(200, list);
+    }
+    return json(404, { message: "404: Not Found", code: 0 });
+  };
+
+  const server: Server = createServer((req, res) => {
+    let raw = "";
+    req.on("data", (c: Buffer) => (raw += c.toString()));
+    req.on("end", () => {
+      const u = new URL(req.url ?? "/", "http://x");
+      const method = req.method ?? "GET";
+      const path = u.pathname.replace(/^\/api(?:\/v\d+)?/, "");
+      let body: Json | undefined;
+      try {
+        body = raw ? (JSON.parse(raw) as Json) : undefined;
+      } catch {
+        res.writeHead(400, { "content-type": "application/json" });
+        res.end(JSON.stringify({ message: "400: Bad Request", code: 50109 }));
+        return;
+      }
+      let out: Out;
+      const limit = limits.find((l) => l.times > 0 && l.method === method && l.pathRe.test(path));
+      if (limit) {
+        limit.times--;
+        const headers: Record<string, string> = {
+          "retry-after": String(limit.retryAfterS),
+          "x-ratelimit-limit": "5",
+          "x-ratelimit-remaining": "0",
+          "x-ratelimit-reset": String(Date.now() / 1000 + limit.retryAfterS),
+          "x-ratelimit-reset-after": String(limit.retryAfterS),
+          "x-ratelimit-bucket": "fakebucket",
+          "x-ratelimit-scope": limit.global ? "global" : "user",
+        };
+        if (limit.global) headers["x-ratelimit-global"] = "true";
+        out = json(429, { message: "You are being rate limited.", retry_after: limit.retryAfterS, global: limit.global }, headers);
+      } else {
+        out = route(method, path, u.searchParams, req.headers, body);
+        if (out.status < 300) Object.assign((out.headers ??= {}), { "x-ratelimit-limit": "50", "x-ratelimit-remaining": "49", "x-ratelimit-reset-after": "1", "x-ratelimit-bucket": "fakebucket" });
+      }
+      calls.push({ method, path, query: u.searchParams, headers: req.headers, body, at: Date.now(), status: out.status, answer: out.body });
+      if (out.body === undefined) {
+        res.writeHead(out.status, out.headers);
+        res.end();
+      } else {
+        res.writeHead(out.status, { "content-type": "application/json", ...out.headers });
+        res.end(JSON.stringify(out.body));
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  Object.assign(fake, {
+    url,
+    apiUrl: `${url}/api`,
+    token,
+    applicationId,
+    calls,
+    messages,
+    callbacks,
+    followUps,
+    originals,
+    commands,
+    callsOf: (method: string, pathRe: RegExp, okOnly = false) => calls.filter((c) => c.method === method && pathRe.test(c.path) && (!okOnly || c.status < 300)),
+    rateLimit: (method: string, pathRe: RegExp, times: number, retryAfterS: number, opts: { global?: boolean } = {}) => void limits.push({ method, pathRe, times, retryAfterS, global: Boolean(opts.global) }),
+    createWebhook(channelId: string) {
+      const id = snowflake();
+      const hookToken = `hook-token-${id}`;
+      webhooks.set(id, { token: hookToken, channelId });
+      return `${url}/api/webhooks/${id}/${hookToken}`;
+    },
+    async waitFor<T>(probe: () => T | undefined | false, timeoutMs = 10_000, what = "condition"): Promise<T> {
+      const end = Date.now() + timeoutMs;
+      for (;;) {
+        const v = probe();
+        if (v !== undefined && v !== false) return v;
+        if (Date.now() > end) throw new Error(`fake discord: timed out waiting for ${what}; calls: ${calls.map((c) => `${c.method} ${c.path} ${c.status}`).join(", ")}`);
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  });
+  return fake;
+}
