@@ -7,19 +7,20 @@
 //   - a flow step:           on_failure: [{ id: tell, script: { name: slack, args: { channel: C0123 } } }]
 //   - a function:            await sendSlackAlert({ channel, token }, payload)   (no grouping, no DB)
 //
-// `channel` needs SLACK_BOT_TOKEN (chat.postMessage / chat.update through @slack/web-api's
-// WebClient at SLACK_API_URL); `webhook_url` needs nothing else but cannot be edited later, so
-// grouped failures are only counted. Rate limits: the WebClient never retries by itself
+// `channel` needs SLACK_BOT_TOKEN (chat.postMessage / chat.update at SLACK_API_URL through a
+// SlackApi transport, src/bots/slack/api.ts: @slack/web-api's WebClient on Node, fetch on Workers
+// and by default); `webhook_url` needs nothing else but cannot be edited later, so
+// grouped failures are only counted. Rate limits: the transport never retries by itself
 // (rejectRateLimitedCalls, retries: 0); a 429 becomes a DeliveryError with retryAfterMs and the
 // outbox retries the delivery, which posts or edits exactly what is still missing.
 // Payloads are redacted by the engine before they reach this file; nothing here adds secrets.
-import type { WebClient } from "@slack/web-api";
 import type { AlertPayload } from "../engine/ports";
 import type { Log } from "../deps";
 import type { Config } from "../env";
 import { alertFromRecord, buildAlert } from "../bots/alert";
 import { targetKey, type ChatAlerts, type Editor } from "../bots/chat";
 import { alertBlocks, alertText, SLACK_MESSAGE_LIMIT } from "../bots/slack/blocks";
+import { fetchSlackApiFactory, type SlackApi, type SlackApiFactory } from "../bots/slack/api";
 import type { AlertRecord } from "../store/alerts";
 import { DeliveryError, type Sender } from "./types";
 import { UrlRefusedError } from "../net/url-safety";
@@ -51,34 +52,7 @@ const PERMANENT = new Set([
   "ekm_access_denied",
 ]);
 
-/** A WebClient that leaves retries to the outbox (no internal retry or rate-limit sleeping). */
-export async function slackClient(token: string, apiUrl = DEFAULT_SLACK_API_URL, log?: Log): Promise<WebClient> {
-  // Imported on first use: @slack/web-api is Node-only and only needed when Slack is used.
-  const { WebClient, LogLevel } = await import("@slack/web-api");
-  return new WebClient(token, {
-    slackApiUrl: apiUrl,
-    rejectRateLimitedCalls: true,
-    retryConfig: { retries: 0 },
-    timeout: 15_000,
-    logLevel: LogLevel.ERROR,
-    logger: log ? quietLogger(log) : undefined,
-  });
-}
-
-function quietLogger(log: Log) {
-  let level = "error";
-  return {
-    debug: () => undefined,
-    info: () => undefined,
-    warn: () => undefined,
-    error: (...msg: unknown[]) => log("warn", "slack web api", { detail: msg.map(String).join(" ") }),
-    setLevel: (l: string) => void (level = l),
-    getLevel: () => level as never,
-    setName: () => undefined,
-  };
-}
-
-/** Maps a WebClient or webhook failure to what the outbox should do about it. */
+/** Maps a Slack transport (src/bots/slack/api.ts) or webhook failure to what the outbox should do about it. */
 export function slackDeliveryError(err: unknown): DeliveryError {
   if (err instanceof DeliveryError) return err;
   const e = err as { code?: string; retryAfter?: number; data?: { error?: string }; statusCode?: number; message?: string };
@@ -134,7 +108,7 @@ function parseTarget(config: Record<string, unknown>): SlackTarget {
  * `{ channel, token, apiUrl? }` uses the Web API and returns { channel, ts }; `{ webhook_url }` returns {}.
  */
 export async function sendSlackAlert(
-  target: { channel: string; token: string; apiUrl?: string } | { webhook_url: string; fetch?: typeof fetch },
+  target: { channel: string; token: string; apiUrl?: string; api?: SlackApiFactory } | { webhook_url: string; fetch?: typeof fetch },
   payload: AlertPayload,
   opts: { publicUrl?: string } = {},
 ): Promise<{ channel?: string; ts?: string }> {
@@ -144,10 +118,10 @@ export async function sendSlackAlert(
     await postWebhook(target.fetch ?? fetch, target.webhook_url, message);
     return {};
   }
-  const client = await slackClient(target.token, target.apiUrl);
+  const api = (target.api ?? fetchSlackApiFactory)(target.token, target.apiUrl ?? DEFAULT_SLACK_API_URL);
   try {
-    const res = await client.chat.postMessage({ channel: target.channel, ...message });
-    return { channel: res.channel, ts: res.ts };
+    const res = await api.call("chat.postMessage", { channel: target.channel, ...message });
+    return { channel: res.channel as string | undefined, ts: res.ts as string | undefined };
   } catch (err) {
     throw slackDeliveryError(err);
   }
@@ -158,16 +132,17 @@ export interface SlackHandler {
   send: Sender;
   /** Re-renders an alert and edits its message (chat.update); for deps.chat.registerEditor. */
   edit: Editor;
-  /** The shared WebClient (undefined without SLACK_BOT_TOKEN). */
-  client(): Promise<WebClient | undefined>;
+  /** The shared Web API transport (undefined without SLACK_BOT_TOKEN). */
+  api(): SlackApi | undefined;
 }
 
-export function createSlackHandler(deps: { config: Config; chat: ChatAlerts; log: Log }): SlackHandler {
+/** `api` builds the Web API transport (default: fetch; the Node entry wires @slack/web-api's WebClient). */
+export function createSlackHandler(deps: { config: Config; chat: ChatAlerts; log: Log; api?: SlackApiFactory }): SlackHandler {
   const { config, chat, log } = deps;
-  let client: Promise<WebClient> | undefined;
+  let client: SlackApi | undefined;
   const getClient = () => {
     if (!config.SLACK_BOT_TOKEN) return undefined;
-    client ??= slackClient(config.SLACK_BOT_TOKEN, config.SLACK_API_URL, log);
+    client ??= (deps.api ?? fetchSlackApiFactory)(config.SLACK_BOT_TOKEN, config.SLACK_API_URL, log);
     return client;
   };
   const render = (alert: AlertRecord) => {
@@ -176,10 +151,10 @@ export function createSlackHandler(deps: { config: Config; chat: ChatAlerts; log
   };
   const update = async (alert: AlertRecord) => {
     const ref = alert.ref as { channel?: string; ts?: string } | null;
-    const c = await getClient();
+    const c = getClient();
     if (!c || !ref?.channel || !ref.ts) return;
     try {
-      await c.chat.update({ channel: ref.channel, ts: ref.ts, ...render(alert) });
+      await c.call("chat.update", { channel: ref.channel, ts: ref.ts, ...render(alert) });
     } catch (err) {
       throw slackDeliveryError(err);
     }
@@ -199,8 +174,8 @@ export function createSlackHandler(deps: { config: Config; chat: ChatAlerts; log
           return { webhook: true };
         }
         try {
-          const res = await (await getClient())!.chat.postMessage({ channel: target.channel!, ...render(a) });
-          return { channel: res.channel ?? target.channel, ts: res.ts };
+          const res = await getClient()!.call("chat.postMessage", { channel: target.channel!, ...render(a) });
+          return { channel: (res.channel as string | undefined) ?? target.channel, ts: res.ts as string | undefined };
         } catch (err) {
           throw slackDeliveryError(err);
         }
@@ -211,5 +186,5 @@ export function createSlackHandler(deps: { config: Config; chat: ChatAlerts; log
     return { alert_id: alert.id, action, count: alert.count, channel: ref?.channel, ts: ref?.ts };
   };
 
-  return { send, edit: update, client: async () => getClient() };
+  return { send, edit: update, api: getClient };
 }

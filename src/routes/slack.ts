@@ -1,10 +1,12 @@
 // POST /slack/events — Slack interactivity (block_actions), slash commands and Events API.
 // The v0 signature is checked before anything else (401 on a bad or stale one); then the body is
 // parsed (form `payload=<json>`, form fields of a slash command, or JSON events), url_verification
-// is answered, and everything else goes to the Bolt App, whose ack becomes the HTTP answer.
+// is answered, and everything else goes to the bot, whose ack becomes the HTTP answer: the Bolt
+// App on Node (src/bots/slack/app.ts, wired by src/entry/server.ts), the fetch-only bot on Workers
+// (src/bots/slack/fetch-bot.ts). Both run the same interactions (src/bots/slack/interactions.ts).
 import { Hono } from "hono";
 import type { Deps } from "../deps";
-import { createSlackBot, type SlackBot } from "../bots/slack/app";
+import type { SlackDispatcher } from "../bots/slack/interactions";
 import { verifySlackRequest } from "../bots/slack/verify";
 
 export function slackEnabled(config: Deps["config"]): boolean {
@@ -29,7 +31,7 @@ function parseBody(raw: string, type: string): Record<string, unknown> | undefin
   return undefined;
 }
 
-export function slackRoutes(deps: Deps, bot: SlackBot = createSlackBot(deps)): Hono {
+export function slackRoutes(deps: Deps, bot: SlackDispatcher): Hono {
   const app = new Hono();
   app.post("/events", async (c) => {
     const raw = await c.req.text();

@@ -1,0 +1,163 @@
+// What mend does with a Slack button click or a /mend command, written once for every transport:
+// Bolt on Node (./app.ts) and the fetch-only dispatcher on Workers (./fetch-bot.ts) both call it.
+// It needs only a SlackApi (for chat.postEphemeral) and a `respond` (the payload's response_url).
+//
+//   const ix = slackInteractions(deps);
+//   await ix.blockAction(body, buttonValue, { api, respond });   // after the click was acked
+//   const ack = await ix.command(body, { respond });              // the slash command's ack payload
+import type { Deps } from "../../deps";
+import type { RunRecord } from "../../engine/ports";
+import type { ChatAction, ChatUser } from "../../store/alerts";
+import { decodeButton } from "../alert";
+import type { ClickResult } from "../clicks";
+import type { SlackApi } from "./api";
+import { esc, mention, statusBlocks } from "./blocks";
+
+/** The HTTP answer to one Slack request (the ack). */
+export interface SlackAnswer {
+  status: number;
+  body?: unknown;
+}
+
+/** Whatever turns a verified, parsed Slack body into its HTTP answer (Bolt or the fetch bot). */
+export interface SlackDispatcher {
+  dispatch(body: Record<string, unknown>, meta?: { retryNum?: number; retryReason?: string }): Promise<SlackAnswer>;
+}
+
+/** The parts of a block_actions payload used here. */
+export interface SlackBlockActionBody {
+  user: { id: string; username?: string; name?: string };
+  channel?: { id: string };
+  container?: { channel_id?: string; message_ts?: string };
+  message?: { ts?: string };
+}
+
+/** The parts of a slash command payload used here. */
+export interface SlackCommandBody {
+  text: string;
+  user_id: string;
+  user_name: string;
+}
+
+export type SlackRespond = (message: Record<string, unknown>) => Promise<unknown>;
+
+export interface SlackReplyTools {
+  api?: SlackApi;
+  respond?: SlackRespond;
+}
+
+export function isAllowed(allowed: string[], userId: string): boolean {
+  return allowed.length === 0 || allowed.includes(userId);
+}
+
+const notAllowed = (user: ChatUser, action: string) =>
+  `Sorry ${mention(user)}, you are not allowed to ${action} from Slack (your user id ${user.id} is not in SLACK_ALLOWED_USERS). Nothing was run.`;
+
+export function slackInteractions(deps: Deps) {
+  const { config, log } = deps;
+  const allowed = (userId: string) => isAllowed(config.SLACK_ALLOWED_USERS, userId);
+
+  /** Private reply to one user: chat.postEphemeral in the channel, else response_url. */
+  async function ephemeral(tools: SlackReplyTools, opts: { channel?: string; user: string; text: string }): Promise<void> {
+    if (opts.channel && tools.api) {
+      try {
+        await tools.api.call("chat.postEphemeral", { channel: opts.channel, user: opts.user, text: opts.text });
+        return;
+      } catch (err) {
+        log("warn", "chat.postEphemeral failed; answering through response_url", { error: String((err as Error)?.message ?? err) });
+      }
+    }
+    if (tools.respond) await tools.respond({ response_type: "ephemeral", replace_original: false, text: opts.text }).catch((err: unknown) => log("warn", "slack response_url failed", { error: String(err) }));
+  }
+
+  const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) => {
+    const what = run.status === "failed" ? `failed again${run.error ? `: ${run.error.message}` : ""}` : run.status;
+    return `${action === "retry" ? "Retry" : "Replay"} by ${mention(user)} — run ${run.id} ${esc(what)}`;
+  };
+
+  /** A click on one of mend's buttons (action_id mend_retry | mend_replay | mend_mute), already acked. */
+  async function blockAction(body: SlackBlockActionBody, value: string, tools: SlackReplyTools): Promise<void> {
+    const user: ChatUser = { id: body.user.id, name: body.user.username ?? body.user.name };
+    const channel = body.channel?.id ?? body.container?.channel_id;
+    const decoded = decodeButton(value);
+    if (!decoded) {
+      await ephemeral(tools, { channel, user: user.id, text: "This button is not one of mend's (or is from an older version)." });
+      return;
+    }
+    if (!allowed(user.id)) {
+      await ephemeral(tools, { channel, user: user.id, text: notAllowed(user, `${decoded.action} runs`) });
+      return;
+    }
+    // A message posted through an incoming webhook has no stored ts: adopt the clicked one so
+    // chat.update can edit it (when the bot is in that channel).
+    const messageTs = body.message?.ts ?? body.container?.message_ts;
+    if (decoded.alertId && channel && messageTs) {
+      await deps.chat.change(decoded.alertId, (a) => (a.kind === "slack" && !(a.ref as { ts?: string } | null)?.ts ? { ref: { channel, ts: messageTs } } : undefined), { edit: false });
+    }
+    const result: ClickResult = await deps.clicks.handle({
+      platform: "slack",
+      action: decoded.action,
+      runId: decoded.runId,
+      alertId: decoded.alertId || undefined,
+      gen: decoded.gen,
+      user,
+      allowed: true,
+      // Without an alert row (a /mend status list) the outcome goes back to the clicker.
+      onEnd: decoded.alertId ? undefined : async (run) => void (await ephemeral(tools, { channel, user: user.id, text: outcomeText(run, decoded.action, user) })),
+    });
+    if (result.reply) await ephemeral(tools, { channel, user: user.id, text: esc(result.reply) });
+    else if (!result.alert) await ephemeral(tools, { channel, user: user.id, text: esc(result.summary) });
+  }
+
+  /** The /mend command: `status`, `retry <run>`, `replay <run>`. Resolves with the ack payload. */
+  async function command(body: SlackCommandBody, tools: SlackReplyTools): Promise<Record<string, unknown>> {
+    const reply = (text: string, extra: Record<string, unknown> = {}) => ({ response_type: "ephemeral", text, ...extra });
+    const [sub = "", arg, ...rest] = body.text.trim().split(/\s+/).filter(Boolean);
+    const user: ChatUser = { id: body.user_id, name: body.user_name };
+    const verb = sub.toLowerCase();
+    if (verb === "status" || verb === "") return reply(...(await status()));
+    if ((verb === "retry" || verb === "replay") && arg && rest.length === 0) {
+      if (!allowed(user.id)) return reply(notAllowed(user, `${verb} runs`));
+      return runCommand(verb, arg, user, tools);
+    }
+    return reply("Usage: `/mend status` (recent failed runs), `/mend retry <run id>`, `/mend replay <run id>`");
+  }
+
+  async function status(): Promise<[string, Record<string, unknown>]> {
+    const { runs } = await deps.runs.listRuns({ status: "failed", limit: 10 });
+    const items = [];
+    for (const run of runs) {
+      const alert = await deps.alerts.latestForRun(run.id, "slack");
+      const usable = alert && alert.state.target_run === run.id;
+      items.push({ run, alertId: usable ? alert.id : "", gen: usable ? alert.state.gen : (run.finishedAt ?? run.updatedAt) });
+    }
+    const text = runs.length ? `Recent failed runs: ${runs.map((r) => `${r.flow} ${r.id}`).join(", ")}` : "No failed runs.";
+    return [text, { blocks: statusBlocks(items, config.MEND_PUBLIC_URL) }];
+  }
+
+  async function runCommand(action: "retry" | "replay", runId: string, user: ChatUser, tools: SlackReplyTools): Promise<Record<string, unknown>> {
+    // When the run has an alert in Slack, act through it so that message is edited too.
+    const alert = await deps.alerts.latestForRun(runId, "slack");
+    const usable = alert && alert.state.target_run === runId;
+    const respond = tools.respond;
+    const result = await deps.clicks.handle({
+      platform: "slack",
+      action,
+      runId,
+      alertId: usable ? alert.id : undefined,
+      gen: usable ? alert.state.gen : undefined,
+      user,
+      allowed: true,
+      onEnd: respond
+        ? async (run) => void (await respond({ response_type: "in_channel", replace_original: false, text: outcomeText(run, action, user) }).catch((err: unknown) => log("warn", "slack response_url failed", { error: String(err) })))
+        : undefined,
+    });
+    if (result.reply) return { response_type: "ephemeral", text: esc(result.reply) };
+    const started = result.run ? ` (${action === "replay" ? `new run ${result.run.id}` : `run ${result.run.id}`}) — running…` : "";
+    return { response_type: "in_channel", text: `${action === "retry" ? "Retry" : "Replay"} by ${mention(user)} of run ${esc(runId)}${started}` };
+  }
+
+  return { blockAction, command, ephemeral };
+}
+
+export type SlackInteractions = ReturnType<typeof slackInteractions>;
