@@ -9,6 +9,7 @@ import { bearerOk, hookRoutes } from "./routes/hooks";
 import { runRoutes } from "./routes/runs";
 import { failureRoutes } from "./routes/failures";
 import { silenceRoutes } from "./routes/silences";
+import { pageRoutes } from "./pages/routes";
 
 export function createApp(deps: Deps, extend?: (app: Hono) => void): Hono {
   const app = new Hono();
@@ -43,6 +44,8 @@ export function createApp(deps: Deps, extend?: (app: Hono) => void): Hono {
   app.route("/api", failureRoutes(deps));
   app.route("/api", silenceRoutes(deps));
   app.route("/hooks", hookRoutes(deps));
+  // Run history pages (HTML): /, /runs/:id, /flows, /flows/:name, /handlers, /login — docs/pages.md.
+  app.route("/", pageRoutes(deps));
   extend?.(app);
   return app;
 }

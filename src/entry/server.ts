@@ -15,6 +15,7 @@ import { createDiscordInteractions } from "../bots/discord/interactions";
 import { startDiscordGateway, type DiscordGateway } from "../bots/discord/gateway";
 import { loadFlowsDir } from "./flows-dir";
 import { loadScriptsDir } from "./scripts-dir";
+import { logSender } from "../handlers/log";
 
 export interface RunningServer {
   url: string;
@@ -34,7 +35,10 @@ export async function startServer(config: Config, options: Partial<ServiceOption
     throw new ConfigError(`MEND_DB: cannot open ${config.MEND_DB}: ${(err as Error).message}`);
   }
   const userScripts = await loadScriptsDir(config.MEND_SCRIPTS_DIR);
-  const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, slackApi: webClientSlackApi, ...options });
+  // The log alert links to the run's page: MEND_PUBLIC_URL, else this server's own address (known once listening).
+  let self: string | undefined;
+  const senders = { log: logSender(() => self), ...options.senders };
+  const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, slackApi: webClientSlackApi, ...options, senders });
   await loadFlowsDir(config.MEND_FLOWS_DIR, deps);
   await deps.runs.releaseLeases();
   let discordInteractions: ReturnType<typeof createDiscordInteractions> | undefined;
@@ -52,6 +56,7 @@ export async function startServer(config: Config, options: Partial<ServiceOption
   // the background, so a gateway that cannot be reached never stops the server.
   const discordGateway = config.DISCORD_GATEWAY && discordEnabled(config) ? startDiscordGateway(deps, (discordInteractions ??= createDiscordInteractions(deps))) : undefined;
   const port = (server.address() as AddressInfo).port;
+  self = `http://${/^(0\.0\.0\.0|::)$/.test(config.HOST) ? "localhost" : config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
   return {
     url: `http://${config.HOST}:${port}`,
     port,

@@ -7,7 +7,14 @@ export function describeAlert(p: AlertPayload): string {
   return `run ${p.run.id} of flow ${p.run.flow} failed at step ${p.error.step ?? "?"} after ${p.error.attempts ?? 1} attempt(s): [${p.error.type}] ${p.error.message}${outcome}`;
 }
 
-export const sendLog: Sender = async (_config, payload, ctx) => {
-  ctx.log("warn", `alert: ${describeAlert(payload)}`, { run: payload.run.id, url: payload.run.url });
-  return { logged: true };
-};
+/** The `log` sender. Its line ends with the run's page; `selfUrl` (the Node server's own address) stands in when MEND_PUBLIC_URL is unset. */
+export function logSender(selfUrl?: () => string | undefined): Sender {
+  return async (_config, payload, ctx) => {
+    const base = selfUrl?.();
+    const url = payload.run.url ?? (base ? `${base}/runs/${payload.run.id}` : undefined);
+    ctx.log("warn", `alert: ${describeAlert(payload)}${url ? ` — ${url}` : ""}`, { run: payload.run.id, url });
+    return { logged: true };
+  };
+}
+
+export const sendLog: Sender = logSender();

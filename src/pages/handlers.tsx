@@ -1,0 +1,104 @@
+// `/handlers`: who hears about failures (registered handlers), and the silences holding alerts back.
+import type { FC } from "hono/jsx";
+import type { HandlerRecord } from "../store/handlers";
+import type { SilenceRecord } from "../store/silences";
+import { Layout, fmtTime } from "./layout";
+
+/** Config as shown: signing secrets hidden, webhook URLs (which carry their own secret) cut to the host. */
+export function shownConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (/secret|token|password/i.test(k)) out[k] = "[hidden]";
+    else if (k === "webhook_url" && typeof v === "string") {
+      try {
+        out[k] = `${new URL(v).origin}/…`;
+      } catch {
+        out[k] = "[hidden]";
+      }
+    } else out[k] = v;
+  }
+  return out;
+}
+
+const matchText = (h: HandlerRecord) => {
+  const m = h.match;
+  if (!m) return "every flow";
+  const parts = [];
+  if (m.flows?.length) parts.push(`flows ${m.flows.join(", ")}`);
+  if (m.steps?.length) parts.push(`steps ${m.steps.join(", ")}`);
+  if (m.error_types?.length) parts.push(`errors ${m.error_types.join(", ")}`);
+  return parts.join(" · ") || "every flow";
+};
+
+export interface HandlersProps {
+  nonce: string;
+  csrf: string;
+  signedIn: boolean;
+  handlers: HandlerRecord[];
+  silences: SilenceRecord[];
+}
+
+export const HandlersPage: FC<HandlersProps> = (p) => (
+  <Layout title="Handlers" here="/handlers" nonce={p.nonce} csrf={p.csrf} signedIn={p.signedIn}>
+    <h1>Handlers</h1>
+    {p.handlers.length === 0 ? (
+      <p class="muted">No handler is registered: failures are written to the server log. Register one with POST /api/handlers.</p>
+    ) : (
+      <table class="handlers">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Kind</th>
+            <th>State</th>
+            <th>Selects</th>
+            <th>Config</th>
+            <th>Id</th>
+          </tr>
+        </thead>
+        <tbody>
+          {p.handlers.map((h) => (
+            <tr data-handler={h.id}>
+              <td>{h.name}</td>
+              <td>{h.kind}</td>
+              <td>{h.enabled ? <span class="badge s-succeeded">enabled</span> : <span class="badge s-off">disabled</span>}</td>
+              <td>{matchText(h)}</td>
+              <td>
+                <code>{JSON.stringify(shownConfig(h.config))}</code>
+              </td>
+              <td class="mono small">{h.id}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    )}
+    <h2>Silences</h2>
+    {p.silences.length === 0 ? (
+      <p class="muted">No active silence. Chat alerts have a Mute button; POST /api/silences adds one.</p>
+    ) : (
+      <table class="silences">
+        <thead>
+          <tr>
+            <th>Flow</th>
+            <th>Step</th>
+            <th>Error type</th>
+            <th>Ends (UTC)</th>
+            <th>By</th>
+            <th>Comment</th>
+          </tr>
+        </thead>
+        <tbody>
+          {p.silences.map((s) => (
+            <tr data-silence={s.id}>
+              <td>{s.flow ?? <span class="muted">any</span>}</td>
+              <td>{s.step ?? <span class="muted">any</span>}</td>
+              <td>{s.error_type ?? <span class="muted">any</span>}</td>
+              <td class="mono">{fmtTime(Date.parse(s.ends_at))}</td>
+              <td>{s.created_by ?? <span class="muted">—</span>}</td>
+              <td>{s.comment ?? ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    )}
+  </Layout>
+);

@@ -1,0 +1,310 @@
+// The history pages, served by the same Hono app as the API (no Node-only import: Workers serve them too).
+// GET pages pass `page()`: a session (the token form first when MEND_API_TOKEN is set). Buttons are
+// POST forms passing `action()`: same-site check, session, CSRF token; then a 303 back to a page.
+// No middleware is registered here, so nothing of this touches /api, /hooks or the chat routes.
+import { Hono, type Context } from "hono";
+import type { Child } from "hono/jsx";
+import type { Deps } from "../deps";
+import { EngineError } from "../engine/errors";
+import { makeRedactor } from "../engine/redact";
+import { CallbackError, requestCallback } from "../hub/callbacks";
+import { deliveryExtras } from "../hub/delivery-view";
+import { externalOf } from "../hub/external";
+import { ApiError } from "../routes/errors";
+import { RunStats } from "../store/run-stats";
+import { diffLines } from "./diff";
+import { FlowPage, flowYaml } from "./flow";
+import { FlowsPage } from "./flows";
+import { HandlersPage } from "./handlers";
+import { BouncePage, LoginPage, MessagePage } from "./login";
+import { RunPage, RunView, type RunViewData } from "./run";
+import { PAGE_SIZE, RunsListPage, parseFilter } from "./runs-list";
+import { crossSiteRefusal, csrfMatches, endSession, newNonce, readSession, safeNext, startSession, tokenMatches, type Session } from "./session";
+
+interface PageCtx {
+  session: Session;
+  nonce: string;
+  /** A token is set, so there is a sign-out button. */
+  signedIn: boolean;
+}
+
+type Form = Record<string, string | File | (string | File)[]>;
+
+const RUN_ID = /^[0-9A-Za-z_-]{1,100}$/;
+
+const NOTICES: Record<string, string> = {
+  retried: "Retry started: the run resumes from its failed step.",
+  replayed: "Replay started: a new run with the same input.",
+  cancelled: "Cancelled.",
+  "retry-requested": "Retry requested from the system that reported this failure.",
+  "replay-requested": "Replay requested from the system that reported this failure.",
+};
+
+function secureHeaders(c: Context, nonce: string): void {
+  c.header(
+    "Content-Security-Policy",
+    `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`,
+  );
+  c.header("X-Content-Type-Options", "nosniff");
+  c.header("Referrer-Policy", "same-origin");
+  c.header("Cache-Control", "no-store");
+}
+
+export function pageRoutes(deps: Deps): Hono {
+  const app = new Hono();
+  const token = deps.config.MEND_API_TOKEN;
+  const stats = new RunStats(deps.db);
+  const redact = makeRedactor(deps.config.secrets);
+
+  const html = (c: Context, status: 200 | 400 | 401 | 403 | 404 | 409 | 500 | 502, nonce: string, node: Child) => {
+    secureHeaders(c, nonce);
+    return c.html(node as string, status);
+  };
+  const message = (c: Context, status: 400 | 401 | 403 | 404 | 409 | 500 | 502, nonce: string, title: string, text: string, back?: string) =>
+    html(c, status, nonce, <MessagePage nonce={nonce} title={title} message={text} back={back} />);
+
+  const failure = (c: Context, err: unknown, nonce: string, back?: string) => {
+    if (err instanceof EngineError) return message(c, ({ not_found: 404, conflict: 409, invalid: 400 } as const)[err.code], nonce, "Not done", err.message, back);
+    if (err instanceof CallbackError) return message(c, err.status, nonce, "Not done", err.message, back);
+    if (err instanceof ApiError) return message(c, err.status === 404 ? 404 : 400, nonce, "Not done", err.message, back);
+    deps.log("error", "page failed", { path: c.req.path, error: String((err as Error)?.stack ?? err) });
+    return message(c, 500, nonce, "Internal error", "Something went wrong; the server log has the details.", back);
+  };
+
+  function page(handler: (c: Context, x: PageCtx) => Promise<Response>) {
+    return async function servePage(c: Context): Promise<Response> {
+      const nonce = newNonce();
+      let session = await readSession(c, token);
+      if (!session) {
+        if (token) {
+          const url = new URL(c.req.url);
+          const here = url.pathname + url.search;
+          // A link from a chat alert is cross-site: the Strict cookie only comes with a same-site reload.
+          if (c.req.header("sec-fetch-site") === "cross-site") return html(c, 200, nonce, <BouncePage nonce={nonce} url={here} />);
+          return c.redirect(`/login?next=${encodeURIComponent(here)}`, 303);
+        }
+        session = await startSession(c, undefined);
+      }
+      try {
+        return await handler(c, { session, nonce, signedIn: !!token });
+      } catch (err) {
+        return failure(c, err, nonce);
+      }
+    };
+  }
+
+  function action(handler: (c: Context, x: PageCtx, form: Form) => Promise<Response>) {
+    return async function runAction(c: Context): Promise<Response> {
+      const nonce = newNonce();
+      const back = RUN_ID.test(c.req.param("id") ?? "") ? `/runs/${c.req.param("id")}` : "/";
+      const refusal = crossSiteRefusal(c, deps.config.MEND_PUBLIC_URL);
+      if (refusal) {
+        deps.log("warn", "page action refused", { path: c.req.path, reason: refusal });
+        return message(c, 403, nonce, "Refused", `Refused: ${refusal}.`, back);
+      }
+      const session = await readSession(c, token);
+      if (!session) return token ? message(c, 401, nonce, "Sign in first", "Your session has ended: sign in and try again.", `/login?next=${encodeURIComponent(back)}`) : message(c, 403, nonce, "Refused", "Refused: this browser has no session; reload the page and try again.", back);
+      let form: Form = {};
+      try {
+        form = (await c.req.parseBody()) as Form;
+      } catch {
+        form = {};
+      }
+      if (!csrfMatches(session, form._csrf)) {
+        deps.log("warn", "page action refused", { path: c.req.path, reason: "missing or wrong CSRF token" });
+        return message(c, 403, nonce, "Refused", "Refused: the form's CSRF token is missing or wrong; reload the page and try again.", back);
+      }
+      try {
+        return await handler(c, { session, nonce, signedIn: !!token }, form);
+      } catch (err) {
+        return failure(c, err, nonce, back);
+      }
+    };
+  }
+
+  async function loadRun(id: string, csrf: string): Promise<RunViewData | undefined> {
+    if (!RUN_ID.test(id)) return undefined;
+    const run = await deps.runs.getRun(id);
+    if (!run) return undefined;
+    const external = externalOf(run);
+    const [attempts, rows, replays, latest] = await Promise.all([
+      deps.runs.getAttempts(id),
+      deps.outbox.forRun(id),
+      stats.replaysOf(id),
+      external ? undefined : deps.flows.get(run.flow).catch(() => undefined),
+    ]);
+    const extras = await deliveryExtras(deps, run, rows);
+    // Stored values are redacted already; this second pass costs nothing without secrets.
+    const shownRun = { ...run, input: redact(run.input), output: redact(run.output), error: redact(run.error) };
+    return {
+      run: shownRun,
+      attempts: attempts.map((a) => ({ ...a, output: redact(a.output), error: redact(a.error) })),
+      alerts: rows.map((row) => {
+        const x = extras.get(row.id);
+        return { row: { ...row, lastError: redact(row.lastError) }, handlerName: x?.handler_name ?? null, messageId: x?.message_id ?? null, groupCount: x?.group_count ?? null };
+      }),
+      replays,
+      latestVersion: latest?.version,
+      external: external ? redact(external) : undefined,
+      now: deps.clock.now(),
+      csrf,
+    };
+  }
+
+  // ------------------------------------------------------------------ pages
+
+  app.get(
+    "/",
+    page(async (c, x) => {
+      const filter = parseFilter(c.req.query());
+      const [list, rates, flows] = await Promise.all([deps.runs.listRuns({ ...filter, limit: PAGE_SIZE }), stats.failureRates(deps.clock.now()), deps.flows.list()]);
+      const names = [...new Set([...flows.map((f) => f.name), ...rates.map((r) => r.flow), ...(filter.flow ? [filter.flow] : [])])].sort();
+      return html(c, 200, x.nonce, <RunsListPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} filter={filter} runs={list.runs} next={list.next} flows={names} rates={rates} />);
+    }),
+  );
+
+  app.get(
+    "/runs/:id",
+    page(async (c, x) => {
+      const d = await loadRun(c.req.param("id") ?? "", x.session.csrf);
+      if (!d) return message(c, 404, x.nonce, "Unknown run", `There is no run '${c.req.param("id")}'.`);
+      const notice = NOTICES[c.req.query("done") ?? ""];
+      return html(c, 200, x.nonce, <RunPage d={d} nonce={x.nonce} signedIn={x.signedIn} notice={notice} />);
+    }),
+  );
+
+  // The live part of a run page, polled by its script: the #run section alone.
+  app.get("/runs/:id/live", async (c) => {
+    const session = await readSession(c, token);
+    const nonce = newNonce();
+    if (!session) return c.text("sign in first", 401);
+    const d = await loadRun(c.req.param("id"), session.csrf);
+    if (!d) return c.text("unknown run", 404);
+    return html(c, 200, nonce, <RunView d={d} />);
+  });
+
+  app.get(
+    "/flows",
+    page(async (c, x) => {
+      const [flows, rates] = await Promise.all([deps.flows.list(), stats.failureRates(deps.clock.now())]);
+      return html(c, 200, x.nonce, <FlowsPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} flows={flows} rates={new Map(rates.map((r) => [r.flow, r]))} />);
+    }),
+  );
+
+  app.get(
+    "/flows/:name",
+    page(async (c, x) => {
+      const name = c.req.param("name") ?? "";
+      const int = (v: string | undefined) => (v !== undefined && /^\d{1,9}$/.test(v) ? Number(v) : undefined);
+      const shownVersion = int(c.req.query("v"));
+      const found = await deps.flows.get(name, shownVersion);
+      if (!found) return message(c, 404, x.nonce, "Unknown flow", shownVersion ? `Flow '${name}' has no version ${shownVersion}.` : `There is no flow '${name}'.`, "/flows");
+      const versions = await deps.flows.versionsOf(name);
+      const latest = versions.at(-1)?.version ?? found.version;
+      const [a, b] = [int(c.req.query("a")), int(c.req.query("b"))];
+      let diff;
+      if (a !== undefined && b !== undefined) {
+        const [fa, fb] = await Promise.all([deps.flows.get(name, a), deps.flows.get(name, b)]);
+        if (!fa || !fb) return message(c, 404, x.nonce, "Unknown version", `Flow '${name}' has no version ${!fa ? a : b}.`, `/flows/${encodeURIComponent(name)}`);
+        diff = { a, b, lines: diffLines(flowYaml(fa.flow, redact), flowYaml(fb.flow, redact)) };
+      }
+      return html(
+        c,
+        200,
+        x.nonce,
+        <FlowPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} name={name} shown={found.version} latest={latest} description={found.flow.description} yaml={flowYaml(found.flow, redact)} versions={versions} diff={diff} />,
+      );
+    }),
+  );
+
+  app.get(
+    "/handlers",
+    page(async (c, x) => {
+      const [handlers, silences] = await Promise.all([deps.handlers.list(), deps.silences.active(deps.clock.now())]);
+      return html(c, 200, x.nonce, <HandlersPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} handlers={handlers.map((h) => redact(h))} silences={silences} />);
+    }),
+  );
+
+  // ---------------------------------------------------------------- buttons
+
+  app.post(
+    "/runs/:id/retry",
+    action(async (c) => {
+      const id = c.req.param("id") ?? "";
+      const run = await deps.runs.getRun(id);
+      if (!run) return failure(c, new ApiError(404, `unknown run '${id}'`), newNonce());
+      deps.log("info", "retry from the run page", { run: id });
+      if (externalOf(run)) {
+        await requestCallback(deps, run, "retry", "web");
+        return c.redirect(`/runs/${id}?done=retry-requested`, 303);
+      }
+      await deps.engine.retry(id);
+      return c.redirect(`/runs/${id}?done=retried`, 303);
+    }),
+  );
+
+  app.post(
+    "/runs/:id/replay",
+    action(async (c, _x, form) => {
+      const id = c.req.param("id") ?? "";
+      const run = await deps.runs.getRun(id);
+      if (!run) return failure(c, new ApiError(404, `unknown run '${id}'`), newNonce());
+      deps.log("info", "replay from the run page", { run: id });
+      if (externalOf(run)) {
+        await requestCallback(deps, run, "replay", "web");
+        return c.redirect(`/runs/${id}?done=replay-requested`, 303);
+      }
+      const started = await deps.engine.replay(id, { original: form.version === "original" });
+      return c.redirect(`/runs/${started.id}?done=replayed`, 303);
+    }),
+  );
+
+  app.post(
+    "/runs/:id/cancel",
+    action(async (c) => {
+      const id = c.req.param("id") ?? "";
+      deps.log("info", "cancel from the run page", { run: id });
+      await deps.engine.cancel(id);
+      return c.redirect(`/runs/${id}?done=cancelled`, 303);
+    }),
+  );
+
+  // ------------------------------------------------------------ the token
+
+  app.get("/login", async (c) => {
+    const next = safeNext(c.req.query("next"));
+    if (!token || (await readSession(c, token))) return c.redirect(next, 303);
+    const nonce = newNonce();
+    return html(c, 200, nonce, <LoginPage nonce={nonce} next={next} />);
+  });
+
+  app.post("/login", async (c) => {
+    const nonce = newNonce();
+    if (!token) return c.redirect("/", 303);
+    const refusal = crossSiteRefusal(c, deps.config.MEND_PUBLIC_URL);
+    if (refusal) return message(c, 403, nonce, "Refused", `Refused: ${refusal}.`);
+    let form: Form = {};
+    try {
+      form = (await c.req.parseBody()) as Form;
+    } catch {
+      form = {};
+    }
+    const next = safeNext(form.next);
+    if (typeof form.token !== "string" || !tokenMatches(form.token, token)) {
+      deps.log("warn", "pages: wrong API token entered", {});
+      return html(c, 401, nonce, <LoginPage nonce={nonce} next={next} wrong />);
+    }
+    await startSession(c, token);
+    return c.redirect(next, 303);
+  });
+
+  app.post(
+    "/logout",
+    action(async (c) => {
+      endSession(c);
+      return c.redirect(token ? "/login" : "/", 303);
+    }),
+  );
+
+  return app;
+}

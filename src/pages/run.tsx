@@ -1,0 +1,303 @@
+// `/runs/:id`: the run as a timeline of steps and attempts, its input, output, error, the alerts
+// sent, replay links, and Retry / Replay / Cancel as plain POST forms. While the run is active a
+// small script fetches `/runs/:id/live` (this page's #run section, rendered by the same component)
+// every second and swaps it in, until the run ends.
+import type { FC } from "hono/jsx";
+import { ACTIVE, type AttemptRecord, type OutboxRecord, type RunRecord } from "../engine/ports";
+import type { ExternalInfo } from "../hub/external";
+import { ActionButton, Layout, Status, fmtDuration, fmtTime, jsonText, safeHref } from "./layout";
+
+export interface RunViewData {
+  run: RunRecord;
+  attempts: AttemptRecord[];
+  alerts: { row: OutboxRecord; handlerName: string | null; messageId: string | null; groupCount: number | null }[];
+  replays: { id: string; status: string; createdAt: number }[];
+  /** The flow's latest version (undefined for external failures and removed flows). */
+  latestVersion?: number;
+  external?: ExternalInfo;
+  now: number;
+  csrf: string;
+}
+
+const isActive = (status: string) => (ACTIVE as readonly string[]).includes(status);
+
+const Actions: FC<{ d: RunViewData }> = ({ d }) => {
+  const { run, external } = d;
+  const base = `/runs/${run.id}`;
+  const canRetry = run.status === "failed" && (!external || !!external.retry_url);
+  const canReplay = !external || !!external.replay_url;
+  const older = d.latestVersion !== undefined && d.latestVersion !== run.flowVersion;
+  return (
+    <div class="actions">
+      {canRetry ? <ActionButton action={`${base}/retry`} csrf={d.csrf} label="Retry" kind="primary" title="Resume this run from its failed step" /> : null}
+      {canReplay ? (
+        <ActionButton
+          action={`${base}/replay`}
+          csrf={d.csrf}
+          label={older ? `Replay on v${d.latestVersion}` : "Replay"}
+          fields={{ version: "latest" }}
+          title={external ? "Ask the reporting system to run this job again" : "Start a new run with the same input on the latest flow version"}
+        />
+      ) : null}
+      {canReplay && older && !external ? <ActionButton action={`${base}/replay`} csrf={d.csrf} label={`Replay on v${run.flowVersion}`} fields={{ version: "original" }} title="A new run on this run's own flow version" /> : null}
+      {isActive(run.status) ? <ActionButton action={`${base}/cancel`} csrf={d.csrf} label="Cancel" kind="danger" /> : null}
+    </div>
+  );
+};
+
+const Timeline: FC<{ d: RunViewData }> = ({ d }) => {
+  const { run, attempts, now } = d;
+  if (attempts.length === 0) return <p class="muted">No step has started yet.</p>;
+  const t0 = Math.min(run.createdAt, ...attempts.map((a) => a.startedAt));
+  const end = Math.max(run.finishedAt ?? now, ...attempts.map((a) => a.finishedAt ?? now));
+  const span = Math.max(end - t0, 1);
+  let previous = "";
+  return (
+    <table class="timeline">
+      <thead>
+        <tr>
+          <th>Step</th>
+          <th class="num">Try</th>
+          <th>Status</th>
+          <th class="num">Start</th>
+          <th class="num">Duration</th>
+          <th>Timeline</th>
+          <th>Result</th>
+        </tr>
+      </thead>
+      <tbody>
+        {attempts.map((a, i) => {
+          const dur = a.durationMs ?? (a.finishedAt ?? now) - a.startedAt;
+          const left = ((a.startedAt - t0) / span) * 100;
+          const width = Math.max((dur / span) * 100, 0.4);
+          const key = `${a.phase}:${a.step}`;
+          const first = key !== previous;
+          previous = key;
+          return (
+            <tr class={`phase-${a.phase}`} data-step={a.step} data-attempt={a.attempt} data-status={a.status}>
+              <td>
+                {first ? <span class="mono">{a.step}</span> : null}
+                {first && a.phase === "on_failure" ? <span class="muted small"> error handler</span> : null}
+              </td>
+              <td class="num">{a.attempt}</td>
+              <td>
+                <Status status={a.status} />
+              </td>
+              <td class="num mono">+{fmtDuration(a.startedAt - t0)}</td>
+              <td class="num mono">{a.status === "running" ? `${fmtDuration(dur)}…` : fmtDuration(dur)}</td>
+              <td class="bar">
+                <div class="track" title={`${fmtTime(a.startedAt)} for ${fmtDuration(dur)}`}>
+                  <i class={a.status} style={`left:${Math.min(left, 99.6).toFixed(2)}%;width:${Math.min(width, 100 - Math.min(left, 99.6)).toFixed(2)}%`} />
+                </div>
+              </td>
+              <td>
+                {a.error ? (
+                  <details id={`attempt-${i}-error`}>
+                    <summary>
+                      [{a.error.type}] {a.error.message.length > 90 ? `${a.error.message.slice(0, 90)}…` : a.error.message}
+                    </summary>
+                    <pre>{jsonText(a.error)}</pre>
+                  </details>
+                ) : null}
+                {a.output !== null && a.output !== undefined ? (
+                  <details id={`attempt-${i}-output`}>
+                    <summary>output</summary>
+                    <pre>{jsonText(a.output)}</pre>
+                  </details>
+                ) : a.error ? null : (
+                  <span class="muted">—</span>
+                )}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+};
+
+const Alerts: FC<{ d: RunViewData }> = ({ d }) =>
+  d.alerts.length === 0 ? (
+    <p class="muted">{d.run.status === "failed" || d.run.status === "recovered" ? "No alert was planned for this run (no handler selected it, or it is on its way)." : "None: alerts are sent when a run fails for good."}</p>
+  ) : (
+    <table class="alerts">
+      <thead>
+        <tr>
+          <th>Handler</th>
+          <th>Kind</th>
+          <th>Status</th>
+          <th class="num">Tries</th>
+          <th>Sent (UTC)</th>
+          <th>Message</th>
+        </tr>
+      </thead>
+      <tbody>
+        {d.alerts.map((a) => (
+          <tr data-alert={a.row.id}>
+            <td>{a.handlerName ?? <span class="muted">default</span>}</td>
+            <td>{a.row.kind}</td>
+            <td>
+              <Status status={a.row.status} />
+            </td>
+            <td class="num">{a.row.attempts}</td>
+            <td class="mono">{fmtTime(a.row.deliveredAt)}</td>
+            <td class="small">
+              {a.messageId ? <span class="mono">{a.messageId}</span> : null}
+              {a.groupCount && a.groupCount > 1 ? <span class="muted"> (grouped: {a.groupCount} failures)</span> : null}
+              {a.row.lastError ? <div class="muted">last error: {a.row.lastError}</div> : null}
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+
+/** The live part of the page: everything that changes while the run goes on. */
+export const RunView: FC<{ d: RunViewData }> = ({ d }) => {
+  const { run, external } = d;
+  const link = safeHref(external?.link);
+  return (
+    <section id="run" data-status={run.status} data-live={`/runs/${run.id}/live`} data-title={`${run.flow} ${run.status}`}>
+      <h1>
+        <span class="mono">{run.id}</span> <Status status={run.status} />
+      </h1>
+      <div class="card">
+        <dl class="meta">
+          <dt>Flow</dt>
+          <dd>
+            {external ? <span>{run.flow}</span> : <a href={`/flows/${encodeURIComponent(run.flow)}?v=${run.flowVersion}`}>{run.flow}</a>}{" "}
+            <span class="muted">v{run.flowVersion}</span>
+          </dd>
+          {external ? (
+            <>
+              <dt>Reported by</dt>
+              <dd>
+                {external.source} · job <span class="mono">{external.job}</span>
+                {link ? (
+                  <>
+                    {" "}
+                    · <a href={link} rel="noopener noreferrer" target="_blank">open</a>
+                  </>
+                ) : null}
+              </dd>
+            </>
+          ) : null}
+          <dt>Started</dt>
+          <dd class="mono">{fmtTime(run.createdAt)}</dd>
+          <dt>Finished</dt>
+          <dd class="mono">
+            {run.finishedAt !== null ? `${fmtTime(run.finishedAt)} (took ${fmtDuration(run.finishedAt - run.createdAt)})` : `running for ${fmtDuration(d.now - run.createdAt)}`}
+          </dd>
+          {run.status === "retrying" && run.dueAt !== null ? (
+            <>
+              <dt>Next attempt</dt>
+              <dd>in {fmtDuration(run.dueAt - d.now)}</dd>
+            </>
+          ) : null}
+          {run.replayOf ? (
+            <>
+              <dt>Replay of</dt>
+              <dd class="mono">
+                <a href={`/runs/${run.replayOf}`} rel="replay-of">
+                  {run.replayOf}
+                </a>
+              </dd>
+            </>
+          ) : null}
+          {d.replays.length ? (
+            <>
+              <dt>Replayed by</dt>
+              <dd class="mono">
+                {d.replays.map((r, i) => (
+                  <>
+                    {i ? ", " : ""}
+                    <a href={`/runs/${r.id}`} class="replayed-by">
+                      {r.id}
+                    </a>{" "}
+                    <Status status={r.status} />
+                  </>
+                ))}
+              </dd>
+            </>
+          ) : null}
+        </dl>
+      </div>
+      <Actions d={d} />
+      {run.error ? (
+        <div class="errorbox">
+          <strong>
+            [{run.error.type}] {run.error.message}
+          </strong>
+          <div class="small">
+            {run.error.step ? (
+              <>
+                step <span class="mono">{run.error.step}</span>
+              </>
+            ) : null}
+            {run.error.attempts ? ` after ${run.error.attempts} attempt(s)` : ""}
+            {run.error.status ? ` · HTTP ${run.error.status}` : ""}
+          </div>
+        </div>
+      ) : null}
+      <h2>Steps</h2>
+      <Timeline d={d} />
+      <h2>Input</h2>
+      <pre id="input">{jsonText(run.input)}</pre>
+      {run.output !== null ? (
+        <>
+          <h2>Output</h2>
+          <pre id="output">{jsonText(run.output)}</pre>
+        </>
+      ) : null}
+      {run.error ? (
+        <details id="run-error">
+          <summary>Error object</summary>
+          <pre>{jsonText(run.error)}</pre>
+        </details>
+      ) : null}
+      <h2>Alerts</h2>
+      <Alerts d={d} />
+    </section>
+  );
+};
+
+/** Polls the live fragment while the run is active; keeps opened <details> open; one last look after the end (alerts). */
+export const LIVE_SCRIPT = `(() => {
+  const END = ["succeeded", "recovered", "failed", "cancelled"];
+  let el = document.getElementById("run");
+  if (!el) return;
+  let last = false;
+  const tick = async () => {
+    try {
+      const res = await fetch(el.dataset.live, { headers: { accept: "text/html" }, cache: "no-store", credentials: "same-origin" });
+      if (res.status === 401 || res.status === 403 || res.status === 404) return;
+      if (res.ok) {
+        const t = document.createElement("template");
+        t.innerHTML = (await res.text()).trim();
+        const next = t.content.getElementById("run");
+        if (next) {
+          for (const d of el.querySelectorAll("details[open]")) next.querySelector("#" + CSS.escape(d.id))?.setAttribute("open", "");
+          el.replaceWith(next);
+          el = next;
+          document.title = el.dataset.title + " · mend";
+        }
+      }
+    } catch {}
+    if (END.includes(el.dataset.status)) {
+      if (last) return;
+      last = true;
+      setTimeout(tick, 1500);
+    } else setTimeout(tick, 1000);
+  };
+  if (!END.includes(el.dataset.status)) setTimeout(tick, 1000);
+})();`;
+
+export const RunPage: FC<{ d: RunViewData; nonce: string; signedIn: boolean; notice?: string }> = ({ d, nonce, signedIn, notice }) => (
+  <Layout title={`${d.run.flow} ${d.run.status}`} nonce={nonce} csrf={d.csrf} signedIn={signedIn} script={LIVE_SCRIPT}>
+    <p class="small">
+      <a href="/">← Runs</a> · <a href={`/?flow=${encodeURIComponent(d.run.flow)}`}>all runs of {d.run.flow}</a>
+    </p>
+    {notice ? <div class="notice">{notice}</div> : null}
+    <RunView d={d} />
+  </Layout>
+);

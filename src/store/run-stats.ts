@@ -1,0 +1,109 @@
+// Read-only queries for the history pages: hourly failure rates per flow, and the runs replaying a run.
+// Failure rates read the covering index runs_created (created_at, flow, status) one hour at a time;
+// finished hours are cached briefly, so a page never scans the whole day on a busy hub.
+import { and, desc, eq, gte, lt, sql } from "drizzle-orm";
+import { runs } from "../../db/schema";
+import type { Database } from "./database";
+
+export const HOUR_MS = 3_600_000;
+export const RATE_HOURS = 24;
+/** How long a finished hour's counts are reused (runs in it may still change: retries, late finishes). */
+const HOUR_TTL_MS = 30_000;
+/** Stale (not missing) hours refreshed per call, so one request never pays for the whole day. */
+const REFRESH_PER_CALL = 2;
+
+export interface HourCount {
+  /** Start of the hour, epoch ms. */
+  hour: number;
+  runs: number;
+  failed: number;
+  recovered: number;
+}
+
+export interface FlowRate {
+  flow: string;
+  runs: number;
+  failed: number;
+  recovered: number;
+  /** RATE_HOURS entries, oldest first; the last one is the current (partial) hour. */
+  hours: HourCount[];
+}
+
+type Row = { flow: string; n: number; failed: number; recovered: number };
+
+export class RunStats {
+  private readonly cache = new Map<number, { at: number; rows: Row[] }>();
+
+  constructor(private readonly d: Database) {}
+
+  private async hourRows(hour: number): Promise<Row[]> {
+    return (await this.d.db
+      .select({
+        flow: runs.flow,
+        n: sql<number>`count(*)`,
+        failed: sql<number>`coalesce(sum(${runs.status} = 'failed'), 0)`,
+        recovered: sql<number>`coalesce(sum(${runs.status} = 'recovered'), 0)`,
+      })
+      .from(runs)
+      .where(and(gte(runs.createdAt, hour), lt(runs.createdAt, hour + HOUR_MS)))
+      .groupBy(runs.flow)
+      .all()) as Row[];
+  }
+
+  /** Per flow with runs in the last RATE_HOURS hours (current hour included): counts per hour. */
+  async failureRates(now: number): Promise<FlowRate[]> {
+    const current = Math.floor(now / HOUR_MS) * HOUR_MS;
+    const first = current - (RATE_HOURS - 1) * HOUR_MS;
+    for (const h of this.cache.keys()) if (h < first || h > current) this.cache.delete(h);
+    const stale: number[] = [];
+    const byHour = new Map<number, Row[]>();
+    for (let h = first; h < current; h += HOUR_MS) {
+      const hit = this.cache.get(h);
+      if (!hit) {
+        const rows = await this.hourRows(h);
+        this.cache.set(h, { at: now, rows });
+        byHour.set(h, rows);
+      } else {
+        if (now - hit.at > HOUR_TTL_MS) stale.push(h);
+        byHour.set(h, hit.rows);
+      }
+    }
+    stale.sort((a, b) => this.cache.get(a)!.at - this.cache.get(b)!.at);
+    for (const h of stale.slice(0, REFRESH_PER_CALL)) {
+      const rows = await this.hourRows(h);
+      this.cache.set(h, { at: now, rows });
+      byHour.set(h, rows);
+    }
+    byHour.set(current, await this.hourRows(current));
+
+    const flows = new Map<string, FlowRate>();
+    for (let i = 0, h = first; i < RATE_HOURS; i++, h += HOUR_MS) {
+      for (const r of byHour.get(h) ?? []) {
+        let f = flows.get(r.flow);
+        if (!f) {
+          f = { flow: r.flow, runs: 0, failed: 0, recovered: 0, hours: Array.from({ length: RATE_HOURS }, (_, j) => ({ hour: first + j * HOUR_MS, runs: 0, failed: 0, recovered: 0 })) };
+          flows.set(r.flow, f);
+        }
+        const cell = f.hours[i]!;
+        cell.runs += Number(r.n);
+        cell.failed += Number(r.failed);
+        cell.recovered += Number(r.recovered);
+        f.runs += Number(r.n);
+        f.failed += Number(r.failed);
+        f.recovered += Number(r.recovered);
+      }
+    }
+    return [...flows.values()].sort((a, b) => a.flow.localeCompare(b.flow));
+  }
+
+  /** Runs started as replays of this run, newest first (partial index runs_replay_of). */
+  async replaysOf(id: string, limit = 20): Promise<{ id: string; status: string; createdAt: number }[]> {
+    return this.d.db
+      .select({ id: runs.id, status: runs.status, createdAt: runs.createdAt })
+      .from(runs)
+      .where(eq(runs.replayOf, id))
+      .orderBy(desc(runs.id))
+      .limit(limit)
+      .all();
+  }
+}
