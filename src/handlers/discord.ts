@@ -174,7 +174,7 @@ export async function sendDiscordAlert(
 export interface DiscordHandler {
   /** The Sender for kind `discord` (outbox deliveries and `script: discord`). */
   send: Sender;
-  /** Re-renders an alert and edits its message (PATCH /channels/{c}/messages/{m}); for deps.chat.registerEditor. */
+  /** Re-renders an alert and edits its message (PATCH /channels/{c}/messages/{m}), retrying a 429 a few times; for deps.chat.registerEditor. */
   edit: Editor;
   /** The shared REST client (undefined without DISCORD_BOT_TOKEN). */
   rest(): Promise<REST | undefined>;
@@ -215,6 +215,23 @@ export function createDiscordHandler(deps: { config: Config; chat: ChatAlerts; l
     }
   };
 
+  /**
+   * The editor for clicks and followed runs (deps.chat): no outbox stands behind these edits, so a
+   * rate-limited or failed edit is tried again a few times (waiting Retry-After, at most 15 s)
+   * before it is given up and logged. Each edit draws the whole message, so the last one wins.
+   */
+  const editSoon: Editor = async (alert) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await edit(alert);
+      } catch (err) {
+        const e = discordDeliveryError(err);
+        if (e.permanent || attempt >= 3) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(15_000, Math.max(e.retryAfterMs ?? 500 * attempt, 50))));
+      }
+    }
+  };
+
   const send: Sender = async (cfg, payload, ctx) => {
     const target = parseTarget(cfg);
     if (target.channel_id && !config.DISCORD_BOT_TOKEN) throw new DeliveryError("discord handler with `channel_id` needs DISCORD_BOT_TOKEN (or use `webhook_url`)", undefined, undefined, true);
@@ -238,5 +255,5 @@ export function createDiscordHandler(deps: { config: Config; chat: ChatAlerts; l
     return { alert_id: alert.id, action, count: alert.count, channel_id: ref?.channel_id, message_id: ref?.message_id };
   };
 
-  return { send, edit, rest: async () => getRest(), render, model };
+  return { send, edit: editSoon, rest: async () => getRest(), render, model };
 }

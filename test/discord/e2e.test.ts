@@ -40,7 +40,7 @@ describe("discord end to end", () => {
     expect(embed.fields.find((f: { name: string }) => f.name === "Attempts").value).toBe("1");
     expect(embed.description.startsWith("```")).toBe(true);
     expect(message.components).toHaveLength(1);
-    const labels = message.components[0].components.map((b: { label: string }) => b.label);
+    const labels = message.components[0]!.components.map((b: { label: string }) => b.label);
     expect(labels).toEqual(["Retry", "Replay", "Mute 1h", "Open run"]);
     expect(findButton(message, "retry")!.style).toBe(1);
     expect(findButton(message, "mute")!.style).toBe(4);
@@ -77,7 +77,7 @@ describe("discord end to end", () => {
     expect(last).toContain("succeeded");
     // Resolved: no buttons left to click (the link to the run stays).
     expect(findButton(final, "retry")).toBeUndefined();
-    expect(final.components[0].components.map((b: { label: string }) => b.label)).toEqual(["Open run"]);
+    expect(final.components[0]!.components.map((b: { label: string }) => b.label)).toEqual(["Open run"]);
     // Exactly one extra upstream call: the retried step.
     expect(env.upstream.requests).toHaveLength(2);
   });

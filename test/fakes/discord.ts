@@ -59,6 +59,8 @@ export interface FakeDiscord {
   callsOf(method: string, pathRe: RegExp, okOnly?: boolean): DiscordCall[];
   /** The next `times` requests matching method + path answer 429 with Retry-After: retryAfterS. */
   rateLimit(method: string, pathRe: RegExp, times: number, retryAfterS: number, opts?: { global?: boolean }): void;
+  /** The next `times` requests matching method + path are carried out, but the answer is lost (502, no body). */
+  loseAnswers(method: string, pathRe: RegExp, times: number): void;
   /** Makes an incoming (bot-less) webhook; returns its URL. */
   createWebhook(channelId: string): string;
   /** Requests to incoming webhooks answer with this status (default: normal handling). */
@@ -116,6 +118,7 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
   const commands = new Map<string, Json[]>();
   const webhooks = new Map<string, { token: string; channelId: string }>();
   const limits: { method: string; pathRe: RegExp; times: number; retryAfterS: number; global: boolean }[] = [];
+  const losses: { method: string; pathRe: RegExp; times: number }[] = [];
   let seq = 1_000_000n;
   const snowflake = () => String(1_200_000_000_000_000_000n + seq++);
   const fake = { gatewayUrl: "" } as FakeDiscord;
@@ -254,6 +257,11 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
         out = json(429, { message: "You are being rate limited.", retry_after: limit.retryAfterS, global: limit.global }, headers);
       } else {
         out = route(method, path, u.searchParams, req.headers, body);
+        const loss = losses.find((l) => l.times > 0 && l.method === method && l.pathRe.test(path));
+        if (loss) {
+          loss.times--;
+          out = { status: 502, body: undefined, headers: { "content-type": "text/html" } };
+        }
         if (out.status < 300) Object.assign((out.headers ??= {}), { "x-ratelimit-limit": "50", "x-ratelimit-remaining": "49", "x-ratelimit-reset-after": "1", "x-ratelimit-bucket": "fakebucket" });
       }
       calls.push({ method, path, query: u.searchParams, headers: req.headers, body, at: Date.now(), status: out.status, answer: out.body });
@@ -282,6 +290,7 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
     commands,
     callsOf: (method: string, pathRe: RegExp, okOnly = false) => calls.filter((c) => c.method === method && pathRe.test(c.path) && (!okOnly || c.status < 300)),
     rateLimit: (method: string, pathRe: RegExp, times: number, retryAfterS: number, opts: { global?: boolean } = {}) => void limits.push({ method, pathRe, times, retryAfterS, global: Boolean(opts.global) }),
+    loseAnswers: (method: string, pathRe: RegExp, times: number) => void losses.push({ method, pathRe, times }),
     createWebhook(channelId: string) {
       const id = snowflake();
       const hookToken = `hook-token-${id}`;
