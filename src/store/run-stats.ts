@@ -1,6 +1,6 @@
 // Read-only queries for the history pages: hourly failure rates per flow, and the runs replaying a run.
 // Failure rates read the covering index runs_created (created_at, flow, status) one hour at a time;
-// finished hours are cached briefly, so a page never scans the whole day on a busy hub.
+// finished hours are cached briefly (30-60 s), so a page never scans the whole day on a busy hub.
 import { and, desc, eq, gte, lt, sql } from "drizzle-orm";
 import { runs } from "../../db/schema";
 import type { Database } from "./database";
@@ -9,8 +9,10 @@ export const HOUR_MS = 3_600_000;
 export const RATE_HOURS = 24;
 /** How long a finished hour's counts are reused (runs in it may still change: retries, late finishes). */
 const HOUR_TTL_MS = 30_000;
-/** Stale (not missing) hours refreshed per call, so one request never pays for the whole day. */
+/** Stale hours refreshed per call, so one request on a busy hub never pays for the whole day... */
 const REFRESH_PER_CALL = 2;
+/** ...unless they are this old (a quiet hub, where a request may pay for it): counts are never older. */
+const HOUR_MAX_AGE_MS = 2 * HOUR_TTL_MS;
 
 export interface HourCount {
   /** Start of the hour, epoch ms. */
@@ -69,7 +71,8 @@ export class RunStats {
       }
     }
     stale.sort((a, b) => this.cache.get(a)!.at - this.cache.get(b)!.at);
-    for (const h of stale.slice(0, REFRESH_PER_CALL)) {
+    const due = stale.filter((h, i) => i < REFRESH_PER_CALL || now - this.cache.get(h)!.at > HOUR_MAX_AGE_MS);
+    for (const h of due) {
       const rows = await this.hourRows(h);
       this.cache.set(h, { at: now, rows });
       byHour.set(h, rows);

@@ -1,0 +1,206 @@
+// The history pages as HTML: list, filters, keyset pages, failure-rate charts, the run timeline,
+// alerts, replay links, flows and their diff, handlers and silences, redaction and escaping.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Browser, callFlow, count, runTo, startPages, startRun, type PagesEnv } from "./helpers";
+
+const SECRET = "sk-live-9c1e77a0b3";
+let env: PagesEnv;
+let b: Browser;
+let failedId: string;
+
+beforeAll(async () => {
+  env = await startPages({ MEND_SECRET_API_KEY: SECRET });
+  const { s, up } = env;
+  b = new Browser(s.url);
+  expect((await s.putFlow({ name: "greet", description: "Says hello", steps: [{ id: "hi", compute: { text: "hello {{ input.name }}" } }] })).status).toBe(201);
+  expect((await s.putFlow({ ...callFlow("orders", up.url), retry: { max_attempts: 2, delay_ms: 0 } })).status).toBe(201);
+  for (const name of ["ada", "bob", "cy"]) await runTo(s, "greet", { name });
+  up.script([{ status: 500, body: { error: "db down" } }, { status: 500, body: { error: "db still down", key: SECRET } }], { status: 200, body: { ok: true } });
+  failedId = await runTo(s, "orders", { order: 7 });
+});
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+const rowIds = (html: string) => [...html.matchAll(/<tr data-run="([^"]+)" data-status="([^"]+)"/g)].map((m) => ({ id: m[1]!, status: m[2]! }));
+
+describe("the run list", () => {
+  it("shows runs newest first with flow and status, like GET /api/runs", async () => {
+    const html = await b.page("/");
+    const api = (await (await env.s.api("/api/runs")).json()) as { runs: { id: string; status: string }[] };
+    expect(rowIds(html)).toEqual(api.runs.map((r) => ({ id: r.id, status: r.status })));
+    expect(rowIds(html)[0]).toEqual({ id: failedId, status: "failed" });
+    expect(html).toContain(`href="/runs/${failedId}"`);
+  });
+
+  it("filters by status and by flow, keeping the choice selected", async () => {
+    const failed = await b.page("/?status=failed");
+    expect(rowIds(failed)).toEqual([{ id: failedId, status: "failed" }]);
+    expect(failed).toMatch(/<option value="failed" selected="">failed<\/option>|<option value="failed" selected>failed<\/option>/);
+    const greet = await b.page("/?flow=greet");
+    expect(rowIds(greet)).toHaveLength(3);
+    expect(rowIds(greet).every((r) => r.status === "succeeded")).toBe(true);
+    const none = await b.page("/?flow=greet&status=failed");
+    expect(rowIds(none)).toEqual([]);
+    expect(none).toContain("No runs match these filters");
+  });
+
+  it("draws each flow's failure rate of the last 24 hours as an inline SVG", async () => {
+    const html = await b.page("/");
+    expect(html).toContain('aria-label="orders: 100% of 1 runs failed in the last 24 hours"');
+    expect(html).toContain('aria-label="greet: 0% of 3 runs failed in the last 24 hours"');
+    const orders = html.slice(html.indexOf('data-flow="orders"'), html.indexOf("</svg>", html.indexOf('data-flow="orders"')));
+    expect(count(orders, 'fill="#d64045"')).toBe(1); // one red bar: the current hour
+    expect(count(orders, "<rect")).toBe(24 + 1);
+    expect(orders).toMatch(/<title>\d\d:00–\d\d:00 UTC: 1 of 1 failed \(100%\)<\/title>/);
+  });
+
+  it("pages through history with keyset links that neither skip nor repeat a run", async () => {
+    for (let i = 0; i < 52; i++) await startRun(env.s, "greet", { name: `n${i}` });
+    const first = await b.page("/?flow=greet");
+    const page1 = rowIds(first);
+    expect(page1).toHaveLength(50);
+    const older = /href="(\/\?flow=greet&amp;cursor=[0-9A-Z]+)" rel="next"/.exec(first);
+    expect(older).not.toBeNull();
+    const second = await b.page(older![1]!.replaceAll("&amp;", "&"));
+    const page2 = rowIds(second);
+    expect(page2).toHaveLength(55 - 50);
+    expect(second).toContain('href="/?flow=greet">← Newest</a>');
+    expect(second).not.toContain('rel="next"');
+    const all = [...page1, ...page2].map((r) => r.id);
+    expect(new Set(all).size).toBe(55);
+    expect([...all].sort().reverse()).toEqual(all);
+  });
+});
+
+describe("a run's page", () => {
+  it("shows the timeline of attempts with durations, the input and the error", async () => {
+    const html = await b.page(`/runs/${failedId}`);
+    expect(html).toContain('<section id="run" data-status="failed"');
+    const attempts = [...html.matchAll(/data-step="call" data-attempt="(\d)" data-status="(\w+)"/g)].map((m) => [m[1], m[2]]);
+    expect(attempts).toEqual([
+      ["1", "failed"],
+      ["2", "failed"],
+    ]);
+    expect(count(html, /<td class="num mono">\d+ ms<\/td>/)).toBe(2);
+    expect(html).toContain("[http_status]");
+    expect(html).toContain("after 2 attempt(s)");
+    expect(html).toContain("&quot;order&quot;: 7");
+    expect(html).toMatch(/action="\/runs\/[^"]+\/retry"/);
+    expect(html).toMatch(/action="\/runs\/[^"]+\/replay"/);
+    expect(html).not.toMatch(/action="\/runs\/[^"]+\/cancel"/);
+  });
+
+  it("never shows a secret: the upstream's echo is stored and shown redacted", async () => {
+    const html = await b.page(`/runs/${failedId}`);
+    expect(html).not.toContain(SECRET);
+    expect(html).toContain("[redacted]");
+  });
+
+  it("lists the alerts sent for the failure", async () => {
+    const deadline = Date.now() + 5000;
+    let html = "";
+    while (Date.now() < deadline) {
+      html = await b.page(`/runs/${failedId}`);
+      if (html.includes("s-delivered")) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const alerts = html.slice(html.indexOf('<table class="alerts">'));
+    expect(alerts).toContain("<td>log</td>");
+    expect(alerts).toContain('<span class="badge s-delivered">delivered</span>');
+  });
+
+  it("links a replay and the run it replays, both ways", async () => {
+    const res = await env.s.api(`/api/runs/${failedId}/replay`, { method: "POST" });
+    const { run_id: replayId } = (await res.json()) as { run_id: string };
+    await env.s.waitForStatus(replayId, ["succeeded"]);
+    const replay = await b.page(`/runs/${replayId}`);
+    expect(replay).toContain(`<a href="/runs/${failedId}" rel="replay-of">${failedId}</a>`);
+    const original = await b.page(`/runs/${failedId}`);
+    expect(original).toContain(`<a href="/runs/${replayId}" class="replayed-by">${replayId}</a>`);
+  });
+
+  it("escapes what runs carry, and links an external failure to where it was reported", async () => {
+    const id = await runTo(env.s, "greet", { name: "<script>alert(1)</script>" });
+    const html = await b.page(`/runs/${id}`);
+    expect(html).not.toContain("<script>alert(1)</script>");
+    expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+    const good = await env.s.api("/api/failures", { method: "POST", json: { source: "ci", job: "deploy2", error: { message: "boom" }, link: "https://ci.example/jobs/2" } });
+    expect(good.status).toBe(202);
+    const goodRun = await b.page(`/runs/${((await good.json()) as { run_id: string }).run_id}`);
+    expect(goodRun).toContain("ci · job");
+    expect(goodRun).toContain('href="https://ci.example/jobs/2"');
+  });
+
+  it("answers an unknown run with a 404 page", async () => {
+    const res = await b.get("/runs/01NOPE");
+    expect(res.status).toBe(404);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(await res.text()).toContain("There is no run &#39;01NOPE&#39;.");
+  });
+
+  it("is sent with a CSP whose nonce is the only way a script runs, and is never cached", async () => {
+    const res = await b.get(`/runs/${failedId}`);
+    const csp = res.headers.get("content-security-policy") ?? "";
+    const nonce = /script-src 'nonce-([0-9a-f]+)'/.exec(csp)?.[1];
+    expect(nonce).toBeTruthy();
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const html = await res.text();
+    expect(html).toContain(`<script nonce="${nonce}">`);
+    expect(count(html, "<script")).toBe(1);
+  });
+
+  it("offers its live part alone at /runs/:id/live for the polling script", async () => {
+    const res = await b.get(`/runs/${failedId}/live`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html.startsWith('<section id="run" data-status="failed"')).toBe(true);
+    expect(html).not.toContain("<html");
+  });
+});
+
+describe("flows, handlers and silences", () => {
+  it("lists flows with their version and last 24 hours", async () => {
+    const html = await b.page("/flows");
+    expect(html).toContain('<a href="/flows/greet">greet</a>');
+    expect(html).toContain("Says hello");
+    expect(html).toContain('<a href="/?flow=orders&amp;status=failed">1</a>');
+  });
+
+  it("shows a flow's definition and versions, and a line diff between two versions; the webhook secret stays hidden", async () => {
+    const v1 = { name: "shipping", webhook: { secret: "hook-secret-123456" }, steps: [{ id: "a", compute: { x: 1 } }, { id: "b", compute: { y: 2 } }] };
+    await env.s.putFlow(v1);
+    await env.s.putFlow({ ...v1, steps: [{ id: "a", compute: { x: 1 } }, { id: "c", compute: { z: 3 } }] });
+    const html = await b.page("/flows/shipping");
+    expect(html).toContain("shipping <span class=\"muted\">v2</span>");
+    expect(html).toContain('<tr data-version="1">');
+    expect(html).toContain('<tr data-version="2">');
+    expect(html).not.toContain("hook-secret-123456");
+    expect(html).toContain("secret: &quot;[hidden]&quot;");
+    const diff = await b.page("/flows/shipping?a=1&b=2");
+    const lines = [...diff.matchAll(/<div class="(add|del)">([^<]*)<\/div>/g)].map((m) => `${m[1]} ${m[2]!.trim()}`);
+    expect(lines).toEqual(["del - id: b", "add - id: c", "del y: 2", "add z: 3"]);
+    expect(diff).toContain("v1 → v2: 4 line(s) changed");
+    const old = await b.page("/flows/shipping?v=1");
+    expect(old).toContain("id: b");
+    expect((await b.get("/flows/shipping?a=1&b=9")).status).toBe(404);
+    expect((await b.get("/flows/nope")).status).toBe(404);
+  });
+
+  it("lists handlers with their secrets hidden, and active silences", async () => {
+    const h = await env.s.api("/api/handlers", { method: "POST", json: { name: "ops hook", kind: "webhook", config: { url: "https://hooks.example/mend" }, match: { flows: ["orders*"] } } });
+    expect(h.status).toBe(201);
+    const secret = ((await h.json()) as { config: { secret: string } }).config.secret;
+    const sl = await env.s.api("/api/silences", { method: "POST", json: { flow: "orders", duration_s: 3600, comment: "db maintenance" } });
+    expect(sl.status).toBe(201);
+    const html = await b.page("/handlers");
+    expect(html).toContain("<td>ops hook</td>");
+    expect(html).toContain("flows orders*");
+    expect(html).not.toContain(secret);
+    expect(html).toContain("[hidden]");
+    expect(html).toContain("db maintenance");
+    expect(html).toContain('<table class="silences">');
+  });
+});
