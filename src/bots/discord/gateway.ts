@@ -10,7 +10,8 @@
 //   await gw.stop();
 //
 // A client that cannot connect never crashes the server: the failure is logged and login is tried
-// again with backoff (5 s doubling to 5 min); a refused token (401) stops trying.
+// again with backoff (5 s doubling to 5 min; an attempt gets 30 s to reach READY); a refused token
+// (401) stops trying.
 import type { Client, Interaction } from "discord.js";
 import type { Deps } from "../../deps";
 import { CALLBACK, EPHEMERAL } from "./components";
@@ -28,6 +29,8 @@ export interface GatewayOptions {
   /** First wait after a failed login (doubles up to maxBackoffMs). */
   backoffMs?: number;
   maxBackoffMs?: number;
+  /** An attempt that has not reached READY by then is abandoned and retried after the backoff. */
+  loginTimeoutMs?: number;
 }
 
 type Option = { name: string; type: number; value?: string | number | boolean | null; options?: readonly Option[] };
@@ -105,6 +108,9 @@ export function startDiscordGateway(deps: Deps, interactions: DiscordInteraction
   let settle!: (v: boolean) => void;
   const ready = new Promise<boolean>((r) => (settle = r));
   const maxBackoff = opts.maxBackoffMs ?? 300_000;
+  const loginTimeout = opts.loginTimeoutMs ?? 30_000;
+  let markStopping!: () => void;
+  const stopping = new Promise<void>((r) => (markStopping = r));
 
   async function connectOnce(): Promise<"ready" | "retry" | "give-up"> {
     const { Client, Events, GatewayIntentBits } = await import("discord.js");
@@ -131,9 +137,28 @@ export function startDiscordGateway(deps: Deps, interactions: DiscordInteraction
       log("info", "discord gateway ready", { user: c.user.tag, application: c.application.id });
       settle(true);
     });
+    // @discordjs/ws retries an unreachable gateway by itself every 500 ms and only says so in debug
+    // messages: surface that once, and give the attempt a deadline after which we back off.
+    let reported = false;
+    client.on(Events.Debug, (m) => {
+      if (reported || !/Failed to connect to the gateway URL|unexpected code 1006/.test(m)) return;
+      reported = true;
+      log("warn", "discord gateway connection error: the gateway URL cannot be reached", { detail: m.split("\n")[0] });
+    });
+    const login = client.login(config.DISCORD_BOT_TOKEN);
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      await client.login(config.DISCORD_BOT_TOKEN);
-      return "ready";
+      const outcome = await Promise.race([
+        login.then(() => "ready" as const),
+        new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), loginTimeout))),
+        stopping.then(() => "stopped" as const),
+      ]);
+      if (outcome === "ready") return "ready";
+      login.catch(() => undefined);
+      if (outcome === "timeout") log("warn", `discord gateway could not connect within ${Math.round(loginTimeout / 1000)} s; will retry`);
+      await client.destroy().catch(() => undefined);
+      if (current === client) current = undefined;
+      return outcome === "stopped" ? "give-up" : "retry";
     } catch (err) {
       const e = err as { code?: string; status?: number; message?: string };
       const refused = e?.code === "TokenInvalid" || e?.status === 401;
@@ -141,6 +166,8 @@ export function startDiscordGateway(deps: Deps, interactions: DiscordInteraction
       await client.destroy().catch(() => undefined);
       if (current === client) current = undefined;
       return refused ? "give-up" : "retry";
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -170,6 +197,7 @@ export function startDiscordGateway(deps: Deps, interactions: DiscordInteraction
     client: () => current,
     async stop() {
       stopped = true;
+      markStopping();
       if (retryTimer) clearTimeout(retryTimer);
       wakeRetry?.();
       settle(false);
