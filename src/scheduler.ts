@@ -20,13 +20,15 @@ export class Scheduler {
     private readonly parts: Tickable[],
     private readonly log: (level: "error", msg: string, fields?: Record<string, unknown>) => void,
     private readonly pollMs = 1000,
+    /** Told about each tick a timer starts, so runtimes that need it (Workers) keep it alive. */
+    private readonly keepAlive?: (p: Promise<unknown>) => void,
   ) {}
 
   start(): void {
     this.stopped = false;
     const loop = () => {
       this.poller = this.clock.setTimer(this.pollMs, () => {
-        void this.run();
+        this.hold(this.run());
         if (!this.stopped) loop();
       });
     };
@@ -48,8 +50,13 @@ export class Scheduler {
     // A floor keeps a backlog the engine has no room for from spinning the loop.
     this.timer = this.clock.setTimer(Math.max(10, at - this.clock.now()), () => {
       this.timerAt = Infinity;
-      void this.run();
+      this.hold(this.run());
     });
+  }
+
+  private hold(p: Promise<void>): void {
+    if (this.keepAlive) this.keepAlive(p);
+    else void p;
   }
 
   async run(): Promise<void> {

@@ -132,6 +132,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     ],
     log,
     o.pollMs,
+    waitUntil,
   );
   // A finished run's alerts are due at once.
   const deps: Deps = { config: o.config, clock, random: o.random ?? Math.random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks, discord };
