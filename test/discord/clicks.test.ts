@@ -201,6 +201,25 @@ describe("discord interactions", () => {
     expect(await env.server.deps.silences.active(Date.now())).toHaveLength(1);
   });
 
+  it("answers within 3 s even when editing the alert is rate limited, and the edit lands after Retry-After", async () => {
+    e = await startDiscordEnv();
+    const env = e;
+    const { runId, message } = await failedWithAlert(env);
+    env.upstream.script([], { status: 200, body: {} });
+    env.discord.rateLimit("PATCH", /^\/channels\//, 1, 4);
+    const started = Date.now();
+    const res = await click(env, message, "retry");
+    expect(await res.json()).toEqual({ type: 6 });
+    expect(Date.now() - started).toBeLessThan(3_000);
+    await env.server.waitForStatus(runId, ["succeeded"]);
+    const done = await env.discord.waitFor(() => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined), 15_000, "outcome after the rate limit");
+    expect(messageText(done)).toContain(`<@${ALICE.id}>`);
+    const patches = edits(env);
+    expect(patches[0]!.status).toBe(429);
+    expect(patches[1]!.at - patches[0]!.at).toBeGreaterThanOrEqual(3_900);
+    expect(env.upstream.requests).toHaveLength(2);
+  });
+
   it("answers a button that is not mend's privately", async () => {
     e = await startDiscordEnv();
     const env = e;
