@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signSlackRequest } from "../../src/bots/slack/verify";
 import { startFakeSlack, type Block, type FakeSlack, type SlackMessage } from "../fakes/slack";
+import { startFakeDiscord, type FakeDiscord } from "../fakes/discord";
+import { ALICE as DISCORD_ALICE, clickInteraction, findButton as discordButton, messageText as discordText, newKeyPair, signInteraction, snapshot, type KeyPair } from "../discord/harness";
 import type { StartTarget, Target } from "./targets";
 import { startRoutedUpstream, type RoutedUpstream } from "./upstream";
 
@@ -11,6 +13,7 @@ const SIGNING_SECRET = "bb-signing-secret-0123456789abcdef";
 const CHANNEL = "C0BLACKBOX";
 const ALICE = { id: "UALICE", username: "alice" };
 const MALLORY = { id: "UMALLORY", username: "mallory" };
+const DISCORD_CHANNEL = "300000000000000042";
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -57,11 +60,20 @@ export function blackboxSuite(name: string, start: StartTarget, opts: { startTim
     let t: Target;
     let up: RoutedUpstream;
     let slack: FakeSlack;
+    let discord: FakeDiscord;
+    let keys: KeyPair;
 
     beforeAll(async () => {
       up = await startRoutedUpstream();
       slack = await startFakeSlack();
+      discord = await startFakeDiscord();
+      keys = newKeyPair();
       t = await start({
+        DISCORD_BOT_TOKEN: discord.token,
+        DISCORD_PUBLIC_KEY: keys.publicKeyHex,
+        DISCORD_APPLICATION_ID: discord.applicationId,
+        DISCORD_API_URL: discord.apiUrl,
+        DISCORD_ALLOWED_USERS: DISCORD_ALICE.id,
         SLACK_BOT_TOKEN: slack.token,
         SLACK_SIGNING_SECRET: SIGNING_SECRET,
         SLACK_API_URL: slack.apiUrl,
@@ -75,6 +87,7 @@ export function blackboxSuite(name: string, start: StartTarget, opts: { startTim
     afterAll(async () => {
       await t?.stop();
       await slack?.close();
+      await discord?.close();
       await up?.close();
     }, 30_000);
 
@@ -255,6 +268,36 @@ export function blackboxSuite(name: string, start: StartTarget, opts: { startTim
       expect(up.requests("/charge")).toHaveLength(2);
       await sleep(300);
       expect(up.requests("/charge")).toHaveLength(2);
+    });
+
+    it("Discord: alerts a failure, a signed Retry click reruns it and the message shows the outcome", async () => {
+      const h = await t.api("/api/handlers", { method: "POST", json: { name: "ops-discord", kind: "discord", config: { channel_id: DISCORD_CHANNEL }, match: { flows: ["refund"] } } });
+      expect(h.status).toBe(201);
+      up.script("/refund", [{ status: 500, body: { error: "ledger locked" } }], { status: 200, body: { refunded: true } });
+      await putFlow({ name: "refund", steps: [{ id: "refund", http: { method: "POST", url: `${up.url}/refund` } }] });
+      const failed = await hook("refund", { order: 9 });
+      expect(failed.status).toBe(500);
+      const runId = (await json(failed)).run_id as string;
+
+      const posted = await until("the Discord alert", async () => discord.messages.find((m) => discordText(m).includes(runId)), 15_000, t.logs);
+      expect(posted.channel_id).toBe(DISCORD_CHANNEL);
+      const message = snapshot(posted);
+      expect(discordText(message)).toContain("http_status");
+
+      // A bad signature changes nothing.
+      const body = JSON.stringify(clickInteraction({ discord }, message, "retry", DISCORD_ALICE));
+      const forged = await t.api("/discord/interactions", { method: "POST", headers: { ...signInteraction(newKeyPair().privateKey, body), "content-type": "application/json" }, body });
+      expect(forged.status).toBe(401);
+
+      const res = await t.api("/discord/interactions", { method: "POST", headers: { ...signInteraction(keys.privateKey, body), "content-type": "application/json" }, body });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ type: 6 });
+      await until("the retried run to succeed", async () => ((await getRun(runId)).status === "succeeded" ? true : undefined), 15_000, t.logs);
+      const edited = await until("the alert edited with the outcome", async () => (posted.versions.some((v) => /succeeded/.test(discordText(v))) ? posted : undefined), 15_000, t.logs);
+      const last = edited.versions[edited.versions.length - 1]!;
+      expect(discordText(last)).toContain(`<@${DISCORD_ALICE.id}>`);
+      expect(discordButton(edited, "retry")).toBeUndefined();
+      expect(up.requests("/refund")).toHaveLength(2);
     });
   });
 }
