@@ -4,8 +4,9 @@
 //
 // Who runs what:
 //   - A request runs the runs it starts (POST /hooks, retry/replay clicks) in ctx.waitUntil, and
-//     wakes its own scheduler for work due within HOLD_MAX_MS (a retry after 200 ms, the alert of
-//     a run that just failed), so `?wait=true` sees a retried run end like it does on Node.
+//     wakes its own scheduler for work due within HOLD_MAX_MS of the request's start (a retry
+//     after 200 ms, the alert of a run that just failed), so `?wait=true` sees a retried run end
+//     like it does on Node — and no invocation outlives waitUntil's 30 s by its own timers.
 //   - Everything due is also told to the Ticker (`onDue`): it keeps one alarm at the earliest due
 //     time (a little later for work the request will do itself), and its alarm() runs the same
 //     scheduler ticks against D1 — backoffs longer than a request lives, outbox retries, runs a
@@ -58,9 +59,10 @@ export interface WorkerEnv {
 // ---- tuning
 
 /**
- * Work due within this long is done by the invocation that noticed it (kept alive by waitUntil);
- * later work is the Ticker's. MEND_WORKER_HOLD_MS (a Workers-only variable) changes it; tests set
- * it low to send backoffs through the Ticker.
+ * Work due within this long of a request's start is done by that invocation (kept alive by
+ * waitUntil, which Workers cut 30 s after the response); later work is the Ticker's.
+ * MEND_WORKER_HOLD_MS (a Workers-only variable) lowers it; tests use it to send backoffs through
+ * the Ticker.
  */
 export const HOLD_MAX_MS = 20_000;
 
@@ -102,10 +104,11 @@ export function configOf(env: WorkerEnv): Config {
 // ---- time
 
 /**
- * Timers for Workers: a timer due within HOLD_MAX_MS keeps the invocation alive (waitUntil) until
- * it fires or is cancelled; a later one does not (it dies with the invocation; the Ticker covers it).
+ * Timers for Workers: a timer that fires by `holdUntil` (epoch ms) keeps the invocation alive
+ * (waitUntil) until it fires or is cancelled; a later one does not (it dies with the invocation,
+ * and the Ticker covers what it was for).
  */
-export function workerClock(waitUntil: (p: Promise<unknown>) => void, holdMaxMs = HOLD_MAX_MS): Clock {
+export function workerClock(waitUntil: (p: Promise<unknown>) => void, holdUntil: number): Clock {
   return {
     now: () => Date.now(),
     setTimer(ms, fn) {
@@ -117,7 +120,7 @@ export function workerClock(waitUntil: (p: Promise<unknown>) => void, holdMaxMs 
           release();
         }
       }, ms);
-      if (ms <= holdMaxMs) waitUntil(new Promise<void>((resolve) => (release = resolve)));
+      if (Date.now() + ms <= holdUntil) waitUntil(new Promise<void>((resolve) => (release = resolve)));
       return () => {
         clearTimeout(t);
         release();
@@ -149,14 +152,14 @@ export interface WorkerServices {
   app: ReturnType<typeof createApp>;
 }
 
-export function buildWorker(env: WorkerEnv, o: { waitUntil: (p: Promise<unknown>) => void; onDue?: (at: number) => void; log?: Log }): WorkerServices {
+export function buildWorker(env: WorkerEnv, o: { waitUntil: (p: Promise<unknown>) => void; holdUntil: number; onDue?: (at: number) => void; log?: Log }): WorkerServices {
   const config = configOf(env);
   const log = o.log ?? consoleLog;
   const waitUntil = (p: Promise<unknown>) => o.waitUntil(p.catch((err: unknown) => log("error", "background task failed", { error: String((err as Error)?.stack ?? err) })));
   const { deps, scheduler } = createServices({
     config,
     db: openD1(env.DB),
-    clock: workerClock(waitUntil, holdMs(env)),
+    clock: workerClock(waitUntil, o.holdUntil),
     log,
     waitUntil,
     onDue: o.onDue,
@@ -215,16 +218,16 @@ export async function handleFetch(request: Request, env: WorkerEnv, ctx: Executi
   let services: WorkerServices;
   try {
     let armedAt = Infinity;
-    const hold = holdMs(env);
+    const holdUntil = Date.now() + holdMs(env);
     const onDue = (at: number) => {
       // Work due soon is this invocation's; the Ticker comes a little later in case it cannot.
-      const when = at - Date.now() <= hold ? at + TICKER_GRACE_MS : at;
+      const when = at <= holdUntil ? at + TICKER_GRACE_MS : at;
       // The Ticker re-reads what is due from D1 on every alarm, so only an earlier time matters.
       if (when >= armedAt) return;
       armedAt = when;
       ctx.waitUntil(wakeTicker(env, when).catch((err: unknown) => consoleLog("error", "could not arm the ticker", { error: String(err) })));
     };
-    services = buildWorker(env, { waitUntil: (p) => ctx.waitUntil(p), onDue });
+    services = buildWorker(env, { waitUntil: (p) => ctx.waitUntil(p), holdUntil, onDue });
   } catch (err) {
     const message = err instanceof ConfigError ? `configuration: ${err.message}` : `cannot start: ${(err as Error)?.message ?? String(err)}`;
     consoleLog("error", message);
@@ -284,7 +287,7 @@ export class TickerObject {
     };
     let services: WorkerServices;
     try {
-      services = buildWorker(this.env, { waitUntil: track });
+      services = buildWorker(this.env, { waitUntil: track, holdUntil: started + PASS_MAX_MS });
     } catch (err) {
       consoleLog("error", "ticker cannot start", { error: String((err as Error)?.message ?? err) });
       return;
