@@ -120,7 +120,7 @@ export const alerts = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [index("alerts_group").on(t.handlerId, t.groupKey, t.createdAt), index("alerts_run").on(t.runId)],
+  (t) => [index("alerts_group").on(t.handlerId, t.groupKey, t.createdAt), index("alerts_run").on(t.runId), index("alerts_kind_time").on(t.kind, t.createdAt)],
 );
 
 export const silences = sqliteTable("silences", {

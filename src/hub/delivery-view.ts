@@ -1,6 +1,6 @@
 // Delivery visibility for GET /api/runs/:id: each alert's handler name and the platform message
 // it posted or updated (from the chat alerts table, else from what the sender returned).
-import { and, gte, inArray } from "drizzle-orm";
+import { and, gte, inArray, lte } from "drizzle-orm";
 import { alerts } from "../../db/schema";
 import type { Deps } from "../deps";
 import type { OutboxRecord, RunRecord } from "../engine/ports";
@@ -25,8 +25,12 @@ export async function deliveryExtras(deps: Pick<Deps, "db" | "handlers" | "confi
   const out = new Map<string, DeliveryExtra>();
   if (rows.length === 0) return out;
   const since = Math.min(...rows.map((o) => o.createdAt)) - deps.config.MEND_GROUP_WINDOW_S * 1000;
+  // A message carrying a delivery was created no later than that delivery: bounded on both sides,
+  // the read stays small on a long history (index alerts_kind_time).
+  const sent = rows.filter((o) => o.status !== "silenced");
+  const until = sent.length && sent.every((o) => o.deliveredAt !== null) ? Math.max(...sent.map((o) => o.deliveredAt!)) : Number.MAX_SAFE_INTEGER;
   const kinds = [...new Set(rows.map((o) => o.kind))];
-  const messages = await deps.db.db.select().from(alerts).where(and(inArray(alerts.kind, kinds), gte(alerts.createdAt, since))).all();
+  const messages = await deps.db.db.select().from(alerts).where(and(inArray(alerts.kind, kinds), gte(alerts.createdAt, since), lte(alerts.createdAt, until))).all();
   for (const o of rows) {
     const handler = o.handlerId ? await deps.handlers.get(o.handlerId) : undefined;
     const state = (m: (typeof messages)[number]) => (m.state ?? {}) as { deliveries?: string[] };

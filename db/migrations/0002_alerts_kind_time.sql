@@ -1,0 +1,1 @@
+CREATE INDEX `alerts_kind_time` ON `alerts` (`kind`,`created_at`);
