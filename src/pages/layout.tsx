@@ -18,7 +18,8 @@ table{width:100%;border-collapse:collapse;background:var(--card);border:1px soli
 th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:var(--muted);background:#fbfcfd}
 tr:last-child td{border-bottom:0}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+table.runs td{vertical-align:middle}h1 .mono{font-size:19px}
 .mono,code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 pre{margin:0;padding:10px 12px;background:#f3f4f7;border-radius:6px;overflow:auto;max-height:420px;white-space:pre-wrap;word-break:break-word}
 .muted{color:var(--muted)}.small{font-size:12px}

@@ -1,0 +1,149 @@
+// The pages in a real headless Chromium (Debian's /usr/bin/chromium through playwright-core):
+// the token form, the list filtered to failed runs, a run retried from its page and seen to
+// succeed without a reload, a link from another site, and a cross-site form POST refused.
+// Screenshots of the main pages go to test-artifacts/. Without Chromium this file fails.
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { callFlow, runTo, startPages, type PagesEnv } from "./helpers";
+
+const CHROMIUM = "/usr/bin/chromium";
+const TOKEN = "browser-test-token-4242";
+const ARTIFACTS = resolve(import.meta.dirname, "../../test-artifacts");
+
+let env: PagesEnv;
+let ctx: BrowserContext;
+let page: Page;
+let profile: string;
+let foreign: Server;
+let foreignUrl: string;
+let failed: string[] = [];
+
+/** Pages of "another site": http://localhost:<port> is cross-site to http://127.0.0.1:<port>. */
+async function startForeignSite(mendUrl: string): Promise<Server> {
+  const server = createServer((req, res) => {
+    const target = (req.url ?? "/").replace(/^\/(post\/)?/, "").split("?")[0] ?? "";
+    res.writeHead(200, { "content-type": "text/html" });
+    if (req.url?.startsWith("/post/"))
+      res.end(`<!doctype html><form id="f" method="post" action="${mendUrl}/runs/${target}/retry"><input name="x" value="1"></form><script>document.getElementById("f").submit()</script>`);
+    else res.end(`<!doctype html><p>Alert: <a id="link" href="${mendUrl}/runs/${target}">open the run</a></p>`);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return server;
+}
+
+async function status(id: string): Promise<string> {
+  return ((await (await env.s.api(`/api/runs/${id}`)).json()) as { status: string }).status;
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: install it with 'apt-get install -y chromium' (.ci/run does this); the browser tests do not skip`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  env = await startPages({ MEND_API_TOKEN: TOKEN });
+  expect((await env.s.putFlow(callFlow("orders", env.up.url, { description: "Sends the order upstream" }))).status).toBe(201);
+  expect((await env.s.putFlow(callFlow("orders", env.up.url, { description: "Sends the order upstream", timeout_ms: 5000 }))).status).toBe(200);
+  env.up.script([], { status: 200, body: { ok: true } });
+  for (let i = 1; i <= 3; i++) await runTo(env.s, "orders", { order: i });
+  env.up.script([{ status: 500, body: { error: "db down" } }, { status: 503, body: { error: "db down" } }], { status: 200, body: { ok: true } });
+  failed = [await runTo(env.s, "orders", { order: 4 }, ["failed"]), await runTo(env.s, "orders", { order: 5 }, ["failed"])];
+  await runTo(env.s, "orders", { order: 6 });
+  foreign = await startForeignSite(env.s.url);
+  foreignUrl = `http://localhost:${(foreign.address() as AddressInfo).port}`;
+  profile = mkdtempSync(join(tmpdir(), "mend-chromium-"));
+  ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    viewport: { width: 1280, height: 900 },
+  });
+  page = ctx.pages()[0] ?? (await ctx.newPage());
+  page.setDefaultTimeout(10_000);
+});
+
+afterAll(async () => {
+  await ctx?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  if (foreign) await new Promise<void>((r) => foreign.close(() => r()));
+  await env?.stop();
+});
+
+describe("the pages in Chromium", () => {
+  it("asks for the token, filters to failed runs, retries one and shows it succeed without a reload", async () => {
+    await page.goto(`${env.s.url}/`);
+    expect(new URL(page.url()).pathname).toBe("/login");
+    await page.fill("#token", "wrong");
+    await page.click("#login button[type=submit]");
+    await expect.poll(() => page.textContent("main")).toContain("That is not the token.");
+    await page.fill("#token", TOKEN);
+    await page.click("#login button[type=submit]");
+    await page.waitForURL(`${env.s.url}/`);
+    expect(await page.locator("table.runs tbody tr").count()).toBe(6);
+    expect(await page.locator('.rate[data-flow="orders"] svg rect[fill="#d64045"]').count()).toBe(1);
+    await page.screenshot({ path: join(ARTIFACTS, "pages-list.png"), fullPage: true });
+
+    await page.selectOption('#filters select[name="status"]', "failed");
+    await page.click('#filters button[type="submit"]');
+    await page.waitForURL(/status=failed/);
+    const rows = page.locator("table.runs tbody tr");
+    expect(await rows.count()).toBe(2);
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-status")))).toEqual(["failed", "failed"]);
+
+    await page.click(`a[href="/runs/${failed[1]}"]`);
+    await page.waitForURL(`${env.s.url}/runs/${failed[1]}`);
+    expect(await page.getAttribute("#run", "data-status")).toBe("failed");
+    expect(await page.textContent(".errorbox")).toContain("[http_status]");
+    await page.screenshot({ path: join(ARTIFACTS, "pages-run-failed.png"), fullPage: true });
+
+    // The upstream recovers, slowly enough that the page shows the run going before it ends.
+    env.up.script([{ status: 200, body: { ok: true, recovered: true }, delayMs: 1500 }], { status: 200, body: { ok: true } });
+    await page.click('form[action$="/retry"] button');
+    await page.waitForURL(`${env.s.url}/runs/${failed[1]}?done=retried`);
+    let navigations = 0;
+    page.on("framenavigated", () => navigations++);
+    await page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
+    expect(await page.getAttribute("#run", "data-status")).toMatch(/^(queued|running)$/);
+    await page.waitForSelector('#run[data-status="succeeded"]', { timeout: 10_000 });
+    expect(await page.textContent("#run h1 .badge")).toBe("succeeded");
+    expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
+    expect(navigations).toBe(0);
+    expect(await page.locator('form[action$="/retry"]').count()).toBe(0);
+    expect(await status(failed[1]!)).toBe("succeeded");
+    await page.waitForTimeout(1700); // the last look after the end (alerts), then quiet
+    await page.screenshot({ path: join(ARTIFACTS, "pages-run.png"), fullPage: true });
+
+    await page.goto(`${env.s.url}/flows/orders?a=1&b=2`);
+    expect(await page.locator("#diff .add").count()).toBe(1);
+    await page.screenshot({ path: join(ARTIFACTS, "pages-flow.png"), fullPage: true });
+  });
+
+  it("opens a run linked from another site without asking for the token again", async () => {
+    await page.goto(`${foreignUrl}/${failed[0]}`);
+    const seen: Promise<string>[] = [];
+    const onResponse = (r: { url(): string; request(): { allHeaders(): Promise<Record<string, string>> } }) => {
+      if (r.url() === `${env.s.url}/runs/${failed[0]}`) seen.push(r.request().allHeaders().then((h) => h["sec-fetch-site"] ?? "?"));
+    };
+    page.on("response", onResponse);
+    await page.click("#link");
+    await page.waitForURL(`${env.s.url}/runs/${failed[0]}`);
+    await page.waitForSelector("#run");
+    page.off("response", onResponse);
+    // The Strict cookie stays home on the cross-site click; the page reloads itself from this site with it.
+    expect(await Promise.all(seen)).toEqual(["cross-site", "same-origin"]);
+    expect(await page.getAttribute("#run", "data-status")).toBe("failed");
+  });
+
+  it("refuses a form posted from another site (no CSRF token) with 403, and the run stays failed", async () => {
+    const answer = page.waitForResponse((r) => r.url() === `${env.s.url}/runs/${failed[0]}/retry`);
+    await page.goto(`${foreignUrl}/post/${failed[0]}`);
+    const res = await answer;
+    expect(res.status()).toBe(403);
+    await page.waitForURL(`${env.s.url}/runs/${failed[0]}/retry`);
+    expect(await page.textContent("#message")).toContain("Refused");
+    await page.waitForTimeout(200);
+    expect(await status(failed[0]!)).toBe("failed");
+  });
+});
