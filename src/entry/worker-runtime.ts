@@ -81,6 +81,9 @@ const WAIT_POLL_MS = 500;
 
 // ---- config
 
+/** D1 holds at most 1,000,000 bytes per row: without MEND_MAX_BODY, bodies stop below that (413). */
+export const WORKERS_DEFAULT_MAX_BODY = 900_000;
+
 const configs = new WeakMap<object, Config | ConfigError>();
 
 /** The env's string values as the environment, parsed once per env object (never at import). */
@@ -89,6 +92,7 @@ export function configOf(env: WorkerEnv): Config {
   if (!c) {
     const raw: Record<string, string> = {};
     for (const [k, v] of Object.entries(env)) if (typeof v === "string") raw[k] = v;
+    if (!raw.MEND_MAX_BODY) raw.MEND_MAX_BODY = String(WORKERS_DEFAULT_MAX_BODY);
     try {
       c = parseEnv(raw);
     } catch (err) {

@@ -79,6 +79,7 @@ export function blackboxSuite(name: string, start: StartTarget, opts: { startTim
         SLACK_API_URL: slack.apiUrl,
         SLACK_ALLOWED_USERS: ALICE.id,
         MEND_PUBLIC_URL: "https://mend.example",
+        MEND_MAX_BODY: "65536",
         // Workers only (Node ignores it): backoffs over 1 s are left to the Ticker's alarm.
         MEND_WORKER_HOLD_MS: "1000",
       });
@@ -120,6 +121,9 @@ export function blackboxSuite(name: string, start: StartTarget, opts: { startTim
       expect((await hook("no-such-flow")).status).toBe(404);
       expect((await t.api("/hooks/greet", { method: "POST", headers: { "content-type": "text/plain" }, body: "hi" })).status).toBe(415);
       expect((await t.api("/hooks/greet", { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" })).status).toBe(400);
+      const big = await hook("greet", { who: "x".repeat(70_000) });
+      expect(big.status).toBe(413);
+      expect((await json(big)).error).toContain("MEND_MAX_BODY");
     });
 
     it("runs a flow synchronously: compute → http POST to the upstream → compute (?wait=true)", async () => {
