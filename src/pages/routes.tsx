@@ -177,8 +177,8 @@ export function pageRoutes(deps: Deps): Hono {
   app.get("/runs/:id/live", async (c) => {
     const session = await readSession(c, token);
     const nonce = newNonce();
-    if (!session) return c.text("sign in first", 401);
-    const d = await loadRun(c.req.param("id"), session.csrf);
+    if (!session && token) return c.text("sign in first", 401);
+    const d = await loadRun(c.req.param("id"), session?.csrf ?? "");
     if (!d) return c.text("unknown run", 404);
     return html(c, 200, nonce, <RunView d={d} />);
   });
