@@ -60,11 +60,11 @@ export interface WorkerEnv {
 
 /**
  * Work due within this long of a request's start is done by that invocation (kept alive by
- * waitUntil, which Workers cut 30 s after the response); later work is the Ticker's.
- * MEND_WORKER_HOLD_MS (a Workers-only variable) lowers it; tests use it to send backoffs through
- * the Ticker.
+ * waitUntil, which Workers cut 30 s after the response), so whatever it picks up still has 20 s
+ * or more to finish; later work is the Ticker's. MEND_WORKER_HOLD_MS (a Workers-only variable)
+ * lowers it; tests use it to send backoffs through the Ticker.
  */
-export const HOLD_MAX_MS = 20_000;
+export const HOLD_MAX_MS = 10_000;
 
 export function holdMs(env: WorkerEnv): number {
   const v = Number(env.MEND_WORKER_HOLD_MS);

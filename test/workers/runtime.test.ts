@@ -1,6 +1,6 @@
 // The Workers glue in isolation: config from env bindings, timers that keep an invocation alive
 // only as long as it may live, a bad configuration answered as one JSON line.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { configOf, handleFetch, workerClock, WORKERS_DEFAULT_MAX_BODY, type WorkerEnv } from "../../src/entry/worker-runtime";
 
 const bindings = () => ({ DB: {} as WorkerEnv["DB"], TICKER: {} as WorkerEnv["TICKER"] });
@@ -17,7 +17,10 @@ describe("workers runtime", () => {
 
   it("answers every request with one JSON line when the configuration is bad", async () => {
     const env: WorkerEnv = { ...bindings(), SLACK_BOT_TOKEN: "xoxb-1" };
+    const printed = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const res = await handleFetch(new Request("http://mend.test/healthz"), env, { waitUntil: () => undefined });
+    expect(printed).toHaveBeenCalledTimes(1);
+    printed.mockRestore();
     expect(res.status).toBe(500);
     const body = (await res.json()) as { error: string };
     expect(body.error).toMatch(/^configuration: SLACK_SIGNING_SECRET: must be set together with SLACK_BOT_TOKEN/);
