@@ -274,6 +274,17 @@ export function blackboxSuite(name: string, start: StartTarget, opts: { startTim
       expect(up.requests("/charge")).toHaveLength(2);
     });
 
+    it("Slack: /mend status lists recent failed runs with buttons, answered in the ack", async () => {
+      const form = new URLSearchParams({ command: "/mend", text: "status", user_id: ALICE.id, user_name: ALICE.username, channel_id: CHANNEL, team_id: "T1", response_url: `${slack.url}/response/cmd-1`, trigger_id: "1.2.4" }).toString();
+      const headers = { ...(await signSlackRequest(SIGNING_SECRET, form, Math.floor(Date.now() / 1000))), "content-type": "application/x-www-form-urlencoded" };
+      const res = await t.api("/slack/events", { method: "POST", headers, body: form });
+      expect(res.status).toBe(200);
+      const body = await json(res);
+      expect(body.response_type).toBe("ephemeral");
+      expect(String(body.text)).toContain("hopeless");
+      expect(JSON.stringify(body.blocks)).toContain("mend_retry");
+    });
+
     it("Discord: alerts a failure, a signed Retry click reruns it and the message shows the outcome", async () => {
       const h = await t.api("/api/handlers", { method: "POST", json: { name: "ops-discord", kind: "discord", config: { channel_id: DISCORD_CHANNEL }, match: { flows: ["refund"] } } });
       expect(h.status).toBe(201);
