@@ -1,5 +1,5 @@
 // Builds the deps from a database and a runtime's primitives; both entries call it.
-import { ulid } from "ulid";
+import { monotonicFactory } from "ulid";
 import { Dispatcher } from "./alerts/dispatcher";
 import { createPlanner } from "./alerts/plan";
 import type { Deps, Log } from "./deps";
@@ -65,7 +65,8 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   const log = o.log ?? consoleLog;
   const fetchFn = o.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
   const waitUntil = o.waitUntil ?? ((p: Promise<unknown>) => void p.catch(() => undefined));
-  const newId = () => ulid();
+  // Created once: the factory finds its random source once, not per id.
+  const newId = monotonicFactory();
   const runs = new RunRepo(o.db);
   const flows = new FlowRepo(o.db);
   const handlers = new HandlerRepo(o.db);

@@ -124,6 +124,8 @@ export class Engine {
       };
       const cancelTimer = this.deps.clock.setTimer(timeoutMs, () => done(undefined));
       set.add(done);
+      // A run executing here will notify its waiters; only others need a look at the store.
+      if (this.running.has(id)) return;
       this.deps.store.getRun(id).then(
         (current) => {
           if (!current || TERMINAL.includes(current.status)) done(current);
@@ -163,20 +165,26 @@ export class Engine {
     if (this.running.has(run.id)) return;
     const controller = new AbortController();
     this.running.set(run.id, controller);
-    const task = this.execute(run, flow, fresh, controller.signal)
+    const task = this.execute(run, flow, fresh, controller)
       .catch((err: unknown) => {
         this.deps.log("error", "run execution failed; it will be resumed by the scheduler", { run: run.id, error: String((err as Error)?.stack ?? err) });
       })
-      .finally(() => this.running.delete(run.id));
+      .finally(() => this.release(run.id, controller));
     this.deps.waitUntil(task);
   }
 
-  private async execute(run: RunRecord, flow: Flow, fresh: boolean, signal: AbortSignal): Promise<void> {
+  private release(id: string, controller: AbortController): void {
+    if (this.running.get(id) === controller) this.running.delete(id);
+  }
+
+  private async execute(run: RunRecord, flow: Flow, fresh: boolean, controller: AbortController): Promise<void> {
     if (!ACTIVE.includes(run.status)) return;
-    const live: LiveRun = { run, flow, defaults: await this.deps.store.getDefaults(), results: {}, nextAttempt: {}, pending: [], signal };
+    const live: LiveRun = { run, flow, defaults: await this.deps.store.getDefaults(), results: {}, nextAttempt: {}, pending: [], signal: controller.signal };
     if (!fresh) restoreFromLedger(live, await this.deps.store.getAttempts(run.id), this.deps.clock.now());
     if (run.status !== "running") Object.assign(run, { status: "running", dueAt: null });
     const outcome = await new RunExecution(this.deps, live).advance();
+    // Released before waiters hear of the end, so waitFor's in-process shortcut cannot miss it.
+    this.release(run.id, controller);
     if (outcome.kind === "ended") this.notify(outcome.run);
   }
 

@@ -5,7 +5,7 @@ import { stepKind, type Defaults, type Flow, type Step } from "./flow";
 import type { AlertPayload, AttemptRecord, Cursor, EngineDeps, RunRecord, RunStatus, Write } from "./ports";
 import { makeRedactor } from "./redact";
 import { mergePolicy, nextDelay } from "./retry";
-import { coerceAbort, runAttempt } from "./steps";
+import { coerceAbort, runAttempt, type AttemptEnv } from "./steps";
 import type { TemplateScope } from "./template";
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -292,7 +292,34 @@ export class RunExecution {
     return result;
   }
 
+  private attemptEnv(step: Step, attemptNo: number, signal: AbortSignal): AttemptEnv {
+    const scope = this.scope(attemptNo);
+    return {
+      fetch: this.deps.fetch,
+      scripts: this.deps.scripts,
+      signal,
+      scope,
+      scriptContext: {
+        input: scope.input,
+        steps: this.live.results,
+        error: this.cursor.primary,
+        failed: this.cursor.failed,
+        run: { id: this.live.run.id, flow: this.live.run.flow, flow_version: this.live.run.flowVersion, attempt: attemptNo },
+      },
+      idempotencyKey: `${this.live.run.id}:${step.id}`,
+      now: () => this.deps.clock.now(),
+    };
+  }
+
   private async execute(step: Step, attemptNo: number, timeout: number, parent: AbortSignal): Promise<{ ok: true; value: unknown } | { ok: false; error: StepError }> {
+    if (!isSideEffect(step)) {
+      // Pure steps finish synchronously: no timer or abort could fire during them.
+      try {
+        return { ok: true, value: await runAttempt(step, this.attemptEnv(step, attemptNo, parent)) };
+      } catch (thrown) {
+        return { ok: false, error: coerceError(thrown) };
+      }
+    }
     const controller = new AbortController();
     const onParentAbort = () => controller.abort(parent.reason);
     parent.addEventListener("abort", onParentAbort, { once: true });
@@ -300,23 +327,7 @@ export class RunExecution {
       controller.abort(new StepError(`step '${step.id}' timed out after ${timeout} ms`, "timeout")),
     );
     try {
-      const scope = this.scope(attemptNo);
-      const value = await runAttempt(step, {
-        fetch: this.deps.fetch,
-        scripts: this.deps.scripts,
-        signal: controller.signal,
-        scope,
-        scriptContext: {
-          input: scope.input,
-          steps: this.live.results,
-          error: this.cursor.primary,
-          failed: this.cursor.failed,
-          run: { id: this.live.run.id, flow: this.live.run.flow, flow_version: this.live.run.flowVersion, attempt: attemptNo },
-        },
-        idempotencyKey: `${this.live.run.id}:${step.id}`,
-        now: () => this.deps.clock.now(),
-      });
-      return { ok: true, value };
+      return { ok: true, value: await runAttempt(step, this.attemptEnv(step, attemptNo, controller.signal)) };
     } catch (thrown) {
       return { ok: false, error: controller.signal.aborted ? coerceAbort(controller.signal) : coerceError(thrown) };
     } finally {

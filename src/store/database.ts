@@ -14,6 +14,8 @@ export interface BatchItem {
 
 export interface Database {
   db: AnyDb;
+  /** True where statements can be prepared once and reused (better-sqlite3). */
+  prepared?: boolean;
   batch(items: BatchItem[]): Promise<unknown[][]>;
   close(): Promise<void>;
 }

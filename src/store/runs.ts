@@ -5,9 +5,10 @@ import type { ErrorContext } from "../engine/errors";
 import { ACTIVE, type AttemptRecord, type Cursor, type RunRecord, type RunSet, type RunStatus, type Write } from "../engine/ports";
 import type { BatchItem, Database } from "./database";
 import { GroupCommitter } from "./group-commit";
+import { builtStatements, preparedStatements, type FullRunUpdate, type RunRow, type AttemptRow, type RunStatements } from "./run-statements";
 
-type RunRow = typeof runs.$inferSelect;
-type AttemptRow = typeof stepAttempts.$inferSelect;
+const FULL_UPDATE_KEYS = ["status", "output", "error", "cursor", "dueAt", "finishedAt", "updatedAt", "leaseUntil"] as const;
+
 
 export function toRun(r: RunRow): RunRecord {
   return {
@@ -48,8 +49,11 @@ function runValues(set: RunSet): Partial<typeof runs.$inferInsert> {
 export class RunRepo {
   private readonly committer: GroupCommitter;
 
+  private readonly statements: RunStatements;
+
   constructor(private readonly d: Database) {
     this.committer = new GroupCommitter(d);
+    this.statements = d.prepared ? preparedStatements(d.db) : builtStatements(d.db);
   }
 
   private get db() {
@@ -57,22 +61,22 @@ export class RunRepo {
   }
 
   async getRun(id: string): Promise<RunRecord | undefined> {
-    const row = await this.db.select().from(runs).where(eq(runs.id, id)).get();
+    const row = await this.statements.getRun(id);
     return row ? toRun(row) : undefined;
   }
 
   async getAttempts(runId: string): Promise<AttemptRecord[]> {
-    const rows = await this.db.select().from(stepAttempts).where(eq(stepAttempts.runId, runId)).orderBy(sql`rowid`).all();
-    return rows.map(toAttempt);
+    return (await this.statements.getAttempts(runId)).map(toAttempt);
   }
 
   writeItems(writes: Write[]): BatchItem[] {
+    const st = this.statements;
     const items: BatchItem[] = [];
     for (const w of writes) {
       if (w.op === "insertRun") {
         const r = w.run;
         items.push({
-          query: this.db.insert(runs).values({
+          query: st.insertRun({
             id: r.id,
             flow: r.flow,
             flowVersion: r.flowVersion,
@@ -91,22 +95,18 @@ export class RunRepo {
           }),
         });
       } else if (w.op === "updateRun") {
-        items.push({ query: this.db.update(runs).set(runValues(w.set)).where(and(eq(runs.id, w.id), ne(runs.status, "cancelled"))) });
-      } else if (w.op === "putAttempt") {
-        const a = w.attempt;
-        const values = { ...a, output: a.output, error: a.error };
+        const v = runValues(w.set);
+        const full = FULL_UPDATE_KEYS.every((k) => k in v);
         items.push({
-          query: this.db
-            .insert(stepAttempts)
-            .values(values)
-            .onConflictDoUpdate({
-              target: [stepAttempts.runId, stepAttempts.step, stepAttempts.attempt],
-              set: { status: a.status, finishedAt: a.finishedAt, durationMs: a.durationMs, output: a.output, error: a.error },
-            }),
+          query: full
+            ? st.updateRun({ id: w.id, ...(v as Omit<FullRunUpdate, "id">) })
+            : this.db.update(runs).set(v).where(and(eq(runs.id, w.id), ne(runs.status, "cancelled"))),
         });
+      } else if (w.op === "putAttempt") {
+        items.push({ query: st.putAttempt({ ...w.attempt }) });
       } else {
         // One statement per row: D1 binds at most 100 parameters per statement (12 per row here).
-        for (const o of w.rows) items.push({ query: this.db.insert(outbox).values({ ...o, payload: JSON.stringify(o.payload), response: o.response ?? null }) });
+        for (const o of w.rows) items.push({ query: st.insertOutbox({ ...o, payload: JSON.stringify(o.payload), response: o.response ?? null }) });
       }
     }
     return items;
