@@ -22,8 +22,19 @@ export class FlowRepo {
 
   constructor(private readonly d: Database) {}
 
-  /** Stores a new version unless the definition is unchanged. */
+  /** Stores a new version unless the definition is unchanged; a concurrent writer of the same flow makes it look again. */
   async put(flow: Flow, now: number): Promise<PutResult> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.putOnce(flow, now);
+      } catch (err) {
+        // Two writers took the same next version number: the loser re-reads and goes again.
+        if (tries >= 25 || !/UNIQUE constraint failed/i.test(String((err as Error)?.message ?? err) + String((err as { cause?: unknown })?.cause ?? ""))) throw err;
+      }
+    }
+  }
+
+  private async putOnce(flow: Flow, now: number): Promise<PutResult> {
     const definition = JSON.stringify(flow);
     const db = this.d.db;
     const current = await db.select().from(flows).where(eq(flows.name, flow.name)).get();

@@ -2,7 +2,7 @@
 import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as schema from "../../db/schema";
@@ -10,8 +10,21 @@ import type { AnyDb, BatchItem, Database as Db } from "./database";
 
 export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../db/migrations");
 
+/**
+ * Creates the missing folders one level at a time. (Node's recursive mkdir can
+ * loop forever under /proc; one level at a time fails with a plain error.)
+ */
+function ensureDir(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) mkdirSync(d);
+}
+
 export function openSqlite(file: string): Db {
-  if (file !== ":memory:") mkdirSync(dirname(resolve(file)), { recursive: true });
+  if (file !== ":memory:") ensureDir(dirname(resolve(file)));
   const client = new Database(file);
   client.pragma("journal_mode = WAL");
   client.pragma("synchronous = NORMAL");

@@ -33,6 +33,19 @@ describe("PUT /api/flows/:name", () => {
     expect(list.flows).toContainEqual({ name: "versioned", version: 2, description: "v2" });
   });
 
+  it("gives concurrent changes of one flow distinct versions instead of failing", async () => {
+    const { parseFlow } = await import("../../src/engine/flow");
+    const flows = Array.from({ length: 8 }, (_, i) => {
+      const parsed = parseFlow({ name: "racy", description: `v${i}`, steps: [{ id: "a", compute: i }] });
+      if (!parsed.ok) throw new Error("bad test flow");
+      return parsed.value;
+    });
+    const results = await Promise.all(flows.map((f) => s.deps.flows.put(f, Date.now())));
+    expect(results.map((r) => r.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    const detail = await (await s.api("/api/flows/racy")).json();
+    expect(detail.versions).toHaveLength(8);
+  });
+
   it("accepts YAML with Content-Type application/yaml", async () => {
     const yaml = "name: from-yaml\nsteps:\n  - id: one\n    compute: 42\n";
     const res = await s.api("/api/flows/from-yaml", { method: "PUT", body: yaml, headers: { "content-type": "application/yaml" } });

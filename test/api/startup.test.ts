@@ -35,6 +35,12 @@ describe("start-up with a bad configuration", () => {
     expect(r.stderr).toBe("mend: SLACK_SIGNING_SECRET: must be set together with SLACK_BOT_TOKEN (Slack stays off until all are set)");
   });
 
+  it("stops with one line, not a hang, when MEND_DB's folder cannot be created", () => {
+    const r = start({ MEND_DB: "/proc/mend-nope/mend.db" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^mend: MEND_DB: cannot open \/proc\/mend-nope\/mend\.db/);
+  });
+
   it("names MEND_DB when the database cannot be opened", () => {
     const file = join(dir, "a-file");
     writeFileSync(file, "x");
