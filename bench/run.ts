@@ -23,6 +23,7 @@ import autocannon from "autocannon";
 import Database from "better-sqlite3";
 import { spawn, type ChildProcess } from "node:child_process";
 import { build } from "esbuild";
+import { runPagesBench } from "./pages";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -688,7 +689,7 @@ function report(outcomes: Outcome[]): void {
 
 async function main(): Promise<number> {
   const scenarios = SCENARIOS.filter((s) => ONLY.length === 0 || ONLY.includes(s.name));
-  const unknown = ONLY.filter((n) => !SCENARIOS.some((s) => s.name === n));
+  const unknown = ONLY.filter((n) => n !== "pages" && !SCENARIOS.some((s) => s.name === n));
   if (unknown.length) throw new Error(`BENCH_ONLY: unknown scenario(s) ${unknown.join(", ")} (known: ${SCENARIOS.map((s) => s.name).join(", ")})`);
   if (CPU_PROF) mkdirSync(CPU_PROF, { recursive: true });
 
@@ -710,8 +711,13 @@ async function main(): Promise<number> {
       outcomes.push(o);
     }
     console.log("");
-    report(outcomes);
+    if (outcomes.length) report(outcomes);
     if (CPU_PROF) console.log(`\nCPU profiles written to ${CPU_PROF}`);
+    // The `pages` scenario (issue 7): the run-history pages with 100,000 runs in the database.
+    if (ONLY.length === 0 || ONLY.includes("pages")) {
+      console.log("\npages (history pages with 100k runs; bench/pages.ts):");
+      await runPagesBench({ log: (line) => console.log(`  ${line}`) });
+    }
     return outcomes.some((o) => o.failures.length) ? 1 : 0;
   } finally {
     await upstream.stop();
