@@ -2,9 +2,11 @@
 export const REDACTED = "[redacted]";
 
 export function makeRedactor(secrets: Record<string, string>): <T>(value: T) => T {
-  const values = Object.values(secrets)
+  // A secret placed in a URL shows up percent-encoded (in error messages, echoed bodies): those forms go too.
+  const forms = Object.values(secrets)
     .filter((v) => v.length >= 3)
-    .sort((a, b) => b.length - a.length);
+    .flatMap((v) => [v, encodeURIComponent(v), encodeURI(v), new URLSearchParams({ v }).toString().slice(2)]);
+  const values = [...new Set(forms)].sort((a, b) => b.length - a.length);
   if (values.length === 0) return (v) => v;
   const walk = (value: unknown): unknown => {
     if (typeof value === "string") {

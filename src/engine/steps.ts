@@ -1,6 +1,6 @@
 // One attempt of one step. Returns the step's result or throws a StepError
 // (carrying the attempt's last result, e.g. an HTTP response, in extra.result).
-import { StepError, coerceError } from "./errors";
+import { StepError } from "./errors";
 import type { Step } from "./flow";
 import type { ScriptContext, ScriptRegistry } from "./ports";
 import { render, renderText, type TemplateScope } from "./template";

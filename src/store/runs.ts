@@ -1,6 +1,6 @@
 // Runs and their step attempts: the engine's RunStore over drizzle.
 import { and, desc, eq, inArray, isNull, lt, lte, or, sql, min, ne } from "drizzle-orm";
-import { runs, stepAttempts, outbox } from "../../db/schema";
+import { runs, stepAttempts } from "../../db/schema";
 import type { ErrorContext } from "../engine/errors";
 import { ACTIVE, type AttemptRecord, type Cursor, type RunRecord, type RunSet, type RunStatus, type Write } from "../engine/ports";
 import type { BatchItem, Database } from "./database";

@@ -34,6 +34,17 @@ describe("secrets", () => {
     }
   });
 
+  it("are redacted where a URL carries them percent-encoded", async () => {
+    const spaced = "s3cret with/slash&amp";
+    const h = makeHarness({ secrets: { ODD: spaced }, flows: [flow("f", [{ id: "call", http: { method: "GET", url: "http://api.test/{{ secrets.ODD }}/x" } }])] });
+    h.http.reply((req) => reply(500, `you sent ${new URL(req.url).pathname}`)(req));
+    const run = await h.start("f");
+    const text = JSON.stringify(await h.attemptsOf(run.id, "call")) + JSON.stringify(run);
+    expect(text).not.toContain(encodeURI(spaced));
+    expect(text).not.toContain("s3cret");
+    expect(run.error!.message).toBe(`GET http://api.test/${REDACTED}/x returned 500`);
+  });
+
   it("are redacted in the run output", async () => {
     const h = makeHarness({ secrets, flows: [flow("f", [{ id: "c", compute: { token: "{{ secrets.API_KEY }}", mixed: "key={{ secrets.API_KEY }}" } }])] });
     expect((await h.start("f")).output).toEqual({ token: REDACTED, mixed: `key=${REDACTED}` });
