@@ -65,6 +65,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   const log = o.log ?? consoleLog;
   const fetchFn = o.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
   const waitUntil = o.waitUntil ?? ((p: Promise<unknown>) => void p.catch(() => undefined));
+  const random = o.random ?? Math.random;
   // Created once: the factory finds its random source once, not per id.
   const newId = monotonicFactory();
   const runs = new RunRepo(o.db);
@@ -98,7 +99,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   };
   const engine = new Engine({
     clock,
-    random: o.random ?? Math.random,
+    random,
     newId,
     store: {
       getFlow: (name, version) => flows.get(name, version),
@@ -135,7 +136,6 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     o.pollMs,
     waitUntil,
   );
-  // A finished run's alerts are due at once.
-  const deps: Deps = { config: o.config, clock, random: o.random ?? Math.random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks, discord };
+  const deps: Deps = { config: o.config, clock, random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks, discord };
   return { deps, scheduler };
 }

@@ -154,13 +154,7 @@ export class RunExecution {
       const policy = mergePolicy(this.live.defaults.retry, flow.retry, step.retry);
       const delay = nextDelay(policy, c.attempt, err.type, this.deps.random, err.extra.retryAfterMs);
       if (delay === 0) continue;
-      if (delay !== undefined) {
-        const dueAt = this.deps.clock.now() + delay;
-        this.setRun("retrying", { dueAt });
-        await this.flush(null);
-        this.deps.onDue?.(dueAt);
-        return { kind: "waiting", dueAt };
-      }
+      if (delay !== undefined) return this.waitUntil("retrying", this.deps.clock.now() + delay);
       const ctx = this.redact(toContext(err, step.id, c.attempt));
       const failed = failedResult(this.redact(err.extra.result), ctx);
       if (step.continue_on_error) {
@@ -175,6 +169,14 @@ export class RunExecution {
       if (c.phase === "main") c.failed_index = c.index;
       return this.finish("failed", null, ctx, failed);
     }
+  }
+
+  /** The run waits as a row due at `dueAt` (a retry's backoff, a sleep); the scheduler resumes it. */
+  private async waitUntil(status: "retrying" | "running", dueAt: number): Promise<Advance> {
+    this.setRun(status, { dueAt });
+    await this.flush(null);
+    this.deps.onDue?.(dueAt);
+    return { kind: "waiting", dueAt };
   }
 
   private moveOn(): void {
@@ -222,17 +224,9 @@ export class RunExecution {
       const attempt = this.nextAttemptNo(step);
       c.sleep_until = now + step.sleep!.ms;
       this.live.pending.push({ op: "putAttempt", attempt: this.attemptRow(step, attempt, now, "running") });
-      this.setRun("running", { dueAt: c.sleep_until });
-      await this.flush(null);
-      this.deps.onDue?.(c.sleep_until);
-      return { kind: "waiting", dueAt: c.sleep_until };
+      return this.waitUntil("running", c.sleep_until);
     }
-    if (now < c.sleep_until) {
-      this.setRun("running", { dueAt: c.sleep_until });
-      await this.flush(null);
-      this.deps.onDue?.(c.sleep_until);
-      return { kind: "waiting", dueAt: c.sleep_until };
-    }
+    if (now < c.sleep_until) return this.waitUntil("running", c.sleep_until);
     const attempt = (this.live.nextAttempt[step.id] ?? 2) - 1;
     const started = c.sleep_until - step.sleep!.ms;
     this.live.pending.push({ op: "putAttempt", attempt: { ...this.attemptRow(step, attempt, started, "succeeded"), finishedAt: now, durationMs: now - started, output: null } });

@@ -3,7 +3,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import { createApp } from "../app";
 import type { Deps } from "../deps";
-import type { Config } from "../env";
+import { ConfigError, type Config } from "../env";
 import { createServices, type ServiceOptions } from "../services";
 import { nodeLookup } from "../net/node-lookup";
 import { openSqlite } from "../store/sqlite-node";
@@ -30,7 +30,6 @@ export async function startServer(config: Config, options: Partial<ServiceOption
   try {
     db = openSqlite(config.MEND_DB);
   } catch (err) {
-    const { ConfigError } = await import("../env");
     throw new ConfigError(`MEND_DB: cannot open ${config.MEND_DB}: ${(err as Error).message}`);
   }
   const userScripts = await loadScriptsDir(config.MEND_SCRIPTS_DIR);
@@ -40,14 +39,14 @@ export async function startServer(config: Config, options: Partial<ServiceOption
   const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, slackApi: webClientSlackApi, ...options, senders });
   await loadFlowsDir(config.MEND_FLOWS_DIR, deps);
   await deps.runs.releaseLeases();
-  let discordInteractions: ReturnType<typeof createDiscordInteractions> | undefined;
+  // Discord needs DISCORD_BOT_TOKEN, DISCORD_PUBLIC_KEY and DISCORD_APPLICATION_ID; the endpoint and the gateway share one handler.
+  const discordInteractions = discordEnabled(config) ? createDiscordInteractions(deps) : undefined;
   // Bolt is loaded only when Slack is on (it costs ~25 MiB of memory otherwise unused).
   const slackBot = slackEnabled(config) ? (await import("../bots/slack/app")).createSlackBot(deps) : undefined;
   const app = createApp(deps, (a) => {
     // Chat bots (Node only: Bolt does not run on Workers). Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.
     if (slackBot) a.route("/slack", slackRoutes(deps, slackBot));
-    // Discord needs DISCORD_BOT_TOKEN, DISCORD_PUBLIC_KEY and DISCORD_APPLICATION_ID.
-    if (discordEnabled(config)) a.route("/discord", discordRoutes(deps, (discordInteractions ??= createDiscordInteractions(deps))));
+    if (discordInteractions) a.route("/discord", discordRoutes(deps, discordInteractions));
   });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
@@ -55,7 +54,7 @@ export async function startServer(config: Config, options: Partial<ServiceOption
   scheduler.start();
   // Gateway mode: a discord.js client handles the same interactions; it connects (and retries) in
   // the background, so a gateway that cannot be reached never stops the server.
-  const discordGateway = config.DISCORD_GATEWAY && discordEnabled(config) ? startDiscordGateway(deps, (discordInteractions ??= createDiscordInteractions(deps))) : undefined;
+  const discordGateway = config.DISCORD_GATEWAY && discordInteractions ? startDiscordGateway(deps, discordInteractions) : undefined;
   const port = (server.address() as AddressInfo).port;
   self = `http://${/^(0\.0\.0\.0|::)$/.test(config.HOST) ? "localhost" : config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
   return {

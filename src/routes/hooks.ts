@@ -53,7 +53,8 @@ export function hookRoutes(deps: Deps) {
     const type = c.req.header("content-type");
     if (raw.trim() !== "" && type && !isJsonType(type)) throw new ApiError(415, `content type '${type}' is not supported; send application/json`);
     const input = raw.trim() === "" ? {} : parseJsonText(raw);
-    const run = await deps.engine.start({ flow: name, input });
+    // The version whose webhook setting was just checked is the one that runs.
+    const run = await deps.engine.start({ flow: name, version: found.version, input });
     if (c.req.query("wait") === "true") return waitedAnswer(c, deps, run);
     return c.json({ run_id: run.id, status: run.status }, 202);
   });
