@@ -29,6 +29,12 @@ export async function readAnswer(res: Response): Promise<unknown> {
   return text.length > MAX_KEPT_BODY ? text.slice(0, MAX_KEPT_BODY) + "…" : text;
 }
 
+/** Why a fetch threw: a timeout (AbortSignal.timeout), or one line naming the network cause when there is one. */
+export function fetchFailure(err: unknown): { timeout: boolean; reason: string } {
+  const e = err as Error | undefined;
+  return { timeout: e?.name === "TimeoutError", reason: (e?.cause as Error | undefined)?.message ?? e?.message ?? String(err) };
+}
+
 /** A refused URL is a permanent failure: retrying would only be refused again. */
 export function refusedDelivery(err: UrlRefusedError): DeliveryError {
   return new DeliveryError(err.message, undefined, { refused: err.reason }, true);
@@ -45,8 +51,8 @@ export const sendWebhook: Sender = async (config, payload, ctx) => {
     res = await ctx.fetch(url, { method: "POST", headers: signedHeaders(secret, ctx.deliveryId, body), body, signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS) });
   } catch (err) {
     if (err instanceof UrlRefusedError) throw refusedDelivery(err);
-    const e = err as Error;
-    const why = e?.name === "TimeoutError" ? `no answer within ${WEBHOOK_TIMEOUT_MS / 1000} s` : (e?.cause as Error | undefined)?.message ?? e?.message ?? String(err);
+    const f = fetchFailure(err);
+    const why = f.timeout ? `no answer within ${WEBHOOK_TIMEOUT_MS / 1000} s` : f.reason;
     throw new DeliveryError(`POST ${url} failed: ${why}`);
   }
   const answer = await readAnswer(res);

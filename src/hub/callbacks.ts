@@ -5,7 +5,7 @@
 import type { Deps } from "../deps";
 import type { ErrorContext, ErrorType } from "../engine/errors";
 import type { AttemptRecord, RunRecord } from "../engine/ports";
-import { readAnswer } from "../handlers/webhook";
+import { fetchFailure, readAnswer } from "../handlers/webhook";
 import { UrlRefusedError } from "../net/url-safety";
 import { externalOf } from "./external";
 import { isWebhookSecret, signedHeaders } from "./signing";
@@ -87,9 +87,8 @@ export async function requestCallback(
       answer.error = `${field} refused: ${err.reason}`;
       failure = { type: "validation", code: 400 };
     } else {
-      const e = err as Error;
-      const timeout = e?.name === "TimeoutError";
-      answer.error = timeout ? `${field} did not answer within ${CALLBACK_TIMEOUT_MS / 1000} s` : `${field} could not be reached: ${(e?.cause as Error | undefined)?.message ?? e?.message ?? String(err)}`;
+      const { timeout, reason } = fetchFailure(err);
+      answer.error = timeout ? `${field} did not answer within ${CALLBACK_TIMEOUT_MS / 1000} s` : `${field} could not be reached: ${reason}`;
       failure = { type: timeout ? "timeout" : "network", code: 502 };
     }
   }

@@ -31,10 +31,10 @@ export async function deliveryExtras(deps: Pick<Deps, "db" | "handlers" | "confi
   const until = sent.length && sent.every((o) => o.deliveredAt !== null) ? Math.max(...sent.map((o) => o.deliveredAt!)) : Number.MAX_SAFE_INTEGER;
   const kinds = [...new Set(rows.map((o) => o.kind))];
   const messages = await deps.db.db.select().from(alerts).where(and(inArray(alerts.kind, kinds), gte(alerts.createdAt, since), lte(alerts.createdAt, until))).all();
+  const deliveriesOf = (m: (typeof messages)[number]) => (m.state as { deliveries?: string[] } | null)?.deliveries;
   for (const o of rows) {
     const handler = o.handlerId ? await deps.handlers.get(o.handlerId) : undefined;
-    const state = (m: (typeof messages)[number]) => (m.state ?? {}) as { deliveries?: string[] };
-    const msg = messages.find((m) => m.kind === o.kind && state(m).deliveries?.includes(o.id)) ?? messages.find((m) => m.kind === o.kind && m.runId === run.id);
+    const msg = messages.find((m) => m.kind === o.kind && deliveriesOf(m)?.includes(o.id)) ?? messages.find((m) => m.kind === o.kind && m.runId === run.id);
     out.set(o.id, { handler_name: handler?.name ?? null, message_id: idFrom(msg?.ref) ?? idFrom(o.response), group_count: msg?.count ?? null });
   }
   return out;

@@ -3,7 +3,7 @@
 import { Webhook } from "standardwebhooks";
 import { WEBHOOK_SECRET_HINT, WEBHOOK_SECRET_RE } from "./secret-format";
 
-export { WEBHOOK_SECRET_HINT, WEBHOOK_SECRET_RE };
+export { WEBHOOK_SECRET_HINT };
 
 export function isWebhookSecret(value: unknown): value is string {
   return typeof value === "string" && WEBHOOK_SECRET_RE.test(value);

@@ -6,15 +6,15 @@ import { ApiError } from "./errors";
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\b/i;
 const YAML_TYPE = /^(application|text)\/(x-)?yaml\b/i;
 
-export function isJsonType(contentType: string | undefined): boolean {
+function isJsonType(contentType: string | undefined): boolean {
   return !!contentType && JSON_TYPE.test(contentType);
 }
 
-export function parseJsonText(text: string, what = "body"): unknown {
+function parseJsonText(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new ApiError(400, `${what} is not valid JSON: ${(err as Error).message}`);
+    throw new ApiError(400, `body is not valid JSON: ${(err as Error).message}`);
   }
 }
 

@@ -18,7 +18,7 @@ const listQuery = z.strictObject({
 });
 
 const replayQuery = z.strictObject({ version: z.enum(["latest", "original"]).default("latest") });
-const replayBody = z.strictObject({ input: z.unknown() });
+const replayBody = z.strictObject({ input: z.unknown() }).partial();
 
 export function runRoutes(deps: Deps) {
   const app = new Hono();
@@ -53,7 +53,7 @@ export function runRoutes(deps: Deps) {
     const q = replayQuery.safeParse(c.req.query());
     if (!q.success) throw badRequest("invalid query", zodIssues(q.error));
     const raw = await readJson(c, {});
-    const body = replayBody.partial().safeParse(raw);
+    const body = replayBody.safeParse(raw);
     if (!body.success) throw badRequest("invalid replay body: expected { input }", zodIssues(body.error));
     const hasInput = raw !== null && typeof raw === "object" && Object.hasOwn(raw, "input");
     const run = await deps.engine.replay(c.req.param("id"), { original: q.data.version === "original", input: hasInput ? body.data.input : undefined });
