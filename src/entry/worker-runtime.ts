@@ -23,7 +23,7 @@ import { openD1, type D1Binding } from "../store/d1";
 import type { Scheduler } from "../scheduler";
 import { slackEnabled, slackRoutes } from "../routes/slack";
 import { createSlackFetchBot } from "../bots/slack/fetch-bot";
-import { fetchSlackApi, fetchSlackApiFactory } from "../bots/slack/api";
+import { fetchSlackApi } from "../bots/slack/api";
 import { discordEnabled, discordRoutes } from "../routes/discord";
 
 // ---- the slice of the Workers runtime types used here (no @cloudflare/workers-types in the Node build)
@@ -64,16 +64,16 @@ export interface WorkerEnv {
  * or more to finish; later work is the Ticker's. MEND_WORKER_HOLD_MS (a Workers-only variable)
  * lowers it; tests use it to send backoffs through the Ticker.
  */
-export const HOLD_MAX_MS = 10_000;
+const HOLD_MAX_MS = 10_000;
 
-export function holdMs(env: WorkerEnv): number {
+function holdMs(env: WorkerEnv): number {
   const v = Number(env.MEND_WORKER_HOLD_MS);
   return typeof env.MEND_WORKER_HOLD_MS === "string" && env.MEND_WORKER_HOLD_MS !== "" && Number.isFinite(v) && v >= 0 ? Math.min(v, HOLD_MAX_MS) : HOLD_MAX_MS;
 }
 /** The Ticker comes this much later for work a request is doing itself, so the two rarely race. */
-export const TICKER_GRACE_MS = 3_000;
+const TICKER_GRACE_MS = 3_000;
 /** One alarm pass runs the scheduler for at most this long, then re-arms. */
-export const PASS_MAX_MS = 60_000;
+const PASS_MAX_MS = 60_000;
 /** While a clicked run is followed, the Ticker looks again this often. */
 const FOLLOW_POLL_MS = 15_000;
 /** How often a waiting `?wait=true` checks D1 for a run another isolate is running. */
@@ -142,7 +142,7 @@ function tickerStub(env: WorkerEnv): DurableObjectStubLike {
 }
 
 /** Asks the Ticker for an alarm at `at` (it keeps the earliest). */
-export async function wakeTicker(env: WorkerEnv, at: number): Promise<void> {
+async function wakeTicker(env: WorkerEnv, at: number): Promise<void> {
   const res = await tickerStub(env).fetch(`https://ticker/wake?at=${Math.floor(at)}`, { method: "POST" });
   await res.body?.cancel().catch(() => undefined);
   if (!res.ok) throw new Error(`ticker answered HTTP ${res.status}`);
@@ -150,13 +150,13 @@ export async function wakeTicker(env: WorkerEnv, at: number): Promise<void> {
 
 // ---- services
 
-export interface WorkerServices {
+interface WorkerServices {
   deps: Deps;
   scheduler: Scheduler;
   app: ReturnType<typeof createApp>;
 }
 
-export function buildWorker(env: WorkerEnv, o: { waitUntil: (p: Promise<unknown>) => void; holdUntil: number; onDue?: (at: number) => void; log?: Log }): WorkerServices {
+function buildWorker(env: WorkerEnv, o: { waitUntil: (p: Promise<unknown>) => void; holdUntil: number; onDue?: (at: number) => void; log?: Log }): WorkerServices {
   const config = configOf(env);
   const log = o.log ?? consoleLog;
   const waitUntil = (p: Promise<unknown>) => o.waitUntil(p.catch((err: unknown) => log("error", "background task failed", { error: String((err as Error)?.stack ?? err) })));
@@ -167,7 +167,6 @@ export function buildWorker(env: WorkerEnv, o: { waitUntil: (p: Promise<unknown>
     log,
     waitUntil,
     onDue: o.onDue,
-    slackApi: fetchSlackApiFactory,
   });
   followAcrossIsolates(deps);
   const app = createApp(deps, (a) => {
@@ -249,15 +248,17 @@ export async function handleScheduled(env: WorkerEnv, ctx: ExecutionContextLike)
 
 /** When the Ticker should wake next: the earliest due run or outbox row, lapsing lease or follow-up. */
 async function nextWake(deps: Deps, now: number): Promise<number | null> {
-  const candidates = [await deps.runs.nextDueAt(), await deps.outbox.nextDueAt()];
-  const lease = await deps.db.db
-    .select({ at: min(runsTable.leaseUntil) })
-    .from(runsTable)
-    .where(and(inArray(runsTable.status, [...ACTIVE]), isNotNull(runsTable.leaseUntil)))
-    .get();
-  candidates.push(lease?.at ?? null);
-  if ((await deps.alerts.following(1)).length > 0) candidates.push(now + FOLLOW_POLL_MS);
-  const due = candidates.filter((x): x is number => typeof x === "number");
+  const [run, outbox, lease, following] = await Promise.all([
+    deps.runs.nextDueAt(),
+    deps.outbox.nextDueAt(),
+    deps.db.db
+      .select({ at: min(runsTable.leaseUntil) })
+      .from(runsTable)
+      .where(and(inArray(runsTable.status, [...ACTIVE]), isNotNull(runsTable.leaseUntil)))
+      .get(),
+    deps.alerts.following(1),
+  ]);
+  const due = [run, outbox, lease?.at ?? null, following.length > 0 ? now + FOLLOW_POLL_MS : null].filter((x): x is number => typeof x === "number");
   return due.length ? Math.min(...due) : null;
 }
 

@@ -4,9 +4,7 @@ import type { FC } from "hono/jsx";
 import { stringify } from "yaml";
 import type { Flow } from "../engine/flow";
 import type { DiffLine } from "./diff";
-import { Layout, fmtTime } from "./layout";
-
-export const HIDDEN = "[hidden]";
+import { HIDDEN, Layout, fmtTime } from "./layout";
 
 /** The definition as shown: the webhook signing secret never leaves the server. */
 export function flowYaml(flow: Flow, redact: <T>(v: T) => T): string {

@@ -2,18 +2,18 @@
 import type { FC } from "hono/jsx";
 import type { HandlerRecord } from "../store/handlers";
 import type { SilenceRecord } from "../store/silences";
-import { Layout, fmtTime } from "./layout";
+import { HIDDEN, Layout, fmtTime } from "./layout";
 
 /** Config as shown: signing secrets hidden, webhook URLs (which carry their own secret) cut to the host. */
-export function shownConfig(config: Record<string, unknown>): Record<string, unknown> {
+function shownConfig(config: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(config)) {
-    if (/secret|token|password/i.test(k)) out[k] = "[hidden]";
+    if (/secret|token|password/i.test(k)) out[k] = HIDDEN;
     else if (k === "webhook_url" && typeof v === "string") {
       try {
         out[k] = `${new URL(v).origin}/…`;
       } catch {
-        out[k] = "[hidden]";
+        out[k] = HIDDEN;
       }
     } else out[k] = v;
   }

@@ -134,6 +134,9 @@ export function fmtDuration(ms: number | null | undefined): string {
   return `${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
+/** What the pages show in place of a secret. */
+export const HIDDEN = "[hidden]";
+
 const MAX_SHOWN = 20_000;
 
 /** Pretty JSON, cut at 20,000 characters (the API has the whole value). */

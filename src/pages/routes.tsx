@@ -197,9 +197,8 @@ export function pageRoutes(deps: Deps): Hono {
       const name = c.req.param("name") ?? "";
       const int = (v: string | undefined) => (v !== undefined && /^\d{1,9}$/.test(v) ? Number(v) : undefined);
       const shownVersion = int(c.req.query("v"));
-      const found = await deps.flows.get(name, shownVersion);
+      const [found, versions] = await Promise.all([deps.flows.get(name, shownVersion), deps.flows.versionsOf(name)]);
       if (!found) return message(c, 404, x.nonce, "Unknown flow", shownVersion ? `Flow '${name}' has no version ${shownVersion}.` : `There is no flow '${name}'.`, "/flows");
-      const versions = await deps.flows.versionsOf(name);
       const latest = versions.at(-1)?.version ?? found.version;
       const [a, b] = [int(c.req.query("a")), int(c.req.query("b"))];
       let diff;
@@ -227,37 +226,28 @@ export function pageRoutes(deps: Deps): Hono {
 
   // ---------------------------------------------------------------- buttons
 
-  app.post(
-    "/runs/:id/retry",
-    action(async (c) => {
-      const id = c.req.param("id") ?? "";
-      const run = await deps.runs.getRun(id);
-      if (!run) return failure(c, new ApiError(404, `unknown run '${id}'`), newNonce());
-      deps.log("info", "retry from the run page", { run: id });
-      if (externalOf(run)) {
-        await requestCallback(deps, run, "retry", "web");
-        return c.redirect(`/runs/${id}?done=retry-requested`, 303);
-      }
-      await deps.engine.retry(id);
-      return c.redirect(`/runs/${id}?done=retried`, 303);
-    }),
-  );
-
-  app.post(
-    "/runs/:id/replay",
-    action(async (c, _x, form) => {
-      const id = c.req.param("id") ?? "";
-      const run = await deps.runs.getRun(id);
-      if (!run) return failure(c, new ApiError(404, `unknown run '${id}'`), newNonce());
-      deps.log("info", "replay from the run page", { run: id });
-      if (externalOf(run)) {
-        await requestCallback(deps, run, "replay", "web");
-        return c.redirect(`/runs/${id}?done=replay-requested`, 303);
-      }
-      const started = await deps.engine.replay(id, { original: form.version === "original" });
-      return c.redirect(`/runs/${started.id}?done=replayed`, 303);
-    }),
-  );
+  // Retry and Replay: an external failure's goes to the system that reported it (as on the API).
+  for (const kind of ["retry", "replay"] as const) {
+    app.post(
+      `/runs/:id/${kind}`,
+      action(async (c, x, form) => {
+        const id = c.req.param("id") ?? "";
+        const run = await deps.runs.getRun(id);
+        if (!run) return failure(c, new ApiError(404, `unknown run '${id}'`), x.nonce);
+        deps.log("info", `${kind} from the run page`, { run: id });
+        if (externalOf(run)) {
+          await requestCallback(deps, run, kind, "web");
+          return c.redirect(`/runs/${id}?done=${kind}-requested`, 303);
+        }
+        if (kind === "retry") {
+          await deps.engine.retry(id);
+          return c.redirect(`/runs/${id}?done=retried`, 303);
+        }
+        const started = await deps.engine.replay(id, { original: form.version === "original" });
+        return c.redirect(`/runs/${started.id}?done=replayed`, 303);
+      }),
+    );
+  }
 
   app.post(
     "/runs/:id/cancel",

@@ -3,7 +3,7 @@
 // small script fetches `/runs/:id/live` (this page's #run section, rendered by the same component)
 // every second and swaps it in, until the run ends.
 import type { FC } from "hono/jsx";
-import { ACTIVE, type AttemptRecord, type OutboxRecord, type RunRecord } from "../engine/ports";
+import { ACTIVE, TERMINAL, type AttemptRecord, type OutboxRecord, type RunRecord } from "../engine/ports";
 import type { ExternalInfo } from "../hub/external";
 import { ActionButton, Layout, Status, fmtDuration, fmtTime, jsonText, safeHref } from "./layout";
 
@@ -18,8 +18,6 @@ export interface RunViewData {
   now: number;
   csrf: string;
 }
-
-const isActive = (status: string) => (ACTIVE as readonly string[]).includes(status);
 
 const Actions: FC<{ d: RunViewData }> = ({ d }) => {
   const { run, external } = d;
@@ -40,7 +38,7 @@ const Actions: FC<{ d: RunViewData }> = ({ d }) => {
         />
       ) : null}
       {canReplay && older && !external ? <ActionButton action={`${base}/replay`} csrf={d.csrf} label={`Replay on v${run.flowVersion}`} fields={{ version: "original" }} title="A new run on this run's own flow version" /> : null}
-      {isActive(run.status) ? <ActionButton action={`${base}/cancel`} csrf={d.csrf} label="Cancel" kind="danger" /> : null}
+      {ACTIVE.includes(run.status) ? <ActionButton action={`${base}/cancel`} csrf={d.csrf} label="Cancel" kind="danger" /> : null}
     </div>
   );
 };
@@ -262,8 +260,8 @@ export const RunView: FC<{ d: RunViewData }> = ({ d }) => {
 };
 
 /** Polls the live fragment while the run is active; keeps opened <details> open; one last look after the end (alerts). */
-export const LIVE_SCRIPT = `(() => {
-  const END = ["succeeded", "recovered", "failed", "cancelled"];
+const LIVE_SCRIPT = `(() => {
+  const END = ${JSON.stringify(TERMINAL)};
   let el = document.getElementById("run");
   if (!el) return;
   let last = false;

@@ -2,11 +2,11 @@
 // rate of the last 24 hours as a small inline SVG bar chart.
 import { raw } from "hono/html";
 import type { FC } from "hono/jsx";
-import type { RunRecord } from "../engine/ports";
+import { ACTIVE, TERMINAL, type RunRecord } from "../engine/ports";
 import { HOUR_MS, type FlowRate } from "../store/run-stats";
 import { Layout, Status, fmtDuration, fmtTime } from "./layout";
 
-export const STATUSES = ["queued", "running", "retrying", "succeeded", "recovered", "failed", "cancelled"] as const;
+const STATUSES: readonly string[] = [...ACTIVE, ...TERMINAL];
 export const PAGE_SIZE = 50;
 
 export interface ListFilter {
@@ -19,12 +19,12 @@ export interface ListFilter {
 export function parseFilter(q: Record<string, string>): ListFilter {
   const f: ListFilter = {};
   if (q.flow && q.flow.length <= 200) f.flow = q.flow;
-  if (q.status && (STATUSES as readonly string[]).includes(q.status)) f.status = q.status;
+  if (q.status && STATUSES.includes(q.status)) f.status = q.status;
   if (q.cursor && /^[0-9A-Za-z]{1,100}$/.test(q.cursor)) f.cursor = q.cursor;
   return f;
 }
 
-export function listHref(f: ListFilter): string {
+function listHref(f: ListFilter): string {
   const p = new URLSearchParams();
   if (f.flow) p.set("flow", f.flow);
   if (f.status) p.set("status", f.status);
@@ -47,7 +47,7 @@ const esc = (v: string) => v.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};
  * 24 hourly bars: the grey bar shows there were runs, the red part the share that failed.
  * Built as a string (every value escaped): a chart per flow on every list page, so it is kept cheap.
  */
-export function rateSvg(rate: FlowRate): string {
+function rateSvg(rate: FlowRate): string {
   const W = 10;
   const H = 36;
   const width = rate.hours.length * W;

@@ -9,7 +9,7 @@ import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { hmacSha256Hex, timingSafeEqualStr } from "../crypto";
 
-export const SESSION_COOKIE = "mend_session";
+const SESSION_COOKIE = "mend_session";
 const MAX_AGE_S = 30 * 24 * 3600;
 const SID_RE = /^[0-9a-f]{32}$/;
 /** Key of the CSRF HMAC when no MEND_API_TOKEN is set (the sid itself is the secret then). */

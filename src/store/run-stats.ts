@@ -1,12 +1,13 @@
 // Read-only queries for the history pages: hourly failure rates per flow, and the runs replaying a run.
-// Failure rates read the covering index runs_created (created_at, flow, status) one hour at a time;
-// finished hours are cached briefly (30-60 s), so a page never scans the whole day on a busy hub.
+// Failure rates read the covering index runs_created (created_at, flow, status) one hour at a time,
+// the hours one call needs in one batch (one round trip on D1); finished hours are cached briefly
+// (30-60 s), so a page never scans the whole day on a busy hub.
 import { and, desc, eq, gte, lt, sql } from "drizzle-orm";
 import { runs } from "../../db/schema";
 import type { Database } from "./database";
 
 export const HOUR_MS = 3_600_000;
-export const RATE_HOURS = 24;
+const RATE_HOURS = 24;
 /** How long a finished hour's counts are reused (runs in it may still change: retries, late finishes). */
 const HOUR_TTL_MS = 30_000;
 /** Stale hours refreshed per call, so one request on a busy hub never pays for the whole day... */
@@ -38,8 +39,8 @@ export class RunStats {
 
   constructor(private readonly d: Database) {}
 
-  private async hourRows(hour: number): Promise<Row[]> {
-    return (await this.d.db
+  private hourQuery(hour: number) {
+    return this.d.db
       .select({
         flow: runs.flow,
         n: sql<number>`count(*)`,
@@ -48,8 +49,12 @@ export class RunStats {
       })
       .from(runs)
       .where(and(gte(runs.createdAt, hour), lt(runs.createdAt, hour + HOUR_MS)))
-      .groupBy(runs.flow)
-      .all()) as Row[];
+      .groupBy(runs.flow);
+  }
+
+  /** Per-hour counts of these hours, read in one batch (one round trip on D1). */
+  private async hourRows(hours: number[]): Promise<Row[][]> {
+    return (await this.d.batch(hours.map((h) => ({ query: this.hourQuery(h), returning: true })))) as Row[][];
   }
 
   /** Per flow with runs in the last RATE_HOURS hours (current hour included): counts per hour. */
@@ -57,27 +62,26 @@ export class RunStats {
     const current = Math.floor(now / HOUR_MS) * HOUR_MS;
     const first = current - (RATE_HOURS - 1) * HOUR_MS;
     for (const h of this.cache.keys()) if (h < first || h > current) this.cache.delete(h);
+    const missing: number[] = [];
     const stale: number[] = [];
     const byHour = new Map<number, Row[]>();
     for (let h = first; h < current; h += HOUR_MS) {
       const hit = this.cache.get(h);
-      if (!hit) {
-        const rows = await this.hourRows(h);
-        this.cache.set(h, { at: now, rows });
-        byHour.set(h, rows);
-      } else {
+      if (!hit) missing.push(h);
+      else {
         if (now - hit.at > HOUR_TTL_MS) stale.push(h);
         byHour.set(h, hit.rows);
       }
     }
     stale.sort((a, b) => this.cache.get(a)!.at - this.cache.get(b)!.at);
     const due = stale.filter((h, i) => i < REFRESH_PER_CALL || now - this.cache.get(h)!.at > HOUR_MAX_AGE_MS);
-    for (const h of due) {
-      const rows = await this.hourRows(h);
-      this.cache.set(h, { at: now, rows });
-      byHour.set(h, rows);
-    }
-    byHour.set(current, await this.hourRows(current));
+    const read = [...missing, ...due];
+    const fresh = await this.hourRows([...read, current]);
+    read.forEach((h, i) => {
+      this.cache.set(h, { at: now, rows: fresh[i]! });
+      byHour.set(h, fresh[i]!);
+    });
+    byHour.set(current, fresh[read.length]!);
 
     const flows = new Map<string, FlowRate>();
     for (let i = 0, h = first; i < RATE_HOURS; i++, h += HOUR_MS) {
