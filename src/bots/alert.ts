@@ -108,6 +108,16 @@ export function decodeButton(id: string): { action: ChatAction; alertId: string;
   return { action: m[1] as ChatAction, alertId: m[2]!, runId: m[3]!, gen: Number(m[4]) };
 }
 
+/** The button for one action on a run (alert messages and the /mend status lists). */
+export function actionButton(b: { action: ChatAction; alertId: string; runId: string; gen: number }): AlertButton {
+  return {
+    action: b.action,
+    label: ACTION_LABEL[b.action],
+    style: b.action === "retry" ? "primary" : b.action === "mute" ? "danger" : undefined,
+    id: encodeButton(b),
+  };
+}
+
 export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertModel {
   const state = opts.state;
   const err = payload.error;
@@ -122,12 +132,7 @@ export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertMode
   const resolved = Boolean(state?.resolved) || (act?.phase === "done" && (act.outcome === "succeeded" || act.outcome === "recovered") && act.action !== "mute");
   // While a retry/replay runs, and once it fixed things, there is nothing to click.
   const actions: ChatAction[] = running || resolved ? [] : state?.muted ? ["retry", "replay"] : ["retry", "replay", "mute"];
-  const buttons = actions.map((action) => ({
-    action,
-    label: ACTION_LABEL[action],
-    style: action === "retry" ? ("primary" as const) : action === "mute" ? ("danger" as const) : undefined,
-    id: encodeButton({ action, alertId, runId: targetRun, gen }),
-  }));
+  const buttons = actions.map((action) => actionButton({ action, alertId, runId: targetRun, gen }));
   const runStatus = payload.run.status;
   const step = err.step ?? "?";
   const tone: AlertModel["tone"] = resolved ? "resolved" : running ? "running" : payload.handler?.outcome === "recovered" ? "recovered" : "failed";

@@ -111,10 +111,6 @@ export class ChatAlerts {
     this.editors.set(kind, edit);
   }
 
-  hasEditor(kind: string): boolean {
-    return this.editors.has(kind);
-  }
-
   async deliver(o: DeliverOptions): Promise<{ alert: AlertRecord; action: "posted" | "updated" | "counted" }> {
     const groupKey = groupKeyOf(o.payload);
     return this.groupLock.run(`${o.target}\u0000${groupKey}`, async () => {

@@ -85,7 +85,29 @@ export interface ClickDeps {
   external?: (run: RunRecord, action: "retry" | "replay", requestedBy: string) => Promise<{ status: number | null }>;
 }
 
-const VERB: Record<ChatAction, string> = { retry: "Retry", replay: "Replay", mute: "Mute" };
+/** One line of a /mend status list: a failed run and what its buttons carry. */
+export interface StatusItem {
+  run: RunRecord;
+  alertId: string;
+  gen: number;
+}
+
+export const VERB: Record<ChatAction, string> = { retry: "Retry", replay: "Replay", mute: "Mute" };
+
+/** What the clicker alone should read, when the click did nothing visible on an alert. */
+export function privateLine(r: ClickResult): string | undefined {
+  return r.reply ?? (r.alert ? undefined : r.summary);
+}
+
+/** " (new run X) — running…" / " (run X) — running…" after a command started a run; "" otherwise. */
+export function startedNote(r: ClickResult, action: "retry" | "replay"): string {
+  return r.run ? ` (${action === "replay" ? `new run ${r.run.id}` : `run ${r.run.id}`}) — running…` : "";
+}
+
+/** What a followed run ended as: its status, or "failed again: <message>". */
+export function runOutcome(run: RunRecord): string {
+  return run.status === "failed" ? `failed again${run.error ? `: ${run.error.message}` : ""}` : run.status;
+}
 
 export class ClickService {
   /** False once a tick found nothing to follow; set again by each started click. */
@@ -139,6 +161,23 @@ export class ClickService {
     deps.waitUntil(this.follow(started.id, alert?.id, click.onEnd));
     const summary = click.action === "retry" ? `Retry of run ${run.id} started by ${click.user.name ?? click.user.id}` : `Replay of run ${run.id} started by ${click.user.name ?? click.user.id}: new run ${started.id}`;
     return this.record(key, { status: "started", summary, alert: edited, run: started });
+  }
+
+  /** The `platform` alert a command about `runId` acts through: the newest one whose buttons target that run. */
+  async alertFor(runId: string, platform: string): Promise<AlertRecord | undefined> {
+    const alert = await this.deps.chat.alerts.latestForRun(runId, platform);
+    return alert && alert.state.target_run === runId ? alert : undefined;
+  }
+
+  /** `/mend status`: recent failed runs, each with the alert id and generation its buttons carry. */
+  async failedRuns(platform: string): Promise<StatusItem[]> {
+    const { runs } = await this.deps.runs.listRuns({ status: "failed", limit: 10 });
+    const items: StatusItem[] = [];
+    for (const run of runs) {
+      const alert = await this.alertFor(run.id, platform);
+      items.push({ run, alertId: alert?.id ?? "", gen: alert ? alert.state.gen : (run.finishedAt ?? run.updatedAt) });
+    }
+    return items;
   }
 
   /** A Scheduler part: reports runs whose end no in-memory waiter saw. */

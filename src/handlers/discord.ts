@@ -24,13 +24,14 @@ import type { REST } from "@discordjs/rest";
 import type { AlertPayload } from "../engine/ports";
 import type { Log } from "../deps";
 import type { Config } from "../env";
-import { alertFromRecord, buildAlert, type AlertModel } from "../bots/alert";
+import { alertFromRecord, buildAlert } from "../bots/alert";
 import { targetKey, type ChatAlerts, type Editor } from "../bots/chat";
 import { alertMessage, DISCORD_MESSAGE_LIMIT, type DiscordMessage, type HowToAct } from "../bots/discord/components";
 import type { AlertRecord } from "../store/alerts";
 import { DeliveryError, type Sender } from "./types";
 import { UrlRefusedError } from "../net/url-safety";
 import { refusedDelivery } from "./webhook";
+import { retryAfterMs } from "../engine/steps";
 
 export const DEFAULT_DISCORD_API_URL = "https://discord.com/api";
 const TIMEOUT_MS = 15_000;
@@ -71,14 +72,11 @@ export function discordDeliveryError(err: unknown): DeliveryError {
   return new DeliveryError(`discord request failed: ${e?.message ?? String(err)}`);
 }
 
+/** Discord's JSON `retry_after` (seconds) first, else the Retry-After header. */
 function parseRetryAfterMs(header: string | null, body: unknown): number | undefined {
   const fromBody = (body as { retry_after?: unknown } | null)?.retry_after;
   if (typeof fromBody === "number" && fromBody >= 0) return fromBody * 1000;
-  if (!header) return undefined;
-  const s = Number(header);
-  if (Number.isFinite(s) && s >= 0) return s * 1000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+  return retryAfterMs(header, Date.now());
 }
 
 /** `https://…/webhooks/{id}/{token}` + `suffix`, keeping `thread_id`, with extra query parameters. */
@@ -178,9 +176,6 @@ export interface DiscordHandler {
   edit: Editor;
   /** The shared REST client (undefined without DISCORD_BOT_TOKEN). */
   rest(): Promise<REST | undefined>;
-  /** The message for an alert row as the bot posts it. */
-  render(alert: AlertRecord): DiscordMessage;
-  model(alert: AlertRecord): AlertModel;
 }
 
 type Ref = { channel_id?: string; message_id?: string; webhook?: boolean } | null;
@@ -255,5 +250,5 @@ export function createDiscordHandler(deps: { config: Config; chat: ChatAlerts; l
     return { alert_id: alert.id, action, count: alert.count, channel_id: ref?.channel_id, message_id: ref?.message_id };
   };
 
-  return { send, edit: editSoon, rest: async () => getRest(), render, model };
+  return { send, edit: editSoon, rest: async () => getRest() };
 }

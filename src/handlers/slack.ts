@@ -20,13 +20,12 @@ import type { Config } from "../env";
 import { alertFromRecord, buildAlert } from "../bots/alert";
 import { targetKey, type ChatAlerts, type Editor } from "../bots/chat";
 import { alertBlocks, alertText, SLACK_MESSAGE_LIMIT } from "../bots/slack/blocks";
-import { fetchSlackApiFactory, type SlackApi, type SlackApiFactory } from "../bots/slack/api";
+import { DEFAULT_SLACK_API_URL, fetchSlackApiFactory, type SlackApi, type SlackApiFactory } from "../bots/slack/api";
+import { retryAfterMs } from "../engine/steps";
 import type { AlertRecord } from "../store/alerts";
 import { DeliveryError, type Sender } from "./types";
 import { UrlRefusedError } from "../net/url-safety";
 import { refusedDelivery } from "./webhook";
-
-export const DEFAULT_SLACK_API_URL = "https://slack.com/api/";
 
 /** Web API errors that another attempt cannot fix. */
 const PERMANENT = new Set([
@@ -65,14 +64,6 @@ export function slackDeliveryError(err: unknown): DeliveryError {
   return new DeliveryError(`slack request failed: ${e?.message ?? String(err)}`);
 }
 
-function parseRetryAfter(v: string | null): number | undefined {
-  if (!v) return undefined;
-  const s = Number(v);
-  if (Number.isFinite(s) && s >= 0) return s * 1000;
-  const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
 /** Posts to an incoming webhook: 200 "ok"; 429 honours Retry-After; 4xx are permanent. */
 async function postWebhook(fetchFn: typeof fetch, url: string, message: { text: string; blocks: unknown[] }): Promise<void> {
   let res: Response;
@@ -85,7 +76,7 @@ async function postWebhook(fetchFn: typeof fetch, url: string, message: { text: 
   }
   const text = (await res.text().catch(() => "")).slice(0, 200);
   if (res.ok) return;
-  if (res.status === 429) throw new DeliveryError("slack webhook rate limited", parseRetryAfter(res.headers.get("retry-after")) ?? 1000, { status: 429 });
+  if (res.status === 429) throw new DeliveryError("slack webhook rate limited", retryAfterMs(res.headers.get("retry-after"), Date.now()) ?? 1000, { status: 429 });
   const permanent = res.status >= 400 && res.status < 500 && res.status !== 408;
   throw new DeliveryError(`slack webhook answered HTTP ${res.status}${text ? `: ${text}` : ""}`, undefined, { status: res.status, body: text }, permanent);
 }
@@ -119,8 +110,13 @@ export async function sendSlackAlert(
     return {};
   }
   const api = (target.api ?? fetchSlackApiFactory)(target.token, target.apiUrl ?? DEFAULT_SLACK_API_URL);
+  return postMessage(api, target.channel, message);
+}
+
+/** chat.postMessage; returns the posted message's { channel, ts }. */
+async function postMessage(api: SlackApi, channel: string, message: { text: string; blocks: unknown[] }): Promise<{ channel?: string; ts?: string }> {
   try {
-    const res = await api.call("chat.postMessage", { channel: target.channel, ...message });
+    const res = await api.call("chat.postMessage", { channel, ...message });
     return { channel: res.channel as string | undefined, ts: res.ts as string | undefined };
   } catch (err) {
     throw slackDeliveryError(err);
@@ -173,12 +169,8 @@ export function createSlackHandler(deps: { config: Config; chat: ChatAlerts; log
           await postWebhook(ctx.fetch, target.webhook_url, render(a));
           return { webhook: true };
         }
-        try {
-          const res = await getClient()!.call("chat.postMessage", { channel: target.channel!, ...render(a) });
-          return { channel: (res.channel as string | undefined) ?? target.channel, ts: res.ts as string | undefined };
-        } catch (err) {
-          throw slackDeliveryError(err);
-        }
+        const res = await postMessage(getClient()!, target.channel!, render(a));
+        return { channel: res.channel ?? target.channel, ts: res.ts };
       },
       update: target.channel ? update : undefined,
     });

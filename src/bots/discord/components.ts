@@ -19,7 +19,7 @@
 import type { APIActionRowComponent, APIButtonComponent, APIEmbed, APIEmbedField, APIMessageTopLevelComponent, RESTPostAPIApplicationCommandsJSONBody } from "discord.js";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatUser } from "../../store/alerts";
-import { encodeButton, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../alert";
+import { actionButton, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../alert";
 
 /** The longest error message put in the embed's code block (before escaping). */
 export const DISCORD_MESSAGE_LIMIT = 3000;
@@ -166,8 +166,6 @@ export function alertMessage(m: AlertModel, opts: RenderOptions = {}): DiscordMe
   return { content: alertContent(m), embeds: [alertEmbed(m, opts)], components: alertComponents(m, opts), allowed_mentions: NO_MENTIONS };
 }
 
-const LABEL = { retry: "Retry", replay: "Replay", mute: "Mute 1h" } as const;
-
 /** `/mend status`: recent failed runs (at most 5, one row of buttons each). */
 export function statusMessage(items: { run: RunRecord; alertId: string; gen: number }[], publicUrl?: string): { content: string; components: APIMessageTopLevelComponent[]; allowed_mentions: { parse: never[] } } {
   if (items.length === 0) return { content: "✅ No failed runs.", components: [], allowed_mentions: NO_MENTIONS };
@@ -182,9 +180,10 @@ export function statusMessage(items: { run: RunRecord; alertId: string; gen: num
     lines.push(`${i + 1}. **${escapeMarkdown(run.flow)}** — run ${id} — step ${code(err?.step ?? "?")} — ${code(err?.type ?? "?")} — ${when}\n   ${escapeMarkdown(truncate((err?.message ?? "").replace(/\s+/g, " "), 160))}`);
     components.push(
       row(
-        (["retry", "replay", "mute"] as const).map((action) =>
-          button({ action, label: `${LABEL[action]} ${i + 1}`, style: action === "retry" ? "primary" : action === "mute" ? "danger" : undefined, id: encodeButton({ action, alertId, runId: run.id, gen }) }),
-        ),
+        (["retry", "replay", "mute"] as const).map((action) => {
+          const b = actionButton({ action, alertId, runId: run.id, gen });
+          return button({ ...b, label: `${b.label} ${i + 1}` });
+        }),
       )!,
     );
   });

@@ -25,7 +25,7 @@ import type { Deps, Log } from "../../deps";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatAction, ChatUser } from "../../store/alerts";
 import { decodeButton } from "../alert";
-import type { ClickResult } from "../clicks";
+import { privateLine, runOutcome, startedNote, VERB, type ClickResult } from "../clicks";
 import { CALLBACK, EPHEMERAL, mention, NO_MENTIONS, statusMessage } from "./components";
 
 /** Answer by then with a deferred response (Discord invalidates the token after 3 s). */
@@ -106,8 +106,6 @@ export function isAllowed(config: Pick<Deps["config"], "DISCORD_ALLOWED_USERS" |
   return users.includes(userId) || roles.some((r) => allowedRoles.includes(r));
 }
 
-const VERB: Record<ChatAction, string> = { retry: "Retry", replay: "Replay", mute: "Mute" };
-
 export function createDiscordInteractions(deps: Deps, opts: InteractionOptions = {}): DiscordInteractions {
   const { config, log } = deps;
   const deadline = opts.deadlineMs ?? DEADLINE_MS;
@@ -141,13 +139,7 @@ export function createDiscordInteractions(deps: Deps, opts: InteractionOptions =
 
   const allowed = (i: DiscordInteraction) => isAllowed(config, clicker(i).id, i.member?.roles ?? []);
 
-  const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) => {
-    const what = run.status === "failed" ? `failed again${run.error ? `: ${run.error.message}` : ""}` : run.status;
-    return `${VERB[action]} by ${mention(user)} — run ${run.id} ${what}`.slice(0, 2000);
-  };
-
-  /** What the clicker alone should read, when the click did nothing visible on an alert. */
-  const privateLine = (r: ClickResult) => r.reply ?? (r.alert ? undefined : r.summary);
+  const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) => `${VERB[action]} by ${mention(user)} — run ${run.id} ${runOutcome(run)}`.slice(0, 2000);
 
   /** Follow-ups of one interaction: sent only once its initial response went out. */
   interface Later {
@@ -182,17 +174,6 @@ export function createDiscordInteractions(deps: Deps, opts: InteractionOptions =
     await respond(line ? ephemeral(line) : { type: CALLBACK.DEFERRED_UPDATE_MESSAGE });
   }
 
-  async function statusItems() {
-    const { runs } = await deps.runs.listRuns({ status: "failed", limit: 10 });
-    const items = [];
-    for (const run of runs) {
-      const alert = await deps.alerts.latestForRun(run.id, "discord");
-      const usable = alert && alert.state.target_run === run.id;
-      items.push({ run, alertId: usable ? alert.id : "", gen: usable ? alert.state.gen : (run.finishedAt ?? run.updatedAt) });
-    }
-    return items;
-  }
-
   async function command(i: DiscordInteraction, respond: Respond, later: Later): Promise<void> {
     const usage = "Usage: `/mend status` (recent failed runs), `/mend retry run:<run id>`, `/mend replay run:<run id>`";
     if (i.data?.name !== "mend") return respond(ephemeral(`Unknown command. ${usage}`));
@@ -200,27 +181,25 @@ export function createDiscordInteractions(deps: Deps, opts: InteractionOptions =
     const verb = (sub?.name ?? "status").toLowerCase();
     const runArg = sub?.options?.find((o) => o.name === "run")?.value;
     const runId = typeof runArg === "string" ? runArg.trim() : "";
-    if (verb === "status") return respond({ type: CALLBACK.CHANNEL_MESSAGE, data: { ...statusMessage(await statusItems(), config.MEND_PUBLIC_URL), flags: EPHEMERAL } });
+    if (verb === "status") return respond({ type: CALLBACK.CHANNEL_MESSAGE, data: { ...statusMessage(await deps.clicks.failedRuns("discord"), config.MEND_PUBLIC_URL), flags: EPHEMERAL } });
     if ((verb !== "retry" && verb !== "replay") || !runId) return respond(ephemeral(usage));
     const user = clicker(i);
     if (!allowed(i)) return respond(ephemeral(notAllowed(user, `${verb} runs`)));
     // When the run has an alert in Discord, act through it so that message is edited too.
-    const alert = await deps.alerts.latestForRun(runId, "discord");
-    const usable = alert && alert.state.target_run === runId;
+    const alert = await deps.clicks.alertFor(runId, "discord");
     const work = deps.clicks.handle({
       platform: "discord",
       action: verb,
       runId,
-      alertId: usable ? alert.id : undefined,
-      gen: usable ? alert.state.gen : undefined,
+      alertId: alert?.id,
+      gen: alert?.state.gen,
       user,
       allowed: true,
       onEnd: async (run) => later.followUp({ content: outcomeText(run, verb, user) }),
     });
     const answer = (r: ClickResult): Record<string, unknown> => {
       if (r.reply) return { content: r.reply, flags: EPHEMERAL };
-      const started = r.run ? ` (${verb === "replay" ? `new run ${r.run.id}` : `run ${r.run.id}`}) — running…` : "";
-      return { content: `${VERB[verb]} by ${mention(user)} of run ${runId}${started}` };
+      return { content: `${VERB[verb]} by ${mention(user)} of run ${runId}${startedNote(r, verb)}` };
     };
     const early = await within(work, deadline);
     if (early === TIMEOUT) {

@@ -9,6 +9,8 @@
 // either to what the outbox should do. Neither retries: retries belong to the outbox.
 import type { Log } from "../../deps";
 
+export const DEFAULT_SLACK_API_URL = "https://slack.com/api/";
+
 export interface SlackApi {
   call(method: string, args: Record<string, unknown>): Promise<Record<string, unknown>>;
 }

@@ -3,7 +3,7 @@
 // header ≤ 150, button text ≤ 75, action_id ≤ 255, value ≤ 2000, context ≤ 10 elements.
 import type { KnownBlock, Button } from "@slack/web-api";
 import type { RunRecord } from "../../engine/ports";
-import { encodeButton, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../alert";
+import { actionButton, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../alert";
 import type { ChatUser } from "../../store/alerts";
 
 /** The longest error message put in the code block (before escaping). */
@@ -85,8 +85,6 @@ export function alertBlocks(m: AlertModel): KnownBlock[] {
   return blocks;
 }
 
-const LABEL = { retry: "Retry", replay: "Replay", mute: "Mute 1h" } as const;
-
 /** `/mend status`: recent failed runs, each with its buttons (at most 15 runs: 3 blocks each). */
 export function statusBlocks(items: { run: RunRecord; alertId: string; gen: number }[], publicUrl?: string): KnownBlock[] {
   if (items.length === 0) return [{ type: "section", text: { type: "mrkdwn", text: ":white_check_mark: No failed runs." } }];
@@ -101,9 +99,7 @@ export function statusBlocks(items: { run: RunRecord; alertId: string; gen: numb
     blocks.push({
       type: "actions",
       block_id: `mend_run_${run.id}`,
-      elements: (["retry", "replay", "mute"] as const).map((action) =>
-        button({ action, label: LABEL[action], style: action === "retry" ? "primary" : action === "mute" ? "danger" : undefined, id: encodeButton({ action, alertId, runId: run.id, gen }) }),
-      ),
+      elements: (["retry", "replay", "mute"] as const).map((action) => button(actionButton({ action, alertId, runId: run.id, gen }))),
     });
     blocks.push({ type: "divider" });
   }

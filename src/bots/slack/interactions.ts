@@ -9,7 +9,7 @@ import type { Deps } from "../../deps";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatAction, ChatUser } from "../../store/alerts";
 import { decodeButton } from "../alert";
-import type { ClickResult } from "../clicks";
+import { privateLine, runOutcome, startedNote, VERB, type ClickResult } from "../clicks";
 import type { SlackApi } from "./api";
 import { esc, mention, statusBlocks } from "./blocks";
 
@@ -70,10 +70,7 @@ export function slackInteractions(deps: Deps) {
     if (tools.respond) await tools.respond({ response_type: "ephemeral", replace_original: false, text: opts.text }).catch((err: unknown) => log("warn", "slack response_url failed", { error: String(err) }));
   }
 
-  const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) => {
-    const what = run.status === "failed" ? `failed again${run.error ? `: ${run.error.message}` : ""}` : run.status;
-    return `${action === "retry" ? "Retry" : "Replay"} by ${mention(user)} — run ${run.id} ${esc(what)}`;
-  };
+  const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) => `${VERB[action]} by ${mention(user)} — run ${run.id} ${esc(runOutcome(run))}`;
 
   /** A click on one of mend's buttons (action_id mend_retry | mend_replay | mend_mute), already acked. */
   async function blockAction(body: SlackBlockActionBody, value: string, tools: SlackReplyTools): Promise<void> {
@@ -105,8 +102,8 @@ export function slackInteractions(deps: Deps) {
       // Without an alert row (a /mend status list) the outcome goes back to the clicker.
       onEnd: decoded.alertId ? undefined : async (run) => void (await ephemeral(tools, { channel, user: user.id, text: outcomeText(run, decoded.action, user) })),
     });
-    if (result.reply) await ephemeral(tools, { channel, user: user.id, text: esc(result.reply) });
-    else if (!result.alert) await ephemeral(tools, { channel, user: user.id, text: esc(result.summary) });
+    const line = privateLine(result);
+    if (line) await ephemeral(tools, { channel, user: user.id, text: esc(line) });
   }
 
   /** The /mend command: `status`, `retry <run>`, `replay <run>`. Resolves with the ack payload. */
@@ -124,28 +121,21 @@ export function slackInteractions(deps: Deps) {
   }
 
   async function status(): Promise<[string, Record<string, unknown>]> {
-    const { runs } = await deps.runs.listRuns({ status: "failed", limit: 10 });
-    const items = [];
-    for (const run of runs) {
-      const alert = await deps.alerts.latestForRun(run.id, "slack");
-      const usable = alert && alert.state.target_run === run.id;
-      items.push({ run, alertId: usable ? alert.id : "", gen: usable ? alert.state.gen : (run.finishedAt ?? run.updatedAt) });
-    }
-    const text = runs.length ? `Recent failed runs: ${runs.map((r) => `${r.flow} ${r.id}`).join(", ")}` : "No failed runs.";
+    const items = await deps.clicks.failedRuns("slack");
+    const text = items.length ? `Recent failed runs: ${items.map(({ run }) => `${run.flow} ${run.id}`).join(", ")}` : "No failed runs.";
     return [text, { blocks: statusBlocks(items, config.MEND_PUBLIC_URL) }];
   }
 
   async function runCommand(action: "retry" | "replay", runId: string, user: ChatUser, tools: SlackReplyTools): Promise<Record<string, unknown>> {
     // When the run has an alert in Slack, act through it so that message is edited too.
-    const alert = await deps.alerts.latestForRun(runId, "slack");
-    const usable = alert && alert.state.target_run === runId;
+    const alert = await deps.clicks.alertFor(runId, "slack");
     const respond = tools.respond;
     const result = await deps.clicks.handle({
       platform: "slack",
       action,
       runId,
-      alertId: usable ? alert.id : undefined,
-      gen: usable ? alert.state.gen : undefined,
+      alertId: alert?.id,
+      gen: alert?.state.gen,
       user,
       allowed: true,
       onEnd: respond
@@ -153,11 +143,8 @@ export function slackInteractions(deps: Deps) {
         : undefined,
     });
     if (result.reply) return { response_type: "ephemeral", text: esc(result.reply) };
-    const started = result.run ? ` (${action === "replay" ? `new run ${result.run.id}` : `run ${result.run.id}`}) — running…` : "";
-    return { response_type: "in_channel", text: `${action === "retry" ? "Retry" : "Replay"} by ${mention(user)} of run ${esc(runId)}${started}` };
+    return { response_type: "in_channel", text: `${VERB[action]} by ${mention(user)} of run ${esc(runId)}${startedNote(result, action)}` };
   }
 
-  return { blockAction, command, ephemeral };
+  return { blockAction, command };
 }
-
-export type SlackInteractions = ReturnType<typeof slackInteractions>;

@@ -2,9 +2,7 @@
 // Wired by the Node entry only (src/entry/server.ts); Workers use fetchSlackApi (./api.ts).
 import type { WebClient } from "@slack/web-api";
 import type { Log } from "../../deps";
-import type { SlackApi, SlackApiFactory } from "./api";
-
-export const DEFAULT_SLACK_API_URL = "https://slack.com/api/";
+import { DEFAULT_SLACK_API_URL, type SlackApi, type SlackApiFactory } from "./api";
 
 /** A WebClient that leaves retries to the outbox (no internal retry or rate-limit sleeping). */
 export async function slackClient(token: string, apiUrl = DEFAULT_SLACK_API_URL, log?: Log): Promise<WebClient> {
