@@ -79,14 +79,15 @@ export class FlowRepo {
     return { version: v, flow: parsed.value };
   }
 
+  /** Every flow with its latest version, in one query (descriptions are read from the stored definitions). */
   async list(): Promise<{ name: string; version: number; description: string | null }[]> {
-    const rows = await this.d.db.select().from(flows).orderBy(asc(flows.name)).all();
-    const out = [];
-    for (const r of rows) {
-      const f = await this.get(r.name, r.latestVersion);
-      out.push({ name: r.name, version: r.latestVersion, description: f?.flow.description ?? null });
-    }
-    return out;
+    const rows = await this.d.db
+      .select({ name: flows.name, version: flows.latestVersion, definition: flowVersions.definition })
+      .from(flows)
+      .innerJoin(flowVersions, and(eq(flowVersions.name, flows.name), eq(flowVersions.version, flows.latestVersion)))
+      .orderBy(asc(flows.name))
+      .all();
+    return rows.map((r) => ({ name: r.name, version: r.version, description: (JSON.parse(r.definition) as { description?: string }).description ?? null }));
   }
 
   async versionsOf(name: string): Promise<{ version: number; created_at: string }[]> {
