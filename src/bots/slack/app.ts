@@ -13,13 +13,10 @@
 import { App, LogLevel, type BlockButtonAction, type Receiver, type ReceiverEvent } from "@slack/bolt";
 import type { Deps, Log } from "../../deps";
 import { ACTION_ID_RE } from "./blocks";
-import { slackInteractions, type SlackAnswer } from "./interactions";
+import { ACK_DEADLINE_MS, slackInteractions, type SlackAnswer } from "./interactions";
 import { webClientApi } from "./web-client";
 
 export { isAllowed, type SlackAnswer } from "./interactions";
-
-/** Answer the HTTP request by then even if no listener acked (Slack gives up after 3 s). */
-const ACK_DEADLINE_MS = 2_500;
 
 /** Bolt's Receiver, fed by our Hono route: one dispatch per verified request. */
 export class HonoReceiver implements Receiver {

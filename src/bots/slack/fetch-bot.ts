@@ -8,10 +8,7 @@
 import type { Deps } from "../../deps";
 import type { SlackApi } from "./api";
 import { ACTION_ID_RE } from "./blocks";
-import { slackInteractions, type SlackAnswer, type SlackBlockActionBody, type SlackCommandBody, type SlackDispatcher, type SlackRespond } from "./interactions";
-
-/** Answer the HTTP request by then even if the command is still working (Slack gives up after 3 s). */
-const ACK_DEADLINE_MS = 2_500;
+import { ACK_DEADLINE_MS, slackInteractions, type SlackAnswer, type SlackBlockActionBody, type SlackCommandBody, type SlackDispatcher, type SlackRespond } from "./interactions";
 
 export function createSlackFetchBot(deps: Deps, api: SlackApi): SlackDispatcher {
   const ix = slackInteractions(deps);

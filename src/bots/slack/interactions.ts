@@ -13,6 +13,9 @@ import { privateLine, runOutcome, startedNote, VERB, type ClickResult } from "..
 import type { SlackApi } from "./api";
 import { esc, mention, statusBlocks } from "./blocks";
 
+/** Answer the HTTP request by then even if no listener acked yet (Slack gives up after 3 s). */
+export const ACK_DEADLINE_MS = 2_500;
+
 /** The HTTP answer to one Slack request (the ack). */
 export interface SlackAnswer {
   status: number;
