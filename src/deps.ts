@@ -43,6 +43,6 @@ export interface Deps {
   chat: ChatAlerts;
   /** Retry / Replay / Mute clicks from any chat platform (src/bots/clicks.ts). */
   clicks: ClickService;
-  /** Discord: the `discord` handler's REST client and renderer (src/handlers/discord.ts). */
+  /** Discord: the `discord` handler's REST client (src/handlers/discord.ts). */
   discord?: DiscordHandler;
 }
