@@ -15,7 +15,8 @@ import type { ClickService } from "./bots/clicks";
 import type { Sender } from "./handlers/types";
 import type { DiscordHandler } from "./handlers/discord";
 
-export type Log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export type Log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 
 export interface Deps {
   config: Config;

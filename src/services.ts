@@ -2,7 +2,7 @@
 import { monotonicFactory } from "ulid";
 import { Dispatcher } from "./alerts/dispatcher";
 import { createPlanner } from "./alerts/plan";
-import type { Deps, Log } from "./deps";
+import type { Deps, Log, LogLevel } from "./deps";
 import { Engine } from "./engine/engine";
 import type { Clock, RunRecord, ScriptFn } from "./engine/ports";
 import type { Config } from "./env";
@@ -54,7 +54,7 @@ export interface ServiceOptions {
   onDue?: (at: number) => void;
 }
 
-export function consoleLog(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void {
+export function consoleLog(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
   const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
   if (level === "error") console.error(line);
   else console.log(line);

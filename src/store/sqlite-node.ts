@@ -3,12 +3,19 @@ import Database from "better-sqlite3";
 import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { existsSync, mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as schema from "../../db/schema";
 import type { AnyDb, BatchItem, Database as Db } from "./database";
 
-export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../db/migrations");
+/** db/migrations of the package: two levels up from src/store/, one or two from a dist/ bundle or chunk. */
+function findMigrations(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = ["../../db/migrations", "../db/migrations", "../../../db/migrations"].map((p) => resolve(here, p));
+  return candidates.find((d) => existsSync(join(d, "meta", "_journal.json"))) ?? candidates[0]!;
+}
+
+export const MIGRATIONS_DIR = findMigrations();
 
 /**
  * Creates the missing folders one level at a time. (Node's recursive mkdir can

@@ -112,7 +112,7 @@ describe("POST /hooks/:flow", () => {
 describe("authentication", () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer({ MEND_API_TOKEN: "sekrit-token" });
+    t = await startTestServer({ MEND_API_TOKEN: "sekrit-token-0123456789" });
     await t.putFlow({ name: "private", steps: [{ id: "a", compute: 1 }] });
     await t.putFlow({ name: "open", webhook: { public: true }, steps: [{ id: "a", compute: 1 }] });
     await t.putFlow({ name: "signed", webhook: { secret: "hook-secret-123" }, steps: [{ id: "a", compute: "{{ input.n }}" }] });
@@ -130,7 +130,7 @@ describe("authentication", () => {
   });
 
   it("accepts the bearer token", async () => {
-    expect((await raw("/api/flows", { headers: { authorization: "Bearer sekrit-token" } })).status).toBe(200);
+    expect((await raw("/api/flows", { headers: { authorization: "Bearer sekrit-token-0123456789" } })).status).toBe(200);
   });
 
   it("lets anyone trigger a flow with webhook: { public: true }", async () => {
@@ -145,7 +145,7 @@ describe("authentication", () => {
     expect((await ok.json()).output).toBe(7);
     const bad = await raw("/hooks/signed", { method: "POST", body, headers: { "content-type": "application/json", "x-mend-signature": "sha256=00" } });
     expect(bad.status).toBe(401);
-    const tokenOnly = await raw("/hooks/signed", { method: "POST", body, headers: { "content-type": "application/json", authorization: "Bearer sekrit-token" } });
+    const tokenOnly = await raw("/hooks/signed", { method: "POST", body, headers: { "content-type": "application/json", authorization: "Bearer sekrit-token-0123456789" } });
     expect(tokenOnly.status).toBe(401);
   });
 });
