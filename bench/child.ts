@@ -5,13 +5,20 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 // requests over IPC, and stops by itself when told to, when the parent goes
 // away, or after a hard time limit.
 
-export type ToChild = { type: "stop" } | { type: "stats"; id: number } | { type: "mem"; id: number } | { type: "loop"; id: number; reset: boolean };
+export type ToChild =
+  | { type: "stop" }
+  | { type: "stats"; id: number }
+  | { type: "mem"; id: number }
+  | { type: "loop"; id: number; reset: boolean }
+  | { type: "dump"; id: number };
 export type FromChild =
   | { type: "ready"; port: number }
   | { type: "stats"; id: number; stats: Record<string, number> }
   | { type: "mem"; id: number; rss: number; maxRss: number }
   /** Event-loop delay since the last reset, in ms (perf_hooks.monitorEventLoopDelay). */
-  | { type: "loop"; id: number; p50: number; p99: number; max: number };
+  | { type: "loop"; id: number; p50: number; p99: number; max: number }
+  /** Whatever the child records (the fake Slack: its calls). */
+  | { type: "dump"; id: number; data: unknown };
 
 /** Longest a child may live; the whole bench is far shorter. */
 const HARD_LIMIT_MS = Number(process.env.BENCH_CHILD_LIMIT_MS ?? 15 * 60_000);
@@ -27,7 +34,7 @@ function send(msg: FromChild): void {
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 
-export function runChild(port: number, stop: () => Promise<void>, stats?: () => Record<string, number>): void {
+export function runChild(port: number, stop: () => Promise<void>, stats?: () => Record<string, number>, dump?: () => unknown): void {
   let stopping = false;
   const shutdown = (code: number) => {
     if (stopping) return;
@@ -41,6 +48,7 @@ export function runChild(port: number, stop: () => Promise<void>, stats?: () => 
   process.on("message", (msg: ToChild) => {
     if (msg.type === "stop") shutdown(0);
     else if (msg.type === "stats") send({ type: "stats", id: msg.id, stats: stats?.() ?? {} });
+    else if (msg.type === "dump") send({ type: "dump", id: msg.id, data: dump?.() ?? null });
     else if (msg.type === "loop") {
       const ms = (ns: number) => Math.round(ns / 1e4) / 100;
       send({ type: "loop", id: msg.id, p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) });

@@ -1,256 +1,44 @@
-// `npm run bench`: SPEC section 9.
+// `npm run bench`: SPEC section 9 and issue 13.
 //
 // Starts a local upstream (node:http), then for each scenario a fresh server in
-// its own process (mend, or the hand-written baseline) on a fresh SQLite file
+// its own process (mend, or a hand-written baseline) on a fresh SQLite file
 // in WAL mode, drives it with autocannon at 50 connections for a fixed time,
 // samples the server's RSS, checks that the work really happened (run
 // statuses through the API, the ledger, the upstream's request counts), and
 // prints runs/s, p50/p99 latency and peak RSS, then the ratios mend/baseline.
+// The throughput scenarios run BENCH_ROUNDS times in turn (A B A B …, default
+// 3) and the tables show each scenario's median (peak RSS: the highest), so a
+// burst of other work on the machine moves one sample, not the comparison.
+// Then the chat scenarios (bench/chat.ts: alert-latency, click-under-load),
+// the D1 round trips of the Workers runtime (bench/d1-trips.ts), the goals of
+// issue 13 with their verdicts, and the history pages (bench/pages.ts).
 // Besides SPEC's figures it shows the server's CPU (share of a core while
 // measured, CPU ms per answered run), its event-loop delay, the latency
-// spread, and warns when other processes took CPU during a measurement (the
-// figures are then noisy; ratios from one run still compare like with like).
-// Warm-up and measurement share one autocannon run (the same connections):
-// only answers after the warm-up (and after every connection has had its
-// first answer) count, so autocannon's connection ramp stays out of p99.
+// spread, and warns when other processes took CPU during a measurement.
 //
 // Environment: BENCH_SECONDS (measured seconds per scenario, default 8),
 // BENCH_WARMUP_SECONDS (default 2, not counted), BENCH_CONNECTIONS (default 50),
-// BENCH_ONLY (comma list of scenario names), BENCH_CPU_PROF (a folder: the
-// server processes run with --cpu-prof and write their profiles there).
-// Everything listens on 127.0.0.1 and the run stops by itself.
-import autocannon from "autocannon";
+// BENCH_ROUNDS (default 3), BENCH_ONLY (comma list of scenario names),
+// BENCH_V8_FLAGS (the servers' V8 flags, default those of `npm start`; "none"),
+// BENCH_CPU_PROF (a folder: the server processes run with --cpu-prof and write
+// their profiles there). Everything listens on 127.0.0.1 and the run stops by itself.
 import Database from "better-sqlite3";
-import { spawn, type ChildProcess } from "node:child_process";
-import { build } from "esbuild";
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { alertFlow, runChatScenario, CHAT_SCENARIOS, type ChatOutcome } from "./chat";
+import { countD1Trips, type D1Trips } from "./d1-trips";
+import { drive } from "./drive";
 import { runPagesBench } from "./pages";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { FromChild, ToChild } from "./child";
+import { cpuMark, killChildren, RssSampler, startChild, type Child, type CpuMark } from "./procs";
+import { CONNECTIONS, CPU_PROF, ONLY, ROUNDS, SECONDS, SERVER_V8_FLAGS, WARMUP_SECONDS, fmt, getJson, median, percentile, table } from "./settings";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, "..");
-
-const SECONDS = positive("BENCH_SECONDS", 8);
-const WARMUP_SECONDS = positive("BENCH_WARMUP_SECONDS", 2, true);
-const CONNECTIONS = positive("BENCH_CONNECTIONS", 50);
-const ONLY = (process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-const CPU_PROF = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
-
-const INPUT = { order: 1234, customer: "ada@example.com", amount: 42.5 };
-const BODY = JSON.stringify(INPUT);
-
-function positive(name: string, fallback: number, zeroOk = false): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || (!zeroOk && n === 0)) {
-    console.error(`bench: ${name} must be a ${zeroOk ? "non-negative" : "positive"} number, got '${raw}'`);
-    process.exit(2);
-  }
-  return n;
-}
-
-// ---------------------------------------------------------------- children
-
-interface Child {
-  name: string;
-  pid: number;
-  port: number;
-  url: string;
-  ask(type: "stats"): Promise<Record<string, number>>;
-  askMem(): Promise<{ rss: number; maxRss: number }>;
-  /** Event-loop delay (ms) since the last reset; `reset` starts a new window. */
-  askLoop(reset: boolean): Promise<{ p50: number; p99: number; max: number }>;
-  stop(): Promise<void>;
-  stderrTail(): string;
-}
-
-const children = new Set<ChildProcess>();
 /** Warnings about CPU used by processes outside the bench while a scenario was measured. */
 const noisy: string[] = [];
-let nextAsk = 1;
-
-/** The heap settings `npm start` uses, given to every server (mend and baselines alike). */
-const SERVER_V8_FLAGS = ["--max-semi-space-size=4", "--max-old-space-size=192"];
-
-/**
- * Servers run as esbuild bundles under plain node, as a deployment would: under tsx,
- * its loader thread would add ~30 MiB to every server's RSS. The bundle sits two
- * folders below the root so paths the code resolves from its own file (the
- * migrations folder) stay the same; packages stay in node_modules.
- */
-async function bundle(script: string): Promise<string> {
-  const outfile = join(ROOT, ".bench-build", script.replace(/\.ts$/, ""), "server.mjs");
-  await build({ entryPoints: [join(HERE, script)], outfile, bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", logLevel: "warning" });
-  return outfile;
-}
-
-async function startChild(name: string, script: string, args: string[], profile = false): Promise<Child> {
-  // One folder per server: Node writes one profile per thread.
-  const flags = profile && CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", join(CPU_PROF, name)] : [];
-  // Node itself (not the tsx CLI, which would add a wrapper process) so the pid is the server's.
-  const cp = spawn(process.execPath, [...SERVER_V8_FLAGS, ...flags, await bundle(script), ...args], {
-    cwd: ROOT,
-    stdio: ["ignore", "ignore", "pipe", "ipc"],
-    env: { ...process.env, NODE_ENV: "production" },
-  });
-  children.add(cp);
-  let tail = "";
-  cp.stderr!.setEncoding("utf8").on("data", (d: string) => {
-    tail = (tail + d).slice(-4000);
-  });
-  const exited = new Promise<number | null>((res) => cp.on("exit", (code) => (children.delete(cp), res(code))));
-  const pending = new Map<number, (m: FromChild) => void>();
-  cp.on("message", (m: FromChild) => {
-    if ("id" in m) {
-      pending.get(m.id)?.(m);
-      pending.delete(m.id);
-    }
-  });
-  const port = await new Promise<number>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`${name}: not ready after 30 s\n${tail}`)), 30_000);
-    cp.on("message", (m: FromChild) => {
-      if (m.type === "ready") (clearTimeout(timer), res(m.port));
-    });
-    void exited.then((code) => (clearTimeout(timer), rej(new Error(`${name}: exited with ${code} before it was ready\n${tail}`))));
-  });
-  const request = (type: "stats" | "mem" | "loop", reset = false) =>
-    new Promise<FromChild>((res, rej) => {
-      const id = nextAsk++;
-      const timer = setTimeout(() => (pending.delete(id), rej(new Error(`${name}: no answer to '${type}'`))), 5000);
-      pending.set(id, (m) => (clearTimeout(timer), res(m)));
-      cp.send((type === "loop" ? { type, id, reset } : { type, id }) satisfies ToChild);
-    });
-  return {
-    name,
-    pid: cp.pid!,
-    port,
-    url: `http://127.0.0.1:${port}`,
-    ask: async () => {
-      const m = await request("stats");
-      return m.type === "stats" ? m.stats : {};
-    },
-    askMem: async () => {
-      const m = await request("mem");
-      return m.type === "mem" ? { rss: m.rss, maxRss: m.maxRss } : { rss: 0, maxRss: 0 };
-    },
-    askLoop: async (reset) => {
-      const m = await request("loop", reset);
-      return m.type === "loop" ? { p50: m.p50, p99: m.p99, max: m.max } : { p50: 0, p99: 0, max: 0 };
-    },
-    stop: async () => {
-      if (cp.exitCode !== null || cp.signalCode !== null) return;
-      cp.send({ type: "stop" } satisfies ToChild);
-      const timer = setTimeout(() => cp.kill("SIGKILL"), 15_000);
-      await exited;
-      clearTimeout(timer);
-    },
-    stderrTail: () => tail,
-  };
-}
-
-function killChildren(): void {
-  for (const cp of children) if (cp.exitCode === null) cp.kill("SIGKILL");
-}
-
-// ---------------------------------------------------------------- memory
-
-/** Samples the child's RSS from /proc every 100 ms; the kernel's high-water mark (VmHWM) backs it up. */
-class RssSampler {
-  private peak = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private procOk = true;
-
-  constructor(private readonly child: Child) {}
-
-  start(): void {
-    this.sample();
-    this.timer = setInterval(() => this.sample(), 100);
-  }
-
-  private read(): { rss: number; hwm: number } | undefined {
-    if (!this.procOk) return undefined;
-    try {
-      const text = readFileSync(`/proc/${this.child.pid}/status`, "utf8");
-      const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0) * 1024;
-      return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
-    } catch {
-      this.procOk = false;
-      return undefined;
-    }
-  }
-
-  private sample(): void {
-    const r = this.read();
-    if (r) this.peak = Math.max(this.peak, r.rss);
-  }
-
-  /** Peak RSS in bytes: the largest sample, the kernel's VmHWM, or (without /proc) the child's own maxRSS. */
-  async stop(): Promise<number> {
-    clearInterval(this.timer);
-    const r = this.read();
-    if (r) return Math.max(this.peak, r.rss, r.hwm);
-    const m = await this.child.askMem();
-    return Math.max(m.rss, m.maxRss);
-  }
-}
-
-// ---------------------------------------------------------------- CPU
-
-const CLK_TCK = 100; // USER_HZ of /proc/<pid>/stat on Linux
-
-/** CPU seconds a process used so far (all its threads), or undefined without /proc. */
-function cpuOfPid(pid: number): number | undefined {
-  const t = cpuTimesOfPid(pid);
-  return t && t.user + t.sys;
-}
-
-/** User and system CPU seconds of a process (all its threads). */
-function cpuTimesOfPid(pid: number): { user: number; sys: number } | undefined {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { user: Number(fields[11]) / CLK_TCK, sys: Number(fields[12]) / CLK_TCK }; // utime, stime
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Busy CPU seconds of the whole machine (all cores) that processes account
- * for: user, nice and system time. Interrupt and softirq time (loopback TCP is
- * processed there) and a hypervisor's steal time are counted apart.
- */
-function machineBusy(): { process: number; irq: number; steal: number } | undefined {
-  try {
-    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
-    return { process: (user + nice + system) / CLK_TCK, irq: (irq + softirq) / CLK_TCK, steal: steal / CLK_TCK };
-  } catch {
-    return undefined;
-  }
-}
-
-interface CpuMark {
-  server?: number;
-  serverSys?: number;
-  upstream?: number;
-  self: number;
-  machine?: { process: number; irq: number; steal: number };
-  at: number;
-}
-
-function cpuMark(server: Child, upstream: Child): CpuMark {
-  const u = process.cpuUsage();
-  return { server: cpuOfPid(server.pid), serverSys: cpuTimesOfPid(server.pid)?.sys, upstream: cpuOfPid(upstream.pid), self: (u.user + u.system) / 1e6, machine: machineBusy(), at: performance.now() };
-}
 
 // ---------------------------------------------------------------- scenarios
 
-type Kind = "mend" | "baseline";
+type Kind = "mend" | "baseline" | "lean";
 
 interface Scenario {
   name: string;
@@ -280,6 +68,7 @@ const SCENARIOS: Scenario[] = [
     expectStatus: "succeeded",
     expectSteps: ["ack:succeeded"],
   },
+  { name: "baseline-lean", kind: "lean", path: "/lean/bench-ok", status: 200, attemptsPerRun: 3, upstreamPerRun: ["ok", 1] },
   { name: "baseline-flow", kind: "baseline", path: "/flow/bench-ok", status: 200, attemptsPerRun: 3, upstreamPerRun: ["ok", 1] },
   {
     name: "flow-ok",
@@ -303,7 +92,7 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-function flowsFor(upstream: string): Record<string, unknown>[] {
+export function flowsFor(upstream: string): Record<string, unknown>[] {
   return [
     {
       name: "bench-accept",
@@ -325,6 +114,7 @@ function flowsFor(upstream: string): Record<string, unknown>[] {
       steps: [{ id: "charge", http: { method: "POST", url: `${upstream}/fail`, body: "{{ input }}" }, retry: { max_attempts: 3, delay_ms: 0 } }],
       on_failure: [{ id: "fallback", compute: { order: "{{ input.order }}", fallback: true, reason: "{{ error.message }}", attempts: "{{ error.attempts }}" } }],
     },
+    alertFlow(upstream),
   ];
 }
 
@@ -347,104 +137,6 @@ interface Outcome {
   failures: string[];
 }
 
-/** What autocannon answered within one time window. */
-interface Window {
-  start: number;
-  end: number;
-  /** Answers per HTTP status. */
-  counts: Map<number, number>;
-  /** Latency of every answer, ms (autocannon's hrtime measurement, not rounded). */
-  latencies: number[];
-  errors: number;
-  timeouts: number;
-  /** When every connection had its first answer (ms after the window's start). */
-  rampMs?: number;
-}
-
-function newWindow(start: number): Window {
-  return { start, end: start, counts: new Map(), latencies: [], errors: 0, timeouts: 0 };
-}
-
-/**
- * One autocannon run of warm-up + measured seconds on the same connections.
- * Only answers that arrive in the measured window count. autocannon opens its
- * connections at the start of a run and a busy server takes them in one at a
- * time, so the first answers on the last connections can wait a second or
- * more; a separate measured run would open fresh connections and put that
- * ramp into its p99. So the window starts once the warm-up time has passed
- * and every connection has had an answer, and lasts SECONDS; `onMeasure` runs
- * as it starts.
- */
-function drive(url: string, onMeasure: () => Promise<void>): Promise<{ warm: Window; measured: Window; result: autocannon.Result }> {
-  const t0 = performance.now();
-  const warm = newWindow(t0);
-  const measured = newWindow(t0);
-  let current = warm;
-  let marking: Promise<void> = Promise.resolve();
-  let warmedUp = WARMUP_SECONDS === 0;
-  let ramped = false;
-  const answeredClients = new Set<unknown>();
-  return new Promise((resolve, reject) => {
-    let stopTimer: NodeJS.Timeout | undefined;
-    const startMeasuring = () => {
-      if (current === measured || !warmedUp || !ramped) return;
-      warm.end = measured.start = performance.now();
-      current = measured;
-      marking = onMeasure();
-      stopTimer = setTimeout(() => instance.stop(), SECONDS * 1000);
-    };
-    const instance = autocannon(
-      {
-        url,
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: BODY,
-        connections: CONNECTIONS,
-        // An upper bound: the run is stopped SECONDS after the measured window starts.
-        duration: WARMUP_SECONDS + SECONDS + 30,
-        timeout: 35,
-      },
-      (err, result) => {
-        clearTimeout(warmTimer);
-        clearTimeout(stopTimer);
-        current.end = performance.now();
-        if (err) reject(err instanceof Error ? err : new Error(String(err)));
-        else if (current !== measured) reject(new Error(`the measured window never started (${answeredClients.size}/${CONNECTIONS} connections answered)`));
-        else marking.then(() => resolve({ warm, measured, result }), reject);
-      },
-    );
-    instance.on("response", (client, status, _bytes, ms) => {
-      current.counts.set(status, (current.counts.get(status) ?? 0) + 1);
-      current.latencies.push(ms);
-      if (!ramped && !answeredClients.has(client)) {
-        answeredClients.add(client);
-        if (answeredClients.size === CONNECTIONS) {
-          ramped = true;
-          warm.rampMs = performance.now() - t0;
-          startMeasuring();
-        }
-      }
-    });
-    instance.on("reqError", (err: unknown) => {
-      current.errors += 1;
-      if (/timed out/.test(String((err as Error)?.message))) current.timeouts += 1;
-    });
-    const warmTimer = setTimeout(() => {
-      warmedUp = true;
-      startMeasuring();
-    }, WARMUP_SECONDS * 1000);
-  });
-}
-
-function percentile(sorted: number[], q: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : NaN;
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-  if (!res.ok) throw new Error(`GET ${url} → ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
 
 interface RunSummary {
   id: string;
@@ -533,12 +225,12 @@ function ledgerChecks(s: Scenario, file: string, counted: number, checks: string
   }
 }
 
-async function runScenario(s: Scenario, dir: string, flowsDir: string, upstream: Child): Promise<Outcome> {
-  const file = join(dir, `${s.name}.db`);
+async function runScenario(s: Scenario, round: number, dir: string, flowsDir: string, upstream: Child): Promise<Outcome> {
+  const file = join(dir, `${s.name}-${round}.db`);
   const server =
     s.kind === "mend"
-      ? await startChild(s.name, "server-mend.ts", ["--db", file, "--flows", flowsDir], true)
-      : await startChild(s.name, "server-baseline.ts", ["--db", file, "--upstream", upstream.url], true);
+      ? await startChild(s.name, "server-mend.ts", ["--db", file, "--flows", flowsDir], { profile: true })
+      : await startChild(s.name, s.kind === "lean" ? "server-lean.ts" : "server-baseline.ts", ["--db", file, "--upstream", upstream.url], { profile: true });
   const checks: string[] = [];
   const failures: string[] = [];
   try {
@@ -625,72 +317,137 @@ async function runScenario(s: Scenario, dir: string, flowsDir: string, upstream:
 
 // ---------------------------------------------------------------- report
 
-function table(rows: string[][], right: boolean[]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => r.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ");
-  return [line(rows[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)].join("\n");
+/** One scenario over its rounds: medians (peak RSS: the highest of the rounds). */
+interface Summary {
+  name: string;
+  rounds: Outcome[];
+  runsPerSec: number;
+  p50: number;
+  p99: number;
+  peakRss: number;
+  serverCpu?: number;
+  cpuPerRun?: number;
 }
 
-const fmt = (n: number, digits = 1) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+function summarize(rounds: Outcome[]): Summary {
+  const defined = (xs: (number | undefined)[]) => xs.filter((x): x is number => x !== undefined);
+  const cpu = defined(rounds.map((o) => o.serverCpu));
+  const perRun = defined(rounds.map((o) => o.cpuPerRun));
+  return {
+    name: rounds[0]!.scenario.name,
+    rounds,
+    runsPerSec: median(rounds.map((o) => o.runsPerSec)),
+    p50: median(rounds.map((o) => o.p50)),
+    p99: median(rounds.map((o) => o.p99)),
+    peakRss: Math.max(...rounds.map((o) => o.peakRss)),
+    serverCpu: cpu.length ? median(cpu) : undefined,
+    cpuPerRun: perRun.length ? median(perRun) : undefined,
+  };
+}
 
-function report(outcomes: Outcome[]): void {
-  const rows = [["scenario", "runs/s", "answers", "other status", "errors", "p50 ms", "p99 ms", "peak RSS MiB", "server CPU", "CPU ms/run"]];
-  for (const o of outcomes) {
+const MiB = (bytes: number) => bytes / 1024 / 1024;
+
+function report(summaries: Summary[], chat: ChatOutcome[], d1: D1Trips | undefined): void {
+  const rows = [["scenario", "runs/s", "runs/s by round", "p50 ms", "p99 ms", "peak RSS MiB", "server CPU", "CPU ms/run", "errors"]];
+  for (const x of summaries) {
+    const errors = x.rounds.reduce((n, o) => n + o.errors + o.other, 0);
     rows.push([
-      o.scenario.name,
-      fmt(o.runsPerSec),
-      String(o.ok),
-      String(o.other),
-      o.timeouts ? `${o.errors} (${o.timeouts} timeouts)` : String(o.errors),
-      fmt(o.p50, 1),
-      fmt(o.p99, 1),
-      fmt(o.peakRss / 1024 / 1024),
-      o.serverCpu === undefined ? "n/a" : `${fmt(o.serverCpu * 100, 0)}%`,
-      o.cpuPerRun === undefined ? "n/a" : fmt(o.cpuPerRun, 3),
+      x.name,
+      fmt(x.runsPerSec),
+      x.rounds.map((o) => fmt(o.runsPerSec, 0)).join(" / "),
+      fmt(x.p50, 1),
+      fmt(x.p99, 1),
+      fmt(MiB(x.peakRss)),
+      x.serverCpu === undefined ? "n/a" : `${fmt(x.serverCpu * 100, 0)}%`,
+      x.cpuPerRun === undefined ? "n/a" : fmt(x.cpuPerRun, 3),
+      String(errors),
     ]);
   }
-  console.log(table(rows, [false, true, true, true, true, true, true, true, true, true]));
+  console.log(`medians of ${ROUNDS} round(s), run in turn:`);
+  console.log(table(rows, [false, true, true, true, true, true, true, true, true]));
 
-  const by = new Map(outcomes.map((o) => [o.scenario.name, o]));
+  const by = new Map(summaries.map((x) => [x.name, x]));
   const pairs: [string, string][] = [
     ["accept", "baseline-accept"],
+    ["flow-ok", "baseline-lean"],
     ["flow-ok", "baseline-flow"],
   ];
+  const ratio = (x: number, y: number) => (y > 0 ? `${fmt(x / y, 2)}×` : "n/a");
   const ratioRows = [["mend / baseline", "runs/s ratio", "p99 ratio", "peak RSS ratio", "CPU/run ratio"]];
   for (const [m, b] of pairs) {
     const mo = by.get(m);
     const bo = by.get(b);
     if (!mo || !bo) continue;
-    const ratio = (x: number, y: number) => (y > 0 ? `${fmt(x / y, 2)}×` : "n/a");
     const perRun = mo.cpuPerRun !== undefined && bo.cpuPerRun !== undefined ? ratio(mo.cpuPerRun, bo.cpuPerRun) : "n/a";
     ratioRows.push([`${m} / ${b}`, ratio(mo.runsPerSec, bo.runsPerSec), ratio(mo.p99, bo.p99), ratio(mo.peakRss, bo.peakRss), perRun]);
   }
-  if (ratioRows.length > 1) {
-    console.log("");
-    console.log(table(ratioRows, [false, true, true, true, true]));
+  if (ratioRows.length > 1) console.log("\n" + table(ratioRows, [false, true, true, true, true]));
+
+  if (chat.length) {
+    const chatRows = [["scenario", "samples", "p50 ms", "p99 ms", "max ms", "load runs/s", "load p99 ms", "peak RSS MiB"]];
+    for (const c of chat) chatRows.push([c.name, String(c.samples), fmt(c.p50), fmt(c.p99), fmt(c.max), fmt(c.loadRunsPerSec), fmt(c.loadP99), fmt(MiB(c.peakRss))]);
+    console.log("\n" + table(chatRows, [false, true, true, true, true, true, true, true]));
+    for (const c of chat) console.log(`  ${c.name}: ${c.what}`);
   }
+  if (d1) console.log(`\nD1 round trips per run (Workers runtime on miniflare's D1): flow-ok ${d1.flowOk}, failed run with one Slack alert ${d1.failedWithAlert}`);
+
+  const goals = goalRows(by, chat, d1);
+  if (goals.length > 1) console.log("\nissue 13 goals:\n" + table(goals, [false, false, true, false]));
+
   if (noisy.length) {
-    console.log("");
-    console.log("WARNING: the machine was busy with other work, so the figures are noisy:");
+    console.log("\nWARNING: the machine was busy with other work, so the figures are noisy:");
     for (const n of noisy) console.log(`  ${n}`);
   }
-
-  console.log("");
-  console.log("checks:");
-  for (const o of outcomes) {
-    const status = o.failures.length ? "FAILED" : "ok";
-    console.log(`  ${o.scenario.name}: ${status}`);
-    for (const c of o.checks) console.log(`    - ${c}`);
-    for (const f of o.failures) console.log(`    ! ${f}`);
+  console.log("\nchecks:");
+  for (const x of summaries) {
+    for (const [i, o] of x.rounds.entries()) {
+      console.log(`  ${x.name} (round ${i + 1}): ${o.failures.length ? "FAILED" : "ok"}`);
+      for (const c of o.checks) console.log(`    - ${c}`);
+      for (const f of o.failures) console.log(`    ! ${f}`);
+    }
   }
+  for (const c of chat) {
+    console.log(`  ${c.name}: ${c.failures.length ? "FAILED" : "ok"}`);
+    for (const line of c.checks) console.log(`    - ${line}`);
+    for (const f of c.failures) console.log(`    ! ${f}`);
+  }
+}
+
+function goalRows(by: Map<string, Summary>, chat: ChatOutcome[], d1: D1Trips | undefined): string[][] {
+  const rows = [["goal", "target", "measured", "verdict"]];
+  const add = (goal: string, target: string, value: number | undefined, ok: (v: number) => boolean, digits = 2, unit = "") => {
+    if (value === undefined || Number.isNaN(value)) return;
+    rows.push([goal, target, `${fmt(value, digits)}${unit}`, ok(value) ? "met" : "MISSED"]);
+  };
+  const ok = by.get("flow-ok");
+  const lean = by.get("baseline-lean");
+  if (ok && lean) {
+    add("flow-ok runs/s / baseline-lean", ">= 0.90×", ok.runsPerSec / lean.runsPerSec, (v) => v >= 0.9, 2, "×");
+    add("flow-ok p99 / baseline-lean p99", "<= 1.20×", ok.p99 / lean.p99, (v) => v <= 1.2, 2, "×");
+  }
+  add("flow-fail runs/s", ">= 600", by.get("flow-fail")?.runsPerSec, (v) => v >= 600, 0);
+  const acc = by.get("accept");
+  const bacc = by.get("baseline-accept");
+  if (acc && bacc) add("accept runs/s / baseline-accept", ">= 1.50×", acc.runsPerSec / bacc.runsPerSec, (v) => v >= 1.5, 2, "×");
+  const alert = chat.find((c) => c.name === "alert-latency");
+  add("alert-latency p50", "<= 50 ms", alert?.p50, (v) => v <= 50, 1, " ms");
+  add("alert-latency p99", "<= 200 ms", alert?.p99, (v) => v <= 200, 1, " ms");
+  add("click-under-load p99", "<= 300 ms", chat.find((c) => c.name === "click-under-load")?.p99, (v) => v <= 300, 1, " ms");
+  const rss = [...[...by.values()].map((x) => x.peakRss), ...chat.map((c) => c.peakRss)];
+  if (rss.length) add("peak RSS, every scenario", "<= 200 MiB", MiB(Math.max(...rss)), (v) => v <= 200, 1, " MiB");
+  add("D1 round trips, flow-ok run", "<= 3", d1?.flowOk, (v) => v <= 3, 0);
+  add("D1 round trips, failed run + Slack alert", "<= 6", d1?.failedWithAlert, (v) => v <= 6, 0);
+  return rows;
 }
 
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<number> {
   const scenarios = SCENARIOS.filter((s) => ONLY.length === 0 || ONLY.includes(s.name));
-  const unknown = ONLY.filter((n) => n !== "pages" && !SCENARIOS.some((s) => s.name === n));
-  if (unknown.length) throw new Error(`BENCH_ONLY: unknown scenario(s) ${unknown.join(", ")} (known: ${SCENARIOS.map((s) => s.name).join(", ")})`);
+  const chatScenarios = CHAT_SCENARIOS.filter((n) => ONLY.length === 0 || ONLY.includes(n));
+  const known = [...SCENARIOS.map((s) => s.name), ...CHAT_SCENARIOS, "d1-trips", "pages"];
+  const unknown = ONLY.filter((n) => !known.includes(n));
+  if (unknown.length) throw new Error(`BENCH_ONLY: unknown scenario(s) ${unknown.join(", ")} (known: ${known.join(", ")})`);
   if (CPU_PROF) mkdirSync(CPU_PROF, { recursive: true });
 
   const dir = mkdtempSync(join(tmpdir(), "mend-bench-"));
@@ -699,26 +456,43 @@ async function main(): Promise<number> {
   const upstream = await startChild("upstream", "upstream.ts", []);
   try {
     for (const flow of flowsFor(upstream.url)) writeFileSync(join(flowsDir, `${String(flow.name)}.json`), JSON.stringify(flow, null, 2));
+    const load = loadavg().map((l) => l.toFixed(2)).join(", ");
     console.log(
-      `mend bench: node ${process.version}, ${availableParallelism()} CPU(s), ${CONNECTIONS} connections, ` +
-        `${SECONDS} s per scenario after ${WARMUP_SECONDS} s warm-up, each server in its own process on a fresh SQLite file (WAL)`,
+      `mend bench: node ${process.version}, ${availableParallelism()} CPU(s), load average ${load} at the start, ${CONNECTIONS} connections, ` +
+        `${SECONDS} s per scenario after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} round(s), server flags: ${SERVER_V8_FLAGS.join(" ") || "none"}`,
     );
-    const outcomes: Outcome[] = [];
-    for (const s of scenarios) {
-      process.stdout.write(`  ${s.name} … `);
-      const o = await runScenario(s, dir, flowsDir, upstream);
-      console.log(`${fmt(o.runsPerSec)} runs/s${o.failures.length ? " (CHECK FAILED)" : ""}`);
-      outcomes.push(o);
+    const byName = new Map<string, Outcome[]>();
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const s of scenarios) {
+        process.stdout.write(`  round ${round}: ${s.name} … `);
+        const o = await runScenario(s, round, dir, flowsDir, upstream);
+        console.log(`${fmt(o.runsPerSec)} runs/s, p99 ${fmt(o.p99)} ms${o.failures.length ? " (CHECK FAILED)" : ""}`);
+        byName.set(s.name, [...(byName.get(s.name) ?? []), o]);
+      }
     }
-    console.log("");
-    if (outcomes.length) report(outcomes);
+    const chat: ChatOutcome[] = [];
+    for (const name of chatScenarios) {
+      process.stdout.write(`  ${name} … `);
+      const c = await runChatScenario(name, { dir, flowsDir, upstream, noisy });
+      console.log(`p50 ${fmt(c.p50)} ms, p99 ${fmt(c.p99)} ms over ${c.samples}${c.failures.length ? " (CHECK FAILED)" : ""}`);
+      chat.push(c);
+    }
+    let d1: D1Trips | undefined;
+    if (ONLY.length === 0 || ONLY.includes("d1-trips")) {
+      process.stdout.write("  d1-trips … ");
+      d1 = await countD1Trips();
+      console.log(`flow-ok ${d1.flowOk}, failed + alert ${d1.failedWithAlert}`);
+    }
+    console.log(`\nload average at the end: ${loadavg().map((l) => l.toFixed(2)).join(", ")}\n`);
+    report([...byName.values()].map(summarize), chat, d1);
     if (CPU_PROF) console.log(`\nCPU profiles written to ${CPU_PROF}`);
     // The `pages` scenario (issue 7): the run-history pages with 100,000 runs in the database.
     if (ONLY.length === 0 || ONLY.includes("pages")) {
       console.log("\npages (history pages with 100k runs; bench/pages.ts):");
       await runPagesBench({ log: (line) => console.log(`  ${line}`) });
     }
-    return outcomes.some((o) => o.failures.length) ? 1 : 0;
+    const failed = [...byName.values()].flat().some((o) => o.failures.length) || chat.some((c) => c.failures.length);
+    return failed ? 1 : 0;
   } finally {
     await upstream.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -726,7 +500,7 @@ async function main(): Promise<number> {
 }
 
 // The whole run stops by itself: warm-up + measure per scenario, plus generous room for start-up and checks.
-const watchdogMs = (SCENARIOS.length * (SECONDS + WARMUP_SECONDS) + 180) * 1000;
+const watchdogMs = ((SCENARIOS.length * ROUNDS + CHAT_SCENARIOS.length) * (SECONDS + WARMUP_SECONDS + 15) + 300) * 1000;
 const watchdog = setTimeout(() => {
   console.error(`bench: still running after ${watchdogMs / 1000} s; stopping`);
   killChildren();
