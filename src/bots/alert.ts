@@ -22,6 +22,7 @@
 //     as a mention themselves: use statusLine(model, mention) to get the platform's string).
 //
 //   truncate(text, limit) cuts to `limit` characters including the trailing "…".
+import { schemaNote } from "../handlers/log";
 import type { AlertPayload, RunStatus } from "../engine/ports";
 import type { AlertRecord, AlertState, ChatAction, ChatUser } from "../store/alerts";
 
@@ -145,8 +146,8 @@ export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertMode
     flowVersion: payload.run.flow_version,
     step,
     errorType: err.type,
-    message: truncate(err.message ?? "", opts.messageLimit),
-    status: err.status,
+    message: truncate([err.message ?? "", schemaNote(err)].filter(Boolean).join(" — "), opts.messageLimit),
+    status: err.status ?? undefined,
     attempts: err.attempts ?? 1,
     runId: payload.run.id,
     runUrl: payload.run.url ?? runLink(opts.publicUrl, payload.run.id),

@@ -23,8 +23,12 @@ export interface ErrorContext {
   type: ErrorType;
   step?: string;
   attempts?: number;
-  status?: number;
+  /** The HTTP status of a failed `http` step, else null. */
+  status?: number | null;
+  /** `{}` when there is nothing to add (a body and headers for HTTP failures). */
   details?: Record<string, unknown>;
+  /** The error object's `params`, filled when the run failed. */
+  params?: Record<string, unknown>;
 }
 
 export class StepError extends Error {
@@ -64,10 +68,7 @@ function safeString(value: unknown): string {
 }
 
 export function toContext(err: StepError, step: string, attempts: number): ErrorContext {
-  const ctx: ErrorContext = { message: err.message, type: err.type, step, attempts };
-  if (err.extra.status !== undefined) ctx.status = err.extra.status;
-  if (err.extra.details !== undefined) ctx.details = err.extra.details;
-  return ctx;
+  return { message: err.message, type: err.type, step, attempts, status: err.extra.status ?? null, details: err.extra.details ?? {} };
 }
 
 /** A refused request (unknown run, wrong state, bad input): mapped to 4xx at the HTTP edge. */

@@ -4,7 +4,8 @@ import type { Issue } from "./flow";
 
 const cache = new WeakMap<object, Validator>();
 
-export function validateInput(schema: Record<string, unknown> | undefined, input: unknown): Issue[] {
+/** Issues of `input` against the schema, with paths starting at `root`. */
+export function validateInput(schema: Record<string, unknown> | undefined, input: unknown, root = "input"): Issue[] {
   if (!schema) return [];
   let validator = cache.get(schema);
   if (!validator) {
@@ -18,14 +19,14 @@ export function validateInput(schema: Record<string, unknown> | undefined, input
   const issues: Issue[] = [];
   for (const e of result.errors) {
     if (/^(properties|items|allOf|anyOf|oneOf)$/.test(e.keyword)) continue;
-    const path = ["input", ...e.instanceLocation.replace(/^#\/?/, "").split("/").filter(Boolean)].join(".");
+    const path = [root, ...e.instanceLocation.replace(/^#\/?/, "").split("/").filter(Boolean)].join(".");
     const key = `${path}:${e.error}`;
     if (!seen.has(key)) {
       seen.add(key);
       issues.push({ path, message: e.error });
     }
   }
-  return issues.length ? issues : [{ path: "input", message: "does not match the flow's input schema" }];
+  return issues.length ? issues : [{ path: root, message: "does not match the schema" }];
 }
 
 /** Checks that a JSON Schema compiles; returns a message or undefined. */

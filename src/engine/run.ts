@@ -3,6 +3,7 @@
 import { StepError, coerceError, toContext, type ErrorContext } from "./errors";
 import { stepKind, type Defaults, type Flow, type Step } from "./flow";
 import type { AlertPayload, AttemptRecord, Cursor, EngineDeps, RunRecord, RunStatus, Write } from "./ports";
+import { decorateError, layerErrorObject } from "./error-object";
 import { makeRedactor } from "./redact";
 import { mergePolicy, nextDelay } from "./retry";
 import { coerceAbort, runAttempt, type AttemptEnv } from "./steps";
@@ -51,6 +52,9 @@ export function restoreFromLedger(live: LiveRun, attempts: AttemptRecord[], now:
     const prev = latest.get(a.step);
     if (!prev || prev.attempt < a.attempt) latest.set(a.step, a);
   }
+  const c = live.run.cursor;
+  const failedStep = c.phase === "on_failure" ? live.flow.steps[c.failed_index ?? -1] : undefined;
+  if (failedStep) live.results[failedStep.id] = c.failed;
   const all = [...live.flow.steps, ...(live.flow.on_failure ?? [])];
   for (const step of all) {
     const a = latest.get(step.id);
@@ -63,6 +67,13 @@ export function restoreFromLedger(live: LiveRun, attempts: AttemptRecord[], now:
 function currentStep(live: LiveRun): Step | undefined {
   const c = live.run.cursor;
   return (c.phase === "main" ? live.flow.steps : live.flow.on_failure ?? [])[c.index];
+}
+
+const NOTIFYING_SCRIPTS = new Set(["slack", "discord", "webhook", "log"]);
+
+/** A step that only tells people: a built-in notifying script, or one marked `notify: true`. */
+export function isNotifyStep(step: Step): boolean {
+  return step.notify ?? (step.script !== undefined && NOTIFYING_SCRIPTS.has(step.script.name));
 }
 
 export function failedResult(last: unknown, error: ErrorContext): Record<string, unknown> & { error: ErrorContext } {
@@ -131,7 +142,7 @@ export class RunExecution {
       const c = this.cursor;
       const steps = c.phase === "main" ? flow.steps : flow.on_failure ?? [];
       const step = steps[c.index];
-      if (!step) return this.finish(c.phase === "main" ? "succeeded" : "recovered", this.lastResult(steps));
+      if (!step) return c.phase === "main" ? this.finish("succeeded", this.lastResult(steps)) : this.finishHandled(steps);
       if (step.async) {
         this.startDetached(step);
         this.moveOn();
@@ -155,7 +166,7 @@ export class RunExecution {
       const delay = nextDelay(policy, c.attempt, err.type, this.deps.random, err.extra.retryAfterMs);
       if (delay === 0) continue;
       if (delay !== undefined) return this.waitUntil("retrying", this.deps.clock.now() + delay);
-      const ctx = this.redact(toContext(err, step.id, c.attempt));
+      const ctx = this.failureContext(toContext(err, step.id, c.attempt));
       const failed = failedResult(this.redact(err.extra.result), ctx);
       if (step.continue_on_error) {
         this.live.results[step.id] = failed;
@@ -164,11 +175,26 @@ export class RunExecution {
       }
       if (c.phase === "main" && flow.on_failure?.length) {
         Object.assign(c, { phase: "on_failure", index: 0, attempt: 0, primary: ctx, failed, failed_index: c.index });
+        this.live.results[step.id] = failed;
         continue;
       }
-      if (c.phase === "main") c.failed_index = c.index;
+      if (c.phase === "main") Object.assign(c, { failed_index: c.index, failed });
       return this.finish("failed", null, ctx, failed);
     }
+  }
+
+  /** The error context as stored and shown: the error object's params and schema applied, secrets redacted. */
+  private failureContext(ctx: ErrorContext): ErrorContext {
+    const obj = layerErrorObject(this.live.defaults, this.live.flow, ctx.step);
+    const decorated = obj.params || obj.schema ? decorateError(obj, ctx, this.scope(this.cursor.attempt)) : ctx;
+    return this.redact(decorated);
+  }
+
+  /** on_failure ran to its end: recovered, unless its steps only told people (SPEC section 12). */
+  private finishHandled(steps: Step[]): Promise<Advance> {
+    const outcome = this.live.flow.on_failure_outcome ?? (steps.every(isNotifyStep) ? "failed" : "recovered");
+    if (outcome === "recovered") return this.finish("recovered", this.lastResult(steps));
+    return this.finish("failed", null, undefined, undefined, true);
   }
 
   /** The run waits as a row due at `dueAt` (a retry's backoff, a sleep); the scheduler resumes it. */
@@ -193,7 +219,13 @@ export class RunExecution {
     return null;
   }
 
-  private async finish(status: "succeeded" | "recovered" | "failed", output: unknown, error?: ErrorContext, failed?: AlertPayload["failed"]): Promise<Advance> {
+  private async finish(
+    status: "succeeded" | "recovered" | "failed",
+    output: unknown,
+    error?: ErrorContext,
+    failed?: AlertPayload["failed"],
+    notified = false,
+  ): Promise<Advance> {
     const c = this.cursor;
     const now = this.deps.clock.now();
     const runError = status === "succeeded" ? null : (error ?? c.primary ?? null);
@@ -207,7 +239,7 @@ export class RunExecution {
         input: this.redact(this.live.run.input),
       };
       if (this.deps.publicUrl) payload.run.url = `${this.deps.publicUrl.replace(/\/$/, "")}/runs/${this.live.run.id}`;
-      if (c.phase === "on_failure") payload.handler = status === "recovered" ? { outcome: "recovered" } : { outcome: "failed", error: error! };
+      if (c.phase === "on_failure" && !notified) payload.handler = status === "recovered" ? { outcome: "recovered" } : { outcome: "failed", error: error! };
       const rows = await this.deps.planAlerts(payload, now);
       if (rows.length) this.live.pending.push({ op: "insertOutbox", rows });
     }

@@ -1,7 +1,8 @@
 // {{ path }} templates. Paths only: no expressions, no code. `a:b` reads like `a.b`.
 import { TemplateError } from "./errors";
 
-export const TEMPLATE_ROOTS = ["input", "steps", "error", "failed", "run", "secrets"] as const;
+// `item` and `index` exist only inside a for_each's steps (checked when a flow is saved).
+export const TEMPLATE_ROOTS = ["input", "steps", "error", "failed", "run", "secrets", "item", "index"] as const;
 export type TemplateScope = Partial<Record<(typeof TEMPLATE_ROOTS)[number], unknown>>;
 
 const ANY = /\{\{\s*([^{}]*?)\s*\}\}/g;
@@ -18,16 +19,23 @@ export function parsePath(path: string): string[] {
   return parts;
 }
 
-export function lookup(scope: TemplateScope, path: string): unknown {
+/** Missing paths throw a `template` error, or render null in lenient places (error objects, `when`). */
+export type Missing = "throw" | "null";
+
+export function lookup(scope: TemplateScope, path: string, missing: Missing = "throw"): unknown {
   const parts = parsePath(path);
   let value: unknown = scope;
   for (const part of parts) {
     if (value === null || typeof value !== "object" || !Object.hasOwn(value, part)) {
+      if (missing === "null") return null;
       throw new TemplateError(`template path '${path}' is missing`);
     }
     value = (value as Record<string, unknown>)[part];
   }
-  if (value === undefined) throw new TemplateError(`template path '${path}' is missing`);
+  if (value === undefined) {
+    if (missing === "null") return null;
+    throw new TemplateError(`template path '${path}' is missing`);
+  }
   return value;
 }
 
@@ -37,25 +45,25 @@ function stringify(value: unknown): string {
   return String(value);
 }
 
-export function renderString(text: string, scope: TemplateScope): unknown {
+export function renderString(text: string, scope: TemplateScope, missing: Missing = "throw"): unknown {
   const whole = WHOLE.exec(text);
-  if (whole) return lookup(scope, whole[1]!);
+  if (whole) return lookup(scope, whole[1]!, missing);
   if (!text.includes("{{")) return text;
-  return text.replace(ANY, (_, path: string) => stringify(lookup(scope, path)));
+  return text.replace(ANY, (_, path: string) => stringify(lookup(scope, path, missing)));
 }
 
 /** Fills a field that must be text: a value that is not a string is stringified (objects as JSON). */
-export function renderText(text: string, scope: TemplateScope): string {
-  return stringify(renderString(text, scope));
+export function renderText(text: string, scope: TemplateScope, missing: Missing = "throw"): string {
+  return stringify(renderString(text, scope, missing));
 }
 
 /** Fills every string inside a JSON value; keys are left as they are. */
-export function render(value: unknown, scope: TemplateScope): unknown {
-  if (typeof value === "string") return renderString(value, scope);
-  if (Array.isArray(value)) return value.map((v) => render(v, scope));
+export function render(value: unknown, scope: TemplateScope, missing: Missing = "throw"): unknown {
+  if (typeof value === "string") return renderString(value, scope, missing);
+  if (Array.isArray(value)) return value.map((v) => render(v, scope, missing));
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = render(v, scope);
+    for (const [k, v] of Object.entries(value)) out[k] = render(v, scope, missing);
     return out;
   }
   return value;

@@ -1,19 +1,22 @@
-// Loads MEND_FLOWS_DIR at start: *.yaml, *.yml, *.json, and _defaults.yaml. `mend check` reads files the same way.
+// Loads MEND_FLOWS_DIR at start: *.yaml, *.yml, *.json in it and its subfolders, and _defaults.yaml.
+// `mend check` reads files the same way.
 import { readdirSync, readFileSync, existsSync } from "node:fs";
-import { basename, extname, join } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../env";
 import { parseDefaults, type Defaults, type Flow, type Issue } from "../engine/flow";
-import { validateFlow } from "../routes/flows";
+import { checkNames, validateFlow } from "../routes/flows";
 import { ApiError } from "../routes/errors";
 import type { Deps } from "../deps";
 
 export const FLOW_FILE_EXTS = new Set([".yaml", ".yml", ".json"]);
+/** `*.test.yaml` beside a flow is a flow test (npm run flows:test), not a flow. */
+export const TEST_FILE = /\.test\.(ya?ml|json)$/;
 
 /** A flow file read and checked: the flow or the defaults it holds, or every issue found. */
 export type FlowFile = { kind: "flow"; flow: Flow } | { kind: "defaults"; defaults: Defaults } | { kind: "invalid"; issues: Issue[] };
 
-function readDoc(file: string): unknown {
+export function readDoc(file: string): unknown {
   const text = readFileSync(file, "utf8");
   try {
     return extname(file) === ".json" ? JSON.parse(text) : parseYaml(text);
@@ -39,20 +42,33 @@ export function readFlowFile(file: string): FlowFile {
   }
 }
 
+/** Flow files under dir, subfolders included, sorted; flow tests left out. */
+export function flowFiles(dir: string, pattern: RegExp | undefined = undefined): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const file = join(dir, entry.name);
+    if (entry.isDirectory() && !entry.name.startsWith(".")) out.push(...flowFiles(file, pattern));
+    else if (!entry.isFile() || !FLOW_FILE_EXTS.has(extname(entry.name))) continue;
+    else if (pattern ? pattern.test(entry.name) : !TEST_FILE.test(entry.name)) out.push(file);
+  }
+  return out;
+}
+
 export async function loadFlowsDir(dir: string, deps: Deps): Promise<string[]> {
   if (!existsSync(dir)) return [];
   const loaded: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    if (!FLOW_FILE_EXTS.has(extname(name))) continue;
-    const file = join(dir, name);
+  const from = new Map<string, string>();
+  for (const file of flowFiles(dir)) {
+    const isDefaults = basename(file, extname(file)) === "_defaults";
+    if (isDefaults && dirname(file) !== dir) throw new ConfigError(`${file}: _defaults belongs at the top of ${dir}`);
     const read = readFlowFile(file);
-    if (read.kind === "invalid") {
-      const i = read.issues[0]!;
-      const fallback = basename(name, extname(name)) === "_defaults" ? "defaults" : "flow";
-      throw new ConfigError(`${file}: ${i.path || fallback}: ${i.message}`);
-    }
+    const issues = read.kind === "flow" ? await checkNames(read.flow, deps) : read.kind === "invalid" ? read.issues : [];
+    if (issues.length) throw new ConfigError(`${file}: ${issues[0]!.path || (isDefaults ? "defaults" : "flow")}: ${issues[0]!.message}`);
     if (read.kind === "defaults") await deps.flows.putDefaults(read.defaults);
-    else {
+    else if (read.kind === "flow") {
+      const other = from.get(read.flow.name);
+      if (other) throw new ConfigError(`${file}: flow '${read.flow.name}' is also defined in ${other}`);
+      from.set(read.flow.name, file);
       await deps.flows.put(read.flow, deps.clock.now());
       loaded.push(read.flow.name);
     }

@@ -1,7 +1,8 @@
 // PUT/GET flows and PUT defaults.
 import { Hono } from "hono";
 import type { Deps } from "../deps";
-import { parseDefaults, parseFlow, type Flow } from "../engine/flow";
+import { parseDefaults, parseFlow, type Flow, type Issue, type Step } from "../engine/flow";
+import { innerLists } from "../engine/flow-check";
 import { checkSchema } from "../engine/input";
 import { ApiError, badRequest } from "./errors";
 import { readJson, readJsonOrYaml } from "./body";
@@ -21,11 +22,43 @@ export function validateFlow(raw: unknown, name?: string): Flow {
   return parsed.value;
 }
 
+type Path = (string | number)[];
+
+/** What only the running service knows: the scripts it has and the handlers registered by name. */
+export async function checkNames(flow: Flow, deps: Pick<Deps, "engine" | "handlers">): Promise<Issue[]> {
+  const issues: Issue[] = [];
+  const scripts = deps.engine.deps.scripts;
+  const walk = (steps: Step[], path: Path) =>
+    steps.forEach((s, i) => {
+      if (s.script && !scripts.get(s.script.name)) {
+        issues.push({ path: [...path, i, "script", "name"].join("."), message: `unknown script '${s.script.name}' (built in: slack, discord, webhook, log; others come from MEND_SCRIPTS_DIR)` });
+      }
+      for (const [sub, list] of innerLists(s)) walk(list, [...path, i, ...sub]);
+    });
+  walk(flow.steps, ["steps"]);
+  walk(flow.on_failure ?? [], ["on_failure"]);
+  if (flow.alerts?.length) {
+    const names = new Set((await deps.handlers.list()).map((h) => h.name));
+    flow.alerts.forEach((name, i) => {
+      if (!names.has(name)) issues.push({ path: `alerts.${i}`, message: `no handler named '${name}' is registered (POST /api/handlers)` });
+    });
+  }
+  return issues;
+}
+
+/** validateFlow plus the names only the service can check: 400 naming every unknown one. */
+export async function validateFlowFor(deps: Pick<Deps, "engine" | "handlers">, raw: unknown, name?: string): Promise<Flow> {
+  const flow = validateFlow(raw, name);
+  const issues = await checkNames(flow, deps);
+  if (issues.length) throw badRequest(`invalid flow: ${issues.length} problem(s)`, issues);
+  return flow;
+}
+
 export function flowRoutes(deps: Deps) {
   const app = new Hono();
 
   app.put("/flows/:name", async (c) => {
-    const flow = validateFlow(await readJsonOrYaml(c), c.req.param("name"));
+    const flow = await validateFlowFor(deps, await readJsonOrYaml(c), c.req.param("name"));
     const result = await deps.flows.put(flow, deps.clock.now());
     return c.json({ name: result.name, version: result.version }, result.created ? 201 : 200);
   });

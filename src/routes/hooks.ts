@@ -2,7 +2,7 @@
 import { Hono, type Context } from "hono";
 import type { Deps } from "../deps";
 import { hmacSha256Hex, timingSafeEqualStr } from "../crypto";
-import { errorAnswer, layerErrorObject } from "../engine/error-object";
+import { errorAnswer, latestResults, layerErrorObject } from "../engine/error-object";
 import type { Flow } from "../engine/flow";
 import type { RunRecord } from "../engine/ports";
 import { ApiError } from "./errors";
@@ -35,7 +35,9 @@ export async function waitedAnswer(c: Context, deps: Deps, run: RunRecord): Prom
   const error = ended.error ?? { message: `run ${ended.status}`, type: "cancelled" as const };
   const found = await deps.flows.get(ended.flow, ended.flowVersion);
   const obj = found ? layerErrorObject(await deps.flows.getDefaults(), found.flow, error.step) : {};
-  const answer = errorAnswer(obj, error, { input: ended.input, run: { id: ended.id, flow: ended.flow } }, { run_id: ended.id, status: ended.status });
+  const steps = latestResults(await deps.runs.getAttempts(ended.id));
+  const scope = { input: ended.input, steps, failed: ended.cursor.failed ?? null, run: { id: ended.id, flow: ended.flow, flow_version: ended.flowVersion } };
+  const answer = errorAnswer(obj, error, scope, { run_id: ended.id, status: ended.status });
   return c.json(answer.body, answer.status as 500, answer.headers);
 }
 

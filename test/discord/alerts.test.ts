@@ -180,7 +180,8 @@ describe("discord handler", () => {
     expect(flow.status).toBe(201);
     env.upstream.script([], { status: 500, body: { echoed: "sk-very-secret-value" } });
     const run = await runOnce(env, "secretive");
-    expect(run.status).toBe("recovered");
+    // A handler that only notifies leaves the run failed (SPEC section 12).
+    expect(run.status).toBe("failed");
     const post = await env.discord.waitFor(() => env.discord.callsOf("POST", POSTS, true)[0], 5_000, "script post");
     expect(post.path).toBe("/channels/300000000000000777/messages");
     const all = JSON.stringify(env.discord.calls.map((c) => c.body));

@@ -65,7 +65,7 @@ describe("errorAnswer", () => {
     expect(a.body).toEqual({ hint: "try later", code: "http_status", n: 3, run_id: "r1", status: "failed", error });
   });
 
-  it("keeps a template that cannot be filled as raw text", () => {
-    expect(errorAnswer({ message: "x {{ input.nope }}" }, error, { input: {} }, base).body.error).toMatchObject({ message: "x {{ input.nope }}" });
+  it("renders a path that is missing as null: an error object never fails", () => {
+    expect(errorAnswer({ message: "x {{ input.nope }}" }, error, { input: {} }, base).body.error).toMatchObject({ message: "x null" });
   });
 });

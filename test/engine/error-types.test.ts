@@ -15,7 +15,7 @@ describe("error types of failing steps", () => {
     });
     const run = await h.start("f");
     expect(run.status).toBe("failed");
-    expect(run.error).toEqual({ message: "kaboom", type: "runtime", step: "s", attempts: 1 });
+    expect(run.error).toEqual({ message: "kaboom", type: "runtime", step: "s", attempts: 1, status: null, details: {} });
   });
 
   it("reports a script whose promise rejects as a runtime error", async () => {

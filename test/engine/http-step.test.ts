@@ -162,7 +162,8 @@ describe("http errors", () => {
     const run = await h.start("f");
     expect(run.error).toMatchObject({ type: "network", step: "call" });
     expect(run.error!.message).toContain("ECONNREFUSED");
-    expect(run.error!.status).toBeUndefined();
+    expect(run.error!.status).toBeNull();
+    expect(run.error!.details).toEqual({});
   });
 
   it("hands the failed response on as the failed step's result", async () => {

@@ -61,7 +61,7 @@ describe("on_failure", () => {
 
   it("gives `failed` only the error when the failed step had no result", async () => {
     const h = makeHarness({ flows: [flow("f", [{ id: "x", fail: { message: "m" } }], { on_failure: [{ id: "fallback", compute: "{{ failed }}" }] })] });
-    expect((await h.start("f")).output).toEqual({ error: { message: "m", type: "runtime", step: "x", attempts: 1 } });
+    expect((await h.start("f")).output).toEqual({ error: { message: "m", type: "runtime", step: "x", attempts: 1, status: null, details: {} } });
   });
 
   it("hands error and failed to handler scripts", async () => {

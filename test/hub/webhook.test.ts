@@ -157,8 +157,9 @@ describe("webhook handler", () => {
     });
     const runId = await failRun(s, "wh-script");
     const run = await getRun(s, runId);
-    expect(run.status).toBe("recovered");
-    expect(run.output).toEqual({ status: 200, body: { ok: true } });
+    // A handler that only notifies leaves the run failed (SPEC section 12).
+    expect(run.status).toBe("failed");
+    expect(run.steps.find((a: { step: string }) => a.step === "notify").output).toEqual({ status: 200, body: { ok: true } });
     const req = forPath("/script")[0]!;
     expect(verified(secret, req)).toMatchObject({ type: "run.failed", data: { run: { id: runId, flow: "wh-script" }, error: { type: "network", step: "fetch" } } });
   });

@@ -164,7 +164,8 @@ describe("slack handler", () => {
     expect(flow.status).toBe(201);
     env.upstream.script([], { status: 500, body: { echoed: "sk-very-secret-value" } });
     const run = await runOnce(env, "secretive");
-    expect(run.status).toBe("recovered");
+    // A handler that only notifies leaves the run failed (SPEC section 12).
+    expect(run.status).toBe("failed");
     const post = await env.slack.waitFor(() => env.slack.callsOf("chat.postMessage", true)[0], 5_000, "script post");
     expect(post.args.channel).toBe("C0SCRIPT");
     const all = JSON.stringify(env.slack.calls.map((c) => c.args));
