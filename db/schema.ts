@@ -47,6 +47,12 @@ export const runs = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
     finishedAt: integer("finished_at"),
+    // Who acknowledged / resolved the run (src/runs/actions.ts); resolving leaves `status` alone.
+    ackedBy: text("acked_by"),
+    ackedAt: integer("acked_at"),
+    resolvedBy: text("resolved_by"),
+    resolvedAt: integer("resolved_at"),
+    resolutionNote: text("resolution_note"),
   },
   (t) => [
     index("runs_due").on(t.status, t.dueAt),
@@ -132,6 +138,8 @@ export const silences = sqliteTable("silences", {
   createdBy: text("created_by"),
   comment: text("comment"),
   createdAt: integer("created_at").notNull(),
+  // Set for "mute until resolved": resolving this run ends the silence.
+  untilResolved: text("until_resolved"),
 });
 
 // Idempotency of chat clicks and API actions: one row per (action key).
@@ -141,3 +149,16 @@ export const actions = sqliteTable("actions", {
   result: json("result"),
   createdAt: integer("created_at").notNull(),
 });
+
+// Idempotency-Key claims of run actions (src/runs/claims.ts): one row per (scope, key) for 24 h.
+// `answer` is null while the first request is acting, then the answer every repeat gets.
+export const actionClaims = sqliteTable(
+  "action_claims",
+  {
+    scope: text("scope").notNull(),
+    key: text("key").notNull(),
+    answer: json("answer"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.scope, t.key] }), index("action_claims_created").on(t.createdAt)],
+);

@@ -14,6 +14,7 @@ import type { ChatAlerts } from "./bots/chat";
 import type { ClickService } from "./bots/clicks";
 import type { Sender } from "./handlers/types";
 import type { DiscordHandler } from "./handlers/discord";
+import type { RunActions } from "./runs/actions";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type Log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
@@ -44,6 +45,8 @@ export interface Deps {
   chat: ChatAlerts;
   /** Retry / Replay / Mute clicks from any chat platform (src/bots/clicks.ts). */
   clicks: ClickService;
+  /** Every action on a run (retry, replay, cancel, ack, resolve, mute, unmute, bulk): src/runs/actions.ts. */
+  runActions: RunActions;
   /** Discord: the `discord` handler's REST client (src/handlers/discord.ts). */
   discord?: DiscordHandler;
 }

@@ -25,6 +25,8 @@ import { createSlackHandler } from "./handlers/slack";
 import type { SlackApiFactory } from "./bots/slack/api";
 import { createDiscordHandler } from "./handlers/discord";
 import { requestCallback } from "./hub/callbacks";
+import { RunActions } from "./runs/actions";
+import { ActionClaimRepo } from "./store/action-claims";
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -93,6 +95,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   for (const [kind, send] of Object.entries(senders)) scripts[kind] = senderScript(send, { fetch: outbound.fetch, log }, o.config.MEND_PUBLIC_URL);
 
   let scheduler: Scheduler | undefined;
+  let runActions: RunActions | undefined;
   const onDue = (at: number) => {
     scheduler?.wake(at);
     o.onDue?.(at);
@@ -119,6 +122,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     waitUntil,
     log,
     onDue,
+    onRunEnded: (run) => runActions?.runEnded(run),
     publicUrl: o.config.MEND_PUBLIC_URL,
   });
   const dispatcher = new Dispatcher({ clock, outbox, handlers, senders, fetch: outbound.fetch, log, schedule: o.outboxSchedule, waitUntil, onDue });
@@ -136,6 +140,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     o.pollMs,
     waitUntil,
   );
-  const deps: Deps = { config: o.config, clock, random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks, discord };
+  runActions = new RunActions({ engine, runs, silences, clock, newId, log, waitUntil, config: o.config, outbound }, new ActionClaimRepo(o.db));
+  const deps: Deps = { config: o.config, clock, random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks, discord, runActions };
   return { deps, scheduler };
 }

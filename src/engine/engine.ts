@@ -14,6 +14,13 @@ export interface StartOptions {
   replayOf?: string | null;
 }
 
+export interface RetryOptions {
+  /** `latest`: resume on the flow's latest version (its step with the failed step's id). */
+  version?: "original" | "latest";
+  /** Rerun from this earlier main step; the steps before it keep their results. */
+  fromStep?: string;
+}
+
 export class Engine {
   private readonly running = new Map<string, AbortController>();
   private readonly waiters = new Map<string, Set<(run: RunRecord) => void>>();
@@ -57,27 +64,38 @@ export class Engine {
     return { ...run };
   }
 
-  /** Resumes a failed run from its failed step; earlier results stay. Exactly once per failure. */
-  async retry(id: string): Promise<RunRecord> {
+  /**
+   * Resumes a failed or recovered run from its failed step (or the earlier `fromStep`); results of
+   * the steps before stay. `latest` moves the run to its flow's latest version first. Exactly once
+   * per failure: of concurrent calls one wins, the others get a conflict.
+   */
+  async retry(id: string, opts: RetryOptions = {}): Promise<RunRecord> {
     const run = await this.mustGet(id);
-    if (run.status !== "failed") throw new EngineError("conflict", `run ${id} is ${run.status}; only failed runs can be retried`);
+    if (run.status !== "failed" && run.status !== "recovered") {
+      throw new EngineError("conflict", `run ${id} is ${run.status}; only failed or recovered runs can be retried`);
+    }
     if (run.external) throw new EngineError("conflict", `run ${id} reports an external failure; its retry goes to the reporting system`);
+    const original = await this.loadFlow(run.flow, run.flowVersion);
+    const target = opts.version === "latest" ? await this.loadFlow(run.flow) : original;
+    const failedIndex = run.cursor.failed_index ?? run.cursor.index;
+    const failedStep = original.flow.steps[failedIndex]?.id;
+    let index = failedStep === undefined ? -1 : target.flow.steps.findIndex((s) => s.id === failedStep);
+    if (index < 0) {
+      throw new EngineError("conflict", `step '${failedStep}' that failed in run ${id} is not in version ${target.version} of flow '${run.flow}'`);
+    }
+    if (opts.fromStep !== undefined) {
+      const from = target.flow.steps.findIndex((s) => s.id === opts.fromStep);
+      if (from < 0) throw new EngineError("invalid", `flow '${run.flow}' version ${target.version} has no step '${opts.fromStep}'`, [{ path: "from_step", message: `no step '${opts.fromStep}' in the flow` }]);
+      if (from > index) throw new EngineError("invalid", `step '${opts.fromStep}' comes after the failed step '${failedStep}'`, [{ path: "from_step", message: `must be '${failedStep}' or an earlier step` }]);
+      index = from;
+    }
     const now = this.deps.clock.now();
-    const cursor: Cursor = { phase: "main", index: run.cursor.failed_index ?? run.cursor.index, attempt: 0 };
-    const claimed = await this.deps.store.transition(id, "failed", {
-      status: "queued",
-      cursor,
-      error: null,
-      output: null,
-      finishedAt: null,
-      dueAt: now,
-      updatedAt: now,
-      leaseUntil: now + START_LEASE_MS,
-    });
+    const cursor: Cursor = { phase: "main", index, attempt: 0 };
+    const set = { status: "queued" as const, flowVersion: target.version, cursor, error: null, output: null, finishedAt: null, dueAt: now, updatedAt: now };
+    const claimed = await this.deps.store.transition(id, run.status, { ...set, leaseUntil: now + START_LEASE_MS });
     if (!claimed) throw new EngineError("conflict", `run ${id} is already being retried`);
-    const { flow } = await this.loadFlow(run.flow, run.flowVersion);
-    const resumed: RunRecord = { ...run, status: "queued", cursor, error: null, output: null, finishedAt: null, dueAt: now, updatedAt: now };
-    this.spawn(resumed, flow, false);
+    const resumed: RunRecord = { ...run, ...set };
+    this.spawn(resumed, target.flow, false);
     return resumed;
   }
 
@@ -100,6 +118,7 @@ export class Engine {
     if (!done) throw new EngineError("conflict", `run ${id} has already ended (${run.status})`);
     this.running.get(id)?.abort();
     this.notify(run);
+    this.deps.onRunEnded?.(run);
     return run;
   }
 
@@ -185,7 +204,10 @@ export class Engine {
     const outcome = await new RunExecution(this.deps, live).advance();
     // Released before waiters hear of the end, so waitFor's in-process shortcut cannot miss it.
     this.release(run.id, controller);
-    if (outcome.kind === "ended") this.notify(outcome.run);
+    if (outcome.kind === "ended") {
+      this.notify(outcome.run);
+      this.deps.onRunEnded?.({ ...outcome.run });
+    }
   }
 
   private notify(run: RunRecord): void {

@@ -85,7 +85,7 @@ export interface AlertPayload {
   external?: { source: string; job: string };
 }
 
-export type RunSet = Partial<Pick<RunRecord, "status" | "output" | "error" | "cursor" | "dueAt" | "finishedAt" | "updatedAt">> & {
+export type RunSet = Partial<Pick<RunRecord, "status" | "flowVersion" | "output" | "error" | "cursor" | "dueAt" | "finishedAt" | "updatedAt">> & {
   leaseUntil?: number | null;
 };
 
@@ -143,5 +143,7 @@ export interface EngineDeps {
   log: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
   /** Tells the scheduler that a run is due at this time. */
   onDue?: (at: number) => void;
+  /** Told after a run's terminal state is committed (succeeded, recovered, failed, cancelled). */
+  onRunEnded?: (run: RunRecord) => void;
   publicUrl?: string;
 }

@@ -1,7 +1,7 @@
 // Retry / Replay of an external failure: mend POSTs { type, run_id, source, job, input, requested_by }
 // to the run's retry_url / replay_url, signed per Standard Webhooks with MEND_WEBHOOK_SECRET, and
 // records the callee's answer in the run's ledger (a step attempt `retry_callback` / `replay_callback`).
-// Used by POST /api/runs/:id/retry|replay and by the chat buttons.
+// Called only by the run actions service (src/runs/actions.ts), whichever entrance asked.
 import type { Deps } from "../deps";
 import type { ErrorContext, ErrorType } from "../engine/errors";
 import type { AttemptRecord, RunRecord } from "../engine/ports";
@@ -12,6 +12,8 @@ import { isWebhookSecret, signedHeaders } from "./signing";
 
 export type CallbackAction = "retry" | "replay";
 export const CALLBACK_TIMEOUT_MS = 10_000;
+/** A callback row still `running` this long after its timeout was left by a dead process. */
+const IN_FLIGHT_MARGIN_MS = 5_000;
 
 /** What the callee answered, as recorded and returned. */
 export interface CallbackAnswer {
@@ -69,8 +71,12 @@ export async function requestCallback(
   const body = JSON.stringify({ type: action, run_id: run.id, source: ext.source, job: ext.job, input: opts.input !== undefined ? opts.input : run.input, requested_by: requestedBy });
   const messageId = `msg_${deps.newId()}`;
   const step = `${action}_callback`;
-  const attempt = (await deps.runs.getAttempts(run.id)).filter((a) => a.step === step).length + 1;
   const started = deps.clock.now();
+  // The ledger row is opened before the call, numbered in the same statement: concurrent requests
+  // never share (and overwrite) a row, and while one call is in flight the others are refused.
+  const sent = { url, message_id: messageId, requested_by: requestedBy, status: null, body: null };
+  const attempt = await deps.runs.beginCallback(run.id, step, started, started - CALLBACK_TIMEOUT_MS - IN_FLIGHT_MARGIN_MS, sent);
+  if (attempt === undefined) throw new CallbackError(409, `a ${action} callback for run ${run.id} is already on its way to ${field}; wait for its answer`);
   const answer: CallbackAnswer = { run_id: run.id, action, url, message_id: messageId, ok: false, status: null, body: null, step, attempt, requested_by: requestedBy };
   let failure: { type: ErrorType; code: 400 | 502 } | undefined;
   try {

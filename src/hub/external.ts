@@ -27,7 +27,7 @@ export function externalOf(run: RunRecord): ExternalInfo | undefined {
   return e && typeof e === "object" && typeof e.source === "string" ? e : undefined;
 }
 
-type HubDeps = Pick<Deps, "config" | "clock" | "newId" | "runs" | "flows" | "handlers" | "silences" | "dispatcher" | "waitUntil" | "db" | "log" | "clicks">;
+type HubDeps = Pick<Deps, "config" | "clock" | "newId" | "runs" | "flows" | "handlers" | "silences" | "dispatcher" | "waitUntil" | "db" | "log" | "clicks" | "runActions">;
 
 /** Stores a reported failure as a failed run with one failed step attempt and its alerts, in one transaction. */
 export async function recordFailure(deps: HubDeps, report: FailureReport & { error: NonNullable<FailureReport["error"]> }): Promise<RunRecord> {
@@ -104,6 +104,7 @@ export async function resolveExternal(deps: HubDeps, source: string, job: string
     }
   }
   for (const run of resolved) {
+    deps.runActions.externalResolved(run);
     const edit = deps.clicks.resolved(run, `${source} reported ${job} succeeded`);
     deps.waitUntil(edit.catch((err: unknown) => deps.log("warn", "could not mark the alerts of a resolved run", { run: run.id, error: String(err) })));
   }

@@ -7,10 +7,11 @@ import type { Child } from "hono/jsx";
 import type { Deps } from "../deps";
 import { EngineError } from "../engine/errors";
 import { makeRedactor } from "../engine/redact";
-import { CallbackError, requestCallback } from "../hub/callbacks";
 import { deliveryExtras } from "../hub/delivery-view";
 import { externalOf } from "../hub/external";
 import { ApiError } from "../routes/errors";
+import { actorOf } from "../routes/actor";
+import { actionFromForm } from "./action-form";
 import { RunStats } from "../store/run-stats";
 import { diffLines } from "./diff";
 import { FlowPage, flowYaml } from "./flow";
@@ -32,10 +33,16 @@ type Form = Record<string, string | File | (string | File)[]>;
 
 const RUN_ID = /^[0-9A-Za-z_-]{1,100}$/;
 
+const DONE = { retry: "retried", replay: "replayed", cancel: "cancelled", ack: "acked", resolve: "resolved", mute: "muted", unmute: "unmuted" } as const;
+
 const NOTICES: Record<string, string> = {
   retried: "Retry started: the run resumes from its failed step.",
   replayed: "Replay started: a new run with the same input.",
   cancelled: "Cancelled.",
+  acked: "Acknowledged.",
+  resolved: "Resolved.",
+  muted: "Muted: alerts like this one are not sent while the silence lasts.",
+  unmuted: "Unmuted.",
   "retry-requested": "Retry requested from the system that reported this failure.",
   "replay-requested": "Replay requested from the system that reported this failure.",
 };
@@ -65,7 +72,6 @@ export function pageRoutes(deps: Deps): Hono {
 
   const failure = (c: Context, err: unknown, nonce: string, back?: string) => {
     if (err instanceof EngineError) return message(c, ({ not_found: 404, conflict: 409, invalid: 400 } as const)[err.code], nonce, "Not done", err.message, back);
-    if (err instanceof CallbackError) return message(c, err.status, nonce, "Not done", err.message, back);
     if (err instanceof ApiError) return message(c, err.status === 404 ? 404 : 400, nonce, "Not done", err.message, back);
     deps.log("error", "page failed", { path: c.req.path, error: String((err as Error)?.stack ?? err) });
     return message(c, 500, nonce, "Internal error", "Something went wrong; the server log has the details.", back);
@@ -226,38 +232,23 @@ export function pageRoutes(deps: Deps): Hono {
 
   // ---------------------------------------------------------------- buttons
 
-  // Retry and Replay: an external failure's goes to the system that reported it (as on the API).
-  for (const kind of ["retry", "replay"] as const) {
+  // Run actions: thin adapters over deps.runActions, as the API (external failures included).
+  for (const kind of ["retry", "replay", "cancel", "ack", "resolve", "mute", "unmute"] as const) {
     app.post(
       `/runs/:id/${kind}`,
       action(async (c, x, form) => {
         const id = c.req.param("id") ?? "";
-        const run = await deps.runs.getRun(id);
-        if (!run) return failure(c, new ApiError(404, `unknown run '${id}'`), x.nonce);
+        const req = actionFromForm(kind, id, form);
+        if ("error" in req) return message(c, 400, x.nonce, "Not done", req.error, `/runs/${id}`);
         deps.log("info", `${kind} from the run page`, { run: id });
-        if (externalOf(run)) {
-          await requestCallback(deps, run, kind, "web");
-          return c.redirect(`/runs/${id}?done=${kind}-requested`, 303);
-        }
-        if (kind === "retry") {
-          await deps.engine.retry(id);
-          return c.redirect(`/runs/${id}?done=retried`, 303);
-        }
-        const started = await deps.engine.replay(id, { original: form.version === "original" });
-        return c.redirect(`/runs/${started.id}?done=replayed`, 303);
+        const outcome = await deps.runActions.perform({ ...req, by: actorOf(c, undefined, "page") });
+        if (!outcome.ok) return message(c, outcome.httpStatus, x.nonce, "Not done", outcome.error, `/runs/${id}`);
+        const external = "callback" in outcome.body;
+        const shown = kind === "replay" && outcome.started ? outcome.started.id : id;
+        return c.redirect(`/runs/${shown}?done=${external ? `${kind}-requested` : DONE[kind]}`, 303);
       }),
     );
   }
-
-  app.post(
-    "/runs/:id/cancel",
-    action(async (c) => {
-      const id = c.req.param("id") ?? "";
-      deps.log("info", "cancel from the run page", { run: id });
-      await deps.engine.cancel(id);
-      return c.redirect(`/runs/${id}?done=cancelled`, 303);
-    }),
-  );
 
   // ------------------------------------------------------------ the token
 

@@ -1,10 +1,22 @@
 // How runs, attempts and alerts look in API answers: ISO-8601 UTC times, snake_case.
-import type { AttemptRecord, OutboxRecord, RunRecord } from "../engine/ports";
+import type { AttemptRecord, OutboxRecord } from "../engine/ports";
+import { externalOf } from "../hub/external";
+import type { StoredRun } from "../store/runs";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function runSummary(r: RunRecord) {
-  return { id: r.id, flow: r.flow, flow_version: r.flowVersion, status: r.status, created_at: iso(r.createdAt), finished_at: iso(r.finishedAt) };
+/** `job` is the reported job of an external failure (POST /api/failures), null for flow runs. */
+export function runSummary(r: StoredRun) {
+  return {
+    id: r.id,
+    flow: r.flow,
+    flow_version: r.flowVersion,
+    status: r.status,
+    job: externalOf(r)?.job ?? null,
+    created_at: iso(r.createdAt),
+    finished_at: iso(r.finishedAt),
+    acked_by: r.marks.ackedBy,
+  };
 }
 
 export function attemptView(a: AttemptRecord) {
@@ -36,13 +48,17 @@ export function alertView(o: OutboxRecord, extra?: Record<string, unknown>) {
   };
 }
 
-export function runView(r: RunRecord, attempts: AttemptRecord[], alerts: OutboxRecord[], extras?: Map<string, Record<string, unknown>>) {
+export function runView(r: StoredRun, attempts: AttemptRecord[], alerts: OutboxRecord[], extras?: Map<string, Record<string, unknown>>) {
   return {
     ...runSummary(r),
     input: r.input,
     output: r.output,
     error: r.error,
     replay_of: r.replayOf,
+    acked_at: iso(r.marks.ackedAt),
+    resolved_by: r.marks.resolvedBy,
+    resolved_at: iso(r.marks.resolvedAt),
+    resolution_note: r.marks.resolutionNote,
     ...(r.external ? { external: r.external } : {}),
     steps: attempts.map(attemptView),
     alerts: alerts.map((o) => alertView(o, extras?.get(o.id))),

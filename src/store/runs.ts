@@ -1,5 +1,5 @@
 // Runs and their step attempts: the engine's RunStore over drizzle.
-import { and, desc, eq, inArray, isNull, lt, lte, or, sql, min, ne } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, isNull, lt, lte, or, sql, min, ne } from "drizzle-orm";
 import { runs, stepAttempts } from "../../db/schema";
 import type { ErrorContext } from "../engine/errors";
 import { ACTIVE, type AttemptRecord, type Cursor, type RunRecord, type RunSet, type RunStatus, type Write } from "../engine/ports";
@@ -10,7 +10,29 @@ import { builtStatements, preparedStatements, type FullRunUpdate, type RunRow, t
 const FULL_UPDATE_KEYS = ["status", "output", "error", "cursor", "dueAt", "finishedAt", "updatedAt", "leaseUntil"] as const;
 
 
-export function toRun(r: RunRow): RunRecord {
+/** Who acknowledged and who resolved a run (run actions); null until someone did. */
+export interface RunMarks {
+  ackedBy: string | null;
+  ackedAt: number | null;
+  resolvedBy: string | null;
+  resolvedAt: number | null;
+  resolutionNote: string | null;
+}
+
+/** A run as stored: the engine's record plus the marks the run actions keep on it. */
+export interface StoredRun extends RunRecord {
+  marks: RunMarks;
+}
+
+/** What a bulk action selects by: flow, status, and a window on the start time (epoch ms). */
+export interface RunFilter {
+  flow?: string;
+  status?: string;
+  since?: number;
+  until?: number;
+}
+
+export function toRun(r: RunRow): StoredRun {
   return {
     id: r.id,
     flow: r.flow,
@@ -26,6 +48,7 @@ export function toRun(r: RunRow): RunRecord {
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     finishedAt: r.finishedAt,
+    marks: { ackedBy: r.ackedBy, ackedAt: r.ackedAt, resolvedBy: r.resolvedBy, resolvedAt: r.resolvedAt, resolutionNote: r.resolutionNote },
   };
 }
 
@@ -36,6 +59,7 @@ function toAttempt(a: AttemptRow): AttemptRecord {
 function runValues(set: RunSet): Partial<typeof runs.$inferInsert> {
   const v: Partial<typeof runs.$inferInsert> = {};
   if (set.status !== undefined) v.status = set.status;
+  if (set.flowVersion !== undefined) v.flowVersion = set.flowVersion;
   if (set.output !== undefined) v.output = set.output;
   if (set.error !== undefined) v.error = set.error;
   if (set.cursor !== undefined) v.cursor = JSON.stringify(set.cursor);
@@ -60,7 +84,7 @@ export class RunRepo {
     return this.d.db;
   }
 
-  async getRun(id: string): Promise<RunRecord | undefined> {
+  async getRun(id: string): Promise<StoredRun | undefined> {
     const row = await this.statements.getRun(id);
     return row ? toRun(row) : undefined;
   }
@@ -172,7 +196,7 @@ export class RunRepo {
     await this.db.update(runs).set({ leaseUntil: null }).where(inArray(runs.status, [...ACTIVE])).run();
   }
 
-  async listRuns(q: { flow?: string; status?: string; limit: number; cursor?: string }): Promise<{ runs: RunRecord[]; next: string | null }> {
+  async listRuns(q: { flow?: string; status?: string; limit: number; cursor?: string }): Promise<{ runs: StoredRun[]; next: string | null }> {
     const conds = [];
     if (q.flow) conds.push(eq(runs.flow, q.flow));
     if (q.status) conds.push(eq(runs.status, q.status));
@@ -187,4 +211,56 @@ export class RunRepo {
     const page = rows.slice(0, q.limit).map(toRun);
     return { runs: page, next: rows.length > q.limit ? page[page.length - 1]!.id : null };
   }
+
+  /** Marks the run acknowledged unless it was already; answers the marks as they stand after. */
+  async ack(id: string, by: string, now: number): Promise<RunMarks | undefined> {
+    await this.db.update(runs).set({ ackedBy: by, ackedAt: now }).where(and(eq(runs.id, id), isNull(runs.ackedAt))).run();
+    return (await this.getRun(id))?.marks;
+  }
+
+  /** Marks the run resolved (its status stays) unless it was already; answers the marks after. */
+  async resolve(id: string, by: string, note: string | null, now: number): Promise<RunMarks | undefined> {
+    await this.db
+      .update(runs)
+      .set({ resolvedBy: by, resolvedAt: now, resolutionNote: note })
+      .where(and(eq(runs.id, id), isNull(runs.resolvedAt)))
+      .run();
+    return (await this.getRun(id))?.marks;
+  }
+
+  /** Ids of runs matching the filter, newest first, at most `limit`. */
+  async selectIds(f: RunFilter, limit: number): Promise<string[]> {
+    const conds = [];
+    if (f.flow) conds.push(eq(runs.flow, f.flow));
+    if (f.status) conds.push(eq(runs.status, f.status));
+    if (f.since !== undefined) conds.push(gte(runs.createdAt, f.since));
+    if (f.until !== undefined) conds.push(lt(runs.createdAt, f.until));
+    const rows = await this.db
+      .select({ id: runs.id })
+      .from(runs)
+      .where(conds.length ? and(...conds) : undefined)
+      .orderBy(desc(runs.id))
+      .limit(limit)
+      .all();
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Opens a callback ledger row (step `step`, status running) with the next attempt number, in one
+   * statement: concurrent callers get distinct numbers, and none while another call of the same
+   * step started after `busySince` is still running. Answers the attempt number, or undefined.
+   */
+  async beginCallback(runId: string, step: string, now: number, busySince: number, output: unknown): Promise<number | undefined> {
+    const a = stepAttempts;
+    const rows = await this.db.all<{ attempt: number }>(sql`
+      insert into ${a} (run_id, step, attempt, phase, status, started_at, output)
+      select ${runId}, ${step}, (select coalesce(max(${a.attempt}), 0) + 1 from ${a} where ${a.runId} = ${runId} and ${a.step} = ${step}),
+        'main', 'running', ${now}, ${JSON.stringify(output)}
+      where not exists (
+        select 1 from ${a} where ${a.runId} = ${runId} and ${a.step} = ${step} and ${a.status} = 'running' and ${a.startedAt} > ${busySince}
+      )
+      returning attempt`);
+    return rows[0]?.attempt;
+  }
+
 }

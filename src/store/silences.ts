@@ -1,5 +1,5 @@
 // Silences: matchers (flow glob, step, error type) that keep alerts from being sent until ends_at.
-import { asc, eq, gt } from "drizzle-orm";
+import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import { silences } from "../../db/schema";
 import { globToRegExp } from "../alerts/match";
 import type { ErrorContext } from "../engine/errors";
@@ -14,7 +14,12 @@ export interface SilenceRecord {
   created_by: string | null;
   comment: string | null;
   created_at: string;
+  /** Mute until resolved: the run whose resolve ends this silence. */
+  until_resolved?: string;
 }
+
+/** ends_at of a silence that lasts until its run is resolved (9999-12-31T23:59:59Z). */
+export const UNTIL_RESOLVED_ENDS_AT = 253_402_300_799_000;
 
 type Row = typeof silences.$inferSelect;
 
@@ -27,6 +32,7 @@ const toSilence = (r: Row): SilenceRecord => ({
   created_by: r.createdBy,
   comment: r.comment,
   created_at: new Date(r.createdAt).toISOString(),
+  ...(r.untilResolved ? { until_resolved: r.untilResolved } : {}),
 });
 
 export function silenceMatches(s: SilenceRecord, flow: string, error: ErrorContext): boolean {
@@ -39,8 +45,21 @@ export function silenceMatches(s: SilenceRecord, flow: string, error: ErrorConte
 export class SilenceRepo {
   constructor(private readonly d: Database) {}
 
-  async create(s: { id: string; flow?: string | null; step?: string | null; errorType?: string | null; endsAt: number; createdBy?: string | null; comment?: string | null }, now: number): Promise<SilenceRecord> {
-    const row = { id: s.id, flow: s.flow ?? null, step: s.step ?? null, errorType: s.errorType ?? null, endsAt: s.endsAt, createdBy: s.createdBy ?? null, comment: s.comment ?? null, createdAt: now };
+  async create(
+    s: { id: string; flow?: string | null; step?: string | null; errorType?: string | null; endsAt: number; createdBy?: string | null; comment?: string | null; untilResolved?: string | null },
+    now: number,
+  ): Promise<SilenceRecord> {
+    const row = {
+      id: s.id,
+      flow: s.flow ?? null,
+      step: s.step ?? null,
+      errorType: s.errorType ?? null,
+      endsAt: s.endsAt,
+      createdBy: s.createdBy ?? null,
+      comment: s.comment ?? null,
+      createdAt: now,
+      untilResolved: s.untilResolved ?? null,
+    };
     await this.d.db.insert(silences).values(row).run();
     return toSilence(row);
   }
@@ -53,6 +72,23 @@ export class SilenceRepo {
   async remove(id: string): Promise<boolean> {
     const rows = await this.d.db.delete(silences).where(eq(silences.id, id)).returning({ id: silences.id }).all();
     return rows.length > 0;
+  }
+
+  /** Ends the given silences now (they stay in the table, no longer active). */
+  async end(ids: string[], now: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.d.db.update(silences).set({ endsAt: now }).where(and(inArray(silences.id, ids), gt(silences.endsAt, now))).run();
+  }
+
+  /** Ends the "until resolved" silences of a run; answers their ids. */
+  async endUntilResolved(runId: string, now: number): Promise<string[]> {
+    const rows = await this.d.db
+      .update(silences)
+      .set({ endsAt: now })
+      .where(and(eq(silences.untilResolved, runId), gt(silences.endsAt, now)))
+      .returning({ id: silences.id })
+      .all();
+    return rows.map((r) => r.id);
   }
 
   async matching(now: number, flow: string, error: ErrorContext): Promise<SilenceRecord | undefined> {

@@ -171,7 +171,7 @@ describe("GET /api/runs", () => {
     for (let i = 0; i < 5; i++) ids.push((await post("many", { i }, "?wait=true")).run_id);
     const page1 = await (await s.api("/api/runs?flow=many&status=succeeded&limit=2")).json();
     expect(page1.runs.map((r: { id: string }) => r.id)).toEqual([ids[4], ids[3]]);
-    expect(page1.runs[0]).toEqual({ id: ids[4], flow: "many", flow_version: 1, status: "succeeded", created_at: expect.any(String), finished_at: expect.any(String) });
+    expect(page1.runs[0]).toEqual({ id: ids[4], flow: "many", flow_version: 1, status: "succeeded", job: null, acked_by: null, created_at: expect.any(String), finished_at: expect.any(String) });
     const page2 = await (await s.api(`/api/runs?flow=many&limit=2&cursor=${page1.next_cursor}`)).json();
     expect(page2.runs.map((r: { id: string }) => r.id)).toEqual([ids[2], ids[1]]);
     const page3 = await (await s.api(`/api/runs?flow=many&limit=2&cursor=${page2.next_cursor}`)).json();

@@ -128,7 +128,7 @@ describe("with MEND_API_TOKEN set", () => {
     // Retrying a run that has not failed: a 409 page, and the run stays as it is.
     const again = await b.post(`/runs/${failedId}/retry`, { _csrf: csrf });
     expect(again.status).toBe(409);
-    expect(await again.text()).toContain("only failed runs can be retried");
+    expect(await again.text()).toContain("only failed or recovered runs can be retried");
   });
 });
 
