@@ -16,6 +16,10 @@ export interface AttemptEnv {
 }
 
 const DETAIL_BODY_LIMIT = 2000;
+/** Request headers whose values never go into the ledger (the redactor only knows MEND_SECRET_* values). */
+const SENSITIVE_HEADER = /authorization|cookie|token|secret|signature|password|api[-_]?key|^x-.*key$/i;
+
+const cut = (text: string) => (text.length > DETAIL_BODY_LIMIT ? `${text.slice(0, DETAIL_BODY_LIMIT)}…truncated…` : text);
 
 export async function runAttempt(step: Step, env: AttemptEnv): Promise<unknown> {
   if (step.compute !== undefined) return render(step.compute, env.scope);
@@ -65,20 +69,31 @@ async function runHttp(http: NonNullable<Step["http"]>, env: AttemptEnv): Promis
     }
   }
   const label = `${http.method} ${url.origin}${url.pathname}`;
+  // What was sent, for the run page: sensitive headers masked here, secret values by the ledger's redactor.
+  const request = {
+    method: http.method,
+    url: url.href,
+    headers: Object.fromEntries([...headers].map(([k, v]) => [k, SENSITIVE_HEADER.test(k) ? "[redacted]" : v])),
+    ...(body !== undefined ? { body: cut(body) } : {}),
+  };
+  const aborted = () => {
+    const e = coerceAbort(env.signal);
+    return new StepError(e.message, e.type, { ...e.extra, details: { ...e.extra.details, request } });
+  };
   let res: Response;
   try {
     res = await env.fetch(url, { method: http.method, headers, body, signal: env.signal });
   } catch (err) {
-    if (env.signal.aborted) throw coerceAbort(env.signal);
+    if (env.signal.aborted) throw aborted();
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new StepError(`${label} failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`, "network");
+    throw new StepError(`${label} failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`, "network", { details: { request } });
   }
   let text: string;
   try {
     text = await res.text();
   } catch (err) {
-    if (env.signal.aborted) throw coerceAbort(env.signal);
-    throw new StepError(`${label} failed while reading the body: ${(err as Error).message}`, "network");
+    if (env.signal.aborted) throw aborted();
+    throw new StepError(`${label} failed while reading the body: ${(err as Error).message}`, "network", { details: { request } });
   }
   const resHeaders = Object.fromEntries(res.headers);
   const result = { status: res.status, headers: resHeaders, body: parseBody(text, res.headers.get("content-type")) };
@@ -87,7 +102,7 @@ async function runHttp(http: NonNullable<Step["http"]>, env: AttemptEnv): Promis
   const type = res.status === 401 || res.status === 403 ? "permission_denied" : "http_status";
   throw new StepError(`${label} returned ${res.status}`, type, {
     status: res.status,
-    details: { body: text.length > DETAIL_BODY_LIMIT ? text.slice(0, DETAIL_BODY_LIMIT) + "…truncated…" : text, headers: resHeaders },
+    details: { body: cut(text), headers: resHeaders, request },
     retryAfterMs: res.status === 429 || res.status === 503 ? retryAfterMs(res.headers.get("retry-after"), env.now()) : undefined,
     result,
   });

@@ -126,7 +126,23 @@ describe("http errors", () => {
       step: "call",
       attempts: 1,
       status: 500,
-      details: { body: "upstream exploded", headers: expect.objectContaining({ "x-req": "abc" }) },
+      details: {
+        body: "upstream exploded",
+        headers: expect.objectContaining({ "x-req": "abc" }),
+        request: { method: "GET", url: "http://api.test/current?city=x", headers: { "idempotency-key": expect.any(String) } },
+      },
+    });
+  });
+
+  it("records what was sent, with credentials in headers masked", async () => {
+    const h = oneCall({ method: "POST", url: "http://api.test/orders", headers: { Authorization: "Bearer abc", "X-Api-Key": "k1", "X-Trace": "t1" }, body: { order: 7 } });
+    h.http.reply(reply(422, "no"));
+    const run = await h.start("f");
+    expect(run.error!.details!.request).toEqual({
+      method: "POST",
+      url: "http://api.test/orders",
+      headers: { authorization: "[redacted]", "x-api-key": "[redacted]", "x-trace": "t1", "content-type": "application/json", "idempotency-key": expect.any(String) },
+      body: '{"order":7}',
     });
   });
 

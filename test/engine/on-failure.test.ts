@@ -44,7 +44,7 @@ describe("on_failure", () => {
       step: "fetch",
       attempts: 2,
       status: 500,
-      details: { body: "down", headers: expect.any(Object) },
+      details: { body: "down", headers: expect.any(Object), request: expect.objectContaining({ method: "GET", url: "http://api.test/a" }) },
     });
   });
 

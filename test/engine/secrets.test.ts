@@ -30,7 +30,7 @@ describe("secrets", () => {
     const [a] = await h.attemptsOf(run.id, "call");
     for (const e of [a!.error, run.error]) {
       expect(e!.message).toBe(`GET http://api.test/${REDACTED}/x returned 500`);
-      expect(e!.details).toMatchObject({ body: `bad key ${REDACTED}`, headers: expect.objectContaining({ "x-key": REDACTED }) });
+      expect(e!.details).toMatchObject({ body: `bad key ${REDACTED}`, headers: expect.objectContaining({ "x-key": REDACTED }), request: { url: `http://api.test/${REDACTED}/x` } });
     }
   });
 
