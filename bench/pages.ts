@@ -75,6 +75,8 @@ export interface Filled {
   file: string;
   ids: { failed: string[]; succeeded: string[]; replays: string[] };
   deepCursor: string;
+  /** created_at of the run in the middle: an `until` far from now. */
+  middleTime: number;
   fillMs: number;
 }
 
@@ -101,6 +103,7 @@ export function fill(file: string, runs: number, hours: number): Filled {
   };
   const ids: Filled["ids"] = { failed: [], succeeded: [], replays: [] };
   let deepCursor = "";
+  let middleTime = 0;
   let rnd = 42;
   const random = () => ((rnd = (rnd * 1103515245 + 12345) % 2147483648) / 2147483648);
   db.transaction(() => {
@@ -115,7 +118,7 @@ export function fill(file: string, runs: number, hours: number): Filled {
     for (let i = 0; i < runs; i++) {
       const created = Math.floor(now - span + (i * span) / runs);
       const id = ulid(created);
-      if (i === Math.floor(runs / 2)) deepCursor = id;
+      if (i === Math.floor(runs / 2)) (deepCursor = id), (middleTime = created);
       const flow = random() < 0.005 ? RARE : FLOWS[i % FLOWS.length]!;
       const r = random();
       const status = r < 0.86 ? "succeeded" : r < 0.93 ? "failed" : r < 0.97 ? "recovered" : r < 0.99 ? "cancelled" : "succeeded";
@@ -161,7 +164,7 @@ export function fill(file: string, runs: number, hours: number): Filled {
   })();
   db.pragma("wal_checkpoint(TRUNCATE)");
   db.close();
-  return { file, ids, deepCursor, fillMs: performance.now() - started };
+  return { file, ids, deepCursor, middleTime, fillMs: performance.now() - started };
 }
 
 /** SQLite's plans for the queries the pages make, on the filled file. */
@@ -176,6 +179,22 @@ export function plans(file: string, f: Filled): string[] {
     ["/ ?flow", "select * from runs where flow = ? order by id desc limit 51", ["orders"]],
     ["/ ?flow&status", "select * from runs where flow = ? and status = ? order by id desc limit 51", [RARE, "cancelled"]],
     ["/ ?cursor", "select * from runs where id < ? order by id desc limit 51", [f.deepCursor]],
+    ["/ ?q=<id prefix>", "select * from runs where id >= ? and id < ? order by id desc limit 51", [f.deepCursor.slice(0, 12), `${f.deepCursor.slice(0, 12)}~`]],
+    [
+      "/ ?q=<words>",
+      "select runs.*, runs_fts.rowid from runs inner join runs_fts on runs_fts.rowid = runs.rowid where runs_fts match ? order by runs_fts.rowid desc limit 51",
+      ['"user123" "example" "com"*'],
+    ],
+    [
+      "/ ?q=<words>&status",
+      "select runs.*, runs_fts.rowid from runs inner join runs_fts on runs_fts.rowid = runs.rowid where runs_fts match ? and runs.status = ? order by runs_fts.rowid desc limit 51",
+      ['"bench"*', "failed"],
+    ],
+    [
+      "/ ?until&status",
+      "select * from runs where status = ? and +created_at < ? and id <= coalesce((select id from runs where created_at < ? order by created_at desc limit 1), '') order by id desc limit 51",
+      ["failed", f.middleTime, f.middleTime + 60_000],
+    ],
     ["/ failure rates (1 h)", "select flow, count(*), sum(status = 'failed'), sum(status = 'recovered') from runs where created_at >= ? and created_at < ? group by flow", [hour, hour + 3_600_000]],
     ["/runs/:id run", "select * from runs where id = ?", [id]],
     ["/runs/:id attempts", "select * from step_attempts where run_id = ? order by rowid", [id]],
@@ -302,6 +321,11 @@ export async function runPagesBench(o: PagesBenchOptions = {}): Promise<PageFigu
       ["/?status=failed", () => "/?status=failed", '<table class="runs">'],
       [`/?flow=${RARE}&status=cancelled`, () => `/?flow=${RARE}&status=cancelled`, '<table class="runs">'],
       ["/?cursor=<middle>", () => `/?cursor=${filled.deepCursor}`, '<table class="runs">'],
+      ["/?q=<run id prefix>", () => `/?q=${pick(filled.ids.failed).slice(0, 14)}`, 'data-status="failed"'],
+      ["/?q=<customer email>", () => `/?q=user${pick(filled.ids.failed).charCodeAt(20) * 37}%40example.com`, '<table class="runs">'],
+      ["/?q=bench (every run)", () => "/?q=bench", '<table class="runs">'],
+      ["/?q=bench&status=failed", () => "/?q=bench&status=failed", 'data-status="failed"'],
+      [`/?until=<middle>&status=failed`, () => `/?until=${new Date(filled.middleTime).toISOString()}&status=failed`, 'data-status="failed"'],
       ["/runs/:id (failed)", () => `/runs/${pick(filled.ids.failed)}`, '<section id="run"'],
       ["/runs/:id (succeeded)", () => `/runs/${pick(filled.ids.succeeded)}`, '<section id="run"'],
     ];

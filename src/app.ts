@@ -5,7 +5,8 @@ import type { Deps } from "./deps";
 import { ApiError, errorHandler } from "./routes/errors";
 import { flowRoutes } from "./routes/flows";
 import { handlerRoutes } from "./routes/handlers";
-import { bearerOk, hookRoutes } from "./routes/hooks";
+import { People } from "./auth/people";
+import { hookRoutes } from "./routes/hooks";
 import { runRoutes } from "./routes/runs";
 import { failureRoutes } from "./routes/failures";
 import { silenceRoutes } from "./routes/silences";
@@ -24,8 +25,14 @@ export function createApp(deps: Deps, extend?: (app: Hono) => void): Hono {
     }),
   );
 
+  const people = new People(deps.config.MEND_API_TOKEN, deps.config.MEND_USERS);
   app.use("/api/*", async function requireToken(c, next) {
-    if (!bearerOk(c, deps.config.MEND_API_TOKEN)) throw new ApiError(401, "missing or bad bearer token (Authorization: Bearer <MEND_API_TOKEN>)");
+    if (people.on) {
+      const header = c.req.header("authorization") ?? "";
+      const person = header.startsWith("Bearer ") ? people.byToken(header.slice(7).trim()) : undefined;
+      if (!person) throw new ApiError(401, "missing or bad bearer token (Authorization: Bearer <MEND_API_TOKEN or your MEND_USERS token>)");
+      c.set("actor", { id: person.name, name: person.name, via: "api" });
+    }
     await next();
   });
 

@@ -1,5 +1,6 @@
 // The environment as a typed config. Only entries read process.env and pass it here.
 import { z } from "zod";
+import { parseUsers } from "./auth/people";
 import { WEBHOOK_SECRET_HINT, WEBHOOK_SECRET_RE } from "./hub/secret-format";
 
 export class ConfigError extends Error {
@@ -16,6 +17,17 @@ const envSchema = z.object({
   MEND_DB: z.string().min(1).default("./data/mend.db"),
   MEND_FLOWS_DIR: z.string().min(1).default("./flows"),
   MEND_API_TOKEN: z.string().min(16, "must be at least 16 characters (a guessable token is no token)").optional(),
+  MEND_USERS: z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        return parseUsers(v);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .default([]),
   MEND_MAX_BODY: int(1, 1024 * 1024 * 1024).default(1_048_576),
   MEND_MAX_RESPONSE: int(1, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
   MEND_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),

@@ -17,6 +17,7 @@ export interface FlowProps {
   nonce: string;
   csrf: string;
   signedIn: boolean;
+  user?: string;
   name: string;
   shown: number;
   latest: number;
@@ -31,7 +32,7 @@ export const FlowPage: FC<FlowProps> = (p) => {
   const b = p.diff?.b ?? p.latest;
   const changed = p.diff ? p.diff.lines.filter((l) => l.op !== "same").length : 0;
   return (
-    <Layout title={p.name} here="/flows" nonce={p.nonce} csrf={p.csrf} signedIn={p.signedIn}>
+    <Layout title={p.name} here="/flows" nonce={p.nonce} csrf={p.csrf} signedIn={p.signedIn} user={p.user}>
       <p class="small">
         <a href="/flows">← Flows</a> · <a href={`/?flow=${encodeURIComponent(p.name)}`}>runs of {p.name}</a>
       </p>
@@ -43,7 +44,7 @@ export const FlowPage: FC<FlowProps> = (p) => {
       <h2>Definition</h2>
       <pre id="definition">{p.yaml}</pre>
       <h2>Versions</h2>
-      <table class="versions">
+      <table class="versions stack">
         <thead>
           <tr>
             <th class="num">Version</th>
@@ -55,7 +56,7 @@ export const FlowPage: FC<FlowProps> = (p) => {
           {[...p.versions].reverse().map((v) => (
             <tr data-version={v.version}>
               <td class="num">{v.version === p.shown ? <strong>v{v.version}</strong> : <a href={`/flows/${encodeURIComponent(p.name)}?v=${v.version}`}>v{v.version}</a>}</td>
-              <td class="mono">{fmtTime(Date.parse(v.created_at))}</td>
+              <td class="mono" data-label="created">{fmtTime(Date.parse(v.created_at))}</td>
               <td>{v.version > 1 ? <a href={`/flows/${encodeURIComponent(p.name)}?a=${v.version - 1}&b=${v.version}`}>changes from v{v.version - 1}</a> : <span class="muted">first version</span>}</td>
             </tr>
           ))}

@@ -8,17 +8,18 @@ export interface FlowsProps {
   nonce: string;
   csrf: string;
   signedIn: boolean;
+  user?: string;
   flows: { name: string; version: number; description: string | null }[];
   rates: Map<string, FlowRate>;
 }
 
 export const FlowsPage: FC<FlowsProps> = (p) => (
-  <Layout title="Flows" here="/flows" nonce={p.nonce} csrf={p.csrf} signedIn={p.signedIn}>
+  <Layout title="Flows" here="/flows" nonce={p.nonce} csrf={p.csrf} signedIn={p.signedIn} user={p.user}>
     <h1>Flows</h1>
     {p.flows.length === 0 ? (
       <p class="muted">No flows yet: put one with PUT /api/flows/&lt;name&gt; or a file in MEND_FLOWS_DIR.</p>
     ) : (
-      <table class="flows">
+      <table class="flows stack">
         <thead>
           <tr>
             <th>Flow</th>
@@ -37,12 +38,12 @@ export const FlowsPage: FC<FlowsProps> = (p) => (
                 <td>
                   <a href={`/flows/${encodeURIComponent(f.name)}`}>{f.name}</a>
                 </td>
-                <td class="num">v{f.version}</td>
+                <td class="num" data-label="version">v{f.version}</td>
                 <td>{f.description ?? <span class="muted">—</span>}</td>
-                <td class="num">
+                <td class="num" data-label="runs (24 h)">
                   <a href={`/?flow=${encodeURIComponent(f.name)}`}>{r?.runs ?? 0}</a>
                 </td>
-                <td class="num">{r?.failed ? <a href={`/?flow=${encodeURIComponent(f.name)}&status=failed`}>{r.failed}</a> : 0}</td>
+                <td class="num" data-label="failed">{r?.failed ? <a href={`/?flow=${encodeURIComponent(f.name)}&status=failed`}>{r.failed}</a> : 0}</td>
                 <td>{r ? <RateChart rate={r} /> : <span class="muted small">no runs</span>}</td>
               </tr>
             );

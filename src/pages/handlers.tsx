@@ -34,17 +34,18 @@ export interface HandlersProps {
   nonce: string;
   csrf: string;
   signedIn: boolean;
+  user?: string;
   handlers: HandlerRecord[];
   silences: SilenceRecord[];
 }
 
 export const HandlersPage: FC<HandlersProps> = (p) => (
-  <Layout title="Handlers" here="/handlers" nonce={p.nonce} csrf={p.csrf} signedIn={p.signedIn}>
+  <Layout title="Handlers" here="/handlers" nonce={p.nonce} csrf={p.csrf} signedIn={p.signedIn} user={p.user}>
     <h1>Handlers</h1>
     {p.handlers.length === 0 ? (
       <p class="muted">No handler is registered: failures are written to the server log. Register one with POST /api/handlers.</p>
     ) : (
-      <table class="handlers">
+      <table class="handlers stack">
         <thead>
           <tr>
             <th>Name</th>
@@ -59,13 +60,13 @@ export const HandlersPage: FC<HandlersProps> = (p) => (
           {p.handlers.map((h) => (
             <tr data-handler={h.id}>
               <td>{h.name}</td>
-              <td>{h.kind}</td>
+              <td data-label="kind">{h.kind}</td>
               <td>{h.enabled ? <span class="badge s-succeeded">enabled</span> : <span class="badge s-off">disabled</span>}</td>
-              <td>{matchText(h)}</td>
-              <td>
+              <td data-label="selects">{matchText(h)}</td>
+              <td data-label="config">
                 <code>{JSON.stringify(shownConfig(h.config))}</code>
               </td>
-              <td class="mono small">{h.id}</td>
+              <td class="mono small" data-label="id">{h.id}</td>
             </tr>
           ))}
         </tbody>
@@ -75,7 +76,7 @@ export const HandlersPage: FC<HandlersProps> = (p) => (
     {p.silences.length === 0 ? (
       <p class="muted">No active silence. Chat alerts have a Mute button; POST /api/silences adds one.</p>
     ) : (
-      <table class="silences">
+      <table class="silences stack">
         <thead>
           <tr>
             <th>Flow</th>
@@ -89,12 +90,12 @@ export const HandlersPage: FC<HandlersProps> = (p) => (
         <tbody>
           {p.silences.map((s) => (
             <tr data-silence={s.id}>
-              <td>{s.flow ?? <span class="muted">any</span>}</td>
-              <td>{s.step ?? <span class="muted">any</span>}</td>
-              <td>{s.error_type ?? <span class="muted">any</span>}</td>
-              <td class="mono">{fmtTime(Date.parse(s.ends_at))}</td>
-              <td>{s.created_by ?? <span class="muted">—</span>}</td>
-              <td>{s.comment ?? ""}</td>
+              <td data-label="flow">{s.flow ?? <span class="muted">any</span>}</td>
+              <td data-label="step">{s.step ?? <span class="muted">any</span>}</td>
+              <td data-label="error type">{s.error_type ?? <span class="muted">any</span>}</td>
+              <td class="mono" data-label="ends">{fmtTime(Date.parse(s.ends_at))}</td>
+              <td data-label="by">{s.created_by ?? <span class="muted">—</span>}</td>
+              <td data-label="comment">{s.comment ?? ""}</td>
             </tr>
           ))}
         </tbody>

@@ -1,5 +1,5 @@
 // The history pages, served by the same Hono app as the API (no Node-only import: Workers serve them too).
-// GET pages pass `page()`: a session (the token form first when MEND_API_TOKEN is set). Buttons are
+// GET pages pass `page()`: a session (the sign-in form first when sign-in is on). Buttons are
 // POST forms passing `action()`: same-site check, session, CSRF token; then a 303 back to a page.
 // No middleware is registered here, so nothing of this touches /api, /hooks or the chat routes.
 import { Hono, type Context } from "hono";
@@ -12,6 +12,7 @@ import { externalOf } from "../hub/external";
 import { ApiError } from "../routes/errors";
 import { actorOf } from "../routes/actor";
 import { actionFromForm } from "./action-form";
+import { RunList } from "../store/run-list";
 import { RunStats } from "../store/run-stats";
 import { diffLines } from "./diff";
 import { FlowPage, flowYaml } from "./flow";
@@ -19,13 +20,14 @@ import { FlowsPage } from "./flows";
 import { HandlersPage } from "./handlers";
 import { BouncePage, LoginPage, MessagePage } from "./login";
 import { RunPage, RunView, type RunViewData } from "./run";
-import { PAGE_SIZE, RunsListPage, parseFilter } from "./runs-list";
-import { crossSiteRefusal, csrfMatches, endSession, newNonce, readSession, safeNext, startSession, tokenMatches, type Session } from "./session";
+import { PAGE_SIZE, RunsListPage, RunsTable, parseFilter } from "./runs-list";
+import { crossSiteRefusal, csrfMatches, endSession, newNonce, readSession, safeNext, startSession, type Session } from "./session";
+import { People } from "../auth/people";
 
 interface PageCtx {
   session: Session;
   nonce: string;
-  /** A token is set, so there is a sign-out button. */
+  /** Sign-in is on, so there is a sign-out button. */
   signedIn: boolean;
 }
 
@@ -59,8 +61,9 @@ function secureHeaders(c: Context, nonce: string): void {
 
 export function pageRoutes(deps: Deps): Hono {
   const app = new Hono();
-  const token = deps.config.MEND_API_TOKEN;
+  const people = new People(deps.config.MEND_API_TOKEN, deps.config.MEND_USERS);
   const stats = new RunStats(deps.db);
+  const runList = new RunList(deps.db);
   const redact = makeRedactor(deps.config.secrets);
 
   const html = (c: Context, status: 200 | 400 | 401 | 403 | 404 | 409 | 500 | 502, nonce: string, node: Child) => {
@@ -80,9 +83,9 @@ export function pageRoutes(deps: Deps): Hono {
   function page(handler: (c: Context, x: PageCtx) => Promise<Response>) {
     return async function servePage(c: Context): Promise<Response> {
       const nonce = newNonce();
-      let session = await readSession(c, token);
+      let session = await readSession(c, people);
       if (!session) {
-        if (token) {
+        if (people.on) {
           const url = new URL(c.req.url);
           const here = url.pathname + url.search;
           // A link from a chat alert is cross-site: the Strict cookie only comes with a same-site reload.
@@ -92,7 +95,8 @@ export function pageRoutes(deps: Deps): Hono {
         session = await startSession(c, undefined);
       }
       try {
-        return await handler(c, { session, nonce, signedIn: !!token });
+        if (session.user) c.set("actor", { id: session.user, name: session.user, via: "page" });
+        return await handler(c, { session, nonce, signedIn: people.on });
       } catch (err) {
         return failure(c, err, nonce);
       }
@@ -108,8 +112,8 @@ export function pageRoutes(deps: Deps): Hono {
         deps.log("warn", "page action refused", { path: c.req.path, reason: refusal });
         return message(c, 403, nonce, "Refused", `Refused: ${refusal}.`, back);
       }
-      const session = await readSession(c, token);
-      if (!session) return token ? message(c, 401, nonce, "Sign in first", "Your session has ended: sign in and try again.", `/login?next=${encodeURIComponent(back)}`) : message(c, 403, nonce, "Refused", "Refused: this browser has no session; reload the page and try again.", back);
+      const session = await readSession(c, people);
+      if (!session) return people.on ? message(c, 401, nonce, "Sign in first", "Your session has ended: sign in and try again.", `/login?next=${encodeURIComponent(back)}`) : message(c, 403, nonce, "Refused", "Refused: this browser has no session; reload the page and try again.", back);
       let form: Form = {};
       try {
         form = (await c.req.parseBody()) as Form;
@@ -121,7 +125,8 @@ export function pageRoutes(deps: Deps): Hono {
         return message(c, 403, nonce, "Refused", "Refused: the form's CSRF token is missing or wrong; reload the page and try again.", back);
       }
       try {
-        return await handler(c, { session, nonce, signedIn: !!token }, form);
+        if (session.user) c.set("actor", { id: session.user, name: session.user, via: "page" });
+        return await handler(c, { session, nonce, signedIn: people.on }, form);
       } catch (err) {
         return failure(c, err, nonce, back);
       }
@@ -162,10 +167,15 @@ export function pageRoutes(deps: Deps): Hono {
   app.get(
     "/",
     page(async (c, x) => {
-      const filter = parseFilter(c.req.query());
-      const [list, rates, flows] = await Promise.all([deps.runs.listRuns({ ...filter, limit: PAGE_SIZE }), stats.failureRates(deps.clock.now()), deps.flows.list()]);
+      const now = deps.clock.now();
+      const filter = parseFilter(c.req.query(), now);
+      if (c.req.header("x-mend-live") === "1") {
+        const list = await runList.list({ ...filter, limit: PAGE_SIZE });
+        return html(c, 200, x.nonce, <RunsTable nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} filter={filter} runs={list.runs} next={list.next} flows={[]} rates={[]} now={now} />);
+      }
+      const [list, rates, flows] = await Promise.all([runList.list({ ...filter, limit: PAGE_SIZE }), stats.failureRates(now), deps.flows.list()]);
       const names = [...new Set([...flows.map((f) => f.name), ...rates.map((r) => r.flow), ...(filter.flow ? [filter.flow] : [])])].sort();
-      return html(c, 200, x.nonce, <RunsListPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} filter={filter} runs={list.runs} next={list.next} flows={names} rates={rates} />);
+      return html(c, 200, x.nonce, <RunsListPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} filter={filter} runs={list.runs} next={list.next} flows={names} rates={rates} now={now} />);
     }),
   );
 
@@ -174,16 +184,18 @@ export function pageRoutes(deps: Deps): Hono {
     page(async (c, x) => {
       const d = await loadRun(c.req.param("id") ?? "", x.session.csrf);
       if (!d) return message(c, 404, x.nonce, "Unknown run", `There is no run '${c.req.param("id")}'.`);
+      const asked = c.req.query("attempt");
+      if (asked && /^\d{1,6}$/.test(asked)) d.attempt = Number(asked);
       const notice = NOTICES[c.req.query("done") ?? ""];
-      return html(c, 200, x.nonce, <RunPage d={d} nonce={x.nonce} signedIn={x.signedIn} notice={notice} />);
+      return html(c, 200, x.nonce, <RunPage d={d} nonce={x.nonce} signedIn={x.signedIn} user={x.session.user} notice={notice} />);
     }),
   );
 
   // The live part of a run page, polled by its script: the #run section alone.
   app.get("/runs/:id/live", async (c) => {
-    const session = await readSession(c, token);
+    const session = await readSession(c, people);
     const nonce = newNonce();
-    if (!session && token) return c.text("sign in first", 401);
+    if (!session && people.on) return c.text("sign in first", 401);
     const d = await loadRun(c.req.param("id"), session?.csrf ?? "");
     if (!d) return c.text("unknown run", 404);
     return html(c, 200, nonce, <RunView d={d} />);
@@ -193,7 +205,7 @@ export function pageRoutes(deps: Deps): Hono {
     "/flows",
     page(async (c, x) => {
       const [flows, rates] = await Promise.all([deps.flows.list(), stats.failureRates(deps.clock.now())]);
-      return html(c, 200, x.nonce, <FlowsPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} flows={flows} rates={new Map(rates.map((r) => [r.flow, r]))} />);
+      return html(c, 200, x.nonce, <FlowsPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} flows={flows} rates={new Map(rates.map((r) => [r.flow, r]))} />);
     }),
   );
 
@@ -217,7 +229,7 @@ export function pageRoutes(deps: Deps): Hono {
         c,
         200,
         x.nonce,
-        <FlowPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} name={name} shown={found.version} latest={latest} description={found.flow.description} yaml={flowYaml(found.flow, redact)} versions={versions} diff={diff} />,
+        <FlowPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} name={name} shown={found.version} latest={latest} description={found.flow.description} yaml={flowYaml(found.flow, redact)} versions={versions} diff={diff} />,
       );
     }),
   );
@@ -226,7 +238,7 @@ export function pageRoutes(deps: Deps): Hono {
     "/handlers",
     page(async (c, x) => {
       const [handlers, silences] = await Promise.all([deps.handlers.list(), deps.silences.active(deps.clock.now())]);
-      return html(c, 200, x.nonce, <HandlersPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} handlers={handlers.map((h) => redact(h))} silences={silences} />);
+      return html(c, 200, x.nonce, <HandlersPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} handlers={handlers.map((h) => redact(h))} silences={silences} />);
     }),
   );
 
@@ -254,14 +266,14 @@ export function pageRoutes(deps: Deps): Hono {
 
   app.get("/login", async (c) => {
     const next = safeNext(c.req.query("next"));
-    if (!token || (await readSession(c, token))) return c.redirect(next, 303);
+    if (!people.on || (await readSession(c, people))) return c.redirect(next, 303);
     const nonce = newNonce();
     return html(c, 200, nonce, <LoginPage nonce={nonce} next={next} />);
   });
 
   app.post("/login", async (c) => {
     const nonce = newNonce();
-    if (!token) return c.redirect("/", 303);
+    if (!people.on) return c.redirect("/", 303);
     const refusal = crossSiteRefusal(c, deps.config.MEND_PUBLIC_URL);
     if (refusal) return message(c, 403, nonce, "Refused", `Refused: ${refusal}.`);
     let form: Form = {};
@@ -271,11 +283,13 @@ export function pageRoutes(deps: Deps): Hono {
       form = {};
     }
     const next = safeNext(form.next);
-    if (typeof form.token !== "string" || !tokenMatches(form.token, token)) {
-      deps.log("warn", "pages: wrong API token entered", {});
+    const person = typeof form.token === "string" ? people.byToken(form.token) : undefined;
+    if (!person) {
+      deps.log("warn", "pages: wrong token entered", {});
       return html(c, 401, nonce, <LoginPage nonce={nonce} next={next} wrong />);
     }
-    await startSession(c, token);
+    await startSession(c, person);
+    deps.log("info", "pages: signed in", { user: person.name });
     return c.redirect(next, 303);
   });
 
@@ -283,7 +297,7 @@ export function pageRoutes(deps: Deps): Hono {
     "/logout",
     action(async (c) => {
       endSession(c);
-      return c.redirect(token ? "/login" : "/", 303);
+      return c.redirect(people.on ? "/login" : "/", 303);
     }),
   );
 

@@ -5,6 +5,7 @@
 import type { FC } from "hono/jsx";
 import { ACTIVE, TERMINAL, type AttemptRecord, type OutboxRecord, type RunRecord } from "../engine/ports";
 import type { ExternalInfo } from "../hub/external";
+import { TRACE_SCRIPT, Trace, selectedAttempt } from "./attempts";
 import { ActionButton, Layout, Status, fmtDuration, fmtTime, jsonText, safeHref } from "./layout";
 
 export interface RunViewData {
@@ -17,6 +18,8 @@ export interface RunViewData {
   external?: ExternalInfo;
   now: number;
   csrf: string;
+  /** The attempt asked for with ?attempt=N (its index), if any. */
+  attempt?: number;
 }
 
 const Actions: FC<{ d: RunViewData }> = ({ d }) => {
@@ -43,82 +46,11 @@ const Actions: FC<{ d: RunViewData }> = ({ d }) => {
   );
 };
 
-const Timeline: FC<{ d: RunViewData }> = ({ d }) => {
-  const { run, attempts, now } = d;
-  if (attempts.length === 0) return <p class="muted">No step has started yet.</p>;
-  const t0 = Math.min(run.createdAt, ...attempts.map((a) => a.startedAt));
-  const end = Math.max(run.finishedAt ?? now, ...attempts.map((a) => a.finishedAt ?? now));
-  const span = Math.max(end - t0, 1);
-  let previous = "";
-  return (
-    <table class="timeline">
-      <thead>
-        <tr>
-          <th>Step</th>
-          <th class="num">Try</th>
-          <th>Status</th>
-          <th class="num">Start</th>
-          <th class="num">Duration</th>
-          <th>Timeline</th>
-          <th>Result</th>
-        </tr>
-      </thead>
-      <tbody>
-        {attempts.map((a, i) => {
-          const dur = a.durationMs ?? (a.finishedAt ?? now) - a.startedAt;
-          const left = ((a.startedAt - t0) / span) * 100;
-          const width = Math.max((dur / span) * 100, 0.4);
-          const key = `${a.phase}:${a.step}`;
-          const first = key !== previous;
-          previous = key;
-          return (
-            <tr class={`phase-${a.phase}`} data-step={a.step} data-attempt={a.attempt} data-status={a.status}>
-              <td>
-                {first ? <span class="mono">{a.step}</span> : null}
-                {first && a.phase === "on_failure" ? <span class="muted small"> error handler</span> : null}
-              </td>
-              <td class="num">{a.attempt}</td>
-              <td>
-                <Status status={a.status} />
-              </td>
-              <td class="num mono">+{fmtDuration(a.startedAt - t0)}</td>
-              <td class="num mono">{a.status === "running" ? `${fmtDuration(dur)}…` : fmtDuration(dur)}</td>
-              <td class="bar">
-                <div class="track" title={`${fmtTime(a.startedAt)} for ${fmtDuration(dur)}`}>
-                  <i class={a.status} style={`left:${Math.min(left, 99.6).toFixed(2)}%;width:${Math.min(width, 100 - Math.min(left, 99.6)).toFixed(2)}%`} />
-                </div>
-              </td>
-              <td>
-                {a.error ? (
-                  <details id={`attempt-${i}-error`}>
-                    <summary>
-                      [{a.error.type}] {a.error.message.length > 90 ? `${a.error.message.slice(0, 90)}…` : a.error.message}
-                    </summary>
-                    <pre>{jsonText(a.error)}</pre>
-                  </details>
-                ) : null}
-                {a.output !== null && a.output !== undefined ? (
-                  <details id={`attempt-${i}-output`}>
-                    <summary>output</summary>
-                    <pre>{jsonText(a.output)}</pre>
-                  </details>
-                ) : a.error ? null : (
-                  <span class="muted">—</span>
-                )}
-              </td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
-  );
-};
-
 const Alerts: FC<{ d: RunViewData }> = ({ d }) =>
   d.alerts.length === 0 ? (
     <p class="muted">{d.run.status === "failed" || d.run.status === "recovered" ? "No alert was planned for this run (no handler selected it, or it is on its way)." : "None: alerts are sent when a run fails for good."}</p>
   ) : (
-    <table class="alerts">
+    <table class="alerts stack">
       <thead>
         <tr>
           <th>Handler</th>
@@ -133,12 +65,12 @@ const Alerts: FC<{ d: RunViewData }> = ({ d }) =>
         {d.alerts.map((a) => (
           <tr data-alert={a.row.id}>
             <td>{a.handlerName ?? <span class="muted">default</span>}</td>
-            <td>{a.row.kind}</td>
+            <td data-label="kind">{a.row.kind}</td>
             <td>
               <Status status={a.row.status} />
             </td>
-            <td class="num">{a.row.attempts}</td>
-            <td class="mono">{fmtTime(a.row.deliveredAt)}</td>
+            <td class="num" data-label="tries">{a.row.attempts}</td>
+            <td class="mono" data-label="sent">{fmtTime(a.row.deliveredAt)}</td>
             <td class="small">
               {a.messageId ? <span class="mono">{a.messageId}</span> : null}
               {a.groupCount && a.groupCount > 1 ? <span class="muted"> (grouped: {a.groupCount} failures)</span> : null}
@@ -238,7 +170,7 @@ export const RunView: FC<{ d: RunViewData }> = ({ d }) => {
         </div>
       ) : null}
       <h2>Steps</h2>
-      <Timeline d={d} />
+      <Trace run={run} attempts={d.attempts} now={d.now} selected={selectedAttempt(run, d.attempts, d.attempt)} />
       <h2>Input</h2>
       <pre id="input">{jsonText(run.input)}</pre>
       {run.output !== null ? (
@@ -260,7 +192,7 @@ export const RunView: FC<{ d: RunViewData }> = ({ d }) => {
 };
 
 /** Polls the live fragment while the run is active; keeps opened <details> open; one last look after the end (alerts). */
-const LIVE_SCRIPT = `(() => {
+const LIVE_SCRIPT = `(() => {${TRACE_SCRIPT}
   const END = ${JSON.stringify(TERMINAL)};
   let el = document.getElementById("run");
   if (!el) return;
@@ -277,6 +209,7 @@ const LIVE_SCRIPT = `(() => {
           for (const d of el.querySelectorAll("details[open]")) next.querySelector("#" + CSS.escape(d.id))?.setAttribute("open", "");
           el.replaceWith(next);
           el = next;
+          if (window.mendAttempt !== undefined) pick(el, window.mendAttempt);
           document.title = el.dataset.title + " · mend";
         }
       }
@@ -290,8 +223,8 @@ const LIVE_SCRIPT = `(() => {
   if (!END.includes(el.dataset.status)) setTimeout(tick, 1000);
 })();`;
 
-export const RunPage: FC<{ d: RunViewData; nonce: string; signedIn: boolean; notice?: string }> = ({ d, nonce, signedIn, notice }) => (
-  <Layout title={`${d.run.flow} ${d.run.status}`} nonce={nonce} csrf={d.csrf} signedIn={signedIn} script={LIVE_SCRIPT}>
+export const RunPage: FC<{ d: RunViewData; nonce: string; signedIn: boolean; user?: string; notice?: string }> = ({ d, nonce, signedIn, user, notice }) => (
+  <Layout title={`${d.run.flow} ${d.run.status}`} nonce={nonce} csrf={d.csrf} signedIn={signedIn} user={user} script={LIVE_SCRIPT}>
     <p class="small">
       <a href="/">← Runs</a> · <a href={`/?flow=${encodeURIComponent(d.run.flow)}`}>all runs of {d.run.flow}</a>
     </p>

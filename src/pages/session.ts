@@ -1,12 +1,14 @@
 // Browser sessions for the pages: one HttpOnly, SameSite=Strict cookie, and a CSRF token derived from it.
 //
-// With MEND_API_TOKEN set, the cookie is `<sid>.<HMAC-SHA256(token, "mend-session:" + sid)>`: stateless
-// (any process or isolate holding the token can check it, nothing is stored) and void once the token
-// changes. Without a token the cookie is a bare random sid, there only to bind the CSRF token.
+// With sign-in on (MEND_API_TOKEN or MEND_USERS), the cookie is
+// `<sid>.<name>.<HMAC-SHA256(that person's token, "mend-session:" + sid + ":" + name)>`: stateless (any
+// process or isolate holding the tokens can check it, nothing is stored) and void once that person's
+// token changes. Without sign-in the cookie is a bare random sid, there only to bind the CSRF token.
 // The CSRF token in every form is HMAC-SHA256(key, "mend-csrf:" + sid): a page from another site can
 // neither read the cookie nor compute the token. See docs/pages.md.
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { ADMIN, type People, type Person } from "../auth/people";
 import { hmacSha256Hex, timingSafeEqualStr } from "../crypto";
 
 const SESSION_COOKIE = "mend_session";
@@ -19,6 +21,8 @@ export interface Session {
   sid: string;
   /** The form field `_csrf` must carry this. */
   csrf: string;
+  /** Who signed in (undefined when sign-in is off). */
+  user?: string;
 }
 
 function randomHex(bytes: number): string {
@@ -26,40 +30,42 @@ function randomHex(bytes: number): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-const sign = (token: string, sid: string) => hmacSha256Hex(token, `mend-session:${sid}`);
+const sign = (person: Person, sid: string) => hmacSha256Hex(person.token, `mend-session:${sid}:${person.name}`);
+/** Cookies from before MEND_USERS: `<sid>.<sig>`, signed with MEND_API_TOKEN; they stay valid, as admin. */
+const signV1 = (token: string, sid: string) => hmacSha256Hex(token, `mend-session:${sid}`);
 const csrfFor = (token: string | undefined, sid: string) => hmacSha256Hex(token ?? NO_TOKEN_KEY, `mend-csrf:${sid}`);
 
 function isHttps(c: Context): boolean {
   return new URL(c.req.url).protocol === "https:" || c.req.header("x-forwarded-proto") === "https";
 }
 
-/** The session the request's cookie proves, or undefined (no cookie, bad signature, other token). */
-export async function readSession(c: Context, token: string | undefined): Promise<Session | undefined> {
+/** The session the request's cookie proves, or undefined (no cookie, bad signature, a changed token). */
+export async function readSession(c: Context, people: People): Promise<Session | undefined> {
   const raw = getCookie(c, SESSION_COOKIE);
   if (!raw) return undefined;
-  const [sid = "", sig = ""] = raw.split(".");
+  const parts = raw.split(".");
+  const sid = parts[0] ?? "";
   if (!SID_RE.test(sid)) return undefined;
-  if (token) {
-    if (!timingSafeEqualStr(sig, await sign(token, sid))) return undefined;
-  } else if (sig) return undefined;
-  return { sid, csrf: await csrfFor(token, sid) };
+  if (!people.on) return parts.length === 1 ? { sid, csrf: await csrfFor(undefined, sid) } : undefined;
+  const sig = parts.at(-1) ?? "";
+  const name = parts.length === 2 ? ADMIN : parts.slice(1, -1).join(".");
+  const person = people.byName(name);
+  if (!person || parts.length < 2) return undefined;
+  const expected = parts.length === 2 ? await signV1(person.token, sid) : await sign(person, sid);
+  if (!timingSafeEqualStr(sig, expected)) return undefined;
+  return { sid, user: person.name, csrf: await csrfFor(person.token, sid) };
 }
 
-/** Starts a new session and sets its cookie on the response. */
-export async function startSession(c: Context, token: string | undefined): Promise<Session> {
+/** Starts a new session (for this person, when sign-in is on) and sets its cookie on the response. */
+export async function startSession(c: Context, person: Person | undefined): Promise<Session> {
   const sid = randomHex(16);
-  const value = token ? `${sid}.${await sign(token, sid)}` : sid;
+  const value = person ? `${sid}.${person.name}.${await sign(person, sid)}` : sid;
   setCookie(c, SESSION_COOKIE, value, { path: "/", httpOnly: true, sameSite: "Strict", secure: isHttps(c), maxAge: MAX_AGE_S });
-  return { sid, csrf: await csrfFor(token, sid) };
+  return { sid, user: person?.name, csrf: await csrfFor(person?.token, sid) };
 }
 
 export function endSession(c: Context): void {
   deleteCookie(c, SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "Strict", secure: isHttps(c) });
-}
-
-/** Is the given API token right? Compared in constant time. */
-export function tokenMatches(given: string, token: string): boolean {
-  return timingSafeEqualStr(given, token);
 }
 
 /**

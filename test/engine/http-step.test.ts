@@ -179,7 +179,8 @@ describe("http errors", () => {
     expect(run.error).toMatchObject({ type: "network", step: "call" });
     expect(run.error!.message).toContain("ECONNREFUSED");
     expect(run.error!.status).toBeNull();
-    expect(run.error!.details).toEqual({});
+    // Nothing came back; what was sent is still told.
+    expect(run.error!.details).toEqual({ request: { method: "GET", url: URL_A, headers: { "idempotency-key": expect.any(String) } } });
   });
 
   it("hands the failed response on as the failed step's result", async () => {

@@ -38,13 +38,13 @@ describe("with MEND_API_TOKEN set", () => {
     const wrong = await b.post("/login", { token: "nope", next: `/runs/${failedId}` });
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get("set-cookie")).toBeNull();
-    expect(await wrong.text()).toContain("That is not the token.");
+    expect(await wrong.text()).toContain("That token is not known.");
 
     const right = await b.post("/login", { token: TOKEN, next: `/runs/${failedId}` });
     expect(right.status).toBe(303);
     expect(right.headers.get("location")).toBe(`/runs/${failedId}`);
     const cookie = right.headers.get("set-cookie") ?? "";
-    expect(cookie).toMatch(/^mend_session=[0-9a-f]{32}\.[0-9a-f]{64};/);
+    expect(cookie).toMatch(/^mend_session=[0-9a-f]{32}\.admin\.[0-9a-f]{64};/);
     expect(cookie).toContain("HttpOnly");
     expect(cookie).toContain("SameSite=Strict");
     expect(cookie).toContain("Path=/");
@@ -172,5 +172,48 @@ describe("without MEND_API_TOKEN", () => {
     const replay = (await env.s.waitForStatus(m![1]!, ["succeeded"])) as { replay_of: string; input: unknown };
     expect(replay.replay_of).toBe(id);
     expect(replay.input).toEqual({ order: 3 });
+  });
+});
+
+describe("with MEND_USERS: people sign in as themselves", () => {
+  const ADA = "ada-token-0123456789";
+  const BOB = "bob-token-0123456789";
+  let env: PagesEnv;
+
+  beforeAll(async () => {
+    env = await startPages({ MEND_API_TOKEN: TOKEN, MEND_USERS: `ada:${ADA}, bob:${BOB}` });
+    expect((await env.s.putFlow(callFlow("orders", env.up.url))).status).toBe(201);
+  });
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it("signs each person in with their own token, shows who is signed in, and takes MEND_API_TOKEN as admin", async () => {
+    for (const [token, name] of [
+      [ADA, "ada"],
+      [BOB, "bob"],
+      [TOKEN, "admin"],
+    ] as const) {
+      const b = new Browser(env.s.url);
+      const res = await b.post("/login", { token, next: "/" });
+      expect(res.status, name).toBe(303);
+      expect(res.headers.get("set-cookie")).toMatch(new RegExp(`^mend_session=[0-9a-f]{32}\\.${name}\\.[0-9a-f]{64};`));
+      expect(await b.page("/")).toContain(`signed in as ${name}`);
+    }
+    expect((await new Browser(env.s.url).post("/login", { token: "ada-token-wrong-0000", next: "/" })).status).toBe(401);
+  });
+
+  it("does not let a cookie name someone else than the token signed it for", async () => {
+    const b = new Browser(env.s.url);
+    await b.post("/login", { token: BOB, next: "/" });
+    const forged = b.cookie.replace(".bob.", ".ada.");
+    expect((await fetch(`${env.s.url}/`, { headers: { cookie: forged }, redirect: "manual" })).status).toBe(303);
+  });
+
+  it("lets each person call the API with their token; others get 401", async () => {
+    for (const token of [ADA, BOB, TOKEN]) expect((await fetch(`${env.s.url}/api/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    const res = await fetch(`${env.s.url}/api/runs`, { headers: { authorization: "Bearer not-a-token-of-anyone" } });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: string }).error).toContain("bearer token");
   });
 });

@@ -58,7 +58,7 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     headless: true,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    viewport: { width: 1280, height: 900 },
+    viewport: { width: 1280, height: 800 },
   });
   page = ctx.pages()[0] ?? (await ctx.newPage());
   page.setDefaultTimeout(10_000);
@@ -77,7 +77,7 @@ describe("the pages in Chromium", () => {
     expect(new URL(page.url()).pathname).toBe("/login");
     await page.fill("#token", "wrong");
     await page.click("#login button[type=submit]");
-    await expect.poll(() => page.textContent("main")).toContain("That is not the token.");
+    await expect.poll(() => page.textContent("main")).toContain("That token is not known.");
     await page.fill("#token", TOKEN);
     await page.click("#login button[type=submit]");
     await page.waitForURL(`${env.s.url}/`);
@@ -145,5 +145,74 @@ describe("the pages in Chromium", () => {
     expect(await page.textContent("#message")).toContain("Refused");
     await page.waitForTimeout(200);
     expect(await status(failed[0]!)).toBe("failed");
+  });
+});
+
+describe("the pages on a 390×844 phone and a 1280×800 desktop", () => {
+  const sizes = [
+    { name: "phone", width: 390, height: 844 },
+    { name: "desktop", width: 1280, height: 800 },
+  ];
+
+  it("no page scrolls sideways; the list is stacked rows on the phone; the status and the error are on the first screen", async () => {
+    for (const size of sizes) {
+      await page.setViewportSize(size);
+      for (const path of ["/", "/?status=failed", `/runs/${failed[0]}`, "/flows", "/flows/orders?a=1&b=2", "/handlers"]) {
+        await page.goto(env.s.url + path);
+        const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+        expect(wide, `${size.name} ${path}`).toBeLessThanOrEqual(size.width);
+      }
+      await page.goto(`${env.s.url}/`);
+      const display = await page.locator("table.runs tbody tr").first().evaluate((tr) => getComputedStyle(tr).display);
+      expect(display, size.name).toBe(size.name === "phone" ? "grid" : "table-row");
+      expect(await page.locator("table.runs thead").isVisible()).toBe(size.name === "desktop");
+      await page.screenshot({ path: join(ARTIFACTS, `list-${size.name}.png`), fullPage: true });
+      await page.goto(`${env.s.url}/runs/${failed[0]}`);
+      for (const sel of ["#run h1 .badge", ".errorbox"]) {
+        const box = (await page.locator(sel).first().boundingBox())!;
+        expect(box.x + box.width, `${size.name} ${sel}`).toBeLessThanOrEqual(size.width);
+        expect(box.y, `${size.name} ${sel}`).toBeLessThan(size.height);
+      }
+      await page.screenshot({ path: join(ARTIFACTS, `run-${size.name}.png`), fullPage: true });
+    }
+  });
+
+  it("folds the failure-rate cards into one summary line that opens on a click", async () => {
+    for (const size of sizes) {
+      await page.setViewportSize(size);
+      await page.goto(`${env.s.url}/`);
+      const summary = page.locator("#rates > summary");
+      expect(await summary.textContent()).toMatch(/Last 24 h: \d+ runs, [\d.]+% failed/);
+      expect(await page.locator("#rates .rate").first().isVisible()).toBe(false);
+      // The list starts on the first screen.
+      expect((await page.locator("table.runs tbody tr").first().boundingBox())!.y).toBeLessThan(size.height);
+      await summary.click();
+      expect(await page.locator('#rates .rate[data-flow="orders"]').isVisible()).toBe(true);
+      await page.screenshot({ path: join(ARTIFACTS, `rates-open-${size.name}.png`) });
+    }
+  });
+
+  it("shows the failed attempt's request and response, and another attempt's on a click, without leaving the page", async () => {
+    expect((await env.s.putFlow({ ...callFlow("flaky", env.up.url), retry: { max_attempts: 2, delay_ms: 0 } })).status).toBe(201);
+    env.up.script([{ status: 500, body: { error: "db down", pool: { size: 10, waiting: 31 } } }, { status: 503, body: { error: "db down" } }], { status: 200, body: { ok: true } });
+    const twice = await runTo(env.s, "flaky", { order: 8 }, ["failed"]);
+    for (const size of sizes) {
+      await page.setViewportSize(size);
+      await page.goto(`${env.s.url}/runs/${twice}`);
+      const shown = page.locator("article.attempt:visible");
+      expect(await shown.count()).toBe(1);
+      expect(await shown.getAttribute("data-index")).toBe("1");
+      expect(await shown.locator(".reqline").first().textContent()).toBe(`POST${env.up.url}/work`);
+      expect(await shown.textContent()).toContain("HTTP 503");
+      expect(await shown.locator("pre.body").last().textContent()).toBe('{\n  "error": "db down"\n}');
+      await page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
+      await page.click('a.wrow[data-index="0"]');
+      expect(await page.locator("article.attempt:visible").getAttribute("data-index")).toBe("0");
+      expect(await page.locator('a.wrow[data-index="0"]').getAttribute("aria-current")).toBe("true");
+      expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
+      expect(await page.locator("article.attempt:visible").textContent()).toContain("HTTP 500");
+      await page.click('a.wrow[data-index="1"]');
+      await page.screenshot({ path: join(ARTIFACTS, `attempt-${size.name}.png`), fullPage: true });
+    }
   });
 });

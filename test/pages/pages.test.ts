@@ -46,6 +46,40 @@ describe("the run list", () => {
     expect(none).toContain("No runs match these filters");
   });
 
+  it("says why a run failed: the failed step and the start of the error, and the job of an external run", async () => {
+    const html = await b.page("/?status=failed");
+    const row = html.slice(html.indexOf(`<tr data-run="${failedId}"`), html.indexOf("</tr>", html.indexOf(`<tr data-run="${failedId}"`)));
+    expect(row).toContain('<td class="step empty" data-label="failed step"><span class="mono">call</span></td>');
+    expect(row).toContain(`POST ${env.up.url}/work returned 500`);
+    expect(row).toMatch(/<time datetime="[^"]+Z" title="\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ">\d+ s ago<\/time>/);
+    const long = "x".repeat(300);
+    const res = await env.s.api("/api/failures", { method: "POST", json: { source: "ci", job: "nightly-build", error: { message: long } } });
+    const ext = ((await res.json()) as { run_id: string }).run_id;
+    const list = await b.page("/?flow=external:ci");
+    const extRow = list.slice(list.indexOf(`<tr data-run="${ext}"`));
+    expect(extRow).toContain('job <span class="mono">nightly-build</span>');
+    expect(extRow).toContain(`>${"x".repeat(120)}…</td>`);
+  });
+
+  it("searches run id prefixes and input text, and filters by start time", async () => {
+    const ids = async (path: string) => rowIds(await b.page(path)).map((r) => r.id);
+    expect(await ids(`/?q=${failedId.slice(0, 12)}`)).toEqual([failedId]);
+    expect(await ids(`/?q=${failedId.slice(0, 12).toLowerCase()}`)).toEqual([failedId]);
+    const bob = await ids("/?q=bob");
+    expect(bob).toHaveLength(1);
+    expect(((await (await env.s.api(`/api/runs/${bob[0]}`)).json()) as { input: unknown }).input).toEqual({ name: "bob" });
+    expect(await ids("/?q=nobody-has-this")).toEqual([]);
+    const run = (await (await env.s.api(`/api/runs/${failedId}`)).json()) as { created_at: string };
+    const all = await ids("/?flow=orders");
+    expect(await ids(`/?flow=orders&since=${encodeURIComponent(run.created_at)}`)).toEqual(all.slice(0, all.indexOf(failedId) + 1));
+    expect(await ids(`/?flow=orders&until=${encodeURIComponent(run.created_at)}`)).toEqual(all.slice(all.indexOf(failedId) + 1));
+    expect(await ids("/?since=2000-01-01T00:00&until=2000-01-02T00:00")).toEqual([]);
+    expect((await ids("/?since=1h")).length).toBeGreaterThan(0);
+    const form = await b.page("/?q=bob&since=2020-05-01T10:30");
+    expect(form).toContain('name="q" value="bob"');
+    expect(form).toContain('name="since" value="2020-05-01T10:30"');
+  });
+
   it("draws each flow's failure rate of the last 24 hours as an inline SVG", async () => {
     const html = await b.page("/");
     expect(html).toContain('aria-label="orders: 100% of 1 runs failed in the last 24 hours"');
@@ -83,13 +117,31 @@ describe("a run's page", () => {
       ["1", "failed"],
       ["2", "failed"],
     ]);
-    expect(count(html, /<td class="num mono">\d+ ms<\/td>/)).toBe(2);
+    expect(count(html, /<span class="wdur">\d+ ms<\/span>/)).toBe(2);
     expect(html).toContain("[http_status]");
     expect(html).toContain("after 2 attempt(s)");
     expect(html).toContain("&quot;order&quot;: 7");
     expect(html).toMatch(/action="\/runs\/[^"]+\/retry"/);
     expect(html).toMatch(/action="\/runs\/[^"]+\/replay"/);
     expect(html).not.toMatch(/action="\/runs\/[^"]+\/cancel"/);
+  });
+
+  it("shows the failed attempt open: what was sent and what came back, JSON bodies pretty-printed", async () => {
+    const html = await b.page(`/runs/${failedId}`);
+    const panels = [...html.matchAll(/<article class="attempt" id="attempt-(\d)" data-index="\d"( hidden="")?/g)].map((m) => [m[1], !m[2]]);
+    expect(panels).toEqual([
+      ["0", false],
+      ["1", true],
+    ]);
+    const open = html.slice(html.indexOf('id="attempt-1"'));
+    expect(open).toContain(`<b>POST</b>${env.up.url}/work`);
+    expect(open).toContain("{\n  &quot;order&quot;: 7\n}");
+    expect(open).toContain("<b>HTTP 500</b>");
+    expect(open).toContain("&quot;error&quot;: &quot;db still down&quot;,\n");
+    // Without JavaScript a row of the waterfall selects its attempt by link.
+    const first = await b.page(`/runs/${failedId}?attempt=0`);
+    expect(first).toMatch(/<article class="attempt" id="attempt-0" data-index="0" aria-labelledby/);
+    expect(first).toContain('href="?attempt=0#attempt-0"');
   });
 
   it("never shows a secret: the upstream's echo is stored and shown redacted", async () => {
@@ -106,8 +158,8 @@ describe("a run's page", () => {
       if (html.includes("s-delivered")) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    const alerts = html.slice(html.indexOf('<table class="alerts">'));
-    expect(alerts).toContain("<td>log</td>");
+    const alerts = html.slice(html.indexOf('<table class="alerts stack">'));
+    expect(alerts).toContain('<td data-label="kind">log</td>');
     expect(alerts).toContain('<span class="badge s-delivered">delivered</span>');
   });
 
@@ -201,6 +253,6 @@ describe("flows, handlers and silences", () => {
     expect(html).not.toContain(secret);
     expect(html).toContain("[hidden]");
     expect(html).toContain("db maintenance");
-    expect(html).toContain('<table class="silences">');
+    expect(html).toContain('<table class="silences stack">');
   });
 });

@@ -8,6 +8,10 @@ import { safeNext } from "../../src/pages/session";
 import { HOUR_MS, RunStats } from "../../src/store/run-stats";
 import type { Database } from "../../src/store/database";
 import { openSqlite } from "../../src/store/sqlite-node";
+import { People } from "../../src/auth/people";
+import { ConfigError, parseEnv } from "../../src/env";
+import { parseTime } from "../../src/pages/runs-list";
+import { ftsQuery } from "../../src/store/run-list";
 
 describe("diffLines", () => {
   it("aligns the common lines and marks the rest added or removed", () => {
@@ -91,5 +95,57 @@ describe("hourly failure rates", () => {
     const later = await stats.failureRates(now + 61_000);
     expect(later[0]!.hours[21]!.failed).toBe(0);
     expect(later[0]!.failed).toBe(1);
+  });
+});
+
+describe("MEND_USERS", () => {
+  it("reads name:token pairs; the API token is admin; a token finds its person", () => {
+    const config = parseEnv({ MEND_API_TOKEN: "the-api-token-0123", MEND_USERS: "ada:ada-token-0123456789, bob:bob:token:with:colons" });
+    expect(config.MEND_USERS.map((p) => p.name)).toEqual(["ada", "bob"]);
+    const people = new People(config.MEND_API_TOKEN, config.MEND_USERS);
+    expect(people.byToken("bob:token:with:colons")?.name).toBe("bob");
+    expect(people.byToken("the-api-token-0123")?.name).toBe("admin");
+    expect(people.byToken("ada-token-012345678")).toBeUndefined();
+    expect(new People(undefined, []).on).toBe(false);
+  });
+
+  it("stops start-up with one line naming the bad entry, never the token", () => {
+    const bad: [string, RegExp][] = [
+      ["ada:short", /^MEND_USERS: entry 1 \('ada'\): the token must have at least 16 characters$/],
+      ["ada-token-0123456789", /entry 1 must be name:token/],
+      ["ada:ada-token-0123456789,ada:ada-token-9876543210", /entry 2 \('ada'\): 'ada' appears twice/],
+      ["admin:admin-token-0123456789", /'admin' is the name MEND_API_TOKEN signs in as/],
+      ["bad name:ada-token-0123456789", /entry 1: the name must match/],
+    ];
+    for (const [raw, message] of bad) {
+      let err: Error | undefined;
+      try {
+        parseEnv({ MEND_USERS: raw });
+      } catch (e) {
+        err = e as Error;
+      }
+      expect(err, raw).toBeInstanceOf(ConfigError);
+      expect(err!.message, raw).toMatch(message);
+      expect(err!.message).not.toContain("0123456789");
+    }
+  });
+});
+
+describe("the runs list's query", () => {
+  it("turns the words of q into an FTS5 query: all words, the last one a prefix, quotes harmless", () => {
+    expect(ftsQuery("user42@example.com")).toBe('"user42" "example" "com"*');
+    expect(ftsQuery('a"b OR c*')).toBe('"a" "b" "OR" "c"*');
+    expect(ftsQuery("  -- ")).toBeUndefined();
+  });
+
+  it("reads since/until as UTC datetimes or as a time ago", () => {
+    const now = Date.parse("2026-05-02T12:00:00Z");
+    expect(parseTime("2026-05-01T10:30", now)).toBe(Date.parse("2026-05-01T10:30:00Z"));
+    expect(parseTime("2026-05-01", now)).toBe(Date.parse("2026-05-01T00:00:00Z"));
+    expect(parseTime("2026-05-01T10:30:00+02:00", now)).toBe(Date.parse("2026-05-01T08:30:00Z"));
+    expect(parseTime("24h", now)).toBe(now - 86_400_000);
+    expect(parseTime("90m", now)).toBe(now - 5_400_000);
+    expect(parseTime("yesterday", now)).toBeUndefined();
+    expect(parseTime("2026-13-45T99:99", now)).toBeUndefined();
   });
 });

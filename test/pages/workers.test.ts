@@ -32,6 +32,10 @@ describe("pages on workerd", () => {
     expect(html).toContain('<section id="run" data-status="failed"');
     for (const path of ["/", "/?status=failed", "/flows", "/flows/guard", "/handlers", `/runs/${id}/live`]) expect((await get(path)).status, path).toBe(200);
     expect(await (await get("/")).text()).toContain('aria-label="guard: 100% of 1 runs failed in the last 24 hours"');
+    // Search on D1: the FTS5 index (a migration) for input words, the primary key for an id prefix.
+    expect(await (await get("/?q=order")).text()).toContain(`<tr data-run="${id}"`);
+    expect(await (await get(`/?q=${id.slice(0, 10)}`)).text()).toContain(`<tr data-run="${id}"`);
+    expect(await (await get("/?q=nothing-like-this")).text()).not.toContain(`<tr data-run="${id}"`);
 
     const post = (body: string) => fetch(`${t.url}/runs/${id}/replay`, { method: "POST", headers: { cookie, "content-type": "application/x-www-form-urlencoded" }, body, redirect: "manual" });
     expect((await post("version=latest")).status).toBe(403);

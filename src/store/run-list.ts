@@ -1,0 +1,108 @@
+// The runs list of the pages: newest first, filtered by flow, status, start time, and `q` (a run id
+// prefix, else words of the input through the FTS5 index runs_fts). Every shape reads an index:
+// - by id (ULIDs sort by time): the primary key, or runs_flow / runs_status (x, id);
+// - since/until: turned into an id range by one runs_created lookup each, so a window far in the
+//   past seeks instead of scanning newer runs; the exact created_at test then runs on those rows only;
+// - text: runs_fts streams its matches newest first (rowid order is insertion order), joined by rowid.
+import { and, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
+import { runs } from "../../db/schema";
+import type { RunRecord } from "../engine/ports";
+import type { Database } from "./database";
+import { toRun } from "./runs";
+
+export interface RunListQuery {
+  flow?: string;
+  status?: string;
+  /** A run id prefix, or words of the input. */
+  q?: string;
+  /** Start time bounds, epoch ms: since inclusive, until exclusive. */
+  since?: number;
+  until?: number;
+  /** From the previous page: a run id, or `t.<rowid>` when the page was a text search. */
+  cursor?: string;
+  limit: number;
+}
+
+/** A run's id and its creation time may disagree by the clock's jitter; the id range allows this much. */
+const ID_TIME_SLACK_MS = 60_000;
+const ID_PREFIX = /^[0-9A-HJKMNP-TV-Z]{4,26}$/;
+const TEXT_CURSOR = /^t\.(\d{1,15})$/;
+
+/** The words of `q` as an FTS5 query: every word must appear, the last one as a prefix. */
+export function ftsQuery(q: string): string | undefined {
+  const words = q.match(/[\p{L}\p{N}]+/gu);
+  if (!words) return undefined;
+  return words
+    .slice(0, 12)
+    .map((w, i, all) => `"${w}"${i === all.length - 1 ? "*" : ""}`)
+    .join(" ");
+}
+
+export class RunList {
+  constructor(private readonly d: Database) {}
+
+  private get db() {
+    return this.d.db;
+  }
+
+  /** Filters shared by both shapes; created_at is compared with a unary + so no index is picked for it. */
+  private filters(q: RunListQuery): SQL[] {
+    const c: SQL[] = [];
+    if (q.flow) c.push(eq(runs.flow, q.flow));
+    if (q.status) c.push(eq(runs.status, q.status));
+    if (q.since !== undefined) {
+      c.push(sql`+${runs.createdAt} >= ${q.since}`);
+      c.push(sql`${runs.id} >= coalesce((select id from runs where created_at >= ${q.since - ID_TIME_SLACK_MS} order by created_at limit 1), '~')`);
+    }
+    if (q.until !== undefined) {
+      c.push(sql`+${runs.createdAt} < ${q.until}`);
+      c.push(sql`${runs.id} <= coalesce((select id from runs where created_at < ${q.until + ID_TIME_SLACK_MS} order by created_at desc limit 1), '')`);
+    }
+    return c;
+  }
+
+  async list(q: RunListQuery): Promise<{ runs: RunRecord[]; next: string | null }> {
+    const text = q.q?.trim();
+    const textCursor = q.cursor ? TEXT_CURSOR.exec(q.cursor) : null;
+    if (text && !textCursor) {
+      const prefix = text.toUpperCase();
+      if (ID_PREFIX.test(prefix)) {
+        const found = await this.byId(q, [gte(runs.id, prefix), lt(runs.id, `${prefix}~`)]);
+        if (found.runs.length > 0 || q.cursor) return found;
+      }
+    }
+    if (text) return this.byText(q, text, textCursor ? Number(textCursor[1]) : undefined);
+    return this.byId(q, []);
+  }
+
+  private async byId(q: RunListQuery, extra: SQL[]): Promise<{ runs: RunRecord[]; next: string | null }> {
+    const conds = [...this.filters(q), ...extra];
+    if (q.cursor) conds.push(lt(runs.id, q.cursor));
+    const rows = await this.db
+      .select()
+      .from(runs)
+      .where(conds.length ? and(...conds) : undefined)
+      .orderBy(desc(runs.id))
+      .limit(q.limit + 1)
+      .all();
+    const page = rows.slice(0, q.limit).map(toRun);
+    return { runs: page, next: rows.length > q.limit ? page[page.length - 1]!.id : null };
+  }
+
+  private async byText(q: RunListQuery, text: string, before: number | undefined): Promise<{ runs: RunRecord[]; next: string | null }> {
+    const match = ftsQuery(text);
+    if (!match) return { runs: [], next: null };
+    const conds = [sql`runs_fts match ${match}`, ...this.filters(q)];
+    if (before !== undefined) conds.push(sql`runs_fts.rowid < ${before}`);
+    const rows = await this.db
+      .select({ run: runs, rid: sql<number>`runs_fts.rowid` })
+      .from(runs)
+      .innerJoin(sql`runs_fts`, sql`runs_fts.rowid = ${runs}.rowid`)
+      .where(and(...conds))
+      .orderBy(sql`runs_fts.rowid desc`)
+      .limit(q.limit + 1)
+      .all();
+    const page = rows.slice(0, q.limit);
+    return { runs: page.map((r) => toRun(r.run)), next: rows.length > q.limit ? `t.${page[page.length - 1]!.rid}` : null };
+  }
+}
