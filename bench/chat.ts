@@ -12,7 +12,7 @@
 //                     HTTP answer (the Slack ack).
 import Database from "better-sqlite3";
 import { join } from "node:path";
-import { signSlackRequest } from "../src/bots/slack/verify";
+import { signSlackRequest } from "../src/chat/slack/verify";
 import { drive } from "./drive";
 import { RssSampler, startChild, type Child } from "./procs";
 import { SECONDS, fmt, getJson, percentile } from "./settings";

@@ -10,10 +10,9 @@ import type { RunRepo } from "./store/runs";
 import type { SilenceRepo } from "./store/silences";
 import type { Database } from "./store/database";
 import type { ActionRepo, AlertRepo } from "./store/alerts";
-import type { ChatAlerts } from "./bots/chat";
-import type { ClickService } from "./bots/clicks";
+import type { ChatAlerts } from "./chat/deliver";
+import type { ClickService } from "./chat/clicks";
 import type { Sender } from "./handlers/types";
-import type { DiscordHandler } from "./handlers/discord";
 import type { RunActions } from "./runs/actions";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -39,14 +38,12 @@ export interface Deps {
   outbound: { fetch: typeof fetch; check(url: string): Promise<string | undefined> };
   waitUntil: (p: Promise<unknown>) => void;
   log: Log;
-  /** Chat alerts (Slack, Discord): editable messages and their grouping (src/bots/chat.ts). */
+  /** Chat alerts on every platform: editable messages and their grouping (src/chat/deliver.ts). */
   alerts: AlertRepo;
   actions: ActionRepo;
   chat: ChatAlerts;
-  /** Retry / Replay / Mute clicks from any chat platform (src/bots/clicks.ts). */
+  /** Retry / Replay / Mute clicks from any chat platform (src/chat/clicks.ts). */
   clicks: ClickService;
   /** Every action on a run (retry, replay, cancel, ack, resolve, mute, unmute, bulk): src/runs/actions.ts. */
   runActions: RunActions;
-  /** Discord: the `discord` handler's REST client (src/handlers/discord.ts). */
-  discord?: DiscordHandler;
 }

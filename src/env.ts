@@ -1,17 +1,16 @@
 // The environment as a typed config. Only entries read process.env and pass it here.
+// Each chat platform adds its own variables (src/chat/<kind>/index.ts `env`).
 import { z } from "zod";
 import { parseUsers } from "./auth/people";
 import { WEBHOOK_SECRET_HINT, WEBHOOK_SECRET_RE } from "./hub/secret-format";
+import { PLATFORMS } from "./chat/platforms";
+import { bool, int } from "./env-parts";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
 }
 
-const bool = z.enum(["true", "false", "1", "0", ""]).transform((v) => v === "true" || v === "1");
-const list = z.string().transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean));
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-
-const envSchema = z.object({
+const coreSchema = {
   PORT: int(0, 65535).default(8787),
   HOST: z.string().min(1).default("127.0.0.1"),
   MEND_DB: z.string().min(1).default("./data/mend.db"),
@@ -37,25 +36,19 @@ const envSchema = z.object({
   MEND_WEBHOOK_SECRET: z.string().regex(WEBHOOK_SECRET_RE, WEBHOOK_SECRET_HINT).optional(),
   MEND_BLOCK_PRIVATE_URLS: bool.default(false),
   MEND_PUBLIC_URL: z.url().optional(),
-  SLACK_BOT_TOKEN: z.string().min(1).optional(),
-  SLACK_SIGNING_SECRET: z.string().min(1).optional(),
-  SLACK_API_URL: z.url().default("https://slack.com/api/"),
-  SLACK_ALLOWED_USERS: list.default([]),
-  DISCORD_BOT_TOKEN: z.string().min(1).optional(),
-  DISCORD_PUBLIC_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters").optional(),
-  DISCORD_APPLICATION_ID: z.string().min(1).optional(),
-  DISCORD_API_URL: z.url().default("https://discord.com/api"),
-  DISCORD_GATEWAY: bool.default(false),
-  DISCORD_ALLOWED_USERS: list.default([]),
-  DISCORD_ALLOWED_ROLES: list.default([]),
-});
+};
 
-export type Config = z.infer<typeof envSchema> & { secrets: Record<string, string> };
+/** The variables every part of mend reads (chat platforms add theirs to Config). */
+export type CoreConfig = z.infer<z.ZodObject<typeof coreSchema>> & { secrets: Record<string, string> };
 
-const PAIRS: [string, string[]][] = [
-  ["Slack", ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]],
-  ["Discord", ["DISCORD_BOT_TOKEN", "DISCORD_PUBLIC_KEY", "DISCORD_APPLICATION_ID"]],
-];
+type Intersect<U> = (U extends unknown ? (k: U) => void : never) extends (k: infer I) => void ? I : never;
+type EnvOf<P> = P extends { env: infer E extends z.ZodRawShape } ? z.infer<z.ZodObject<E>> : never;
+/** Every platform's variables, typed (SLACK_BOT_TOKEN, DISCORD_API_URL, …). */
+type PlatformConfig = Intersect<EnvOf<(typeof PLATFORMS)[number]>>;
+
+export type Config = CoreConfig & PlatformConfig;
+
+const envSchema = z.object(Object.assign({}, coreSchema, ...PLATFORMS.map((p) => p.env)) as typeof coreSchema);
 
 /** Parses the environment; throws ConfigError with one line naming the variable. */
 export function parseEnv(raw: Record<string, string | undefined>): Config {
@@ -65,14 +58,15 @@ export function parseEnv(raw: Record<string, string | undefined>): Config {
     const i = parsed.error.issues[0]!;
     throw new ConfigError(`${i.path.join(".")}: ${i.message}`);
   }
-  for (const [what, names] of PAIRS) {
+  for (const p of PLATFORMS) {
+    const names: readonly string[] = p.credentials;
     const set = names.filter((n) => cleaned[n] !== undefined);
     if (set.length > 0 && set.length < names.length) {
       const missing = names.filter((n) => !set.includes(n));
-      throw new ConfigError(`${missing.join(", ")}: must be set together with ${set.join(", ")} (${what} stays off until all are set)`);
+      throw new ConfigError(`${missing.join(", ")}: must be set together with ${set.join(", ")} (${p.name} stays off until all are set)`);
     }
   }
   const secrets: Record<string, string> = {};
   for (const [k, v] of Object.entries(cleaned)) if (k.startsWith("MEND_SECRET_") && v) secrets[k.slice("MEND_SECRET_".length)] = v;
-  return { ...parsed.data, secrets };
+  return { ...parsed.data, secrets } as Config;
 }

@@ -19,11 +19,10 @@ import { OutboxRepo } from "./store/outbox";
 import { RunRepo } from "./store/runs";
 import { SilenceRepo } from "./store/silences";
 import { ActionRepo, AlertRepo } from "./store/alerts";
-import { ChatAlerts } from "./bots/chat";
-import { ClickService } from "./bots/clicks";
-import { createSlackHandler } from "./handlers/slack";
-import type { SlackApiFactory } from "./bots/slack/api";
-import { createDiscordHandler } from "./handlers/discord";
+import { ChatAlerts } from "./chat/deliver";
+import { ClickService } from "./chat/clicks";
+import { PLATFORMS } from "./chat/platforms";
+import type { AnyChatPlatform } from "./chat/platform";
 import { requestCallback } from "./hub/callbacks";
 import { RunActions } from "./runs/actions";
 import { ActionClaimRepo } from "./store/action-claims";
@@ -50,8 +49,10 @@ export interface ServiceOptions {
   pollMs?: number;
   /** DNS for outbound URL checks (node:dns on Node); without it only literal addresses are checked. */
   lookup?: Lookup;
-  /** The Slack Web API transport (default: fetch; the Node entry wires @slack/web-api's WebClient). */
-  slackApi?: SlackApiFactory;
+  /** The chat platforms (default: PLATFORMS, src/chat/platforms.ts). */
+  platforms?: readonly AnyChatPlatform[];
+  /** Each chat platform's Node-only module by kind (src/chat/<kind>/node.ts), loaded by the Node entry; without it platforms use fetch. */
+  chatNode?: Record<string, unknown>;
   /** Told whenever work is due at `at`, besides the in-process scheduler (Workers arm a Durable Object alarm). */
   onDue?: (at: number) => void;
 }
@@ -82,15 +83,13 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   // Chat alerts (Slack, Discord): editable messages, grouping inside MEND_GROUP_WINDOW_S, clicks.
   const alerts = new AlertRepo(o.db);
   const actions = new ActionRepo(o.db);
-  const chat = new ChatAlerts({ alerts, clock, newId, log, windowMs: o.config.MEND_GROUP_WINDOW_S * 1000, publicUrl: o.config.MEND_PUBLIC_URL });
-  // Slack: the `slack` handler and script (webhook_url works alone; channel needs SLACK_BOT_TOKEN) and its message editor.
-  const slack = createSlackHandler({ config: o.config, chat, log, api: o.slackApi });
-  if (!Object.hasOwn(senders, "slack")) senders.slack = slack.send;
-  if (o.config.SLACK_BOT_TOKEN) chat.registerEditor("slack", slack.edit);
-  // Discord: the `discord` handler and script (webhook_url works alone; channel_id needs DISCORD_BOT_TOKEN) and its editor.
-  const discord = createDiscordHandler({ config: o.config, chat, log });
-  if (!Object.hasOwn(senders, "discord")) senders.discord = discord.send;
-  if (o.config.DISCORD_BOT_TOKEN) chat.registerEditor("discord", discord.edit);
+  const platforms = (o.platforms ?? PLATFORMS).map((platform: AnyChatPlatform) => ({
+    platform,
+    conn: platform.connect({ config: o.config, log, clock, apiFetch: fetchFn, node: o.chatNode?.[platform.kind] }),
+  }));
+  const chat = new ChatAlerts({ alerts, clock, newId, log, windowMs: o.config.MEND_GROUP_WINDOW_S * 1000, publicUrl: o.config.MEND_PUBLIC_URL, platforms, fetch: outbound.fetch });
+  // Each platform is a handler kind and a `script:` (its webhook_url works alone; a channel needs the bot token).
+  for (const { platform } of platforms) if (!Object.hasOwn(senders, platform.kind)) senders[platform.kind] = chat.sender(platform.kind);
   const scripts: Record<string, ScriptFn> = {};
   for (const [kind, send] of Object.entries(senders)) scripts[kind] = senderScript(send, { fetch: outbound.fetch, log }, o.config.MEND_PUBLIC_URL);
 
@@ -141,6 +140,6 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     waitUntil,
   );
   runActions = new RunActions({ engine, runs, silences, clock, newId, log, waitUntil, config: o.config, outbound }, new ActionClaimRepo(o.db));
-  const deps: Deps = { config: o.config, clock, random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks, discord, runActions };
+  const deps: Deps = { config: o.config, clock, random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks, runActions };
   return { deps, scheduler };
 }

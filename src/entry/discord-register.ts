@@ -1,7 +1,7 @@
 // `npm run discord:register [-- --guild <guild id>]`: registers the /mend command for the Discord
 // application in DISCORD_APPLICATION_ID with DISCORD_BOT_TOKEN (DISCORD_API_URL is honoured;
 // DISCORD_GUILD_ID works like --guild). Prints one line; exits 1 with one line on failure.
-import { registerMendCommand } from "../bots/discord/register";
+import { registerMendCommand } from "../chat/discord/register";
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);

@@ -1,5 +1,6 @@
 // Starts the Node service: used by the entry and by tests (real server, real SQLite file).
 import { serve, type ServerType } from "@hono/node-server";
+import type { Hono } from "hono";
 import type { AddressInfo } from "node:net";
 import { createApp } from "../app";
 import type { Deps } from "../deps";
@@ -8,11 +9,7 @@ import { createServices, type ServiceOptions } from "../services";
 import { nodeLookup } from "../net/node-lookup";
 import { openSqlite } from "../store/sqlite-node";
 import type { Database as Db } from "../store/database";
-import { slackEnabled, slackRoutes } from "../routes/slack";
-import { webClientSlackApi } from "../bots/slack/web-client";
-import { discordEnabled, discordRoutes } from "../routes/discord";
-import { createDiscordInteractions } from "../bots/discord/interactions";
-import { startDiscordGateway, type DiscordGateway } from "../bots/discord/gateway";
+import { PLATFORMS } from "../chat/platforms";
 import { loadFlowsDir } from "./flows-dir";
 import { loadScriptsDir } from "./scripts-dir";
 import { logSender } from "../handlers/log";
@@ -24,8 +21,8 @@ export interface RunningServer {
   url: string;
   port: number;
   deps: Deps;
-  /** The discord.js gateway client (DISCORD_GATEWAY=true), connecting in the background. */
-  discordGateway?: DiscordGateway;
+  /** Long-lived chat connections by platform kind (the discord.js gateway when DISCORD_GATEWAY=true). */
+  chatStarted: Record<string, { stop(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -98,18 +95,20 @@ export async function startServer(config: Config, options: Partial<StartOptions>
   // The log alert links to the run's page: MEND_PUBLIC_URL, else this server's own address (known once listening).
   let self: string | undefined;
   const senders = { log: logSender(() => self), ...options.senders };
-  const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, slackApi: webClientSlackApi, ...options, senders });
+  // Each chat platform's Node-only parts (Bolt, WebClient, @discordjs/rest, discord.js): src/chat/<kind>/node.ts.
+  const chatNode: Record<string, unknown> = {};
+  for (const p of PLATFORMS) chatNode[p.kind] = (await import(`../chat/${p.kind}/node.ts`)).node;
+  const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, chatNode, ...options, senders });
   await loadFlowsDir(config.MEND_FLOWS_DIR, deps);
   // Only the owner gets here: leases left by a killed owner are void, nobody else is running steps.
   await deps.runs.releaseLeases();
-  // Discord needs DISCORD_BOT_TOKEN, DISCORD_PUBLIC_KEY and DISCORD_APPLICATION_ID; the endpoint and the gateway share one handler.
-  const discordInteractions = discordEnabled(config) ? createDiscordInteractions(deps) : undefined;
-  // Bolt is loaded only when Slack is on (it costs ~25 MiB of memory otherwise unused).
-  const slackBot = slackEnabled(config) ? (await import("../bots/slack/app")).createSlackBot(deps) : undefined;
+  const chatRoutes: [string, Hono][] = [];
+  for (const { platform, conn } of deps.chat.platforms) {
+    const routes = await conn.routes?.(deps);
+    if (routes) chatRoutes.push([platform.kind, routes]);
+  }
   const app = createApp(deps, (a) => {
-    // Chat bots (Node only: Bolt does not run on Workers). Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET.
-    if (slackBot) a.route("/slack", slackRoutes(deps, slackBot));
-    if (discordInteractions) a.route("/discord", discordRoutes(deps, discordInteractions));
+    for (const [kind, routes] of chatRoutes) a.route(`/${kind}`, routes);
   });
   let server: ServerType;
   try {
@@ -120,19 +119,23 @@ export async function startServer(config: Config, options: Partial<StartOptions>
     throw err;
   }
   scheduler.start();
-  // Gateway mode: a discord.js client handles the same interactions; it connects (and retries) in
-  // the background, so a gateway that cannot be reached never stops the server.
-  const discordGateway = config.DISCORD_GATEWAY && discordInteractions ? startDiscordGateway(deps, discordInteractions) : undefined;
+  // Long-lived chat connections (the Discord gateway) connect and retry in the background: one that
+  // cannot be reached never stops the server.
+  const chatStarted: Record<string, { stop(): Promise<void> }> = {};
+  for (const { platform, conn } of deps.chat.platforms) {
+    const started = conn.start?.(deps);
+    if (started) chatStarted[platform.kind] = started;
+  }
   const port = (server.address() as AddressInfo).port;
   self = `http://${/^(0\.0\.0\.0|::)$/.test(config.HOST) ? "localhost" : config.HOST.includes(":") ? `[${config.HOST}]` : config.HOST}:${port}`;
   return {
     url: `http://${config.HOST}:${port}`,
     port,
     deps,
-    discordGateway,
+    chatStarted,
     close: async () => {
       scheduler.stop();
-      await discordGateway?.stop();
+      for (const started of Object.values(chatStarted)) await started.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await deps.engine.idle();
       await deps.dispatcher.idle();

@@ -13,6 +13,7 @@
 //     killed isolate left behind once their lease lapses, click follow-ups.
 //   - A Cron Trigger pokes the Ticker every minute as a safety net, like the Node scheduler's poll.
 import { and, inArray, isNotNull, min } from "drizzle-orm";
+import type { Hono } from "hono";
 import { runs as runsTable } from "../../db/schema";
 import { createApp } from "../app";
 import type { Deps, Log } from "../deps";
@@ -21,10 +22,6 @@ import { ConfigError, parseEnv, type Config } from "../env";
 import { consoleLog, createServices } from "../services";
 import { openD1, type D1Binding } from "../store/d1";
 import type { Scheduler } from "../scheduler";
-import { slackEnabled, slackRoutes } from "../routes/slack";
-import { createSlackFetchBot } from "../bots/slack/fetch-bot";
-import { fetchSlackApi } from "../bots/slack/api";
-import { discordEnabled, discordRoutes } from "../routes/discord";
 
 // ---- the slice of the Workers runtime types used here (no @cloudflare/workers-types in the Node build)
 
@@ -156,7 +153,7 @@ interface WorkerServices {
   app: ReturnType<typeof createApp>;
 }
 
-function buildWorker(env: WorkerEnv, o: { waitUntil: (p: Promise<unknown>) => void; holdUntil: number; onDue?: (at: number) => void; log?: Log }): WorkerServices {
+async function buildWorker(env: WorkerEnv, o: { waitUntil: (p: Promise<unknown>) => void; holdUntil: number; onDue?: (at: number) => void; log?: Log }): Promise<WorkerServices> {
   const config = configOf(env);
   const log = o.log ?? consoleLog;
   const waitUntil = (p: Promise<unknown>) => o.waitUntil(p.catch((err: unknown) => log("error", "background task failed", { error: String((err as Error)?.stack ?? err) })));
@@ -169,10 +166,11 @@ function buildWorker(env: WorkerEnv, o: { waitUntil: (p: Promise<unknown>) => vo
     onDue: o.onDue,
   });
   followAcrossIsolates(deps);
+  // Chat without Node: every platform over fetch (Slack's fetch bot runs the same interactions as Bolt).
+  const chatRoutes: [string, Hono | undefined][] = [];
+  for (const { platform, conn } of deps.chat.platforms) chatRoutes.push([platform.kind, await conn.routes?.(deps)]);
   const app = createApp(deps, (a) => {
-    // Chat without Node: Slack through fetch (same interactions as Bolt), Discord's interactions endpoint.
-    if (slackEnabled(config)) a.route("/slack", slackRoutes(deps, createSlackFetchBot(deps, fetchSlackApi(config.SLACK_BOT_TOKEN!, config.SLACK_API_URL, { fetch: deps.fetch }))));
-    if (discordEnabled(config)) a.route("/discord", discordRoutes(deps));
+    for (const [kind, routes] of chatRoutes) if (routes) a.route(`/${kind}`, routes);
   });
   return { deps, scheduler, app };
 }
@@ -230,7 +228,7 @@ export async function handleFetch(request: Request, env: WorkerEnv, ctx: Executi
       armedAt = when;
       ctx.waitUntil(wakeTicker(env, when).catch((err: unknown) => consoleLog("error", "could not arm the ticker", { error: String(err) })));
     };
-    services = buildWorker(env, { waitUntil: (p) => ctx.waitUntil(p), holdUntil, onDue });
+    services = await buildWorker(env, { waitUntil: (p) => ctx.waitUntil(p), holdUntil, onDue });
   } catch (err) {
     const message = err instanceof ConfigError ? `configuration: ${err.message}` : `cannot start: ${(err as Error)?.message ?? String(err)}`;
     consoleLog("error", message);
@@ -292,7 +290,7 @@ export class TickerObject {
     };
     let services: WorkerServices;
     try {
-      services = buildWorker(this.env, { waitUntil: track, holdUntil: started + PASS_MAX_MS });
+      services = await buildWorker(this.env, { waitUntil: track, holdUntil: started + PASS_MAX_MS });
     } catch (err) {
       consoleLog("error", "ticker cannot start", { error: String((err as Error)?.message ?? err) });
       return;

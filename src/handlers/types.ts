@@ -1,6 +1,10 @@
 import type { AlertPayload } from "../engine/ports";
 
-/** A delivery failed; the outbox tries again, no sooner than retryAfterMs when given. */
+/**
+ * A delivery failed; the outbox tries again, no sooner than retryAfterMs when given. `permanent`:
+ * trying again cannot help. `rateLimited`: the platform said "slow down" (HTTP 429, Slack
+ * `ratelimited`): not a failed attempt; the row waits retryAfterMs and its platform pauses.
+ */
 export class DeliveryError extends Error {
   override readonly name = "DeliveryError";
   constructor(
@@ -8,6 +12,7 @@ export class DeliveryError extends Error {
     readonly retryAfterMs?: number,
     readonly response?: unknown,
     readonly permanent = false,
+    readonly rateLimited = false,
   ) {
     super(message);
   }

@@ -9,6 +9,8 @@ import { readJson } from "./body";
 import { DeliveryError } from "../handlers/types";
 import { isWebhookSecret, newWebhookSecret, WEBHOOK_SECRET_HINT } from "../hub/signing";
 import { sampleAlert } from "../hub/sample";
+import { PLATFORMS } from "../chat/platforms";
+import { targetSchema } from "../chat/target";
 
 const matchSchema = z.strictObject({
   flows: z.array(z.string().min(1)).optional(),
@@ -18,13 +20,13 @@ const matchSchema = z.strictObject({
 
 const httpUrl = z.url({ protocol: /^https?$/ });
 
-export const CONFIG_SCHEMAS = {
+/** Handler config by kind: the built-in log and webhook, and one per chat platform. */
+export const CONFIG_SCHEMAS: Record<string, z.ZodType<Record<string, unknown>>> = {
   log: z.strictObject({}),
   webhook: z.strictObject({ url: httpUrl, secret: z.string().refine(isWebhookSecret, WEBHOOK_SECRET_HINT).optional() }),
-  slack: z.union([z.strictObject({ channel: z.string().min(1) }), z.strictObject({ webhook_url: httpUrl })]),
-  discord: z.union([z.strictObject({ channel_id: z.string().regex(/^\d{5,30}$/, "must be a Discord channel id") }), z.strictObject({ webhook_url: httpUrl })]),
-} as const;
-type Kind = keyof typeof CONFIG_SCHEMAS;
+  ...Object.fromEntries(PLATFORMS.map((p) => [p.kind, targetSchema(p.channel)])),
+};
+type Kind = string;
 const KINDS = Object.keys(CONFIG_SCHEMAS) as [Kind, ...Kind[]];
 
 const createSchema = z.strictObject({
@@ -42,7 +44,7 @@ const patchSchema = z.strictObject({
 });
 
 function checkConfig(kind: Kind, config: unknown): Record<string, unknown> {
-  const r = CONFIG_SCHEMAS[kind].safeParse(config);
+  const r = CONFIG_SCHEMAS[kind]!.safeParse(config);
   if (!r.success) throw badRequest(`invalid ${kind} handler config`, zodIssues(r.error).map((i) => ({ ...i, path: i.path ? `config.${i.path}` : "config" })));
   return r.data as Record<string, unknown>;
 }

@@ -1,7 +1,7 @@
 // Editable chat alerts and click idempotency (tables `alerts` and `actions`).
 //
 // AlertRepo — one row per chat message that mend may edit later:
-//   handler_id  the destination key `<kind>:<channel or webhook url>` (targetKey in src/bots/chat.ts)
+//   handler_id  the destination key `<kind>:<channel or webhook url>` (targetKey in src/chat/target.ts)
 //   kind        platform (`slack`, `discord`)
 //   run_id      the run the message's buttons act on (the latest failure of the group)
 //   group_key   flow + step + error type (groupKeyOf); same key inside MEND_GROUP_WINDOW_S → same message

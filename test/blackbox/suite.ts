@@ -2,7 +2,7 @@
 // access to the service's internals. It runs unchanged against every runtime (node.test.ts,
 // workers.test.ts): the same behaviour on Node with SQLite and on workerd with D1.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signSlackRequest } from "../../src/bots/slack/verify";
+import { signSlackRequest } from "../../src/chat/slack/verify";
 import { startFakeSlack, type Block, type FakeSlack, type SlackMessage } from "../fakes/slack";
 import { startFakeDiscord, type FakeDiscord } from "../fakes/discord";
 import { ALICE as DISCORD_ALICE, clickInteraction, findButton as discordButton, messageText as discordText, newKeyPair, signInteraction, snapshot, type KeyPair } from "../discord/harness";

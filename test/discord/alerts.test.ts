@@ -1,7 +1,7 @@
 // The `discord` handler on a real server: grouping, 429s through the outbox, lost answers and the
 // nonce, webhooks (no buttons: how to act instead), `script: discord`, the stand-alone function.
 import { afterEach, describe, expect, it } from "vitest";
-import { sendDiscordAlert } from "../../src/handlers/discord";
+import { sendDiscordAlert } from "../../src/chat/discord/send";
 import type { AlertPayload } from "../../src/engine/ports";
 import { startFakeDiscord, type Json } from "../fakes/discord";
 import { CHANNEL, findButton, messageText, runOnce, setupFailingFlow, sleep, startDiscordEnv, waitDelivered, type DiscordEnv } from "./harness";

@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { registerMendCommand } from "../../src/bots/discord/register";
+import { registerMendCommand } from "../../src/chat/discord/register";
 import { startFakeDiscord } from "../fakes/discord";
 import { ALICE, MALLORY, OPS_ROLE, ROLE_HOLDER, click, command, findButton, messageText, runOnce, setupFailingFlow, sleep, startDiscordEnv, type DiscordEnv } from "./harness";
 

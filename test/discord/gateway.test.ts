@@ -3,7 +3,7 @@
 // through the same code path as the HTTP endpoint, answering via POST /interactions/{id}/{token}/callback.
 import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { startDiscordGateway } from "../../src/bots/discord/gateway";
+import { startDiscordGateway, type DiscordGateway } from "../../src/chat/discord/gateway";
 import { startFakeGateway, type FakeGateway } from "../fakes/discord-gateway";
 import { ALICE, CHANNEL, MALLORY, OTHER_ROLE, clickInteraction, commandInteraction, findButton, messageText, runOnce, setupFailingFlow, snapshot, startDiscordEnv, type DiscordEnv } from "./harness";
 
@@ -39,7 +39,7 @@ async function deadPort(): Promise<number> {
 describe("discord gateway mode", () => {
   it("logs in through GET /gateway/bot, IDENTIFY and READY, and handles a Retry click end to end", async () => {
     const { env, gateway } = await startWithGateway();
-    expect(await env.server.discordGateway!.ready).toBe(true);
+    expect(await (env.server.chatStarted.discord as DiscordGateway).ready).toBe(true);
     // discord.js asked the fake REST for the gateway, then identified with the bot token.
     const info = env.discord.callsOf("GET", /^\/gateway\/bot$/);
     expect(info).toHaveLength(1);
@@ -117,7 +117,7 @@ describe("discord gateway mode", () => {
     const env = e;
     const port = await deadPort();
     env.discord.gatewayUrl = `ws://127.0.0.1:${port}`;
-    const gateway = startDiscordGateway(env.server.deps, undefined, { loginTimeoutMs: 400, backoffMs: 100 });
+    const gateway = startDiscordGateway(env.server.deps, { handle: async () => undefined }, { loginTimeoutMs: 400, backoffMs: 100 });
     try {
       await env.discord.waitFor(() => env.discord.callsOf("GET", /^\/gateway\/bot$/).length >= 2, 10_000, "a second attempt");
       expect(env.server.logs.some((l) => /could not connect within/.test(l))).toBe(true);
@@ -135,7 +135,7 @@ describe("discord gateway mode", () => {
   it("stops trying when the bot token is refused, without crashing", async () => {
     e = await startDiscordEnv({ DISCORD_GATEWAY: "true", DISCORD_BOT_TOKEN: "refused.token.x" });
     const env = e;
-    expect(await env.server.discordGateway!.ready).toBe(false);
+    expect(await (env.server.chatStarted.discord as DiscordGateway).ready).toBe(false);
     expect(env.server.logs.some((l) => /bot token was refused/.test(l))).toBe(true);
     expect(env.discord.callsOf("GET", /^\/gateway\/bot$/).map((c) => c.status)).toEqual([401]);
     expect((await fetch(`${env.server.url}/healthz`)).status).toBe(200);

@@ -2,12 +2,13 @@
 // the allow-list rule, nonces, and how REST failures map to outbox decisions.
 import { DiscordAPIError, HTTPError, RateLimitError } from "@discordjs/rest";
 import { describe, expect, it } from "vitest";
-import { buildAlert } from "../../src/bots/alert";
-import { alertMessage, escapeMarkdown, LIMITS, MEND_COMMAND, statusMessage } from "../../src/bots/discord/components";
-import { isAllowed } from "../../src/bots/discord/interactions";
-import { verifyDiscordRequest } from "../../src/bots/discord/verify";
+import { buildAlert } from "../../src/chat/model";
+import { alertMessage, escapeMarkdown, LIMITS, MEND_COMMAND, statusMessage } from "../../src/chat/discord/components";
+import { isAllowed } from "../../src/chat/discord/interactions";
+import { verifyDiscordRequest } from "../../src/chat/discord/verify";
 import type { AlertPayload, RunRecord } from "../../src/engine/ports";
-import { discordDeliveryError, nonceFor } from "../../src/handlers/discord";
+import { nonceFor } from "../../src/chat/discord/send";
+import { discordDeliveryError } from "../../src/chat/discord/rest";
 import { newKeyPair, signInteraction } from "./harness";
 
 describe("verifyDiscordRequest", () => {

@@ -1,6 +1,6 @@
 // The `slack` handler on a real server: grouping, 429s through the outbox, webhooks, scripts.
 import { afterEach, describe, expect, it } from "vitest";
-import { sendSlackAlert } from "../../src/handlers/slack";
+import { sendSlackAlert } from "../../src/chat/slack/send";
 import type { AlertPayload } from "../../src/engine/ports";
 import { startFakeSlack } from "../fakes/slack";
 import { CHANNEL, findButton, messageText, runOnce, setupFailingFlow, sleep, startSlackEnv, type SlackEnv } from "./harness";

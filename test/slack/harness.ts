@@ -1,6 +1,6 @@
 // Shared setup for the Slack tests: the real server with Slack on, a fake Slack Web API and a
 // scriptable upstream, plus signed clicks built from the buttons the bot really posted.
-import { signSlackRequest } from "../../src/bots/slack/verify";
+import { signSlackRequest } from "../../src/chat/slack/verify";
 import { startTestServer, type TestServer } from "../api/server";
 import { startFakeSlack, type Block, type FakeSlack, type SlackMessage } from "../fakes/slack";
 import { startUpstream, type Upstream } from "../fakes/upstream";

@@ -1,17 +1,18 @@
 // Unit tests of the pieces: v0 verification, the alert model, and the chat layer on SQLite
 // (grouping redeliveries, and the durable path that reports a followed run's end).
 import { afterEach, describe, expect, it } from "vitest";
-import { buildAlert, decodeButton, encodeButton, statusLine, truncate } from "../../src/bots/alert";
-import { signSlackRequest, verifySlackRequest } from "../../src/bots/slack/verify";
+import { buildAlert, decodeButton, encodeButton, statusLine, truncate } from "../../src/chat/model";
+import { signSlackRequest, verifySlackRequest } from "../../src/chat/slack/verify";
 import type { AlertPayload } from "../../src/engine/ports";
 import { parseFlow } from "../../src/engine/flow";
 import { parseEnv } from "../../src/env";
 import { createServices } from "../../src/services";
 import { openSqlite } from "../../src/store/sqlite-node";
-import type { AlertRecord } from "../../src/store/alerts";
+import { z } from "zod";
+import type { AnyChatPlatform } from "../../src/chat/platform";
 import { DeliveryError } from "../../src/handlers/types";
-import { isAllowed } from "../../src/bots/slack/app";
-import { slackDeliveryError } from "../../src/handlers/slack";
+import { isAllowed } from "../../src/chat/slack/interactions";
+import { slackDeliveryError } from "../../src/chat/slack/send";
 
 const SECRET = "shhh";
 const NOW = 1_700_000_000_000;
@@ -100,44 +101,54 @@ describe("chat layer on SQLite", () => {
     for (const c of closers.splice(0)) await c();
   });
 
+  /** A chat platform `test` whose connection records what it is asked to do. */
+  const record = { posted: [] as string[], edits: [] as { id: string; count: number }[], failPost: false };
+  const testPlatform: AnyChatPlatform = {
+    kind: "test",
+    name: "Test",
+    env: {},
+    credentials: [],
+    channel: { field: "channel", id: z.string() },
+    limits: { message: 500, buttons: 5 },
+    connect: () => ({
+      bot: true,
+      post: async (_target, model, o) => {
+        if (record.failPost) {
+          record.failPost = false;
+          throw new DeliveryError("rate limited", 1000);
+        }
+        record.posted.push(o.alertId);
+        return { ts: model.runId };
+      },
+      canEdit: () => true,
+      edit: async (_ref, model) => void record.edits.push({ id: model.alertId, count: model.count }),
+      reply: async () => undefined,
+    }),
+  };
+
   function services(env: Record<string, string> = {}) {
     const db = openSqlite(":memory:");
-    const { deps } = createServices({ config: parseEnv({ MEND_DB: ":memory:", ...env }), db, log: () => undefined });
+    const { deps } = createServices({ config: parseEnv({ MEND_DB: ":memory:", ...env }), db, log: () => undefined, platforms: [testPlatform] });
     closers.push(async () => {
       await deps.engine.idle();
       await db.close();
     });
+    record.posted = [];
+    record.edits = [];
     return deps;
   }
 
   it("counts a redelivered failure once and posts what a failed post left missing", async () => {
     const deps = services();
-    const posted: string[] = [];
-    const updated: number[] = [];
-    let failPost = true;
-    const deliver = (deliveryId: string, runId: string) =>
-      deps.chat.deliver({
-        kind: "test",
-        target: "test:C1",
-        payload: payload({}, { id: runId }),
-        deliveryId,
-        post: async (a) => {
-          if (failPost) {
-            failPost = false;
-            throw new DeliveryError("rate limited", 1000);
-          }
-          posted.push(a.id);
-          return { ts: "1" };
-        },
-        update: async (a) => void updated.push(a.count),
-      });
+    record.failPost = true;
+    const deliver = (deliveryId: string, runId: string) => deps.chat.deliver({ kind: "test", config: { channel: "C1" }, payload: payload({}, { id: runId }), deliveryId, fetch });
     await expect(deliver("d1", "R1")).rejects.toThrow("rate limited");
     expect((await deliver("d1", "R1")).action).toBe("posted");
     expect((await deliver("d2", "R2")).action).toBe("updated");
     const again = await deliver("d2", "R2");
     expect(again.alert.count).toBe(2);
-    expect(posted).toHaveLength(1);
-    expect(updated).toEqual([2, 2]);
+    expect(record.posted).toHaveLength(1);
+    expect(record.edits.map((e) => e.count)).toEqual([2, 2]);
     // Concurrent deliveries of one group end in one message.
     const all = await Promise.all(["d3", "d4", "d5"].map((d, i) => deliver(d, `R${3 + i}`)));
     expect(new Set(all.map((r) => r.alert.id)).size).toBe(1);
@@ -151,9 +162,8 @@ describe("chat layer on SQLite", () => {
     await deps.flows.put(flow.value, Date.now());
     const run = await deps.engine.start({ flow: "guard", input: {} });
     await deps.engine.waitFor(run.id, 5_000);
-    const edits: AlertRecord[] = [];
-    deps.chat.registerEditor("test", async (a) => void edits.push(a));
-    const { alert } = await deps.chat.deliver({ kind: "test", target: "test:C9", payload: payload({}, { id: run.id, flow: "guard" }), deliveryId: "x", post: async () => ({ ts: "9" }) });
+    const edits = record.edits;
+    const { alert } = await deps.chat.deliver({ kind: "test", config: { channel: "C9" }, payload: payload({}, { id: run.id, flow: "guard" }), deliveryId: "x", fetch });
     // As if a click in an earlier process had started a retry and then the process went away.
     await deps.chat.change(alert.id, (a) => ({ state: { ...a.state, activity: { action: "retry", by: { id: "U1" }, at: Date.now(), run_id: run.id, phase: "running" } } }), { edit: false });
     await deps.engine.retry(run.id);

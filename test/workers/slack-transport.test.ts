@@ -1,9 +1,9 @@
 // The two Slack Web API transports (fetch for Workers, the WebClient on Node) put the same request
 // on the wire and fail the same way, so the alert and click code above them is written once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fetchSlackApi, type SlackApi } from "../../src/bots/slack/api";
-import { webClientSlackApi } from "../../src/bots/slack/web-client";
-import { slackDeliveryError } from "../../src/handlers/slack";
+import { fetchSlackApi, type SlackApi } from "../../src/chat/slack/api";
+import { webClientSlackApi } from "../../src/chat/slack/web-client";
+import { slackDeliveryError } from "../../src/chat/slack/send";
 import { startFakeSlack, type FakeSlack } from "../fakes/slack";
 
 let slack: FakeSlack;

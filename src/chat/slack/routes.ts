@@ -2,16 +2,13 @@
 // The v0 signature is checked before anything else (401 on a bad or stale one); then the body is
 // parsed (form `payload=<json>`, form fields of a slash command, or JSON events), url_verification
 // is answered, and everything else goes to the bot, whose ack becomes the HTTP answer: the Bolt
-// App on Node (src/bots/slack/app.ts, wired by src/entry/server.ts), the fetch-only bot on Workers
-// (src/bots/slack/fetch-bot.ts). Both run the same interactions (src/bots/slack/interactions.ts).
-import { Hono } from "hono";
-import type { Deps } from "../deps";
-import type { SlackDispatcher } from "../bots/slack/interactions";
-import { verifySlackRequest } from "../bots/slack/verify";
-
-export function slackEnabled(config: Deps["config"]): boolean {
-  return Boolean(config.SLACK_BOT_TOKEN && config.SLACK_SIGNING_SECRET);
-}
+// App on Node (./bolt.ts, through ./node.ts), the fetch-only bot elsewhere
+// (./fetch-bot.ts). Both run the same interactions (./interactions.ts).
+import type { Context, Hono } from "hono";
+import { signedRoute } from "../signed-route";
+import type { Deps } from "../../deps";
+import type { SlackDispatcher } from "./interactions";
+import { verifySlackRequest } from "./verify";
 
 function parseBody(raw: string, type: string): Record<string, unknown> | undefined {
   try {
@@ -32,17 +29,15 @@ function parseBody(raw: string, type: string): Record<string, unknown> | undefin
 }
 
 export function slackRoutes(deps: Deps, bot: SlackDispatcher): Hono {
-  const app = new Hono();
-  app.post("/events", async (c) => {
-    const raw = await c.req.text();
-    const verdict = await verifySlackRequest({
+  const verify = (raw: string, c: Context) =>
+    verifySlackRequest({
       signingSecret: deps.config.SLACK_SIGNING_SECRET ?? "",
       body: raw,
       timestamp: c.req.header("x-slack-request-timestamp"),
       signature: c.req.header("x-slack-signature"),
       nowMs: deps.clock.now(),
     });
-    if (!verdict.ok) return c.json({ error: verdict.reason }, 401);
+  return signedRoute("/events", verify, async (raw, c) => {
     const type = (c.req.header("content-type") ?? "").toLowerCase();
     if (!type.includes("application/x-www-form-urlencoded") && !type.includes("application/json")) {
       return c.json({ error: `content type '${type || "none"}' is not supported; Slack sends form-encoded or JSON bodies` }, 415);
@@ -60,5 +55,4 @@ export function slackRoutes(deps: Deps, bot: SlackDispatcher): Hono {
     if (typeof answer.body === "string") return c.text(answer.body, answer.status as 200);
     return c.json(answer.body as object, answer.status as 200);
   });
-  return app;
 }

@@ -5,7 +5,9 @@ import { hmacSha256Hex, timingSafeEqualStr } from "../../crypto";
 /** Requests whose timestamp is further than this from now are refused (replay protection). */
 export const SLACK_TOLERANCE_S = 300;
 
-export type VerifyResult = { ok: true } | { ok: false; reason: string };
+import type { VerifyResult } from "../signed-route";
+
+export type { VerifyResult };
 
 export interface SlackSignedRequest {
   signingSecret: string;

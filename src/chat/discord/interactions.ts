@@ -1,5 +1,5 @@
 // Discord interactions, whichever way they arrive: the HTTP endpoint (POST /discord/interactions,
-// src/routes/discord.ts, after the Ed25519 check) and the gateway (src/bots/discord/gateway.ts,
+// ./routes.ts, after the Ed25519 check) and the gateway (./gateway.ts,
 // from discord.js's interactionCreate) both call
 //
 //   await interactions.handle(interaction, respond)
@@ -10,7 +10,7 @@
 // come later, a command's outcome) go through the REST client to /webhooks/{application}/{token}.
 //
 //   PING (1)                 → PONG (1)
-//   button (3), custom_id from src/bots/alert.ts encodeButton:
+//   button (3), custom_id from ../model.ts encodeButton:
 //     not on DISCORD_ALLOWED_USERS and holding none of DISCORD_ALLOWED_ROLES
 //                            → an ephemeral (flags 64) "not allowed"; nothing runs
 //     otherwise              → deps.clicks.handle (exactly once; the alert is edited through the
@@ -24,8 +24,9 @@
 import type { Deps, Log } from "../../deps";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatAction, ChatUser } from "../../store/alerts";
-import { decodeButton } from "../alert";
+import { decodeButton } from "../model";
 import { privateLine, runOutcome, startedNote, VERB, type ClickResult } from "../clicks";
+import type { DiscordApi } from "./api";
 import { CALLBACK, EPHEMERAL, mention, NO_MENTIONS, statusMessage } from "./components";
 
 /** Answer by then with a deferred response (Discord invalidates the token after 3 s). */
@@ -106,20 +107,14 @@ export function isAllowed(config: Pick<Deps["config"], "DISCORD_ALLOWED_USERS" |
   return users.includes(userId) || roles.some((r) => allowedRoles.includes(r));
 }
 
-export function createDiscordInteractions(deps: Deps, opts: InteractionOptions = {}): DiscordInteractions {
+export function createDiscordInteractions(deps: Deps, api: DiscordApi, opts: InteractionOptions = {}): DiscordInteractions {
   const { config, log } = deps;
   const deadline = opts.deadlineMs ?? DEADLINE_MS;
-
-  const rest = async () => {
-    const r = await deps.discord?.rest();
-    if (!r) throw new Error("discord REST client is not configured (DISCORD_BOT_TOKEN)");
-    return r;
-  };
 
   /** A follow-up message (POST /webhooks/{application}/{token}); failures are logged. */
   async function followUp(i: DiscordInteraction, data: Record<string, unknown>): Promise<void> {
     try {
-      await (await rest()).post(`/webhooks/${i.application_id}/${i.token}`, { body: { allowed_mentions: NO_MENTIONS, ...data }, auth: false });
+      await api.call("POST", `/webhooks/${i.application_id}/${i.token}`, { allowed_mentions: NO_MENTIONS, ...data }, { auth: false });
     } catch (err) {
       log("warn", "discord follow-up failed", { interaction: i.id, error: String((err as Error)?.message ?? err) });
     }
@@ -128,7 +123,7 @@ export function createDiscordInteractions(deps: Deps, opts: InteractionOptions =
   /** Edits the deferred answer (PATCH /webhooks/{application}/{token}/messages/@original). */
   async function editOriginal(i: DiscordInteraction, data: Record<string, unknown>): Promise<void> {
     try {
-      await (await rest()).patch(`/webhooks/${i.application_id}/${i.token}/messages/@original`, { body: { allowed_mentions: NO_MENTIONS, ...data }, auth: false });
+      await api.call("PATCH", `/webhooks/${i.application_id}/${i.token}/messages/@original`, { allowed_mentions: NO_MENTIONS, ...data }, { auth: false });
     } catch (err) {
       log("warn", "discord could not edit the interaction answer", { interaction: i.id, error: String((err as Error)?.message ?? err) });
     }
@@ -152,17 +147,7 @@ export function createDiscordInteractions(deps: Deps, opts: InteractionOptions =
     const decoded = decodeButton(i.data?.custom_id ?? "");
     if (!decoded) return respond(ephemeral("This button is not one of mend's (or is from an older version)."));
     if (!allowed(i)) return respond(ephemeral(notAllowed(user, decoded.action === "mute" ? "mute alerts" : `${decoded.action} runs`)));
-    const work = deps.clicks.handle({
-      platform: "discord",
-      action: decoded.action,
-      runId: decoded.runId,
-      alertId: decoded.alertId || undefined,
-      gen: decoded.gen,
-      user,
-      allowed: true,
-      // Without an alert row (a /mend status list) the outcome goes back to the clicker.
-      onEnd: decoded.alertId ? undefined : async (run) => later.followUp({ content: outcomeText(run, decoded.action, user), flags: EPHEMERAL }),
-    });
+    const work = deps.clicks.button("discord", decoded, user, async (run) => later.followUp({ content: outcomeText(run, decoded.action, user), flags: EPHEMERAL }));
     const early = await within(work, deadline);
     if (early === TIMEOUT) {
       await respond({ type: CALLBACK.DEFERRED_UPDATE_MESSAGE });

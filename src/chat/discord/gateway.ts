@@ -1,7 +1,7 @@
 // Gateway mode (DISCORD_GATEWAY=true), for bots that cannot expose a public interactions URL:
 // a discord.js Client logs in (GET /gateway/bot for the WebSocket URL, then HELLO → IDENTIFY →
 // READY) and hands every `interactionCreate` to the same handler as POST /discord/interactions
-// (src/bots/discord/interactions.ts). No signature check is needed: the interaction came over the
+// (./interactions.ts). No signature check is needed: the interaction came over the
 // bot's own authenticated connection. The initial response goes back through discord.js
 // (POST /interactions/{id}/{token}/callback on DISCORD_API_URL).
 //
@@ -15,7 +15,7 @@
 import type { Client, Interaction } from "discord.js";
 import type { Deps } from "../../deps";
 import { CALLBACK, EPHEMERAL } from "./components";
-import { createDiscordInteractions, type CommandOption, type DiscordInteraction, type DiscordInteractions, type InteractionResponse } from "./interactions";
+import type { CommandOption, DiscordInteraction, DiscordInteractions, InteractionResponse } from "./interactions";
 
 export interface DiscordGateway {
   /** Resolves true at the first READY, false if it gave up or was stopped first. */
@@ -99,7 +99,7 @@ async function respondVia(it: Interaction, r: InteractionResponse): Promise<void
   await it.client.rest.post(`/interactions/${it.id}/${it.token}/callback`, { body: r, auth: false });
 }
 
-export function startDiscordGateway(deps: Deps, interactions: DiscordInteractions = createDiscordInteractions(deps), opts: GatewayOptions = {}): DiscordGateway {
+export function startDiscordGateway(deps: Deps, interactions: DiscordInteractions, opts: GatewayOptions = {}): DiscordGateway {
   const { config, log } = deps;
   let stopped = false;
   let current: Client | undefined;

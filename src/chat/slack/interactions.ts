@@ -8,7 +8,7 @@
 import type { Deps } from "../../deps";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatAction, ChatUser } from "../../store/alerts";
-import { decodeButton } from "../alert";
+import { decodeButton } from "../model";
 import { privateLine, runOutcome, startedNote, VERB, type ClickResult } from "../clicks";
 import type { SlackApi } from "./api";
 import { esc, mention, statusBlocks } from "./blocks";
@@ -94,17 +94,7 @@ export function slackInteractions(deps: Deps) {
     if (decoded.alertId && channel && messageTs) {
       await deps.chat.change(decoded.alertId, (a) => (a.kind === "slack" && !(a.ref as { ts?: string } | null)?.ts ? { ref: { channel, ts: messageTs } } : undefined), { edit: false });
     }
-    const result: ClickResult = await deps.clicks.handle({
-      platform: "slack",
-      action: decoded.action,
-      runId: decoded.runId,
-      alertId: decoded.alertId || undefined,
-      gen: decoded.gen,
-      user,
-      allowed: true,
-      // Without an alert row (a /mend status list) the outcome goes back to the clicker.
-      onEnd: decoded.alertId ? undefined : async (run) => void (await ephemeral(tools, { channel, user: user.id, text: outcomeText(run, decoded.action, user) })),
-    });
+    const result: ClickResult = await deps.clicks.button("slack", decoded, user, (run) => ephemeral(tools, { channel, user: user.id, text: outcomeText(run, decoded.action, user) }));
     const line = privateLine(result);
     if (line) await ephemeral(tools, { channel, user: user.id, text: esc(line) });
   }

@@ -2,7 +2,8 @@
 // or /applications/{id}/guilds/{guild}/commands (one server, shows up at once) with the bot token.
 // PUT replaces the application's command list of that scope with exactly [/mend]; run it again
 // after an upgrade. Used by `npm run discord:register` (src/entry/discord-register.ts).
-import { discordRest, DEFAULT_DISCORD_API_URL } from "../../handlers/discord";
+import { DEFAULT_DISCORD_API_URL } from "./api";
+import { discordRest } from "./rest";
 import { MEND_COMMAND } from "./components";
 
 export interface RegisterOptions {

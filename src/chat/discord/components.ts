@@ -4,7 +4,7 @@
 //     The embed: flow, failed step, error type, message (code block), attempts, run (linked when
 //     MEND_PUBLIC_URL is set), the group count, and the status line (who clicked, the outcome,
 //     a mute). The row: Retry (primary), Replay, Mute 1h (danger) whose custom_ids are the shared
-//     button ids (encodeButton in src/bots/alert.ts), and an "Open run" link button.
+//     button ids (encodeButton in ../model.ts), and an "Open run" link button.
 //     opts.webhook: a message sent through a bot-less webhook cannot carry interactive buttons
 //     (Discord drops them), so the embed says how to act instead (the run link, the API call,
 //     the /mend command) and only the link button is kept.
@@ -19,7 +19,7 @@
 import type { APIActionRowComponent, APIButtonComponent, APIEmbed, APIEmbedField, APIMessageTopLevelComponent, RESTPostAPIApplicationCommandsJSONBody } from "discord.js";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatUser } from "../../store/alerts";
-import { actionButton, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../alert";
+import { actionButton, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../model";
 
 /** The longest error message put in the embed's code block (before escaping). */
 export const DISCORD_MESSAGE_LIMIT = 3000;

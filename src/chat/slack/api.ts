@@ -5,7 +5,7 @@
 //     Node entry (src/entry/server.ts).
 // Both throw errors shaped like @slack/web-api's (`code` slack_webapi_platform_error with
 // `data.error`, slack_webapi_rate_limited_error with `retryAfter` in seconds,
-// slack_webapi_http_error with `statusCode`), so slackDeliveryError (src/handlers/slack.ts) maps
+// slack_webapi_http_error with `statusCode`), so slackDeliveryError (./send.ts) maps
 // either to what the outbox should do. Neither retries: retries belong to the outbox.
 import type { Log } from "../../deps";
 

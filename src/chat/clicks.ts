@@ -16,7 +16,7 @@
 //                  did nothing (denied, stale, duplicate, refused, not_found); undefined otherwise
 //   result.summary a one-line description of what happened (for command answers and logs)
 //   result.alert   the alert after the click (its message was already edited through the editor
-//                  registered for `platform` with deps.chat.registerEditor)
+//                  of its platform, through deps.chat)
 //   result.run     the run that was started (retry: the same run; replay: the new run)
 //
 // Guarantees:
@@ -44,7 +44,8 @@ import { TERMINAL, type Clock, type RunRecord } from "../engine/ports";
 import type { ActionRepo, AlertRecord, ChatAction, ChatUser } from "../store/alerts";
 import type { RunRepo } from "../store/runs";
 import type { SilenceRepo } from "../store/silences";
-import type { ChatAlerts } from "./chat";
+import type { ChatAlerts } from "./deliver";
+import type { DecodedButton } from "./model";
 
 export const MUTE_MS = 3_600_000;
 /** How long a click waits in memory for its run; past that the scheduler tick reports the end. */
@@ -161,6 +162,14 @@ export class ClickService {
     deps.waitUntil(this.follow(started.id, alert?.id, click.onEnd));
     const summary = click.action === "retry" ? `Retry of run ${run.id} started by ${click.user.name ?? click.user.id}` : `Replay of run ${run.id} started by ${click.user.name ?? click.user.id}: new run ${started.id}`;
     return this.record(key, { status: "started", summary, alert: edited, run: started });
+  }
+
+  /**
+   * A click on one of mend's buttons (decodeButton of its id) by a user the platform allowed.
+   * `tellClicker` hears the outcome of a run started from a button without an alert (a /mend status list).
+   */
+  button(platform: string, b: DecodedButton, user: ChatUser, tellClicker: (run: RunRecord) => Promise<void>): Promise<ClickResult> {
+    return this.handle({ platform, action: b.action, runId: b.runId, alertId: b.alertId || undefined, gen: b.gen, user, allowed: true, onEnd: b.alertId ? undefined : tellClicker });
   }
 
   /** The `platform` alert a command about `runId` acts through: the newest one whose buttons target that run. */

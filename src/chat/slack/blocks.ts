@@ -3,7 +3,7 @@
 // header ≤ 150, button text ≤ 75, action_id ≤ 255, value ≤ 2000, context ≤ 10 elements.
 import type { KnownBlock, Button } from "@slack/web-api";
 import type { RunRecord } from "../../engine/ports";
-import { actionButton, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../alert";
+import { actionButton, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../model";
 import type { ChatUser } from "../../store/alerts";
 
 /** The longest error message put in the code block (before escaping). */

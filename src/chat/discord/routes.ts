@@ -4,30 +4,19 @@
 // nothing (Discord probes endpoints with bad signatures and drops the ones that accept them).
 // Then PING gets PONG, and buttons and /mend go to the shared interaction handler, whose initial
 // response becomes this request's answer (always inside Discord's 3 seconds).
-import { Hono } from "hono";
-import type { Deps } from "../deps";
-import { createDiscordInteractions, type DiscordInteraction, type DiscordInteractions, type InteractionResponse } from "../bots/discord/interactions";
-import { verifyDiscordRequest } from "../bots/discord/verify";
-
-/** Discord's bot features need all three credentials (src/env.ts refuses a partial set). */
-export function discordEnabled(config: Deps["config"]): boolean {
-  return Boolean(config.DISCORD_BOT_TOKEN && config.DISCORD_PUBLIC_KEY && config.DISCORD_APPLICATION_ID);
-}
+import type { Context, Hono } from "hono";
+import { signedRoute } from "../signed-route";
+import type { Deps } from "../../deps";
+import type { DiscordInteraction, DiscordInteractions, InteractionResponse } from "./interactions";
+import { verifyDiscordRequest } from "./verify";
 
 /** After answering, follow-ups wait this long so the answer reaches Discord first. */
 const FOLLOW_UP_GAP_MS = 50;
 
-export function discordRoutes(deps: Deps, interactions: DiscordInteractions = createDiscordInteractions(deps)): Hono {
-  const app = new Hono();
-  app.post("/interactions", async (c) => {
-    const raw = await c.req.text();
-    const verdict = await verifyDiscordRequest({
-      publicKey: deps.config.DISCORD_PUBLIC_KEY ?? "",
-      body: raw,
-      signature: c.req.header("x-signature-ed25519"),
-      timestamp: c.req.header("x-signature-timestamp"),
-    });
-    if (!verdict.ok) return c.json({ error: verdict.reason }, 401);
+export function discordRoutes(deps: Deps, interactions: DiscordInteractions): Hono {
+  const verify = (raw: string, c: Context) =>
+    verifyDiscordRequest({ publicKey: deps.config.DISCORD_PUBLIC_KEY ?? "", body: raw, signature: c.req.header("x-signature-ed25519"), timestamp: c.req.header("x-signature-timestamp") });
+  return signedRoute("/interactions", verify, async (raw, c) => {
     let body: DiscordInteraction;
     try {
       const v = JSON.parse(raw) as unknown;
@@ -49,5 +38,4 @@ export function discordRoutes(deps: Deps, interactions: DiscordInteractions = cr
     if (!r) return c.json({ error: "the interaction was not answered" }, 500);
     return c.json(r);
   });
-  return app;
 }

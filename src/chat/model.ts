@@ -1,6 +1,6 @@
 // The chat-neutral alert model: what every chat platform shows for a failure.
 //
-// A platform renderer (src/bots/slack/blocks.ts, later Discord's embed builder) never reads an
+// A platform renderer (./slack/blocks.ts, ./discord/components.ts) never reads an
 // AlertPayload or an alert row directly; it calls buildAlert and draws the AlertModel:
 //
 //   buildAlert(payload, opts) → AlertModel
@@ -103,7 +103,14 @@ export function encodeButton(b: { action: ChatAction; alertId: string; runId: st
   return `mend:${b.action}:${b.alertId}:${b.runId}:${b.gen}`;
 }
 
-export function decodeButton(id: string): { action: ChatAction; alertId: string; runId: string; gen: number } | undefined {
+export interface DecodedButton {
+  action: ChatAction;
+  alertId: string;
+  runId: string;
+  gen: number;
+}
+
+export function decodeButton(id: string): DecodedButton | undefined {
   const m = /^mend:(retry|replay|mute):([^:]*):([^:]+):(\d+)$/.exec(id);
   if (!m) return undefined;
   return { action: m[1] as ChatAction, alertId: m[2]!, runId: m[3]!, gen: Number(m[4]) };

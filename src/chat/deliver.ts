@@ -1,54 +1,52 @@
-// ChatAlerts: the chat-neutral part of delivering and editing alert messages. Slack uses it now;
-// Discord reuses it unchanged. One instance lives in deps.chat (built in src/services.ts).
+// ChatAlerts: the platform-neutral part of delivering and editing alert messages. One instance
+// lives in deps.chat (built in src/services.ts) and holds every connected platform.
 //
-//   chat.deliver({ kind, target, payload, deliveryId, post, update? })
-//     Called by a platform Sender for one outbox row (or one `script:` call). Under a per-group
-//     lock it finds the open alert of (target, flow+step+error type) created inside
-//     MEND_GROUP_WINDOW_S. If there is none it creates an alert row and calls post(alert), which
-//     must post the message and return its platform ids (stored as alert.ref). Otherwise it bumps
-//     the count (once per run, and once per deliveryId: a redelivery after a 429 never counts
-//     twice), shows the new failure's run with fresh buttons and calls update(alert) to edit the
-//     message in place. A platform that cannot edit (incoming webhooks) omits update: grouped
-//     failures are then only counted. Errors from post/update propagate (throw DeliveryError with
+//   chat.sender(kind)  the Sender for handler kind `slack`, `discord`, … (outbox rows and
+//     `script:` steps). It checks the config (ChatConnection.target) and calls deliver().
+//
+//   chat.deliver({ kind, config, payload, deliveryId, fetch })
+//     Under a per-group lock it finds the open alert of (target, flow+step+error type) created
+//     inside MEND_GROUP_WINDOW_S. If there is none it creates an alert row and posts the message
+//     (ChatConnection.post; its ids are stored as alert.ref). Otherwise it bumps the count (once
+//     per run, and once per deliveryId: a redelivery after a 429 never counts twice), shows the new
+//     failure's run with fresh buttons and edits the message in place. A message that cannot be
+//     edited (a Slack incoming webhook) is only counted. Errors propagate (DeliveryError, with
 //     retryAfterMs for a 429): the outbox retries, and the row's state makes the retry post or
 //     edit exactly what is missing. Returns { alert, action: "posted" | "updated" | "counted" }.
-//
-//   chat.registerEditor(kind, edit)   edit(alert) re-renders the alert (alertFromRecord) and edits
-//     its message using alert.ref. Used after clicks and when a followed run ends; a failed edit
-//     is retried a few times (after retryAfterMs when the error carries one).
 //
 //   chat.change(alertId, fn, { edit = true })
 //     Read-modify-write of one alert with compare-and-set: fn(alert) returns an AlertPatch, or
 //     undefined to change nothing. Serialized per alert with the message edit that follows, so
 //     edits reach the platform in order. Returns { alert, changed }.
 //
-//   targetKey(kind, config)  the alerts.handler_id value for a sender call: `<kind>:<channel id>`
-//     or `<kind>:webhook:<hash of the url>`. A Sender is not told which handler it serves, so
-//     groups are per destination: two handlers posting to one channel share one message per group.
+//   chat.edit(alert)   redraws the alert's message (a failed edit is retried a few times).
 //
-// Adding a platform (the Slack files are the worked example):
-//   1. src/handlers/<kind>.ts: a Sender that calls chat.deliver with post/update drawing
-//      alertFromRecord(alert, { messageLimit, publicUrl }) (see createSlackHandler), and an
-//      Editor for chat.registerEditor(kind, …); register both in src/services.ts.
-//   2. the platform's interaction endpoint: verify the signature, decodeButton(custom id), decide
-//      the allow-list, call deps.clicks.handle({ platform: kind, … }) and answer result.reply
-//      privately when it is set (src/bots/clicks.ts).
+//   Groups are per destination (targetKey in ./target.ts): a Sender is not told which handler it
+//   serves, so two handlers posting to one channel share one message per group.
 import type { Clock, AlertPayload } from "../engine/ports";
 import type { Log } from "../deps";
+import { DeliveryError, type Sender } from "../handlers/types";
 import { type AlertPatch, type AlertRecord, type AlertRepo, groupKeyOf } from "../store/alerts";
+import { alertFromRecord, type AlertModel } from "./model";
+import type { ChatConnection, ChatPlatform } from "./platform";
+import { parseTarget, targetKey, type ChatTarget } from "./target";
 
 const MAX_DELIVERIES = 50;
 const EDIT_RETRIES = 3;
 
-export type Editor = (alert: AlertRecord) => Promise<void>;
-
 export interface DeliverOptions {
   kind: string;
-  target: string;
+  config: Record<string, unknown>;
   payload: AlertPayload;
   deliveryId: string;
-  post(alert: AlertRecord): Promise<Record<string, unknown>>;
-  update?(alert: AlertRecord): Promise<void>;
+  /** Outbound fetch (URL-checked) for webhook URLs. */
+  fetch: typeof fetch;
+}
+
+/** A platform and its connection for these services. */
+export interface Connected {
+  platform: Pick<ChatPlatform, "kind" | "name" | "limits" | "channel">;
+  conn: ChatConnection;
 }
 
 export interface ChatAlertsDeps {
@@ -59,6 +57,9 @@ export interface ChatAlertsDeps {
   /** MEND_GROUP_WINDOW_S in milliseconds; 0 turns grouping off. */
   windowMs: number;
   publicUrl?: string;
+  platforms: Connected[];
+  /** Outbound fetch (URL-checked) for edits through webhook URLs. */
+  fetch: typeof fetch;
 }
 
 /** Runs async sections one at a time per key (in this process). */
@@ -81,47 +82,82 @@ export class KeyedLock {
   }
 }
 
-export function targetKey(kind: string, config: Record<string, unknown>): string {
-  const channel = config.channel ?? config.channel_id;
-  if (typeof channel === "string" && channel) return `${kind}:${channel}`;
-  // A webhook URL is a credential: only a hash of it is stored.
-  return `${kind}:webhook:${fnv1a(String(config.webhook_url ?? ""))}`;
-}
-
-function fnv1a(s: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, "0");
-}
-
 export class ChatAlerts {
   readonly alerts: AlertRepo;
-  private readonly editors = new Map<string, Editor>();
+  private readonly byKind = new Map<string, Connected>();
   private readonly groupLock = new KeyedLock();
   private readonly alertLock = new KeyedLock();
+  private readonly pausedUntil = new Map<string, number>();
 
   constructor(readonly deps: ChatAlertsDeps) {
     this.alerts = deps.alerts;
+    for (const c of deps.platforms) this.byKind.set(c.platform.kind, c);
   }
 
-  registerEditor(kind: string, edit: Editor): void {
-    this.editors.set(kind, edit);
+  /**
+   * Runs one call to platform `kind`. A rate limit (DeliveryError.rateLimited) pauses every call to
+   * that platform until its Retry-After has passed: calls meanwhile fail at once the same way,
+   * without reaching the platform, and their callers try again later.
+   */
+  async call<T>(kind: string, fn: () => Promise<T>): Promise<T> {
+    const wait = this.pausedFor(kind);
+    if (wait > 0) throw new DeliveryError(`${kind} is rate limited for ${wait} ms more`, wait, { status: 429 }, false, true);
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof DeliveryError && err.rateLimited) {
+        const until = this.deps.clock.now() + (err.retryAfterMs ?? 1000);
+        this.pausedUntil.set(kind, Math.max(until, this.pausedUntil.get(kind) ?? 0));
+      }
+      throw err;
+    }
+  }
+
+  /** How long platform `kind` is still paused by a rate limit (ms; 0 when it is not). */
+  pausedFor(kind: string): number {
+    return Math.max(0, (this.pausedUntil.get(kind) ?? 0) - this.deps.clock.now());
+  }
+
+  /** The connected platforms, in PLATFORMS order. */
+  get platforms(): Connected[] {
+    return this.deps.platforms;
+  }
+
+  connection(kind: string): ChatConnection | undefined {
+    return this.byKind.get(kind)?.conn;
+  }
+
+  /** The alert as its platform draws it. */
+  model(alert: AlertRecord): AlertModel {
+    const limit = this.byKind.get(alert.kind)?.platform.limits.message ?? 2000;
+    return alertFromRecord(alert, { messageLimit: limit, publicUrl: this.deps.publicUrl });
+  }
+
+  /** The Sender of handler kind `kind` (outbox deliveries and `script:` steps). */
+  sender(kind: string): Sender {
+    return async (config, payload, ctx) => {
+      const { alert, action } = await this.deliver({ kind, config, payload, deliveryId: ctx.deliveryId, fetch: ctx.fetch });
+      return { alert_id: alert.id, action, count: alert.count, ...(alert.ref ?? {}) };
+    };
   }
 
   async deliver(o: DeliverOptions): Promise<{ alert: AlertRecord; action: "posted" | "updated" | "counted" }> {
+    const c = this.byKind.get(o.kind);
+    if (!c) throw new Error(`no chat platform '${o.kind}'`);
+    const conn = c.conn;
+    const where = parseTarget(c.platform, o.config);
+    if (where.channel && !conn.bot) throw new DeliveryError(`${o.kind} handler with \`${c.platform.channel.field}\` needs the bot token (${c.platform.name}), or use \`webhook_url\``, undefined, undefined, true);
+    const target = targetKey(o.kind, where);
     const groupKey = groupKeyOf(o.payload);
-    return this.groupLock.run(`${o.target}\u0000${groupKey}`, async () => {
+    return this.groupLock.run(`${target}\u0000${groupKey}`, async () => {
       const now = this.deps.clock.now();
-      let open = this.deps.windowMs > 0 ? await this.alerts.findOpen(o.target, groupKey, now - this.deps.windowMs) : undefined;
+      let open = this.deps.windowMs > 0 ? await this.alerts.findOpen(target, groupKey, now - this.deps.windowMs) : undefined;
       if (!open) {
         // A redelivery of the failure that created a (still unposted) alert finds it here too,
         // unless the window closed meanwhile: then the outbox row simply gets its own message.
         open = await this.alerts.create({
           id: this.deps.newId(),
-          target: o.target,
+          target,
           kind: o.kind,
           runId: o.payload.run.id,
           groupKey,
@@ -130,7 +166,7 @@ export class ChatAlerts {
           state: { payload: o.payload, gen: 1, target_run: o.payload.run.id, deliveries: [o.deliveryId], runs: [o.payload.run.id] },
           createdAt: now,
         });
-        return this.alertLock.run(open.id, () => this.postOrUpdate(open!, o));
+        return this.alertLock.run(open.id, () => this.postOrUpdate(open!, o, conn, where));
       }
       const id = open.id;
       return this.alertLock.run(id, async () => {
@@ -158,19 +194,19 @@ export class ChatAlerts {
           };
         });
         if (!alert) throw new Error(`alert ${id} disappeared`);
-        return this.postOrUpdate(alert, o);
+        return this.postOrUpdate(alert, o, conn, where);
       });
     });
   }
 
-  private async postOrUpdate(alert: AlertRecord, o: DeliverOptions): Promise<{ alert: AlertRecord; action: "posted" | "updated" | "counted" }> {
+  private async postOrUpdate(alert: AlertRecord, o: DeliverOptions, conn: ChatConnection, where: ChatTarget): Promise<{ alert: AlertRecord; action: "posted" | "updated" | "counted" }> {
     if (!alert.ref) {
-      const ref = await o.post(alert);
+      const ref = await this.call(o.kind, () => conn.post(where, this.model(alert), { alertId: alert.id, fetch: o.fetch }));
       const { alert: saved } = await this.mutate(alert.id, () => ({ ref }));
       return { alert: saved ?? { ...alert, ref }, action: "posted" };
     }
-    if (!o.update) return { alert, action: "counted" };
-    await o.update(alert);
+    if (!conn.canEdit(alert.ref, where)) return { alert, action: "counted" };
+    await this.call(o.kind, () => conn.edit(alert.ref!, this.model(alert), { target: where, fetch: o.fetch }));
     return { alert, action: "updated" };
   }
 
@@ -188,10 +224,10 @@ export class ChatAlerts {
    * state as it is then; a permanent error (DeliveryError.permanent) is not retried.
    */
   async edit(alert: AlertRecord, attempt = 0): Promise<void> {
-    const editor = this.editors.get(alert.kind);
-    if (!editor || !alert.ref) return;
+    const conn = this.connection(alert.kind);
+    if (!conn || !alert.ref || !conn.canEdit(alert.ref)) return;
     try {
-      await editor(alert);
+      await this.call(alert.kind, () => conn.edit(alert.ref!, this.model(alert), { fetch: this.deps.fetch }));
     } catch (err) {
       const e = err as { message?: string; retryAfterMs?: number; permanent?: boolean };
       const again = !e?.permanent && attempt < EDIT_RETRIES;

@@ -4,9 +4,7 @@
 // endpoint refuses them (and removes the endpoint if it does not): anything but a valid signature
 // over exactly these bytes is refused. Discord documents no freshness window; the timestamp is
 // part of the signed message, which is all Discord's own libraries check.
-import type { VerifyResult } from "../slack/verify";
-
-export type { VerifyResult };
+import type { VerifyResult } from "../signed-route";
 
 const HEX = /^(?:[0-9a-fA-F]{2})+$/;
 
