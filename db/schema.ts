@@ -43,6 +43,8 @@ export const runs = sqliteTable(
     dueAt: integer("due_at"),
     leaseUntil: integer("lease_until"),
     replayOf: text("replay_of"),
+    // The run whose `flow:` step started this one (SPEC section 12).
+    parentRun: text("parent_run"),
     external: json("external"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),

@@ -2,16 +2,24 @@
 import { EngineError } from "./errors";
 import type { Flow } from "./flow";
 import { validateInput } from "./input";
-import { ACTIVE, TERMINAL, type Cursor, type EngineDeps, type RunRecord } from "./ports";
+import { ACTIVE, TERMINAL, type ChildRuns, type Cursor, type EngineDeps, type RunRecord } from "./ports";
 import { RunExecution, restoreFromLedger, type LiveRun } from "./run";
 
 const START_LEASE_MS = 60_000;
+const CHILD_POLL_MS = 60_000;
+
+function aborted(signal: AbortSignal): Promise<undefined> {
+  return new Promise((resolve) => (signal.aborted ? resolve(undefined) : signal.addEventListener("abort", () => resolve(undefined), { once: true })));
+}
 
 export interface StartOptions {
   flow: string;
   input: unknown;
   version?: number;
   replayOf?: string | null;
+  /** A child run of a `flow:` step: its fixed id and its parent. */
+  id?: string;
+  parentRun?: string;
 }
 
 export interface RetryOptions {
@@ -44,7 +52,7 @@ export class Engine {
     if (issues.length) throw new EngineError("invalid", `input does not match the schema of flow '${flow.name}'`, issues);
     const now = this.deps.clock.now();
     const run: RunRecord = {
-      id: this.deps.newId(),
+      id: opts.id ?? this.deps.newId(),
       flow: flow.name,
       flowVersion: version,
       status: "queued",
@@ -54,6 +62,7 @@ export class Engine {
       cursor: { phase: "main", index: 0, attempt: 0 },
       dueAt: now,
       replayOf: opts.replayOf ?? null,
+      parentRun: opts.parentRun ?? null,
       external: null,
       createdAt: now,
       updatedAt: now,
@@ -180,6 +189,20 @@ export class Engine {
     while (this.running.size > 0) await new Promise((r) => setTimeout(r, 5));
   }
 
+  private readonly children: ChildRuns = {
+    run: async (id, flow, input, parent, signal) => {
+      const child = (await this.deps.store.getRun(id)) ?? (await this.start({ flow, input, id, parentRun: parent }));
+      for (;;) {
+        if (signal.aborted) {
+          await this.cancel(child.id).catch(() => undefined);
+          throw signal.reason;
+        }
+        const ended = await Promise.race([this.waitFor(child.id, CHILD_POLL_MS), aborted(signal)]);
+        if (ended) return ended;
+      }
+    },
+  };
+
   private spawn(run: RunRecord, flow: Flow, fresh: boolean): void {
     if (this.running.has(run.id)) return;
     const controller = new AbortController();
@@ -198,7 +221,7 @@ export class Engine {
 
   private async execute(run: RunRecord, flow: Flow, fresh: boolean, controller: AbortController): Promise<void> {
     if (!ACTIVE.includes(run.status)) return;
-    const live: LiveRun = { run, flow, defaults: await this.deps.store.getDefaults(), results: {}, nextAttempt: {}, pending: [], signal: controller.signal };
+    const live: LiveRun = { run, flow, defaults: await this.deps.store.getDefaults(), results: {}, nextAttempt: {}, pending: [], signal: controller.signal, children: this.children };
     if (!fresh) restoreFromLedger(live, await this.deps.store.getAttempts(run.id), this.deps.clock.now());
     if (run.status !== "running") Object.assign(run, { status: "running", dueAt: null });
     const outcome = await new RunExecution(this.deps, live).advance();

@@ -38,6 +38,8 @@ export interface RunRecord {
   cursor: Cursor;
   dueAt: number | null;
   replayOf: string | null;
+  /** The run whose `flow:` step started this child run. */
+  parentRun?: string | null;
   external: unknown;
   createdAt: number;
   updatedAt: number;
@@ -49,7 +51,8 @@ export interface AttemptRecord {
   step: string;
   attempt: number;
   phase: Phase;
-  status: "running" | "succeeded" | "failed";
+  /** `skipped`: the step's `when` was falsy. */
+  status: "running" | "succeeded" | "failed" | "skipped";
   startedAt: number;
   finishedAt: number | null;
   durationMs: number | null;
@@ -109,6 +112,12 @@ export interface RunStore {
   nextDueAt(): Promise<number | null>;
   /** Moves an active run to cancelled and closes its running attempts; false if it had ended. */
   cancelRun(id: string, now: number): Promise<boolean>;
+}
+
+/** Child runs of `flow:` steps (the Engine gives them to each run). */
+export interface ChildRuns {
+  /** Starts the child with this id unless it exists (a resumed parent), then resolves with it once it ended. */
+  run(id: string, flow: string, input: unknown, parent: string, signal: AbortSignal): Promise<RunRecord>;
 }
 
 export interface ScriptContext {

@@ -1,9 +1,10 @@
 // The run/step state machine: advances one run until it ends or must wait.
 // A failed step is data (StepError → ErrorContext), never an escaping throw.
 import { StepError, coerceError, toContext, type ErrorContext } from "./errors";
-import { stepKind, type Defaults, type Flow, type Step } from "./flow";
-import type { AlertPayload, AttemptRecord, Cursor, EngineDeps, RunRecord, RunStatus, Write } from "./ports";
-import { decorateError, layerErrorObject } from "./error-object";
+import { isBlock, stepKind, type Defaults, type Flow, type Step } from "./flow";
+import type { AlertPayload, AttemptRecord, ChildRuns, Cursor, EngineDeps, RunRecord, RunStatus, Write } from "./ports";
+import { Blocks, whenHolds, type BlockHost, type BlockOutcome, type Outcome } from "./blocks";
+import { decorateError, layerErrorObject, stepChain } from "./error-object";
 import { makeRedactor } from "./redact";
 import { mergePolicy, nextDelay } from "./retry";
 import { coerceAbort, runAttempt, type AttemptEnv } from "./steps";
@@ -25,32 +26,57 @@ export interface LiveRun {
   nextAttempt: Record<string, number>;
   pending: Write[];
   signal: AbortSignal;
+  /** Results of steps inside blocks, by path (`fan[2].call`), restored from the ledger. */
+  nested?: Record<string, unknown>;
+  /** Top-level steps whose `when` was falsy: they do not count as the run's last result. */
+  skipped?: Set<string>;
+  children?: ChildRuns;
 }
 
 export function isSideEffect(step: Step): boolean {
   const kind = stepKind(step);
-  return kind === "http" || kind === "script";
+  return kind === "http" || kind === "script" || kind === "flow";
 }
 
+/** A child run is bounded only by its own step's timeout_ms: the parent's per-step default is for calls. */
+const CHILD_TIMEOUT_MS = 600_000;
+
 export function stepTimeout(live: LiveRun, step: Step): number {
+  if (step.flow) return step.timeout_ms ?? CHILD_TIMEOUT_MS;
   return step.http?.timeout_ms ?? step.timeout_ms ?? live.flow.timeout_ms ?? live.defaults.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+}
+
+/** A child run's id is fixed by its parent, step path and attempt, so a resumed parent finds it again. */
+export function childId(parent: string, path: string, attempt: number): string {
+  return `${parent}-${path.replace(/[^A-Za-z0-9_-]/g, "_")}-${attempt}`;
 }
 
 /** Rebuilds results and attempt numbers from the ledger; closes attempts a crash interrupted. */
 export function restoreFromLedger(live: LiveRun, attempts: AttemptRecord[], now: number): void {
   const latest = new Map<string, AttemptRecord>();
   const current = currentStep(live);
+  const reattach: AttemptRecord[] = [];
   for (const a of attempts) {
     live.nextAttempt[a.step] = Math.max(live.nextAttempt[a.step] ?? 1, a.attempt + 1);
     if (a.status === "running") {
       const sleeping = live.run.cursor.sleep_until !== undefined && current?.id === a.step;
       if (sleeping) continue;
+      // A child run goes on by itself: the resumed step waits for the same child.
+      if (stepChain(live.flow, a.step).at(-1)?.flow) {
+        reattach.push(a);
+        continue;
+      }
       const error: ErrorContext = { message: "interrupted: the server stopped during this attempt", type: "runtime", step: a.step };
       live.pending.push({ op: "putAttempt", attempt: { ...a, status: "failed", finishedAt: now, durationMs: now - a.startedAt, error } });
       continue;
     }
     const prev = latest.get(a.step);
     if (!prev || prev.attempt < a.attempt) latest.set(a.step, a);
+  }
+  for (const a of reattach) live.nextAttempt[a.step] = a.attempt;
+  for (const [path, a] of latest) {
+    if (a.status === "skipped" && !isNested(path)) (live.skipped ??= new Set()).add(path);
+    if (a.status === "succeeded" && isNested(path)) (live.nested ??= {})[path] = a.output;
   }
   const c = live.run.cursor;
   const failedStep = c.phase === "on_failure" ? live.flow.steps[c.failed_index ?? -1] : undefined;
@@ -60,9 +86,12 @@ export function restoreFromLedger(live: LiveRun, attempts: AttemptRecord[], now:
     const a = latest.get(step.id);
     if (!a) continue;
     if (a.status === "succeeded") live.results[step.id] = a.output;
+    else if (a.status === "skipped") live.results[step.id] = null;
     else if (step.continue_on_error && a.error) live.results[step.id] = failedResult(a.output, a.error);
   }
 }
+
+const isNested = (path: string) => path.includes(".") || path.includes("[");
 
 function currentStep(live: LiveRun): Step | undefined {
   const c = live.run.cursor;
@@ -143,6 +172,11 @@ export class RunExecution {
       const steps = c.phase === "main" ? flow.steps : flow.on_failure ?? [];
       const step = steps[c.index];
       if (!step) return c.phase === "main" ? this.finish("succeeded", this.lastResult(steps)) : this.finishHandled(steps);
+      if (step.when !== undefined && !whenHolds(step.when, this.scope(c.attempt + 1))) {
+        this.skip(step.id);
+        this.moveOn();
+        continue;
+      }
       if (step.async) {
         this.startDetached(step);
         this.moveOn();
@@ -153,21 +187,27 @@ export class RunExecution {
         if (waited) return waited;
         continue;
       }
-      const outcome = await this.attempt(step);
+      const outcome = isBlock(step) ? await this.block(step) : await this.attempt(step);
       if (outcome.ok) {
         this.live.results[step.id] = outcome.value;
         this.moveOn();
         continue;
       }
       if (this.live.signal.aborted) return { kind: "cancelled" };
-      const err = outcome.error;
-      c.attempt += 1;
-      const policy = mergePolicy(this.live.defaults.retry, flow.retry, step.retry);
-      const delay = nextDelay(policy, c.attempt, err.type, this.deps.random, err.extra.retryAfterMs);
-      if (delay === 0) continue;
-      if (delay !== undefined) return this.waitUntil("retrying", this.deps.clock.now() + delay);
-      const ctx = this.failureContext(toContext(err, step.id, c.attempt));
-      const failed = failedResult(this.redact(err.extra.result), ctx);
+      let ctx: ErrorContext;
+      let failed: AlertPayload["failed"];
+      // A block failed for good already: its inner steps had their retries.
+      if ("failed" in outcome) ({ error: ctx, failed } = outcome);
+      else {
+        const err = outcome.error;
+        c.attempt += 1;
+        const policy = mergePolicy(this.live.defaults.retry, flow.retry, step.retry);
+        const delay = nextDelay(policy, c.attempt, err.type, this.deps.random, err.extra.retryAfterMs);
+        if (delay === 0) continue;
+        if (delay !== undefined) return this.waitUntil("retrying", this.deps.clock.now() + delay);
+        ctx = this.failureContext(toContext(err, step.id, c.attempt));
+        failed = failedResult(this.redact(err.extra.result), ctx);
+      }
       if (step.continue_on_error) {
         this.live.results[step.id] = failed;
         this.moveOn();
@@ -214,7 +254,7 @@ export class RunExecution {
   private lastResult(steps: Step[]): unknown {
     for (let i = steps.length - 1; i >= 0; i--) {
       const s = steps[i]!;
-      if (!s.async && Object.hasOwn(this.live.results, s.id)) return this.live.results[s.id];
+      if (!s.async && !this.live.skipped?.has(s.id) && Object.hasOwn(this.live.results, s.id)) return this.live.results[s.id];
     }
     return null;
   }
@@ -248,20 +288,67 @@ export class RunExecution {
     return { kind: "ended", run: this.live.run };
   }
 
+  /** A step whose `when` was falsy: ledger status `skipped`, result null. */
+  private skip(path: string): void {
+    const now = this.deps.clock.now();
+    const row = this.attemptRow(path, this.nextAttemptNo(path), now, "skipped");
+    this.live.pending.push({ op: "putAttempt", attempt: { ...row, finishedAt: now, durationMs: 0 } });
+    if (isNested(path)) return;
+    this.live.results[path] = null;
+    (this.live.skipped ??= new Set()).add(path);
+  }
+
+  /** A parallel or for_each step: its inner steps are recorded by path, the block's result as its own row. */
+  private async block(step: Step): Promise<BlockOutcome> {
+    const startedAt = this.deps.clock.now();
+    const host: BlockHost = {
+      signal: this.live.signal,
+      done: (this.live.nested ??= {}),
+      retryLayers: () => [this.live.defaults.retry, this.live.flow.retry],
+      random: () => this.deps.random(),
+      attempt: (s, path, scope, signal) => this.attempt(s, path, scope, signal),
+      skip: (_s, path) => this.skip(path),
+      wait: (ms, signal) => this.holdFor(ms, signal),
+      failure: (err, path, attempts) => this.failureContext(toContext(err, path, attempts)),
+      failedResult: (last, error) => failedResult(this.redact(last), error),
+    };
+    const out = await new Blocks(host).run(step, step.id, this.scope(1));
+    const now = this.deps.clock.now();
+    const row = { ...this.attemptRow(step.id, this.nextAttemptNo(step.id), startedAt, "succeeded"), finishedAt: now, durationMs: now - startedAt };
+    if (out.ok) row.output = this.redact(out.value);
+    else Object.assign(row, { status: "failed", output: out.failed, error: out.error });
+    this.live.pending.push({ op: "putAttempt", attempt: row });
+    return out;
+  }
+
+  /** Waits in memory inside a block (a backoff, a sleep); the run's lease covers the wait. */
+  private async holdFor(ms: number, signal: AbortSignal): Promise<void> {
+    if (!this.detached) await this.flush(this.deps.clock.now() + ms + LEASE_MARGIN_MS);
+    await new Promise<void>((resolve) => {
+      const cancel = this.deps.clock.setTimer(ms, done);
+      function done() {
+        cancel();
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
   /** A durable sleep: the run waits as a row with a due time, like a retry. */
   private async sleepStep(step: Step): Promise<Advance | undefined> {
     const c = this.cursor;
     const now = this.deps.clock.now();
     if (c.sleep_until === undefined) {
-      const attempt = this.nextAttemptNo(step);
+      const attempt = this.nextAttemptNo(step.id);
       c.sleep_until = now + step.sleep!.ms;
-      this.live.pending.push({ op: "putAttempt", attempt: this.attemptRow(step, attempt, now, "running") });
+      this.live.pending.push({ op: "putAttempt", attempt: this.attemptRow(step.id, attempt, now, "running") });
       return this.waitUntil("running", c.sleep_until);
     }
     if (now < c.sleep_until) return this.waitUntil("running", c.sleep_until);
     const attempt = (this.live.nextAttempt[step.id] ?? 2) - 1;
     const started = c.sleep_until - step.sleep!.ms;
-    this.live.pending.push({ op: "putAttempt", attempt: { ...this.attemptRow(step, attempt, started, "succeeded"), finishedAt: now, durationMs: now - started, output: null } });
+    this.live.pending.push({ op: "putAttempt", attempt: { ...this.attemptRow(step.id, attempt, started, "succeeded"), finishedAt: now, durationMs: now - started, output: null } });
     this.live.results[step.id] = null;
     delete c.sleep_until;
     this.setRun("running", { dueAt: null });
@@ -269,16 +356,16 @@ export class RunExecution {
     return undefined;
   }
 
-  private nextAttemptNo(step: Step): number {
-    const n = this.live.nextAttempt[step.id] ?? 1;
-    this.live.nextAttempt[step.id] = n + 1;
+  private nextAttemptNo(path: string): number {
+    const n = this.live.nextAttempt[path] ?? 1;
+    this.live.nextAttempt[path] = n + 1;
     return n;
   }
 
-  private attemptRow(step: Step, attempt: number, startedAt: number, status: AttemptRecord["status"]): AttemptRecord {
+  private attemptRow(path: string, attempt: number, startedAt: number, status: AttemptRecord["status"]): AttemptRecord {
     return {
       runId: this.live.run.id,
-      step: step.id,
+      step: path,
       attempt,
       phase: this.cursor.phase,
       status,
@@ -290,10 +377,10 @@ export class RunExecution {
     };
   }
 
-  private async attempt(step: Step): Promise<{ ok: true; value: unknown } | { ok: false; error: StepError }> {
-    const attemptNo = this.nextAttemptNo(step);
+  private async attempt(step: Step, path = step.id, scope?: TemplateScope, signal = this.live.signal): Promise<Outcome> {
+    const attemptNo = this.nextAttemptNo(path);
     const startedAt = this.deps.clock.now();
-    const row = this.attemptRow(step, attemptNo, startedAt, "running");
+    const row = this.attemptRow(path, attemptNo, startedAt, "running");
     const timeout = stepTimeout(this.live, step);
     if (isSideEffect(step)) {
       this.live.pending.push({ op: "putAttempt", attempt: row });
@@ -303,7 +390,7 @@ export class RunExecution {
         await this.flush(startedAt + timeout + LEASE_MARGIN_MS);
       }
     }
-    const result = await this.execute(step, attemptNo, timeout, this.live.signal);
+    const result = await this.execute(step, attemptNo, timeout, signal, path, scope);
     const finishedAt = this.deps.clock.now();
     const done: AttemptRecord = { ...row, finishedAt, durationMs: finishedAt - startedAt };
     if (result.ok) {
@@ -312,14 +399,16 @@ export class RunExecution {
     } else {
       done.status = "failed";
       done.output = this.redact(result.error.extra.result ?? null);
-      done.error = this.redact(toContext(result.error, step.id, this.cursor.attempt + 1));
+      done.error = this.redact(toContext(result.error, path, path === step.id ? this.cursor.attempt + 1 : attemptNo));
     }
     this.live.pending.push({ op: "putAttempt", attempt: done });
+    // Inside a block, other branches may keep the run busy: a finished side effect is kept at once.
+    if (path !== step.id && isSideEffect(step)) await this.deps.store.commit(this.live.pending.splice(0));
     return result;
   }
 
-  private attemptEnv(step: Step, attemptNo: number, signal: AbortSignal): AttemptEnv {
-    const scope = this.scope(attemptNo);
+  private attemptEnv(step: Step, attemptNo: number, signal: AbortSignal, path: string, given?: TemplateScope): AttemptEnv {
+    const scope = given ?? this.scope(attemptNo);
     return {
       fetch: this.deps.fetch,
       scripts: this.deps.scripts,
@@ -327,21 +416,22 @@ export class RunExecution {
       scope,
       scriptContext: {
         input: scope.input,
-        steps: this.live.results,
+        steps: scope.steps as Record<string, unknown>,
         error: this.cursor.primary,
         failed: this.cursor.failed,
         run: { id: this.live.run.id, flow: this.live.run.flow, flow_version: this.live.run.flowVersion, attempt: attemptNo },
       },
-      idempotencyKey: `${this.live.run.id}:${step.id}`,
+      idempotencyKey: `${this.live.run.id}:${path}`,
       now: () => this.deps.clock.now(),
+      runChild: this.live.children && ((flow, input, sig) => this.live.children!.run(childId(this.live.run.id, path, attemptNo), flow, input, this.live.run.id, sig)),
     };
   }
 
-  private async execute(step: Step, attemptNo: number, timeout: number, parent: AbortSignal): Promise<{ ok: true; value: unknown } | { ok: false; error: StepError }> {
+  private async execute(step: Step, attemptNo: number, timeout: number, parent: AbortSignal, path: string, scope?: TemplateScope): Promise<Outcome> {
     if (!isSideEffect(step)) {
       // Pure steps finish synchronously: no timer or abort could fire during them.
       try {
-        return { ok: true, value: await runAttempt(step, this.attemptEnv(step, attemptNo, parent)) };
+        return { ok: true, value: await runAttempt(step, this.attemptEnv(step, attemptNo, parent, path, scope)) };
       } catch (thrown) {
         return { ok: false, error: coerceError(thrown) };
       }
@@ -353,7 +443,7 @@ export class RunExecution {
       controller.abort(new StepError(`step '${step.id}' timed out after ${timeout} ms`, "timeout")),
     );
     try {
-      return { ok: true, value: await runAttempt(step, this.attemptEnv(step, attemptNo, controller.signal)) };
+      return { ok: true, value: await runAttempt(step, this.attemptEnv(step, attemptNo, controller.signal, path, scope)) };
     } catch (thrown) {
       return { ok: false, error: controller.signal.aborted ? coerceAbort(controller.signal) : coerceError(thrown) };
     } finally {

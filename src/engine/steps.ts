@@ -1,8 +1,8 @@
 // One attempt of one step. Returns the step's result or throws a StepError
 // (carrying the attempt's last result, e.g. an HTTP response, in extra.result).
-import { StepError } from "./errors";
+import { EngineError, StepError } from "./errors";
 import type { Step } from "./flow";
-import type { ScriptContext, ScriptRegistry } from "./ports";
+import type { RunRecord, ScriptContext, ScriptRegistry } from "./ports";
 import { render, renderText, type TemplateScope } from "./template";
 
 export interface AttemptEnv {
@@ -13,6 +13,8 @@ export interface AttemptEnv {
   scriptContext: Omit<ScriptContext, "signal">;
   idempotencyKey: string;
   now: () => number;
+  /** Runs a child flow to its end (`flow:` steps). */
+  runChild?: (flow: string, input: unknown, signal: AbortSignal) => Promise<RunRecord>;
 }
 
 const DETAIL_BODY_LIMIT = 2000;
@@ -27,6 +29,7 @@ export async function runAttempt(step: Step, env: AttemptEnv): Promise<unknown> 
   if (step.sleep) return null;
   if (step.http) return runHttp(step.http, env);
   if (step.script) return runScript(step.script, env);
+  if (step.flow) return runChildFlow(step.flow, env);
   throw new StepError(`step '${step.id}' has no kind`, "validation");
 }
 
@@ -40,6 +43,27 @@ async function runScript(script: NonNullable<Step["script"]>, env: AttemptEnv): 
     else env.signal.addEventListener("abort", onAbort, { once: true });
   });
   return Promise.race([Promise.resolve().then(() => fn(args, { ...env.scriptContext, signal: env.signal })), aborted]);
+}
+
+/** A child run's output, or its failure (after its own on_failure) as this step's error. */
+async function runChildFlow(spec: NonNullable<Step["flow"]>, env: AttemptEnv): Promise<unknown> {
+  if (!env.runChild) throw new StepError("child flows cannot run here", "validation");
+  const input = spec.input === undefined ? {} : render(spec.input, env.scope);
+  let child: RunRecord;
+  try {
+    child = await env.runChild(spec.name, input, env.signal);
+  } catch (err) {
+    if (err instanceof EngineError) throw new StepError(`flow '${spec.name}': ${err.message}`, "validation", { details: { issues: err.issues ?? [] } });
+    throw err;
+  }
+  if (child.status === "succeeded" || child.status === "recovered") return child.output;
+  const e = child.error ?? { message: `run ${child.status}`, type: "cancelled" as const };
+  const result = { run_id: child.id, status: child.status, error: e };
+  throw new StepError(`flow '${spec.name}' (run ${child.id}) ${child.status}: ${e.message}`, e.type, {
+    status: e.status ?? undefined,
+    details: { ...e.details, run_id: child.id, step: e.step },
+    result,
+  });
 }
 
 export function coerceAbort(signal: AbortSignal): StepError {

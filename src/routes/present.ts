@@ -59,6 +59,7 @@ export function runView(r: StoredRun, attempts: AttemptRecord[], alerts: OutboxR
     resolved_by: r.marks.resolvedBy,
     resolved_at: iso(r.marks.resolvedAt),
     resolution_note: r.marks.resolutionNote,
+    ...(r.parentRun ? { parent_run: r.parentRun } : {}),
     ...(r.external ? { external: r.external } : {}),
     steps: attempts.map(attemptView),
     alerts: alerts.map((o) => alertView(o, extras?.get(o.id))),

@@ -31,7 +31,7 @@ function placeholders<T extends object>(keys: (keyof T & string)[]): Record<stri
   return Object.fromEntries(keys.map((k) => [k, p(k)]));
 }
 
-const RUN_KEYS: (keyof RunInsert & string)[] = ["id", "flow", "flowVersion", "status", "input", "output", "error", "cursor", "dueAt", "leaseUntil", "replayOf", "external", "createdAt", "updatedAt", "finishedAt"];
+const RUN_KEYS: (keyof RunInsert & string)[] = ["id", "flow", "flowVersion", "status", "input", "output", "error", "cursor", "dueAt", "leaseUntil", "replayOf", "parentRun", "external", "createdAt", "updatedAt", "finishedAt"];
 const ATTEMPT_KEYS: (keyof AttemptInsert & string)[] = ["runId", "step", "attempt", "phase", "status", "startedAt", "finishedAt", "durationMs", "output", "error"];
 const OUTBOX_KEYS: (keyof OutboxInsert & string)[] = ["id", "runId", "handlerId", "kind", "payload", "status", "attempts", "nextAttemptAt", "lastError", "response", "createdAt", "deliveredAt"];
 

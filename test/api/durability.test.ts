@@ -1,10 +1,11 @@
 // kill -9 while a run waits for its retry; a restart on the same file finishes it.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startUpstream, type Upstream } from "../fakes/upstream";
+import { startServerProcess } from "../fakes/server-process";
 
 let up: Upstream;
 let dir: string;
@@ -33,25 +34,7 @@ afterAll(async () => {
 });
 
 function startChild(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/entry/node.ts"], {
-    env: { ...process.env, PORT: "0", MEND_DB: join(dir, "mend.db"), MEND_FLOWS_DIR: join(dir, "flows") },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 20_000);
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1]! });
-      }
-    });
-    child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
+  return startServerProcess(dir, children);
 }
 
 async function runStatus(url: string, id: string): Promise<Record<string, unknown>> {

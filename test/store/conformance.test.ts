@@ -29,6 +29,7 @@ function run(id: string, over: Partial<RunRecord> = {}): RunRecord {
     cursor: { phase: "main", index: 0, attempt: 0 },
     dueAt: T0,
     replayOf: null,
+    parentRun: id === "R1" ? "P0" : null,
     external: null,
     createdAt: T0,
     updatedAt: T0,
