@@ -4,7 +4,7 @@ import { Dispatcher } from "./alerts/dispatcher";
 import { createPlanner } from "./alerts/plan";
 import type { Deps, Log, LogLevel } from "./deps";
 import { Engine } from "./engine/engine";
-import type { Clock, RunRecord, ScriptFn } from "./engine/ports";
+import type { Clock, ScriptFn } from "./engine/ports";
 import type { Config } from "./env";
 import { sendLog } from "./handlers/log";
 import { sendWebhook } from "./handlers/webhook";
@@ -23,8 +23,7 @@ import { ChatAlerts } from "./chat/deliver";
 import { ClickService } from "./chat/clicks";
 import { PLATFORMS } from "./chat/platforms";
 import type { AnyChatPlatform } from "./chat/platform";
-import { requestCallback } from "./hub/callbacks";
-import { RunActions } from "./runs/actions";
+import { RunActions, type ActionRequest } from "./runs/actions";
 import { ActionClaimRepo } from "./store/action-claims";
 
 export const systemClock: Clock = {
@@ -125,9 +124,9 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     publicUrl: o.config.MEND_PUBLIC_URL,
   });
   const dispatcher = new Dispatcher({ clock, outbox, handlers, senders, fetch: outbound.fetch, log, schedule: o.outboxSchedule, waitUntil, onDue });
-  // Chat clicks on an external failure call the reporting system back (retry_url / replay_url).
-  const external = (run: RunRecord, action: "retry" | "replay", by: string) => requestCallback(deps, run, action, by);
-  const clicks = new ClickService({ engine, runs, silences, actions, chat, clock, newId, log, waitUntil, external });
+  // Chat Retry / Replay go through the run actions service (external failures included).
+  const act = (req: ActionRequest) => runActions!.perform(req);
+  const clicks = new ClickService({ engine, runs, silences, actions, chat, clock, newId, log, waitUntil, act });
   scheduler = new Scheduler(
     clock,
     [

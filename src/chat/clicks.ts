@@ -30,20 +30,20 @@
 //     which finds alerts still marked running whose run has ended (after a restart, or a run that
 //     finished in another process). Only the first of the two edits the message.
 //   - Mute 1h creates a silence for the alert's flow + step + error type and says so in the message.
-//   - An external failure (POST /api/failures) is not run by mend: Retry/Replay call the reporting
-//     system back through deps.external (src/hub/callbacks.ts requestCallback) and the message says
-//     what it answered.
+//   - Retry/Replay go through the run actions service (deps.act = runActions.perform), which calls
+//     an external failure's reporting system back; the message says what it answered.
 //
 //   await deps.clicks.resolved(run, note)   for code that ends a run outside the engine (a success
 //     report of an external job): marks the run's alerts resolved ("Resolved: <note>", no buttons)
 //     and edits their messages.
 import type { Log } from "../deps";
 import type { Engine } from "../engine/engine";
-import { EngineError, type ErrorContext } from "../engine/errors";
+import type { ErrorContext } from "../engine/errors";
 import { TERMINAL, type Clock, type RunRecord } from "../engine/ports";
 import type { ActionRepo, AlertRecord, ChatAction, ChatUser } from "../store/alerts";
 import type { RunRepo } from "../store/runs";
 import type { SilenceRepo } from "../store/silences";
+import type { ActionOutcome, ActionRequest, Actor } from "../runs/actions";
 import type { ChatAlerts } from "./deliver";
 import type { DecodedButton } from "./model";
 
@@ -82,8 +82,8 @@ export interface ClickDeps {
   newId: () => string;
   log: Log;
   waitUntil: (p: Promise<unknown>) => void;
-  /** Retry/Replay of an external failure: calls the reporting system back; throws when it could not. */
-  external?: (run: RunRecord, action: "retry" | "replay", requestedBy: string) => Promise<{ status: number | null }>;
+  /** Retry / Replay through the run actions service (deps.runActions.perform). */
+  act: (req: ActionRequest) => Promise<ActionOutcome>;
 }
 
 /** One line of a /mend status list: a failed run and what its buttons carry. */
@@ -142,15 +142,14 @@ export class ClickService {
       return { status: "duplicate", reply: `Already done${prior?.summary ? `: ${prior.summary}` : ""}. Nothing new was run.${current}`, summary: `duplicate ${click.action} of run ${run.id}`, alert };
     }
     if (click.action === "mute") return this.record(key, await this.mute(click, run, alert));
-    if (run.external && deps.external) return this.record(key, await this.callBack(click, run, alert));
-
-    let started: RunRecord;
-    try {
-      started = click.action === "retry" ? await deps.engine.retry(run.id) : await deps.engine.replay(run.id);
-    } catch (err) {
-      if (!(err instanceof EngineError)) throw err;
-      return this.record(key, { status: "refused", reply: `Could not ${click.action} run ${run.id}: ${err.message}.`, summary: `${click.action} of run ${run.id} refused: ${err.message}`, alert });
+    // Retry / Replay go through the run actions service, which also routes external failures.
+    const by = { id: click.user.id, name: click.user.name, via: click.platform as Actor["via"] };
+    const outcome = await deps.act({ action: click.action, runId: run.id, by });
+    if (run.external) return this.record(key, await this.callBack(click, run, alert, outcome));
+    if (!outcome.ok) {
+      return this.record(key, { status: "refused", reply: `Could not ${click.action} run ${run.id}: ${outcome.error}.`, summary: `${click.action} of run ${run.id} refused: ${outcome.error}`, alert });
     }
+    const started = outcome.started ?? outcome.run;
     let edited = alert;
     if (alert) {
       const r = await deps.chat.change(alert.id, (a) => ({
@@ -256,19 +255,13 @@ export class ClickService {
     }
   }
 
-  private async callBack(click: Click, run: RunRecord, alert: AlertRecord | undefined): Promise<ClickResult> {
+  private async callBack(click: Click, run: RunRecord, alert: AlertRecord | undefined, outcome: ActionOutcome): Promise<ClickResult> {
     const { deps } = this;
     const action = click.action as "retry" | "replay";
     const source = String((run.external as { source?: unknown } | null)?.source ?? run.flow);
-    let note: string;
-    let status: ClickStatus = "started";
-    try {
-      const answer = await deps.external!(run, action, `${click.platform}:${click.user.id}`);
-      note = `sent to ${source} (answered ${answer.status ?? "nothing"})`;
-    } catch (err) {
-      status = "refused";
-      note = `could not reach ${source}: ${(err as Error)?.message ?? String(err)}`;
-    }
+    const answered = (outcome.body.callback as { status?: number | null } | undefined)?.status;
+    const status: ClickStatus = outcome.ok ? "started" : "refused";
+    const note = outcome.ok ? `sent to ${source} (answered ${answered ?? "nothing"})` : outcome.error;
     let edited = alert;
     if (alert) {
       const r = await deps.chat.change(alert.id, (a) => ({ state: { ...a.state, activity: { action, by: click.user, at: deps.clock.now(), run_id: run.id, phase: "done", note } } }));

@@ -24,10 +24,17 @@ export interface Actor {
 
 export const API_ACTOR: Actor = { id: "api", via: "api" };
 
-/** How an actor is recorded (acked_by, resolved_by, requested_by): chat users keep their platform id. */
+const isChat = (a: Actor) => a.via === "slack" || a.via === "discord";
+
+/** How an actor is recorded for people (acked_by, resolved_by, silences): chat users with their platform id. */
 export function actorLabel(a: Actor): string {
-  if (a.via === "slack" || a.via === "discord") return a.name ? `${a.name} (${a.via}:${a.id})` : `${a.via}:${a.id}`;
+  if (isChat(a)) return a.name ? `${a.name} (${a.via}:${a.id})` : `${a.via}:${a.id}`;
   return a.name ?? a.id;
+}
+
+/** How an actor is named to another system (a callback's requested_by): a stable id, `slack:U123`. */
+export function actorRef(a: Actor): string {
+  return isChat(a) ? `${a.via}:${a.id}` : (a.name ?? a.id);
 }
 
 export interface ActionRequest {
@@ -239,7 +246,7 @@ export class RunActions {
   }
 
   private async callBack(req: ActionRequest, run: RunRecord, action: "retry" | "replay"): Promise<ActionOutcome> {
-    const answer = await requestCallback(this.deps, run, action, actorLabel(req.by), req.input ? { input: req.input.value } : {});
+    const answer = await requestCallback(this.deps, run, action, actorRef(req.by), req.input ? { input: req.input.value } : {});
     const body = { run_id: run.id, status: run.status, action, callback: callbackView(answer), ...(action === "replay" ? { replay_of: run.id } : {}) };
     const source = externalOf(run)!.source;
     const summary = `${VERB[action]} of external run ${run.id} by ${actorLabel(req.by)}: sent to ${source} (answered ${answer.status})`;

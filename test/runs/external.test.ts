@@ -34,6 +34,20 @@ describe("external runs", () => {
     expect(await ledger(id, "replay_callback")).toEqual([]);
   });
 
+  it("a chat click on Replay without replay_url says so, not 'could not reach', and sends nothing", async () => {
+    const id = await m.report({ retry_url: RETRY });
+    const r = await m.deps.clicks.handle({ platform: "slack", action: "replay", runId: id, user: { id: "U1", name: "alice" }, allowed: true });
+    expect(r.status).toBe("refused");
+    expect(r.summary).toContain("replay_url");
+    expect(r.summary).not.toContain("could not reach");
+    expect(m.http.requests).toEqual([]);
+    // Retry from chat goes through the same service: one signed callback naming the clicker.
+    m.http.reply(reply(200, {}));
+    const retry = await m.deps.clicks.handle({ platform: "slack", action: "retry", runId: id, user: { id: "U1", name: "alice" }, allowed: true });
+    expect(retry.summary).toContain("sent to ci (answered 200)");
+    expect(JSON.parse(sent(RETRY)[0]!.body!).requested_by).toBe("slack:U1");
+  });
+
   it("retry sends one signed callback and records the answer", async () => {
     const id = await m.report({ retry_url: RETRY, input: { commit: "abc" } });
     m.http.reply(reply(200, { queued: "build-43" }));
