@@ -86,6 +86,14 @@ describe("Idempotency-Key", () => {
     expect(calls()).toBe(3);
   });
 
+  it("concurrent acks with one key are answered alike, the repeats marked as replayed", async () => {
+    const run = await m.run("flaky");
+    const answers = await Promise.all(["alice", "bob", "carol"].map((by) => m.api("POST", `/api/runs/${run.id}/ack`, { by }, key("ack-1"))));
+    expect(answers.map((a) => a.body.acked_by)).toEqual(["alice", "alice", "alice"]);
+    expect(answers.filter((a) => a.headers.get("idempotent-replayed") === "true")).toHaveLength(2);
+    expect(m.changes.filter((c) => c.kind === "ack")).toHaveLength(1);
+  });
+
   it("the key is per route: the same key on another action acts", async () => {
     const run = await m.run("flaky");
     const ack = await m.api("POST", `/api/runs/${run.id}/ack`, { by: "alice" }, key("shared"));
