@@ -1,5 +1,5 @@
 // createApp(deps): the Hono app. Imports no runtime: Node and Workers both serve it.
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Deps } from "./deps";
 import { ApiError, errorHandler } from "./routes/errors";
@@ -11,8 +11,19 @@ import { runRoutes } from "./routes/runs";
 import { failureRoutes } from "./routes/failures";
 import { silenceRoutes } from "./routes/silences";
 import { pageRoutes } from "./pages/routes";
+import { readGauges } from "./store/gauges";
+import { docsRoutes, type ApiDocsPage } from "./routes/docs";
+import { readSession } from "./pages/session";
 
-export function createApp(deps: Deps, extend?: (app: Hono) => void): Hono {
+/** What differs per runtime: the fuller API reference page (Node: Scalar). */
+export interface AppOptions {
+  apiDocs?: ApiDocsPage;
+}
+
+// Read-only pages of the API description a signed-in browser (pages session) may also open.
+const DOCS_PATHS = new Set(["/api/docs", "/api/openapi.json"]);
+
+export function createApp(deps: Deps, extend?: (app: Hono) => void, options: AppOptions = {}): Hono {
   const app = new Hono();
   app.onError(errorHandler(deps.log));
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
@@ -25,15 +36,31 @@ export function createApp(deps: Deps, extend?: (app: Hono) => void): Hono {
     }),
   );
 
+  app.use("*", async function accessLog(c, next) {
+    const started = performance.now();
+    await next();
+    const ms = performance.now() - started;
+    deps.metrics.httpRequest(c.req.method, c.req.routePath, c.res.status, ms / 1000);
+    // The path only: query strings may carry secrets (tokens, signatures).
+    deps.log("info", "request", { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(ms * 10) / 10 });
+  });
+
   const people = new People(deps.config.MEND_API_TOKEN, deps.config.MEND_USERS);
-  app.use("/api/*", async function requireToken(c, next) {
-    if (people.on) {
+  const requireToken: MiddlewareHandler = async function requireToken(c, next) {
+    const browser = c.req.method === "GET" && DOCS_PATHS.has(c.req.path) && (await readSession(c, people)) !== undefined;
+    if (people.on && !browser) {
       const header = c.req.header("authorization") ?? "";
       const person = header.startsWith("Bearer ") ? people.byToken(header.slice(7).trim()) : undefined;
       if (!person) throw new ApiError(401, "missing or bad bearer token (Authorization: Bearer <MEND_API_TOKEN or your MEND_USERS token>)");
       c.set("actor", { id: person.name, name: person.name, via: "api" });
     }
     await next();
+  };
+  app.use("/api/*", requireToken);
+
+  app.get("/metrics", requireToken, async (c) => {
+    const text = await deps.metrics.render(await readGauges(deps.db));
+    return c.body(text, 200, { "content-type": deps.metrics.contentType });
   });
 
   app.get("/healthz", async (c) => {
@@ -45,6 +72,7 @@ export function createApp(deps: Deps, extend?: (app: Hono) => void): Hono {
     }
   });
 
+  app.route("/", docsRoutes(options.apiDocs));
   app.route("/api", flowRoutes(deps));
   app.route("/api", runRoutes(deps));
   app.route("/api", handlerRoutes(deps));

@@ -14,6 +14,7 @@ import type { ChatAlerts } from "./chat/deliver";
 import type { ClickService } from "./chat/clicks";
 import type { Sender } from "./handlers/types";
 import type { RunActions } from "./runs/actions";
+import type { Metrics } from "./metrics";
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type Log = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
@@ -46,4 +47,6 @@ export interface Deps {
   clicks: ClickService;
   /** Every action on a run (retry, replay, cancel, ack, resolve, mute, unmute, bulk): src/runs/actions.ts. */
   runActions: RunActions;
+  /** Counters and the request histogram behind GET /metrics. */
+  metrics: Metrics;
 }

@@ -25,6 +25,7 @@ import { PLATFORMS } from "./chat/platforms";
 import type { AnyChatPlatform } from "./chat/platform";
 import { RunActions, type ActionRequest } from "./runs/actions";
 import { ActionClaimRepo } from "./store/action-claims";
+import { RunCounter, TextMetrics, type Metrics } from "./metrics";
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -54,12 +55,41 @@ export interface ServiceOptions {
   chatNode?: Record<string, unknown>;
   /** Told whenever work is due at `at`, besides the in-process scheduler (Workers arm a Durable Object alarm). */
   onDue?: (at: number) => void;
+  /** prom-client on Node; TextMetrics (same names, per isolate) otherwise. */
+  metrics?: Metrics;
+}
+
+/** Senders that count their deliveries in mend_alert_deliveries_total. */
+function countedSenders(senders: Record<string, Sender>, metrics: Metrics): Record<string, Sender> {
+  const out: Record<string, Sender> = {};
+  for (const [kind, send] of Object.entries(senders)) {
+    out[kind] = async (config, payload, ctx) => {
+      try {
+        const response = await send(config, payload, ctx);
+        metrics.alertDelivery(kind, "delivered");
+        return response;
+      } catch (err) {
+        metrics.alertDelivery(kind, "failed");
+        throw err;
+      }
+    };
+  }
+  return out;
 }
 
 export function consoleLog(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
   const line = JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
   if (level === "error") console.error(line);
   else console.log(line);
+}
+
+const LEVELS: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** consoleLog without the lines under `min` (MEND_LOG_LEVEL where pino is not used: Workers). */
+export function consoleLogAt(min: LogLevel): Log {
+  return (level, msg, fields) => {
+    if (LEVELS[level] >= LEVELS[min]) consoleLog(level, msg, fields);
+  };
 }
 
 export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Scheduler } {
@@ -98,6 +128,9 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     scheduler?.wake(at);
     o.onDue?.(at);
   };
+  const metrics = o.metrics ?? new TextMetrics();
+  // Ended runs and finished attempts are counted from what the engine commits.
+  const counter = new RunCounter(metrics);
   const engine = new Engine({
     clock,
     random,
@@ -105,13 +138,28 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     store: {
       getFlow: (name, version) => flows.get(name, version),
       getDefaults: () => flows.getDefaults(),
-      getRun: (id) => runs.getRun(id),
+      getRun: async (id) => {
+        const run = await runs.getRun(id);
+        if (run) counter.remember(run.id, run.flow);
+        return run;
+      },
       getAttempts: (id) => runs.getAttempts(id),
-      commit: (w) => runs.commit(w),
+      commit: async (w) => {
+        await runs.commit(w);
+        counter.count(w);
+      },
       transition: (id, from, set) => runs.transition(id, from, set),
-      claimDue: (now, lease, limit) => runs.claimDue(now, lease, limit),
+      claimDue: async (now, lease, limit) => {
+        const claimed = await runs.claimDue(now, lease, limit);
+        for (const run of claimed) counter.remember(run.id, run.flow);
+        return claimed;
+      },
       nextDueAt: () => runs.nextDueAt(),
-      cancelRun: (id, now) => runs.cancelRun(id, now),
+      cancelRun: async (id, now) => {
+        const cancelled = await runs.cancelRun(id, now);
+        if (cancelled) counter.ended(id, "cancelled");
+        return cancelled;
+      },
     },
     fetch: fetchFn,
     scripts: createRegistry(scripts, o.userScripts),
@@ -123,7 +171,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     onRunEnded: (run) => runActions?.runEnded(run),
     publicUrl: o.config.MEND_PUBLIC_URL,
   });
-  const dispatcher = new Dispatcher({ clock, outbox, handlers, senders, fetch: outbound.fetch, log, schedule: o.outboxSchedule, waitUntil, onDue });
+  const dispatcher = new Dispatcher({ clock, outbox, handlers, senders: countedSenders(senders, metrics), fetch: outbound.fetch, log, schedule: o.outboxSchedule, waitUntil, onDue });
   // Chat Retry / Replay go through the run actions service (external failures included).
   const act = (req: ActionRequest) => runActions!.perform(req);
   const clicks = new ClickService({ engine, runs, silences, actions, chat, clock, newId, log, waitUntil, act });
@@ -139,6 +187,6 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     waitUntil,
   );
   runActions = new RunActions({ engine, runs, silences, clock, newId, log, waitUntil, config: o.config, outbound }, new ActionClaimRepo(o.db));
-  const deps: Deps = { config: o.config, clock, random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks, runActions };
+  const deps: Deps = { config: o.config, clock, random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks, runActions, metrics };
   return { deps, scheduler };
 }

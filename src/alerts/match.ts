@@ -1,16 +1,12 @@
 // Which registered handlers hear about a failure.
 import type { AlertPayload } from "../engine/ports";
 import type { HandlerRecord } from "../store/handlers";
-
-export function globToRegExp(glob: string): RegExp {
-  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${escaped}$`);
-}
+import { compileGlob } from "./glob";
 
 export function matches(handler: HandlerRecord, payload: AlertPayload): boolean {
   const m = handler.match;
   if (!m) return true;
-  if (m.flows?.length && !m.flows.some((g) => globToRegExp(g).test(payload.run.flow))) return false;
+  if (m.flows?.length && !m.flows.some((g) => compileGlob(g).test(payload.run.flow))) return false;
   if (m.steps?.length && !m.steps.includes(payload.error.step ?? "")) return false;
   if (m.error_types?.length && !m.error_types.includes(payload.error.type)) return false;
   return true;

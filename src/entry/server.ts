@@ -13,6 +13,9 @@ import { PLATFORMS } from "../chat/platforms";
 import { loadFlowsDir } from "./flows-dir";
 import { loadScriptsDir } from "./scripts-dir";
 import { logSender } from "../handlers/log";
+import { promMetrics } from "./prom-metrics";
+import { scalarDocs } from "./scalar-docs";
+import { PRUNE_EVERY_MS, Retention } from "../retention";
 import { HEARTBEAT_MS, OwnedError, OwnerLease } from "../store/owner";
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
@@ -98,7 +101,8 @@ export async function startServer(config: Config, options: Partial<StartOptions>
   // Each chat platform's Node-only parts (Bolt, WebClient, @discordjs/rest, discord.js): src/chat/<kind>/node.ts.
   const chatNode: Record<string, unknown> = {};
   for (const p of PLATFORMS) chatNode[p.kind] = (await import(`../chat/${p.kind}/node.ts`)).node;
-  const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, chatNode, ...options, senders });
+  const metrics = options.metrics ?? promMetrics();
+  const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, chatNode, metrics, ...options, senders });
   await loadFlowsDir(config.MEND_FLOWS_DIR, deps);
   // Only the owner gets here: leases left by a killed owner are void, nobody else is running steps.
   await deps.runs.releaseLeases();
@@ -109,7 +113,7 @@ export async function startServer(config: Config, options: Partial<StartOptions>
   }
   const app = createApp(deps, (a) => {
     for (const [kind, routes] of chatRoutes) a.route(`/${kind}`, routes);
-  });
+  }, { apiDocs: scalarDocs() });
   let server: ServerType;
   try {
     server = await listen(app.fetch, config);
@@ -119,6 +123,10 @@ export async function startServer(config: Config, options: Partial<StartOptions>
     throw err;
   }
   scheduler.start();
+  const retention = new Retention({ db, clock: deps.clock, log: deps.log, days: config.MEND_RETENTION_DAYS });
+  const prune = () => void retention.prune().catch((err: unknown) => deps.log("warn", "retention pass failed", { error: String(err) }));
+  const pruneTimers = [setTimeout(prune, 5_000), setInterval(prune, PRUNE_EVERY_MS)];
+  for (const t of pruneTimers) t.unref();
   // Long-lived chat connections (the Discord gateway) connect and retry in the background: one that
   // cannot be reached never stops the server.
   const chatStarted: Record<string, { stop(): Promise<void> }> = {};
@@ -135,6 +143,8 @@ export async function startServer(config: Config, options: Partial<StartOptions>
     chatStarted,
     close: async () => {
       scheduler.stop();
+      for (const t of pruneTimers) clearTimeout(t);
+      await retention.stop();
       for (const started of Object.values(chatStarted)) await started.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await deps.engine.idle();

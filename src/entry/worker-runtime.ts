@@ -19,7 +19,9 @@ import { createApp } from "../app";
 import type { Deps, Log } from "../deps";
 import { ACTIVE, TERMINAL, type Clock, type RunRecord } from "../engine/ports";
 import { ConfigError, parseEnv, type Config } from "../env";
-import { consoleLog, createServices } from "../services";
+import { consoleLog, consoleLogAt, createServices } from "../services";
+import { TextMetrics } from "../metrics";
+import { Retention } from "../retention";
 import { openD1, type D1Binding } from "../store/d1";
 import type { Scheduler } from "../scheduler";
 
@@ -73,6 +75,8 @@ const TICKER_GRACE_MS = 3_000;
 const PASS_MAX_MS = 60_000;
 /** While a clicked run is followed, the Ticker looks again this often. */
 const FOLLOW_POLL_MS = 15_000;
+/** MEND_RETENTION_DAYS on Workers: at most this many batches of deletes per Ticker pass. */
+const RETENTION_BATCHES_PER_PASS = 4;
 /** How often a waiting `?wait=true` checks D1 for a run another isolate is running. */
 const WAIT_POLL_MS = 500;
 
@@ -82,6 +86,14 @@ const WAIT_POLL_MS = 500;
 export const WORKERS_DEFAULT_MAX_BODY = 900_000;
 
 const configs = new WeakMap<object, Config | ConfigError>();
+// Services are built per invocation; the /metrics counters live as long as the isolate (per env object).
+const metricsByEnv = new WeakMap<object, TextMetrics>();
+
+function metricsOf(env: WorkerEnv): TextMetrics {
+  let m = metricsByEnv.get(env);
+  if (!m) metricsByEnv.set(env, (m = new TextMetrics()));
+  return m;
+}
 
 /** The env's string values as the environment, parsed once per env object (never at import). */
 export function configOf(env: WorkerEnv): Config {
@@ -155,7 +167,7 @@ interface WorkerServices {
 
 async function buildWorker(env: WorkerEnv, o: { waitUntil: (p: Promise<unknown>) => void; holdUntil: number; onDue?: (at: number) => void; log?: Log }): Promise<WorkerServices> {
   const config = configOf(env);
-  const log = o.log ?? consoleLog;
+  const log = o.log ?? consoleLogAt(config.MEND_LOG_LEVEL);
   const waitUntil = (p: Promise<unknown>) => o.waitUntil(p.catch((err: unknown) => log("error", "background task failed", { error: String((err as Error)?.stack ?? err) })));
   const { deps, scheduler } = createServices({
     config,
@@ -164,6 +176,7 @@ async function buildWorker(env: WorkerEnv, o: { waitUntil: (p: Promise<unknown>)
     log,
     waitUntil,
     onDue: o.onDue,
+    metrics: metricsOf(env),
   });
   followAcrossIsolates(deps);
   // Chat without Node: every platform over fetch (Slack's fetch bot runs the same interactions as Bolt).
@@ -298,6 +311,8 @@ export class TickerObject {
     const { deps, scheduler } = services;
     try {
       await scheduler.run();
+      // MEND_RETENTION_DAYS: a few batches per pass (the cron wakes the Ticker every minute).
+      await new Retention({ db: deps.db, clock: deps.clock, log: deps.log, days: deps.config.MEND_RETENTION_DAYS }).prune(RETENTION_BATCHES_PER_PASS);
       while (pending.size > 0 && Date.now() - started < PASS_MAX_MS) {
         let timer: ReturnType<typeof setTimeout> | undefined;
         const left = new Promise((r) => (timer = setTimeout(r, Math.max(1, PASS_MAX_MS - (Date.now() - started)))));

@@ -47,7 +47,7 @@ const nativeFields = {
   retry_url: httpUrl.optional(),
   replay_url: httpUrl.optional(),
 };
-const failureSchema = z.strictObject({ ...nativeFields, error: nativeError, status: z.literal("failed").default("failed") });
+export const failureSchema = z.strictObject({ ...nativeFields, error: nativeError, status: z.literal("failed").default("failed") });
 // A success report needs no error: it closes the open failures of source + job.
 const successSchema = z.strictObject({ ...nativeFields, error: nativeError.optional(), status: z.literal("succeeded") });
 const statusSchema = z.enum(["failed", "succeeded"]).optional();

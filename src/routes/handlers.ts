@@ -29,14 +29,14 @@ export const CONFIG_SCHEMAS: Record<string, z.ZodType<Record<string, unknown>>> 
 type Kind = string;
 const KINDS = Object.keys(CONFIG_SCHEMAS) as [Kind, ...Kind[]];
 
-const createSchema = z.strictObject({
+export const createSchema = z.strictObject({
   name: z.string().min(1).max(100),
   kind: z.enum(KINDS),
   config: z.record(z.string(), z.unknown()).default({}),
   match: matchSchema.nullable().optional(),
   enabled: z.boolean().default(true),
 });
-const patchSchema = z.strictObject({
+export const patchSchema = z.strictObject({
   name: z.string().min(1).max(100).optional(),
   config: z.record(z.string(), z.unknown()).optional(),
   match: matchSchema.nullable().optional(),

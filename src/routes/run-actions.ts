@@ -14,7 +14,7 @@ import { badRequest } from "./errors";
 const MAX_MUTE_S = 366 * 24 * 3600;
 const by = { by: z.string().min(1).max(200).optional(), requested_by: z.string().min(1).max(200).optional() };
 const version = z.enum(["original", "latest"]);
-const bodies = {
+export const bodies = {
   retry: z.strictObject({ ...by, version: version.optional(), from_step: z.string().min(1).max(200).optional() }),
   replay: z.strictObject({ ...by, input: z.unknown().optional() }),
   cancel: z.strictObject(by),
@@ -23,10 +23,10 @@ const bodies = {
   mute: z.strictObject({ ...by, duration_s: z.number().positive().max(MAX_MUTE_S).optional() }),
   unmute: z.strictObject(by),
 } satisfies Record<RunActionName, z.ZodType>;
-const replayQuery = z.strictObject({ version: version.default("latest") });
+export const replayQuery = z.strictObject({ version: version.default("latest") });
 
 const isoTime = z.iso.datetime({ offset: true, message: "must be an ISO-8601 date-time, e.g. 2030-01-01T12:00:00Z" });
-const bulkBody = z.strictObject({
+export const bulkBody = z.strictObject({
   ...by,
   action: z.enum(["retry", "replay"]),
   run_ids: z.array(z.string().min(1).max(100)).min(1).max(BULK_MAX, `at most ${BULK_MAX} runs per request`).optional(),

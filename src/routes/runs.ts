@@ -10,7 +10,7 @@ import { deliveryExtras } from "../hub/delivery-view";
 import { messagesOf } from "../runs/messages";
 import { runActionRoutes } from "./run-actions";
 
-const listQuery = z.strictObject({
+export const listQuery = z.strictObject({
   flow: z.string().min(1).max(200).optional(),
   status: z.enum([...ACTIVE, ...TERMINAL] as [string, ...string[]]).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),

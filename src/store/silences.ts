@@ -1,7 +1,7 @@
 // Silences: matchers (flow glob, step, error type) that keep alerts from being sent until ends_at.
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import { silences } from "../../db/schema";
-import { globToRegExp } from "../alerts/match";
+import { compileGlob } from "../alerts/glob";
 import type { ErrorContext } from "../engine/errors";
 import type { Database } from "./database";
 
@@ -36,7 +36,7 @@ const toSilence = (r: Row): SilenceRecord => ({
 });
 
 export function silenceMatches(s: SilenceRecord, flow: string, error: ErrorContext): boolean {
-  if (s.flow && !globToRegExp(s.flow).test(flow)) return false;
+  if (s.flow && !compileGlob(s.flow).test(flow)) return false;
   if (s.step && s.step !== error.step) return false;
   if (s.error_type && s.error_type !== error.type) return false;
   return true;
