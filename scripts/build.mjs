@@ -1,5 +1,5 @@
 // Builds dist/ from src/ with esbuild: `npm run build`, `prepare` (npm install), and bin/mend when src/ is newer.
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -11,6 +11,8 @@ const EXTERNAL = ["better-sqlite3", "pino", "pino-pretty", "@slack/*", "discord.
 
 export async function buildDist() {
   const { build } = await import("esbuild");
+  // Chunk names carry content hashes: start from an empty folder so old chunks do not pile up.
+  rmSync(new URL("../dist", import.meta.url), { recursive: true, force: true });
   await build({
     absWorkingDir: root,
     entryPoints: ["src/entry/mend.ts"],
