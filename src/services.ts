@@ -26,6 +26,7 @@ import type { AnyChatPlatform } from "./chat/platform";
 import { RunActions, type ActionRequest } from "./runs/actions";
 import { ActionClaimRepo } from "./store/action-claims";
 import { RunCounter, TextMetrics, type Metrics } from "./metrics";
+import { stepFetch } from "./net/step-fetch";
 
 export const systemClock: Clock = {
   now: () => Date.now(),
@@ -161,7 +162,8 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
         return cancelled;
       },
     },
-    fetch: fetchFn,
+    // http steps: metadata addresses always refused, private ranges under MEND_BLOCK_PRIVATE_URLS, MEND_MAX_RESPONSE.
+    fetch: stepFetch(fetchFn, { blockPrivate: o.config.MEND_BLOCK_PRIVATE_URLS }, o.config.MEND_MAX_RESPONSE),
     scripts: createRegistry(scripts, o.userScripts),
     planAlerts: createPlanner({ flows, handlers, silences, newId }),
     secrets: o.config.secrets,

@@ -109,6 +109,8 @@ async function runHttp(http: NonNullable<Step["http"]>, env: AttemptEnv): Promis
     res = await env.fetch(url, { method: http.method, headers, body, signal: env.signal });
   } catch (err) {
     if (env.signal.aborted) throw aborted();
+    // The step's fetch refuses URLs (policy) and oversized bodies with StepErrors of their own.
+    if (err instanceof StepError) throw err;
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     throw new StepError(`${label} failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`, "network", { details: { request } });
   }
@@ -117,6 +119,7 @@ async function runHttp(http: NonNullable<Step["http"]>, env: AttemptEnv): Promis
     text = await res.text();
   } catch (err) {
     if (env.signal.aborted) throw aborted();
+    if (err instanceof StepError) throw err;
     throw new StepError(`${label} failed while reading the body: ${(err as Error).message}`, "network", { details: { request } });
   }
   const resHeaders = Object.fromEntries(res.headers);

@@ -14,6 +14,7 @@ import { loadFlowsDir } from "./flows-dir";
 import { loadScriptsDir } from "./scripts-dir";
 import { logSender } from "../handlers/log";
 import { promMetrics } from "./prom-metrics";
+import { pinnedFetch } from "../net/pinned-fetch";
 import { scalarDocs } from "./scalar-docs";
 import { PRUNE_EVERY_MS, Retention } from "../retention";
 import { HEARTBEAT_MS, OwnedError, OwnerLease } from "../store/owner";
@@ -102,7 +103,9 @@ export async function startServer(config: Config, options: Partial<StartOptions>
   const chatNode: Record<string, unknown> = {};
   for (const p of PLATFORMS) chatNode[p.kind] = (await import(`../chat/${p.kind}/node.ts`)).node;
   const metrics = options.metrics ?? promMetrics();
-  const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, chatNode, metrics, ...options, senders });
+  // Outbound connections are checked at connect time too (no DNS rebinding): src/net/pinned-fetch.ts.
+  const fetchFn = options.fetch ?? pinnedFetch(config.MEND_BLOCK_PRIVATE_URLS);
+  const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, chatNode, metrics, ...options, fetch: fetchFn, senders });
   await loadFlowsDir(config.MEND_FLOWS_DIR, deps);
   // Only the owner gets here: leases left by a killed owner are void, nobody else is running steps.
   await deps.runs.releaseLeases();
