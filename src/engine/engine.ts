@@ -29,6 +29,25 @@ export interface RetryOptions {
   fromStep?: string;
 }
 
+/** The main step a retry resumes at: the failed step's id in `target`, or the earlier `fromStep`. */
+function resumeIndex(run: RunRecord, original: Flow, target: { version: number; flow: Flow }, fromStep?: string): number {
+  const failed = original.steps[run.cursor.failed_index ?? run.cursor.index]?.id;
+  const index = failed === undefined ? -1 : target.flow.steps.findIndex((s) => s.id === failed);
+  const where = `version ${target.version} of flow '${run.flow}'`;
+  if (index < 0) throw new EngineError("conflict", `step '${failed}' that failed in run ${run.id} is not in ${where}`);
+  if (fromStep === undefined) return index;
+  const from = target.flow.steps.findIndex((s) => s.id === fromStep);
+  if (from < 0) {
+    const issue = { path: "from_step", message: `no step '${fromStep}' in the flow` };
+    throw new EngineError("invalid", `${where} has no step '${fromStep}'`, [issue]);
+  }
+  if (from > index) {
+    const issue = { path: "from_step", message: `must be '${failed}' or an earlier step` };
+    throw new EngineError("invalid", `step '${fromStep}' comes after the failed step '${failed}'`, [issue]);
+  }
+  return from;
+}
+
 export class Engine {
   private readonly running = new Map<string, AbortController>();
   private readonly waiters = new Map<string, Set<(run: RunRecord) => void>>();
@@ -86,21 +105,19 @@ export class Engine {
     if (run.external) throw new EngineError("conflict", `run ${id} reports an external failure; its retry goes to the reporting system`);
     const original = await this.loadFlow(run.flow, run.flowVersion);
     const target = opts.version === "latest" ? await this.loadFlow(run.flow) : original;
-    const failedIndex = run.cursor.failed_index ?? run.cursor.index;
-    const failedStep = original.flow.steps[failedIndex]?.id;
-    let index = failedStep === undefined ? -1 : target.flow.steps.findIndex((s) => s.id === failedStep);
-    if (index < 0) {
-      throw new EngineError("conflict", `step '${failedStep}' that failed in run ${id} is not in version ${target.version} of flow '${run.flow}'`);
-    }
-    if (opts.fromStep !== undefined) {
-      const from = target.flow.steps.findIndex((s) => s.id === opts.fromStep);
-      if (from < 0) throw new EngineError("invalid", `flow '${run.flow}' version ${target.version} has no step '${opts.fromStep}'`, [{ path: "from_step", message: `no step '${opts.fromStep}' in the flow` }]);
-      if (from > index) throw new EngineError("invalid", `step '${opts.fromStep}' comes after the failed step '${failedStep}'`, [{ path: "from_step", message: `must be '${failedStep}' or an earlier step` }]);
-      index = from;
-    }
+    const index = resumeIndex(run, original.flow, target, opts.fromStep);
     const now = this.deps.clock.now();
     const cursor: Cursor = { phase: "main", index, attempt: 0 };
-    const set = { status: "queued" as const, flowVersion: target.version, cursor, error: null, output: null, finishedAt: null, dueAt: now, updatedAt: now };
+    const set = {
+      status: "queued" as const,
+      flowVersion: target.version,
+      cursor,
+      error: null,
+      output: null,
+      finishedAt: null,
+      dueAt: now,
+      updatedAt: now,
+    };
     const claimed = await this.deps.store.transition(id, run.status, { ...set, leaseUntil: now + START_LEASE_MS });
     if (!claimed) throw new EngineError("conflict", `run ${id} is already being retried`);
     const resumed: RunRecord = { ...run, ...set };

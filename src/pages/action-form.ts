@@ -7,7 +7,11 @@ type Form = Record<string, string | File | (string | File)[]>;
 
 const text = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? v.trim() : undefined);
 
-export function actionFromForm(action: RunActionName, runId: string, form: Form): Omit<ActionRequest, "by"> | { error: string } {
+export function actionFromForm(
+  action: RunActionName,
+  runId: string,
+  form: Form,
+): Omit<ActionRequest, "by"> | { error: string } {
   const req: Omit<ActionRequest, "by"> = { action, runId, idempotencyKey: text(form.idempotency_key)?.slice(0, 255) };
   const version = text(form.version);
   if (version === "original" || version === "latest") req.version = version;
@@ -23,7 +27,8 @@ export function actionFromForm(action: RunActionName, runId: string, form: Form)
   if (action === "mute") {
     const s = text(form.duration_s);
     const n = s === undefined ? undefined : Number(s);
-    if (n !== undefined && !(n > 0 && n <= 366 * 24 * 3600)) return { error: "The mute duration must be a number of seconds up to a year." };
+    if (n !== undefined && !(n > 0 && n <= 366 * 24 * 3600))
+      return { error: "The mute duration must be a number of seconds up to a year." };
     req.muteMs = n === undefined ? null : Math.round(n * 1000);
   }
   return req;

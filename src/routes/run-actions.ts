@@ -47,7 +47,10 @@ const KEY_RE = /^[\x21-\x7e]{1,255}$/;
 export function idempotencyKey(c: Context): string | undefined {
   const key = c.req.header("idempotency-key");
   if (key === undefined) return undefined;
-  if (!KEY_RE.test(key)) throw badRequest("invalid Idempotency-Key", [{ path: "Idempotency-Key", message: "must be 1-255 visible ASCII characters" }]);
+  if (!KEY_RE.test(key))
+    throw badRequest("invalid Idempotency-Key", [
+      { path: "Idempotency-Key", message: "must be 1-255 visible ASCII characters" },
+    ]);
   return key;
 }
 
@@ -56,7 +59,11 @@ function answer(c: Context, o: { httpStatus: number; body: Record<string, unknow
   return c.json(o.body, o.httpStatus as 200);
 }
 
-async function parse<T extends z.ZodType>(c: Context, schema: T, what: string): Promise<{ raw: unknown; data: z.infer<T> }> {
+async function parse<T extends z.ZodType>(
+  c: Context,
+  schema: T,
+  what: string,
+): Promise<{ raw: unknown; data: z.infer<T> }> {
   const raw = await readJson(c, {});
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw badRequest(`invalid ${what} body`, zodIssues(parsed.error));
@@ -70,9 +77,24 @@ export function runActionRoutes(deps: Deps) {
     const key = idempotencyKey(c);
     const { data } = await parse(c, bulkBody, "bulk");
     const f = data.filter;
-    const filter = f && { flow: f.flow, status: f.status, since: f.since ? Date.parse(f.since) : undefined, until: f.until ? Date.parse(f.until) : undefined };
+    const filter = f && {
+      flow: f.flow,
+      status: f.status,
+      since: f.since ? Date.parse(f.since) : undefined,
+      until: f.until ? Date.parse(f.until) : undefined,
+    };
     const actor = actorOf(c, data.by ?? data.requested_by);
-    return answer(c, await deps.runActions.bulk({ action: data.action, runIds: data.run_ids, filter, version: data.version, by: actor, idempotencyKey: key }));
+    return answer(
+      c,
+      await deps.runActions.bulk({
+        action: data.action,
+        runIds: data.run_ids,
+        filter,
+        version: data.version,
+        by: actor,
+        idempotencyKey: key,
+      }),
+    );
   });
 
   for (const action of Object.keys(bodies) as RunActionName[]) {
@@ -80,7 +102,12 @@ export function runActionRoutes(deps: Deps) {
       const key = idempotencyKey(c);
       const { raw, data } = await parse(c, bodies[action], action);
       const d = data as Record<string, unknown>;
-      const req: ActionRequest = { action, runId: c.req.param("id") ?? "", by: actorOf(c, (d.by ?? d.requested_by) as string | undefined), idempotencyKey: key };
+      const req: ActionRequest = {
+        action,
+        runId: c.req.param("id") ?? "",
+        by: actorOf(c, (d.by ?? d.requested_by) as string | undefined),
+        idempotencyKey: key,
+      };
       if (action === "retry") Object.assign(req, { version: d.version, fromStep: d.from_step });
       if (action === "replay") {
         const q = replayQuery.safeParse(c.req.query());
@@ -89,7 +116,8 @@ export function runActionRoutes(deps: Deps) {
         if (typeof raw === "object" && raw !== null && Object.hasOwn(raw, "input")) req.input = { value: d.input };
       }
       if (action === "resolve") req.note = d.note as string | undefined;
-      if (action === "mute") req.muteMs = d.duration_s === undefined ? null : Math.round((d.duration_s as number) * 1000);
+      if (action === "mute")
+        req.muteMs = d.duration_s === undefined ? null : Math.round((d.duration_s as number) * 1000);
       return answer(c, await deps.runActions.perform(req));
     });
   }

@@ -4,60 +4,26 @@
 // Idempotency-Key, records who acted, and tells its listeners (the chat layer) of every change.
 import type { Deps } from "../deps";
 import { EngineError } from "../engine/errors";
-import type { Issue } from "../engine/flow";
 import type { RunRecord } from "../engine/ports";
 import { CallbackError, requestCallback, type CallbackAnswer } from "../hub/callbacks";
 import { externalOf } from "../hub/external";
 import type { ActionClaimRepo } from "../store/action-claims";
 import type { RunFilter, StoredRun } from "../store/runs";
-import { UNTIL_RESOLVED_ENDS_AT, silenceMatches, type SilenceRecord } from "../store/silences";
 import { bulkAct, type BulkOutcome, type BulkRequest } from "./bulk";
 import { IdempotentActions, type StoredAnswer } from "./idempotency";
+import { muteRun, unmuteRun } from "./mute";
+import {
+  actorLabel,
+  actorRef,
+  refusal,
+  type Acted,
+  type ActionOutcome,
+  type ActionRequest,
+  type Actor,
+  type RunActionName,
+} from "./outcome";
 
-export type RunActionName = "retry" | "replay" | "cancel" | "ack" | "resolve" | "mute" | "unmute";
-
-export interface Actor {
-  id: string;
-  name?: string;
-  via: "api" | "page" | "slack" | "discord";
-}
-
-export const API_ACTOR: Actor = { id: "api", via: "api" };
-
-const isChat = (a: Actor) => a.via === "slack" || a.via === "discord";
-
-/** How an actor is recorded for people (acked_by, resolved_by, silences): chat users with their platform id. */
-export function actorLabel(a: Actor): string {
-  if (isChat(a)) return a.name ? `${a.name} (${a.via}:${a.id})` : `${a.via}:${a.id}`;
-  return a.name ?? a.id;
-}
-
-/** How an actor is named to another system (a callback's requested_by): a stable id, `slack:U123`. */
-export function actorRef(a: Actor): string {
-  return isChat(a) ? `${a.via}:${a.id}` : (a.name ?? a.id);
-}
-
-export interface ActionRequest {
-  action: RunActionName;
-  runId: string;
-  by: Actor;
-  /** Same key on the same action and run within 24 h: the first answer again, acted once. */
-  idempotencyKey?: string;
-  /** retry: original (default) or latest; replay: latest (default) or original. */
-  version?: "original" | "latest";
-  /** retry: rerun from this earlier step. */
-  fromStep?: string;
-  /** replay: this input instead of the run's (validated against the flow's input schema). */
-  input?: { value: unknown };
-  /** resolve */
-  note?: string;
-  /** mute: for this long; null or absent = until the run is resolved. */
-  muteMs?: number | null;
-}
-
-export type ActionOutcome =
-  | { ok: true; httpStatus: number; body: Record<string, unknown>; summary: string; run: RunRecord; started?: RunRecord; replayed?: boolean }
-  | { ok: false; httpStatus: 400 | 404 | 409 | 502; error: string; issues?: Issue[]; summary: string; body: Record<string, unknown>; replayed?: boolean };
+export * from "./outcome";
 
 export interface RunChange {
   runId: string;
@@ -68,22 +34,24 @@ export interface RunChange {
   at: number;
 }
 
-/** An outcome inside the service: `unchanged` when the action found it done already (no change event). */
-type Acted = ActionOutcome & { unchanged?: boolean };
-
 export type ChangeListener = (c: RunChange) => void | Promise<void>;
 
-export type ActionDeps = Pick<Deps, "engine" | "runs" | "silences" | "clock" | "newId" | "log" | "waitUntil" | "config" | "outbound">;
+export type ActionDeps = Pick<
+  Deps,
+  "engine" | "runs" | "silences" | "clock" | "newId" | "log" | "waitUntil" | "config" | "outbound"
+>;
 
-const VERB: Record<RunActionName, string> = { retry: "Retry", replay: "Replay", cancel: "Cancel", ack: "Ack", resolve: "Resolve", mute: "Mute", unmute: "Unmute" };
+const VERB: Record<RunActionName, string> = {
+  retry: "Retry",
+  replay: "Replay",
+  cancel: "Cancel",
+  ack: "Ack",
+  resolve: "Resolve",
+  mute: "Mute",
+  unmute: "Unmute",
+};
 const ENGINE_STATUS = { not_found: 404, conflict: 409, invalid: 400 } as const;
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-/** The answer of an action that did nothing. */
-export function refusal(httpStatus: 400 | 404 | 409 | 502, error: string, extra: { issues?: Issue[]; body?: Record<string, unknown> } = {}): ActionOutcome {
-  const body = { error, ...extra.body, ...(extra.issues ? { issues: extra.issues } : {}) };
-  return { ok: false, httpStatus, error, issues: extra.issues, summary: error, body };
-}
 
 export class RunActions {
   private readonly listeners: ChangeListener[] = [];
@@ -128,14 +96,23 @@ export class RunActions {
     for (const listener of this.listeners) {
       const told = Promise.resolve()
         .then(() => listener(change))
-        .catch((err: unknown) => this.deps.log("warn", "a run change listener failed", { run: change.runId, kind: change.kind, error: String(err) }));
+        .catch((err: unknown) =>
+          this.deps.log("warn", "a run change listener failed", {
+            run: change.runId,
+            kind: change.kind,
+            error: String(err),
+          }),
+        );
       this.deps.waitUntil(told);
     }
   }
 
   private async answerAgain(a: StoredAnswer & { run?: string; started?: string }): Promise<ActionOutcome> {
     if (!a.ok) return { ...(a as unknown as ActionOutcome), replayed: true };
-    const [run, started] = await Promise.all([a.run ? this.deps.runs.getRun(a.run) : undefined, a.started ? this.deps.runs.getRun(a.started) : undefined]);
+    const [run, started] = await Promise.all([
+      a.run ? this.deps.runs.getRun(a.run) : undefined,
+      a.started ? this.deps.runs.getRun(a.started) : undefined,
+    ]);
     if (!run) return refusal(404, `run '${a.run}' no longer exists`);
     return { ok: true, httpStatus: a.httpStatus, body: a.body, summary: a.summary, run, started, replayed: true };
   }
@@ -152,14 +129,27 @@ export class RunActions {
       throw err;
     }
     const { unchanged, ...answer } = outcome;
-    if (answer.ok && !unchanged) this.emit({ runId: run.id, kind: req.action, by: req.by, started: answer.started?.id, at: this.deps.clock.now() });
+    if (answer.ok && !unchanged)
+      this.emit({
+        runId: run.id,
+        kind: req.action,
+        by: req.by,
+        started: answer.started?.id,
+        at: this.deps.clock.now(),
+      });
     return answer as ActionOutcome;
   }
 
   private async dispatch(req: ActionRequest, run: StoredRun): Promise<Acted> {
     const { engine, runs, clock } = this.deps;
     const who = actorLabel(req.by);
-    const ok = (httpStatus: number, body: Record<string, unknown>, summary: string, current: RunRecord, started?: RunRecord): Acted => ({
+    const ok = (
+      httpStatus: number,
+      body: Record<string, unknown>,
+      summary: string,
+      current: RunRecord,
+      started?: RunRecord,
+    ): Acted => ({
       ok: true,
       httpStatus,
       body,
@@ -197,57 +187,45 @@ export class RunActions {
         const marks = (await runs.resolve(run.id, who, req.note ?? null, now))!;
         const unchanged = !(marks.resolvedAt === now && marks.resolvedBy === who);
         if (!unchanged) await this.deps.silences.endUntilResolved(run.id, now);
-        const body = { run_id: run.id, status: run.status, resolved_by: marks.resolvedBy, resolved_at: iso(marks.resolvedAt), resolution_note: marks.resolutionNote };
-        return { ...ok(200, body, `Resolved by ${marks.resolvedBy}${marks.resolutionNote ? `: ${marks.resolutionNote}` : ""}`, { ...run, marks } as StoredRun), unchanged };
+        const body = {
+          run_id: run.id,
+          status: run.status,
+          resolved_by: marks.resolvedBy,
+          resolved_at: iso(marks.resolvedAt),
+          resolution_note: marks.resolutionNote,
+        };
+        return {
+          ...ok(
+            200,
+            body,
+            `Resolved by ${marks.resolvedBy}${marks.resolutionNote ? `: ${marks.resolutionNote}` : ""}`,
+            { ...run, marks } as StoredRun,
+          ),
+          unchanged,
+        };
       }
       case "mute":
-        return this.mute(req, run, who);
-      case "unmute": {
-        const covering = await this.covering(run);
-        if (covering.length === 0) return refusal(409, `no active silence covers run ${run.id}; nothing to unmute`);
-        await this.deps.silences.end(covering.map((s) => s.id), clock.now());
-        const ended = covering.map((s) => s.id);
-        return ok(200, { run_id: run.id, ended }, `Unmuted by ${who} (ended ${ended.length === 1 ? "silence" : "silences"} ${ended.join(", ")})`, run);
-      }
+        return muteRun(this.deps, run, who, req.muteMs);
+      case "unmute":
+        return unmuteRun(this.deps, run, who);
     }
-  }
-
-  /** Active silences that keep this run's alerts quiet. */
-  private async covering(run: RunRecord): Promise<SilenceRecord[]> {
-    const error = run.error ?? run.cursor.primary ?? { message: "", type: "runtime" as const };
-    return (await this.deps.silences.active(this.deps.clock.now())).filter((s) => silenceMatches(s, run.flow, error));
-  }
-
-  private async mute(req: ActionRequest, run: RunRecord, who: string): Promise<Acted> {
-    const covering = await this.covering(run);
-    if (covering.length > 0) {
-      const body = { run_id: run.id, silence: covering[0] };
-      return { ok: true, httpStatus: 200, body, summary: `Already muted (silence ${covering[0]!.id})`, run, unchanged: true };
-    }
-    const now = this.deps.clock.now();
-    const error = run.error ?? run.cursor.primary;
-    const untilResolved = req.muteMs === undefined || req.muteMs === null;
-    const silence = await this.deps.silences.create(
-      {
-        id: this.deps.newId(),
-        flow: run.flow,
-        step: error?.step ?? null,
-        errorType: error?.type ?? null,
-        endsAt: untilResolved ? UNTIL_RESOLVED_ENDS_AT : now + req.muteMs!,
-        createdBy: who,
-        comment: `Muted from run ${run.id}${untilResolved ? " until it is resolved" : ""}`,
-        untilResolved: untilResolved ? run.id : null,
-      },
-      now,
-    );
-    const what = `${run.flow} / ${error?.step ?? "any step"} / ${error?.type ?? "any error"}`;
-    const until = untilResolved ? "until resolved" : `until ${silence.ends_at}`;
-    return { ok: true, httpStatus: 200, body: { run_id: run.id, silence }, summary: `Muted ${what} ${until} by ${who}`, run };
   }
 
   private async callBack(req: ActionRequest, run: RunRecord, action: "retry" | "replay"): Promise<ActionOutcome> {
-    const answer = await requestCallback(this.deps, run, action, actorRef(req.by), req.input ? { input: req.input.value } : {});
-    const body = { run_id: run.id, status: run.status, action, callback: callbackView(answer), ...(action === "replay" ? { replay_of: run.id } : {}) };
+    const answer = await requestCallback(
+      this.deps,
+      run,
+      action,
+      actorRef(req.by),
+      req.input ? { input: req.input.value } : {},
+    );
+    const body = {
+      run_id: run.id,
+      status: run.status,
+      action,
+      callback: callbackView(answer),
+      ...(action === "replay" ? { replay_of: run.id } : {}),
+    };
     const source = externalOf(run)!.source;
     const summary = `${VERB[action]} of external run ${run.id} by ${actorLabel(req.by)}: sent to ${source} (answered ${answer.status})`;
     return { ok: true, httpStatus: 202, body, summary, run };
@@ -258,13 +236,30 @@ const callbackView = (a: CallbackAnswer) => ({ url: a.url, status: a.status, bod
 
 function callbackRefusal(run: RunRecord, err: CallbackError): ActionOutcome {
   const issues = err.field ? [{ path: err.field, message: err.message }] : undefined;
-  return refusal(err.status, err.message, { issues, body: { run_id: run.id, ...(err.answer ? { callback: callbackView(err.answer) } : {}) } });
+  return refusal(err.status, err.message, {
+    issues,
+    body: { run_id: run.id, ...(err.answer ? { callback: callbackView(err.answer) } : {}) },
+  });
 }
 
 /** What an idempotency key keeps of an outcome: the answer, and which runs to read again. */
 function stored(o: ActionOutcome): StoredAnswer & { run?: string; started?: string } {
-  if (!o.ok) return { ok: false, httpStatus: o.httpStatus, body: o.body, summary: o.summary, ...{ error: o.error, issues: o.issues } };
-  return { ok: true, httpStatus: o.httpStatus, body: o.body, summary: o.summary, run: o.run.id, started: o.started?.id };
+  if (!o.ok)
+    return {
+      ok: false,
+      httpStatus: o.httpStatus,
+      body: o.body,
+      summary: o.summary,
+      ...{ error: o.error, issues: o.issues },
+    };
+  return {
+    ok: true,
+    httpStatus: o.httpStatus,
+    body: o.body,
+    summary: o.summary,
+    run: o.run.id,
+    started: o.started?.id,
+  };
 }
 
 export type { BulkOutcome, BulkRequest, RunFilter };

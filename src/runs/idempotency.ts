@@ -26,7 +26,12 @@ export class IdempotentActions {
   ) {}
 
   /** Runs `act` once per (scope, key); repeats get what `keep` stored of its answer (`first: false`). */
-  async once<T>(scope: string, key: string, act: () => Promise<T>, keep: (answer: T) => StoredAnswer): Promise<Keyed<T>> {
+  async once<T>(
+    scope: string,
+    key: string,
+    act: () => Promise<T>,
+    keep: (answer: T) => StoredAnswer,
+  ): Promise<Keyed<T>> {
     const id = `${scope}\u0000${key}`;
     const running = this.inflight.get(id);
     if (running) return { first: false, answer: await running };

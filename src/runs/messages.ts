@@ -15,7 +15,8 @@ export async function messagesOf(alerts: Pick<AlertRepo, "forRun">, runId: strin
     const ref = a.ref ?? {};
     // Slack keeps { channel, ts }, Discord { channel_id, message_id }; unposted alerts have no ref yet.
     const messageId = str(ref.ts) ?? str(ref.message_id);
-    if (messageId) out.push({ platform: a.kind, channel: str(ref.channel) ?? str(ref.channel_id), message_id: messageId });
+    if (messageId)
+      out.push({ platform: a.kind, channel: str(ref.channel) ?? str(ref.channel_id), message_id: messageId });
   }
   return out;
 }

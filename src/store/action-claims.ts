@@ -18,13 +18,24 @@ export class ActionClaimRepo {
     const { db } = this.d;
     const c = actionClaims;
     const [, inserted, current] = await this.d.batch([
-      { query: db.delete(c).where(or(lt(c.createdAt, expiredBefore), and(isNull(c.answer), lt(c.createdAt, abandonedBefore)))) },
       {
-        query: db.insert(actionClaims).values({ scope, key, answer: null, createdAt: now }).onConflictDoNothing().returning({ key: actionClaims.key }),
+        query: db
+          .delete(c)
+          .where(or(lt(c.createdAt, expiredBefore), and(isNull(c.answer), lt(c.createdAt, abandonedBefore)))),
+      },
+      {
+        query: db
+          .insert(actionClaims)
+          .values({ scope, key, answer: null, createdAt: now })
+          .onConflictDoNothing()
+          .returning({ key: actionClaims.key }),
         returning: true,
       },
       {
-        query: db.select({ answer: actionClaims.answer }).from(actionClaims).where(and(eq(actionClaims.scope, scope), eq(actionClaims.key, key))),
+        query: db
+          .select({ answer: actionClaims.answer })
+          .from(actionClaims)
+          .where(and(eq(actionClaims.scope, scope), eq(actionClaims.key, key))),
         returning: true,
       },
     ]);
@@ -33,11 +44,18 @@ export class ActionClaimRepo {
   }
 
   async answer(scope: string, key: string, answer: unknown): Promise<void> {
-    await this.d.db.update(actionClaims).set({ answer }).where(and(eq(actionClaims.scope, scope), eq(actionClaims.key, key))).run();
+    await this.d.db
+      .update(actionClaims)
+      .set({ answer })
+      .where(and(eq(actionClaims.scope, scope), eq(actionClaims.key, key)))
+      .run();
   }
 
   /** Gives the key back (the action threw before it could answer), so a repeat may act. */
   async release(scope: string, key: string): Promise<void> {
-    await this.d.db.delete(actionClaims).where(and(eq(actionClaims.scope, scope), eq(actionClaims.key, key))).run();
+    await this.d.db
+      .delete(actionClaims)
+      .where(and(eq(actionClaims.scope, scope), eq(actionClaims.key, key)))
+      .run();
   }
 }

@@ -16,8 +16,20 @@ const bulk = (body: unknown, headers?: Record<string, string>) => m.api("POST", 
 async function failedRuns(n: number, at = m.clock.now()): Promise<string[]> {
   const ids = Array.from({ length: n }, () => m.deps.newId());
   const run = (id: string): RunRecord => ({
-    id, flow: "broken", flowVersion: 1, status: "failed", input: {}, output: null, error: { message: "no", type: "runtime", step: "boom" },
-    cursor: { phase: "main", index: 0, attempt: 1, failed_index: 0 }, dueAt: null, replayOf: null, external: null, createdAt: at, updatedAt: at, finishedAt: at,
+    id,
+    flow: "broken",
+    flowVersion: 1,
+    status: "failed",
+    input: {},
+    output: null,
+    error: { message: "no", type: "runtime", step: "boom" },
+    cursor: { phase: "main", index: 0, attempt: 1, failed_index: 0 },
+    dueAt: null,
+    replayOf: null,
+    external: null,
+    createdAt: at,
+    updatedAt: at,
+    finishedAt: at,
   });
   await m.deps.runs.commit(ids.map((id) => ({ op: "insertRun" as const, run: run(id), leaseUntil: null })));
   return ids;
@@ -81,7 +93,11 @@ describe("POST /api/runs/bulk", () => {
 
 describe("POST /api/runs/:id/replay with an edited input", () => {
   it("validates it against the flow's input schema: 400 with issues, no run", async () => {
-    await m.putFlow({ name: "typed", input: { type: "object", required: ["n"], properties: { n: { type: "number" } } }, steps: [{ id: "boom", fail: { message: "no" } }] });
+    await m.putFlow({
+      name: "typed",
+      input: { type: "object", required: ["n"], properties: { n: { type: "number" } } },
+      steps: [{ id: "boom", fail: { message: "no" } }],
+    });
     const run = await m.run("typed", { n: 1 });
     const bad = await m.api("POST", `/api/runs/${run.id}/replay`, { input: { n: "one" } });
     expect(bad.status).toBe(400);

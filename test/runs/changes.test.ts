@@ -5,7 +5,10 @@ import { UP, reply, startMend, type Mend } from "./harness";
 let m: Mend;
 beforeEach(async () => {
   m = await startMend();
-  await m.putFlow({ name: "flaky", steps: [{ id: "call", http: { method: "POST", url: `${UP}/call` }, retry: { max_attempts: 2, delay_ms: 10_000 } }] });
+  await m.putFlow({
+    name: "flaky",
+    steps: [{ id: "call", http: { method: "POST", url: `${UP}/call` }, retry: { max_attempts: 2, delay_ms: 10_000 } }],
+  });
 });
 
 describe("run changes", () => {
@@ -31,7 +34,13 @@ describe("run changes", () => {
     const r = await m.api("POST", `/api/runs/${run.id}/replay`, { by: "alice" });
     await m.settle();
     expect(m.changes).toEqual([
-      { runId: run.id, kind: "replay", by: { id: "alice", via: "api" }, started: r.body.run_id, at: expect.any(Number) },
+      {
+        runId: run.id,
+        kind: "replay",
+        by: { id: "alice", via: "api" },
+        started: r.body.run_id,
+        at: expect.any(Number),
+      },
       { runId: r.body.run_id, kind: "ended", at: expect.any(Number) },
     ]);
     await m.api("POST", `/api/runs/${run.id}/cancel`);

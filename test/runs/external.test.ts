@@ -14,13 +14,20 @@ beforeEach(async () => {
 });
 
 const sent = (url: string) => m.http.requests.filter((r) => r.url === url);
-const ledger = async (id: string, step: string) => (await m.get(id)).steps.filter((s: { step: string }) => s.step === step);
+const ledger = async (id: string, step: string) =>
+  (await m.get(id)).steps.filter((s: { step: string }) => s.step === step);
 
 /** A callback answer held until release(): the calls overlap as they would on a slow CI. */
 function gate() {
   let open!: () => void;
   const opened = new Promise<void>((r) => (open = r));
-  return { release: () => open(), reply: async (_: RecordedRequest) => (await opened, new Response(JSON.stringify({ queued: true }), { status: 200, headers: { "content-type": "application/json" } })) };
+  return {
+    release: () => open(),
+    reply: async (_: RecordedRequest) => (
+      await opened,
+      new Response(JSON.stringify({ queued: true }), { status: 200, headers: { "content-type": "application/json" } })
+    ),
+  };
 }
 
 describe("external runs", () => {
@@ -36,14 +43,26 @@ describe("external runs", () => {
 
   it("a chat click on Replay without replay_url says so, not 'could not reach', and sends nothing", async () => {
     const id = await m.report({ retry_url: RETRY });
-    const r = await m.deps.clicks.handle({ platform: "slack", action: "replay", runId: id, user: { id: "U1", name: "alice" }, allowed: true });
+    const r = await m.deps.clicks.handle({
+      platform: "slack",
+      action: "replay",
+      runId: id,
+      user: { id: "U1", name: "alice" },
+      allowed: true,
+    });
     expect(r.status).toBe("refused");
     expect(r.summary).toContain("replay_url");
     expect(r.summary).not.toContain("could not reach");
     expect(m.http.requests).toEqual([]);
     // Retry from chat goes through the same service: one signed callback naming the clicker.
     m.http.reply(reply(200, {}));
-    const retry = await m.deps.clicks.handle({ platform: "slack", action: "retry", runId: id, user: { id: "U1", name: "alice" }, allowed: true });
+    const retry = await m.deps.clicks.handle({
+      platform: "slack",
+      action: "retry",
+      runId: id,
+      user: { id: "U1", name: "alice" },
+      allowed: true,
+    });
     expect(retry.summary).toContain("sent to ci (answered 200)");
     expect(JSON.parse(sent(RETRY)[0]!.body!).requested_by).toBe("slack:U1");
   });
@@ -53,11 +72,25 @@ describe("external runs", () => {
     m.http.reply(reply(200, { queued: "build-43" }));
     const r = await m.api("POST", `/api/runs/${id}/retry`, { by: "alice" });
     expect(r.status).toBe(202);
-    expect(r.body).toMatchObject({ run_id: id, status: "failed", action: "retry", callback: { url: RETRY, status: 200, body: { queued: "build-43" } } });
+    expect(r.body).toMatchObject({
+      run_id: id,
+      status: "failed",
+      action: "retry",
+      callback: { url: RETRY, status: 200, body: { queued: "build-43" } },
+    });
     const [req] = sent(RETRY);
     const headers = Object.fromEntries(Object.entries(req!.headers));
-    expect(new Webhook(SECRET).verify(req!.body!, headers)).toEqual({ type: "retry", run_id: id, source: "ci", job: "nightly-build", input: { commit: "abc" }, requested_by: "alice" });
-    expect(await ledger(id, "retry_callback")).toMatchObject([{ attempt: 1, status: "succeeded", output: { status: 200, requested_by: "alice" } }]);
+    expect(new Webhook(SECRET).verify(req!.body!, headers)).toEqual({
+      type: "retry",
+      run_id: id,
+      source: "ci",
+      job: "nightly-build",
+      input: { commit: "abc" },
+      requested_by: "alice",
+    });
+    expect(await ledger(id, "retry_callback")).toMatchObject([
+      { attempt: 1, status: "succeeded", output: { status: 200, requested_by: "alice" } },
+    ]);
   });
 
   it("five concurrent retries without a key make one callback; the others are told one is on its way", async () => {
@@ -88,7 +121,9 @@ describe("external runs", () => {
     const id = await m.report({ retry_url: RETRY });
     const g = gate();
     m.http.reply(g.reply);
-    const pending = Array.from({ length: 5 }, () => m.api("POST", `/api/runs/${id}/retry`, undefined, { "idempotency-key": "ci-once" }));
+    const pending = Array.from({ length: 5 }, () =>
+      m.api("POST", `/api/runs/${id}/retry`, undefined, { "idempotency-key": "ci-once" }),
+    );
     await new Promise((r) => setTimeout(r, 50));
     g.release();
     const answers = await Promise.all(pending);

@@ -28,7 +28,14 @@ export async function startMend(env: Record<string, string> = {}) {
   };
   const logs: string[] = [];
   const config = parseEnv({ MEND_DB: ":memory:", MEND_WEBHOOK_SECRET: SECRET, ...env });
-  const { deps } = createServices({ config, db: openSqlite(":memory:"), clock, fetch: http.fetch, waitUntil, log: (l, m, f) => logs.push(`${l} ${m} ${JSON.stringify(f ?? {})}`) });
+  const { deps } = createServices({
+    config,
+    db: openSqlite(":memory:"),
+    clock,
+    fetch: http.fetch,
+    waitUntil,
+    log: (l, m, f) => logs.push(`${l} ${m} ${JSON.stringify(f ?? {})}`),
+  });
   const app = createApp(deps);
   const changes: RunChange[] = [];
   deps.runActions.onChange((c) => void changes.push(c));
@@ -42,7 +49,12 @@ export async function startMend(env: Record<string, string> = {}) {
     }
   }
 
-  async function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  async function api(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Answer> {
     const init: RequestInit = { method, headers: { ...headers } };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
@@ -71,7 +83,12 @@ export async function startMend(env: Record<string, string> = {}) {
 
   /** Reports an external failure (POST /api/failures) and answers its run id. */
   async function report(extra: Record<string, unknown> = {}): Promise<string> {
-    const r = await api("POST", "/api/failures", { source: "ci", job: "nightly-build", error: { message: "exit 1" }, ...extra });
+    const r = await api("POST", "/api/failures", {
+      source: "ci",
+      job: "nightly-build",
+      error: { message: "exit 1" },
+      ...extra,
+    });
     if (r.status !== 202) throw new Error(`not reported: ${JSON.stringify(r.body)}`);
     await settle();
     return r.body.run_id as string;

@@ -8,7 +8,10 @@ import { UP, reply, startMend, type Mend } from "./harness";
 let m: Mend;
 beforeEach(async () => {
   m = await startMend();
-  await m.putFlow({ name: "flaky", steps: [{ id: "call", http: { method: "POST", url: `${UP}/call` }, retry: { max_attempts: 1 } }] });
+  await m.putFlow({
+    name: "flaky",
+    steps: [{ id: "call", http: { method: "POST", url: `${UP}/call` }, retry: { max_attempts: 1 } }],
+  });
   m.http.fallback = reply(500);
 });
 
@@ -36,7 +39,9 @@ describe("Idempotency-Key", () => {
 
   it("five concurrent retries with one key act once and all get the first answer", async () => {
     const run = await m.run("flaky");
-    const answers = await Promise.all(Array.from({ length: 5 }, () => m.api("POST", `/api/runs/${run.id}/retry`, undefined, key("same"))));
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => m.api("POST", `/api/runs/${run.id}/retry`, undefined, key("same"))),
+    );
     await m.settle();
     expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 202]);
     expect(new Set(answers.map((a) => JSON.stringify(a.body))).size).toBe(1);
@@ -45,7 +50,9 @@ describe("Idempotency-Key", () => {
 
   it("five concurrent replays with one key start one new run", async () => {
     const run = await m.run("flaky");
-    const answers = await Promise.all(Array.from({ length: 5 }, () => m.api("POST", `/api/runs/${run.id}/replay`, {}, key("replay-once"))));
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => m.api("POST", `/api/runs/${run.id}/replay`, {}, key("replay-once"))),
+    );
     await m.settle();
     expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 202]);
     expect(new Set(answers.map((a) => a.body.run_id)).size).toBe(1);
@@ -56,7 +63,12 @@ describe("Idempotency-Key", () => {
   it("the claim is durable: a second service on the same database (another process) does not act again", async () => {
     const run = await m.run("flaky");
     const other = new RunActions(m.deps, new ActionClaimRepo(m.deps.db));
-    const req = { action: "retry" as const, runId: run.id, by: { id: "api", via: "api" as const }, idempotencyKey: "two-processes" };
+    const req = {
+      action: "retry" as const,
+      runId: run.id,
+      by: { id: "api", via: "api" as const },
+      idempotencyKey: "two-processes",
+    };
     const [a, b] = await Promise.all([m.deps.runActions.perform(req), other.perform(req)]);
     await m.settle();
     const c = await other.perform(req);
@@ -88,7 +100,9 @@ describe("Idempotency-Key", () => {
 
   it("concurrent acks with one key are answered alike, the repeats marked as replayed", async () => {
     const run = await m.run("flaky");
-    const answers = await Promise.all(["alice", "bob", "carol"].map((by) => m.api("POST", `/api/runs/${run.id}/ack`, { by }, key("ack-1"))));
+    const answers = await Promise.all(
+      ["alice", "bob", "carol"].map((by) => m.api("POST", `/api/runs/${run.id}/ack`, { by }, key("ack-1"))),
+    );
     expect(answers.map((a) => a.body.acked_by)).toEqual(["alice", "alice", "alice"]);
     expect(answers.filter((a) => a.headers.get("idempotent-replayed") === "true")).toHaveLength(2);
     expect(m.changes.filter((c) => c.kind === "ack")).toHaveLength(1);

@@ -36,9 +36,19 @@ describe("resolve", () => {
   it("keeps the run's status and records who, when and the note", async () => {
     const r = await m.api("POST", `/api/runs/${runId}/resolve`, { by: "carol", note: "fixed upstream" });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ run_id: runId, status: "failed", resolved_by: "carol", resolution_note: "fixed upstream" });
+    expect(r.body).toMatchObject({
+      run_id: runId,
+      status: "failed",
+      resolved_by: "carol",
+      resolution_note: "fixed upstream",
+    });
     const run = await m.get(runId);
-    expect(run).toMatchObject({ status: "failed", resolved_by: "carol", resolution_note: "fixed upstream", resolved_at: r.body.resolved_at });
+    expect(run).toMatchObject({
+      status: "failed",
+      resolved_by: "carol",
+      resolution_note: "fixed upstream",
+      resolved_at: r.body.resolved_at,
+    });
   });
 });
 
@@ -46,7 +56,13 @@ describe("mute and unmute", () => {
   it("mute without a duration lasts until the run is resolved", async () => {
     const r = await m.api("POST", `/api/runs/${runId}/mute`, { by: "dave" });
     expect(r.status).toBe(200);
-    expect(r.body.silence).toMatchObject({ flow: "broken", step: "boom", error_type: "validation", created_by: "dave", until_resolved: runId });
+    expect(r.body.silence).toMatchObject({
+      flow: "broken",
+      step: "boom",
+      error_type: "validation",
+      created_by: "dave",
+      until_resolved: runId,
+    });
     expect((await m.api("GET", "/api/silences")).body.silences).toHaveLength(1);
     // A failure like it is silenced meanwhile.
     const again = await m.run("broken");
@@ -79,15 +95,51 @@ describe("GET /api/runs/:id", () => {
   it("lists the chat messages about the run", async () => {
     const now = m.clock.now();
     const state = { payload: {}, gen: 1, target_run: runId, deliveries: [] } as never;
-    await m.deps.alerts.create({ id: "a1", target: "slack:C1", kind: "slack", runId, groupKey: "g", count: 1, ref: { channel: "C1", ts: "1700000000.000100" }, state, createdAt: now });
-    await m.deps.alerts.create({ id: "a2", target: "discord:D1", kind: "discord", runId, groupKey: "g", count: 1, ref: { channel_id: "D1", message_id: "42" }, state, createdAt: now });
-    await m.deps.alerts.create({ id: "a3", target: "slack:C2", kind: "slack", runId, groupKey: "g", count: 1, ref: null, state, createdAt: now });
+    await m.deps.alerts.create({
+      id: "a1",
+      target: "slack:C1",
+      kind: "slack",
+      runId,
+      groupKey: "g",
+      count: 1,
+      ref: { channel: "C1", ts: "1700000000.000100" },
+      state,
+      createdAt: now,
+    });
+    await m.deps.alerts.create({
+      id: "a2",
+      target: "discord:D1",
+      kind: "discord",
+      runId,
+      groupKey: "g",
+      count: 1,
+      ref: { channel_id: "D1", message_id: "42" },
+      state,
+      createdAt: now,
+    });
+    await m.deps.alerts.create({
+      id: "a3",
+      target: "slack:C2",
+      kind: "slack",
+      runId,
+      groupKey: "g",
+      count: 1,
+      ref: null,
+      state,
+      createdAt: now,
+    });
     const run = await m.get(runId);
     expect(run.messages).toEqual([
       { platform: "slack", channel: "C1", message_id: "1700000000.000100" },
       { platform: "discord", channel: "D1", message_id: "42" },
     ]);
-    expect(run).toMatchObject({ acked_by: null, acked_at: null, resolved_by: null, resolved_at: null, resolution_note: null });
+    expect(run).toMatchObject({
+      acked_by: null,
+      acked_at: null,
+      resolved_by: null,
+      resolved_at: null,
+      resolution_note: null,
+    });
   });
 });
 
@@ -95,7 +147,10 @@ describe("run summaries", () => {
   it("carry the job of an external failure", async () => {
     const ext = await m.report();
     const list = await m.api("GET", "/api/runs");
-    expect(list.body.runs.find((r: { id: string }) => r.id === ext)).toMatchObject({ flow: "external:ci", job: "nightly-build" });
+    expect(list.body.runs.find((r: { id: string }) => r.id === ext)).toMatchObject({
+      flow: "external:ci",
+      job: "nightly-build",
+    });
     expect(list.body.runs.find((r: { id: string }) => r.id === runId)).toMatchObject({ job: null });
   });
 });

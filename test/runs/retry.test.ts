@@ -10,11 +10,16 @@ beforeEach(async () => {
 const once = { max_attempts: 1 };
 const call = (id: string) => ({ id, http: { method: "POST", url: `${UP}/${id}` }, retry: once });
 const calls = (path: string) => m.http.requests.filter((r) => r.url === `${UP}/${path}`).length;
-const attempts = (run: Record<string, any>, step: string) => run.steps.filter((s: { step: string }) => s.step === step).length;
+const attempts = (run: Record<string, any>, step: string) =>
+  run.steps.filter((s: { step: string }) => s.step === step).length;
 
 describe("POST /api/runs/:id/retry", () => {
   it("retries a recovered run, which ends succeeded with the real output", async () => {
-    await m.putFlow({ name: "rec", steps: [call("call"), { id: "done", compute: { ok: "{{ steps.call.body.v }}" } }], on_failure: [{ id: "fallback", compute: { fallback: true } }] });
+    await m.putFlow({
+      name: "rec",
+      steps: [call("call"), { id: "done", compute: { ok: "{{ steps.call.body.v }}" } }],
+      on_failure: [{ id: "fallback", compute: { fallback: true } }],
+    });
     m.http.reply(reply(500));
     const run = await m.run("rec");
     expect(run.status).toBe("recovered");
@@ -36,7 +41,10 @@ describe("POST /api/runs/:id/retry", () => {
     m.http.reply(reply(500));
     const run = await m.run("ver");
     expect(run.status).toBe("failed");
-    await m.putFlow({ name: "ver", steps: [{ id: "prep", compute: { n: 1 } }, call("call"), { id: "added", compute: { v2: true } }] });
+    await m.putFlow({
+      name: "ver",
+      steps: [{ id: "prep", compute: { n: 1 } }, call("call"), { id: "added", compute: { v2: true } }],
+    });
 
     m.http.reply(reply(200, {}));
     const r = await m.api("POST", `/api/runs/${run.id}/retry`, { version: "latest" });

@@ -11,7 +11,16 @@ let runId: string;
 beforeEach(async () => {
   m = await startMend({ MEND_API_TOKEN: TOKEN, MEND_USERS: `ada:${ADA}` });
   const auth = { authorization: `Bearer ${TOKEN}` };
-  expect((await m.api("PUT", "/api/flows/broken", { name: "broken", steps: [{ id: "boom", fail: { message: "no" } }] }, auth)).status).toBe(201);
+  expect(
+    (
+      await m.api(
+        "PUT",
+        "/api/flows/broken",
+        { name: "broken", steps: [{ id: "boom", fail: { message: "no" } }] },
+        auth,
+      )
+    ).status,
+  ).toBe(201);
   const r = await m.api("POST", "/hooks/broken", {}, auth);
   await m.settle();
   runId = r.body.run_id;
@@ -21,13 +30,20 @@ beforeEach(async () => {
 function browser() {
   let cookie = "";
   const request = async (path: string, init: RequestInit = {}) => {
-    const res = await m.app.request(`http://localhost${path}`, { ...init, headers: { ...(cookie ? { cookie } : {}), ...(init.headers as Record<string, string>) } });
+    const res = await m.app.request(`http://localhost${path}`, {
+      ...init,
+      headers: { ...(cookie ? { cookie } : {}), ...(init.headers as Record<string, string>) },
+    });
     const set = res.headers.get("set-cookie");
     if (set) cookie = set.split(";")[0]!;
     return res;
   };
   const post = (path: string, form: Record<string, string>) =>
-    request(path, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://localhost" }, body: new URLSearchParams(form).toString() });
+    request(path, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: "http://localhost" },
+      body: new URLSearchParams(form).toString(),
+    });
   return { request, post };
 }
 
@@ -35,7 +51,12 @@ describe("who acted", () => {
   it("is the person whose MEND_USERS token called the API, unless the body names someone", async () => {
     const ack = await m.api("POST", `/api/runs/${runId}/ack`, undefined, { authorization: `Bearer ${ADA}` });
     expect(ack.body.acked_by).toBe("ada");
-    const res = await m.api("POST", `/api/runs/${runId}/resolve`, { by: "pager-bot" }, { authorization: `Bearer ${ADA}` });
+    const res = await m.api(
+      "POST",
+      `/api/runs/${runId}/resolve`,
+      { by: "pager-bot" },
+      { authorization: `Bearer ${ADA}` },
+    );
     expect(res.body.resolved_by).toBe("pager-bot");
   });
 
