@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { Deps } from "./deps";
 import { ApiError, errorHandler } from "./routes/errors";
 import { flowRoutes } from "./routes/flows";
+import { flowTestRoutes } from "./routes/flow-tests";
 import { handlerRoutes } from "./routes/handlers";
 import { People } from "./auth/people";
 import { hookRoutes } from "./routes/hooks";
@@ -74,6 +75,7 @@ export function createApp(deps: Deps, extend?: (app: Hono) => void, options: App
 
   app.route("/", docsRoutes(options.apiDocs));
   app.route("/api", flowRoutes(deps));
+  app.route("/api", flowTestRoutes(deps));
   app.route("/api", runRoutes(deps));
   app.route("/api", handlerRoutes(deps));
   app.route("/api", failureRoutes(deps));

@@ -1,6 +1,6 @@
 // What the engine needs from the outside world. Imports nothing outside engine/.
-import type { ErrorContext } from "./errors";
-import type { Defaults, Flow } from "./flow";
+import type { ErrorContext, StepError } from "./errors";
+import type { Defaults, Flow, Step } from "./flow";
 
 export interface Clock {
   now(): number;
@@ -155,4 +155,6 @@ export interface EngineDeps {
   /** Told after a run's terminal state is committed (succeeded, recovered, failed, cancelled). */
   onRunEnded?: (run: RunRecord) => void;
   publicUrl?: string;
+  /** Flow tests: a step's mocked outcome, instead of running it (src/engine/simulate.ts). */
+  mock?: (path: string, step: Step) => { ok: true; value: unknown } | { ok: false; error: StepError } | undefined;
 }

@@ -428,6 +428,8 @@ export class RunExecution {
   }
 
   private async execute(step: Step, attemptNo: number, timeout: number, parent: AbortSignal, path: string, scope?: TemplateScope): Promise<Outcome> {
+    const mocked = this.deps.mock?.(path, step);
+    if (mocked) return mocked;
     if (!isSideEffect(step)) {
       // Pure steps finish synchronously: no timer or abort could fire during them.
       try {
