@@ -11,6 +11,7 @@ import { createSchema as handlerCreate, patchSchema as handlerPatch } from "./ha
 import { bodies as actionBodies, bulkBody, replayQuery } from "./run-actions";
 import { listQuery } from "./runs";
 import { silenceSchema } from "./silences";
+import { testBodySchema } from "./flow-tests";
 
 interface Answer {
   description: string;
@@ -41,13 +42,21 @@ const errors = {
 const notFound = { 404: json(problem, "not found") };
 
 const status = z.enum([...ACTIVE, ...TERMINAL] as [string, ...string[]]);
-const errorContext = z.object({ message: z.string(), type: z.enum(ERROR_TYPES), step: z.string().optional(), details: z.record(z.string(), z.unknown()).optional() });
+const errorContext = z.object({
+  message: z.string(),
+  type: z.enum(ERROR_TYPES),
+  step: z.string().optional(),
+  attempts: z.number().int().optional(),
+  status: z.number().int().nullable().optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+  params: z.record(z.string(), z.unknown()).optional(),
+});
 const runSummary = z.object({ id: z.string(), flow: z.string(), flow_version: z.number().int(), status, created_at: z.string(), finished_at: z.string().nullable() });
 const attempt = z.object({
   step: z.string(),
   phase: z.string(),
   attempt: z.number().int(),
-  status: z.enum(["running", "succeeded", "failed"]),
+  status: z.enum(["running", "succeeded", "failed", "skipped"]),
   started_at: z.string().nullable(),
   finished_at: z.string().nullable(),
   duration_ms: z.number().nullable(),
@@ -98,6 +107,17 @@ const routes: RouteConfig[] = [
     summary: "A flow's definition (latest or ?version=)",
     request: { params: flowName, query: z.object({ version: z.string().optional() }) },
     responses: { 200: json(z.object({ name: z.string(), version: z.number().int(), definition: flowSchema, versions: z.array(z.unknown()) }), "the flow"), ...errors, ...notFound },
+  },
+  {
+    method: "post",
+    path: "/api/flows/{name}/test",
+    summary: "Run a flow with mocks: nothing is stored, alerted or called (unless live: true)",
+    request: { params: flowName, body: optionalBody(testBodySchema) },
+    responses: {
+      200: json(z.object({ status, output: z.unknown(), error: errorContext.nullable(), steps: z.array(attempt), alerts: z.array(z.looseObject({ kind: z.string() })) }), "what the run did"),
+      ...errors,
+      ...notFound,
+    },
   },
   { method: "get", path: "/api/defaults", summary: "Flow defaults", responses: { 200: json(defaultsSchema, "defaults"), ...errors } },
   { method: "put", path: "/api/defaults", summary: "Replace the flow defaults", request: { body: body(defaultsSchema) }, responses: { 200: json(defaultsSchema, "saved"), ...errors } },
