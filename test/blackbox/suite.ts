@@ -165,6 +165,38 @@ export function blackboxSuite(name: string, start: StartTarget, opts: { startTim
       expect((run.steps as Json[]).map((s) => s.status)).toEqual(["failed", "failed", "succeeded"]);
     });
 
+    it("acts on runs through the actions service: retry of a recovered run once per Idempotency-Key, ack, resolve, bulk", async () => {
+      up.script("/act", [{ status: 500, body: { down: true } }], { status: 200, body: { up: true } });
+      const steps = [{ id: "call", http: { method: "GET", url: `${up.url}/act` }, retry: { max_attempts: 1 } }];
+      await putFlow({ name: "act", steps, on_failure: [{ id: "fallback", compute: { fallback: true } }] });
+      const first = await json(await hook("act"));
+      expect(first.status).toBe("recovered");
+      const id = first.run_id as string;
+      const retry = () => t.api(`/api/runs/${id}/retry`, { method: "POST", headers: { "idempotency-key": "bb-retry-1" } });
+      const a = await retry();
+      expect(a.status).toBe(202);
+      const done = await until("the retried run to end", async () => {
+        const run = await getRun(id);
+        return run.status === "succeeded" ? run : undefined;
+      });
+      expect(done.output).toMatchObject({ status: 200, body: { up: true } });
+      const b = await retry();
+      expect(b.headers.get("idempotent-replayed")).toBe("true");
+      expect(await json(b)).toEqual({ run_id: id, status: "queued" });
+      expect(up.requests("/act")).toHaveLength(2);
+
+      const ack = (by: string) => t.api(`/api/runs/${id}/ack`, { method: "POST", json: { by } });
+      const acked = await json(await ack("alice"));
+      expect(await json(await ack("bob"))).toEqual(acked);
+      const resolved = await json(await t.api(`/api/runs/${id}/resolve`, { method: "POST", json: { by: "carol", note: "ok" } }));
+      expect(resolved).toMatchObject({ status: "succeeded", resolved_by: "carol", resolution_note: "ok" });
+      expect(await getRun(id)).toMatchObject({ acked_by: "alice", resolved_by: "carol", messages: [] });
+
+      const bulk = await t.api("/api/runs/bulk", { method: "POST", json: { action: "replay", filter: { flow: "act" } } });
+      expect(bulk.status).toBe(202);
+      expect((await json(bulk)).accepted).toEqual([{ run_id: id, new_run_id: expect.any(String) }]);
+    });
+
     it("resumes a run after a backoff longer than the request that started it", async () => {
       up.script("/later", [{ status: 500, body: { down: true } }], { status: 200, body: { up: true } });
       await putFlow({ name: "later", retry: { max_attempts: 2, backoff: "constant", delay_ms: 1_500 }, steps: [{ id: "call", http: { method: "GET", url: `${up.url}/later` } }] });
