@@ -235,6 +235,34 @@ export function blackboxSuite(name: string, start: StartTarget, opts: { startTim
       expect(up.requests("/broken")).toHaveLength(2);
     });
 
+    it("control flow: when skips a step, parallel branches, a for_each and a child flow with parent_run", async () => {
+      up.script("/branch", [], { status: 200, body: { ok: 1 } });
+      expect((await putFlow({ name: "bb-child", steps: [{ id: "c", compute: { got: "{{ input.x }}" } }] })).status).toBe(201);
+      const control = await putFlow({
+        name: "bb-control",
+        steps: [
+          { id: "skip_me", when: "{{ input.skip }}", compute: "ran" },
+          { id: "par", parallel: { branches: { a: [{ id: "call", http: { method: "GET", url: `${up.url}/branch` } }], b: [{ id: "b1", compute: 2 }] } } },
+          { id: "fan", for_each: { items: "{{ input.items }}", steps: [{ id: "sq", compute: { i: "{{ index }}", v: "{{ item }}" } }] } },
+          { id: "sub", flow: { name: "bb-child", input: { x: "{{ steps.par.b }}" } } },
+          { id: "out", compute: { skipped: "{{ steps.skip_me }}", a: "{{ steps.par.a.status }}", fan: "{{ steps.fan }}", sub: "{{ steps.sub }}" } },
+        ],
+      });
+      expect(control.status).toBe(201);
+      const res = await hook("bb-control", { skip: false, items: ["p", "q"] });
+      expect(res.status).toBe(200);
+      const body = await json(res);
+      expect(body).toMatchObject({
+        status: "succeeded",
+        output: { skipped: null, a: 200, fan: [{ i: 0, v: "p" }, { i: 1, v: "q" }], sub: { got: 2 } },
+      });
+      const run = await getRun(body.run_id as string);
+      const ledger = (run.steps as Json[]).map((s) => `${s.step}:${s.status}`);
+      expect(ledger).toEqual(expect.arrayContaining(["skip_me:skipped", "par.a.call:succeeded", "par.b.b1:succeeded", "fan[1].sq:succeeded", "sub:succeeded"]));
+      const child = ((await json(await t.api("/api/runs?flow=bb-child"))).runs as Json[])[0]!;
+      expect((await getRun(child.id as string)).parent_run).toBe(body.run_id);
+    });
+
     it("answers a run whose handler fails too with the layered error object", async () => {
       await putFlow({
         name: "hopeless",
