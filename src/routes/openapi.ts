@@ -51,7 +51,16 @@ const errorContext = z.object({
   details: z.record(z.string(), z.unknown()).optional(),
   params: z.record(z.string(), z.unknown()).optional(),
 });
-const runSummary = z.object({ id: z.string(), flow: z.string(), flow_version: z.number().int(), status, created_at: z.string(), finished_at: z.string().nullable() });
+const runSummary = z.object({
+  id: z.string(),
+  flow: z.string(),
+  flow_version: z.number().int(),
+  status,
+  job: z.string().nullable().describe("the reported job of an external failure (flow external:<source>)"),
+  created_at: z.string(),
+  finished_at: z.string().nullable(),
+  acked_by: z.string().nullable(),
+});
 const attempt = z.object({
   step: z.string(),
   phase: z.string(),
@@ -69,9 +78,18 @@ const runView = runSummary.extend({
   output: z.unknown(),
   error: errorContext.nullable(),
   replay_of: z.string().nullable(),
+  acked_at: z.string().nullable(),
+  resolved_by: z.string().nullable(),
+  resolved_at: z.string().nullable(),
+  resolution_note: z.string().nullable(),
   external: z.record(z.string(), z.unknown()).optional(),
   steps: z.array(attempt),
   alerts: z.array(alert),
+  messages: z.array(z.object({ platform: z.string(), channel: z.string().nullable(), message_id: z.string().nullable() })),
+});
+const bulkAnswer = z.object({
+  accepted: z.array(z.object({ run_id: z.string(), new_run_id: z.string().optional() })),
+  skipped: z.array(z.object({ run_id: z.string(), reason: z.string() })),
 });
 const ACTION_SUMMARY = {
   retry: "Retry a failed run from its failed step (an external run: call its system back)",
@@ -148,7 +166,7 @@ const routes: RouteConfig[] = [
     path: "/api/runs/bulk",
     summary: "Retry or replay many runs, by id or by filter",
     request: { body: body(bulkBody) },
-    responses: { 200: json(z.looseObject({}), "what happened to each run"), 202: json(z.looseObject({}), "queued"), ...errors },
+    responses: { 202: json(bulkAnswer, "what happened to each run (at most 1000)"), ...errors },
   },
   { method: "post", path: "/api/handlers", summary: "Create an alert handler", request: { body: body(handlerCreate) }, responses: { 201: json(handler, "created"), ...errors } },
   { method: "get", path: "/api/handlers", summary: "List handlers", responses: { 200: json(z.object({ handlers: z.array(handler) }), "handlers"), ...errors } },
