@@ -42,6 +42,12 @@ export function prettyBody(body: unknown): string {
   return jsonText(body);
 }
 
+/** A step's place inside blocks: `fan[2].call` → fan › #2 › call, `par.a.call` → par › a › call. */
+export function stepPlace(step: string): { label: string; depth: number } {
+  const parts = step.replace(/\[(\d+)\]/g, ".#$1").split(".");
+  return { label: parts.join(" › "), depth: parts.length - 1 };
+}
+
 /** Which attempt is shown first: the one asked for, else the last failed attempt of the failed step, else the last. */
 export function selectedAttempt(run: RunRecord, attempts: AttemptRecord[], asked?: number): number {
   if (asked !== undefined && asked >= 0 && asked < attempts.length) return asked;
@@ -137,6 +143,7 @@ export const Trace: FC<{ run: RunRecord; attempts: AttemptRecord[]; now: number;
           const dur = a.durationMs ?? (a.finishedAt ?? now) - a.startedAt;
           const left = Math.min(((a.startedAt - t0) / span) * 100, 99);
           const width = Math.min(Math.max((dur / span) * 100, 0.5), 100 - left);
+          const place = stepPlace(a.step);
           return (
             <a
               class={`wrow phase-${a.phase}`}
@@ -148,8 +155,8 @@ export const Trace: FC<{ run: RunRecord; attempts: AttemptRecord[]; now: number;
               aria-current={i === selected ? "true" : undefined}
               aria-label={`${a.step}, try ${a.attempt}: ${a.status}, ${fmtDuration(dur)}`}
             >
-              <span class="wname">
-                <span class="mono">{a.step}</span> <small>try {a.attempt}</small>
+              <span class="wname" data-depth={place.depth} style={`padding-left:${place.depth * 0.75}em`}>
+                <span class="mono">{place.label}</span> <small>try {a.attempt}</small>
               </span>
               <Status status={a.status} />
               <span class="track" title={`+${fmtDuration(a.startedAt - t0)}, ${fmtDuration(dur)}`}>

@@ -29,10 +29,10 @@ pre{margin:0;padding:10px 12px;background:#f3f4f7;border-radius:6px;overflow:aut
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;font-weight:600;white-space:nowrap}
 .badge:before{margin-right:4px}
 .s-succeeded:before,.s-delivered:before{content:"✓"}.s-failed:before{content:"✕"}.s-recovered:before{content:"↺"}
-.s-running:before,.s-queued:before,.s-retrying:before,.s-pending:before{content:"●"}.s-cancelled:before,.s-silenced:before{content:"–"}
+.s-running:before,.s-queued:before,.s-retrying:before,.s-pending:before{content:"●"}.s-cancelled:before,.s-silenced:before,.s-skipped:before{content:"–"}
 .s-succeeded{background:var(--ok-bg);color:var(--ok)}.s-recovered{background:var(--warn-bg);color:var(--warn)}
 .s-failed{background:var(--bad-bg);color:var(--bad)}.s-running,.s-queued,.s-retrying,.s-pending{background:var(--run-bg);color:var(--run)}
-.s-cancelled,.s-silenced,.s-off{background:var(--off-bg);color:var(--off)}.s-delivered{background:var(--ok-bg);color:var(--ok)}
+.s-cancelled,.s-silenced,.s-skipped,.s-off{background:var(--off-bg);color:var(--off)}.s-delivered{background:var(--ok-bg);color:var(--ok)}
 form.inline{display:inline}
 button,.button{font:inherit;padding:6px 14px;border-radius:6px;border:1px solid #c9ced8;background:#fff;cursor:pointer;color:var(--fg);display:inline-block}
 button.primary,.button.primary{background:var(--accent);border-color:var(--accent);color:#fff}button.danger{color:var(--bad);border-color:#efb4b6}

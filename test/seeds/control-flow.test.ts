@@ -156,3 +156,28 @@ describe("child flows", () => {
     expect(await h.start("p2")).toMatchObject({ status: "succeeded", output: "fallback" });
   });
 });
+
+describe("the run page", () => {
+  it("draws branches and iterations nested under their step, and skipped steps", async () => {
+    const { makeApp } = await import("./app");
+    const app = makeApp();
+    try {
+      await app.putFlow({
+        name: "drawn",
+        steps: [
+          { id: "off", when: false, compute: 1 },
+          { id: "par", parallel: { branches: { a: [{ id: "a1", compute: 1 }], b: [{ id: "b1", compute: 2 }] } } },
+          { id: "fan", for_each: { items: [1, 2], steps: [{ id: "sq", compute: "{{ item }}" }] } },
+        ],
+      });
+      const { run_id } = (await (await app.trigger("drawn")).json()) as { run_id: string };
+      const html = await (await app.request("GET", `/runs/${run_id}`)).text();
+      expect(html).toContain("par › a › a1");
+      expect(html).toContain("fan › #1 › sq");
+      expect(html).toMatch(/data-depth="2"/);
+      expect(html).toContain("s-skipped");
+    } finally {
+      await app.close();
+    }
+  });
+});
