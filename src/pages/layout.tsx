@@ -19,7 +19,7 @@ h1{font-size:22px;margin:4px 0 14px;display:flex;flex-wrap:wrap;gap:6px 10px;ali
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:14px 16px}
 table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--line);border-radius:8px;overflow:hidden}
 th,td{text-align:left;padding:7px 10px;border-bottom:1px solid var(--line);vertical-align:top}
-th{font-size:12px;text-transform:uppercase;letter-spacing:.03em;color:var(--muted);background:#fbfcfd}
+th{font-size:12px;white-space:nowrap;text-transform:uppercase;letter-spacing:.03em;color:var(--muted);background:#fbfcfd}
 tr:last-child td{border-bottom:0}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 h1 .mono{font-size:19px;word-break:break-all}
@@ -76,7 +76,19 @@ time{white-space:nowrap}
 .reqline{font-family:ui-monospace,Menlo,monospace;font-size:13px;margin-bottom:6px;word-break:break-all}.reqline b{margin-right:6px}
 .kv{display:grid;grid-template-columns:minmax(90px,max-content) minmax(0,1fr);gap:2px 12px;font-family:ui-monospace,Menlo,monospace;font-size:12px;margin:0 0 8px}
 .kv dt{color:var(--muted)}.kv dd{margin:0;word-break:break-all}
-.selbar{display:flex;flex-wrap:wrap;gap:8px;align-items:center;margin:0 0 10px}
+details.more>summary{list-style:none;color:var(--fg)}details.more>summary::-webkit-details-marker{display:none}
+details.more[open]{flex-basis:100%;order:10}details.more[open]>summary{background:#eef3fd;border-color:var(--accent)}
+form.pop{display:flex;flex-wrap:wrap;gap:8px 12px;align-items:flex-end;margin-top:8px;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:12px 14px}
+form.pop label{display:flex;flex-direction:column;gap:3px;font-size:12px;color:var(--muted)}
+form.pop.wide{display:block}form.pop.wide>*{margin-bottom:8px}form.pop.wide label{display:block}
+form.pop p{margin:0;flex-basis:100%}
+textarea{width:100%;font-family:ui-monospace,Menlo,monospace;font-size:12.5px;line-height:1.4;display:block}
+ul.issues{margin:6px 0 0;padding-left:18px}
+ul.marks{list-style:none;margin:10px 0 0;padding:0;display:flex;flex-wrap:wrap;gap:6px 10px}
+.mark{padding:4px 10px;border-radius:6px;background:var(--off-bg)}.mark.acked{background:var(--run-bg)}.mark.resolved{background:var(--ok-bg)}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.runlines{list-style:none;padding:0;margin:10px 0;display:grid;gap:4px}progress{width:100%;max-width:480px;height:14px}
+.selbar{position:sticky;top:0;z-index:2;background:var(--bg);padding:6px 0;display:flex;flex-wrap:wrap;gap:8px;align-items:center;margin:0 0 6px}
 table.runs td{vertical-align:middle}table.runs td.err{max-width:360px;color:#5b2326}table.runs td.id,table.runs td.when{white-space:nowrap}
 table.runs th.sel,table.runs td.sel{width:30px;padding-right:0}
 @media (max-width:760px){

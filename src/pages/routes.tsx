@@ -6,6 +6,7 @@ import { Hono, type Context } from "hono";
 import type { Child } from "hono/jsx";
 import type { Deps } from "../deps";
 import { EngineError } from "../engine/errors";
+import type { Issue } from "../engine/flow";
 import { makeRedactor } from "../engine/redact";
 import { deliveryExtras } from "../hub/delivery-view";
 import { externalOf } from "../hub/external";
@@ -14,13 +15,16 @@ import { actorOf } from "../routes/actor";
 import { actionFromForm } from "./action-form";
 import { RunList } from "../store/run-list";
 import { RunStats } from "../store/run-stats";
+import { silenceMatches } from "../store/silences";
 import { diffLines } from "./diff";
 import { FlowPage, flowYaml } from "./flow";
 import { FlowsPage } from "./flows";
 import { HandlersPage } from "./handlers";
 import { BouncePage, LoginPage, MessagePage } from "./login";
 import { RunPage, RunView, type RunViewData } from "./run";
-import { PAGE_SIZE, RunsListPage, RunsTable, parseFilter } from "./runs-list";
+import { PAGE_SIZE, RunsListPage, RunsTable, describeFilter, listHref, parseFilter } from "./runs-list";
+import { BulkConfirmPage, BulkProgress, BulkResultPage } from "./bulk";
+import { BULK_MAX } from "../runs/bulk";
 import { crossSiteRefusal, csrfMatches, endSession, newNonce, readSession, safeNext, startSession, type Session } from "./session";
 import { People } from "../auth/people";
 
@@ -116,7 +120,7 @@ export function pageRoutes(deps: Deps): Hono {
       if (!session) return people.on ? message(c, 401, nonce, "Sign in first", "Your session has ended: sign in and try again.", `/login?next=${encodeURIComponent(back)}`) : message(c, 403, nonce, "Refused", "Refused: this browser has no session; reload the page and try again.", back);
       let form: Form = {};
       try {
-        form = (await c.req.parseBody()) as Form;
+        form = (await c.req.parseBody({ all: true })) as Form;
       } catch {
         form = {};
       }
@@ -138,13 +142,19 @@ export function pageRoutes(deps: Deps): Hono {
     const run = await deps.runs.getRun(id);
     if (!run) return undefined;
     const external = externalOf(run);
-    const [attempts, rows, replays, latest] = await Promise.all([
+    const now = deps.clock.now();
+    const [attempts, rows, replays, latest, silences] = await Promise.all([
       deps.runs.getAttempts(id),
       deps.outbox.forRun(id),
       stats.replaysOf(id),
       external ? undefined : deps.flows.get(run.flow).catch(() => undefined),
+      deps.silences.active(now),
     ]);
-    const extras = await deliveryExtras(deps, run, rows);
+    const [extras, own] = await Promise.all([
+      deliveryExtras(deps, run, rows),
+      !latest || latest.version === run.flowVersion ? latest : deps.flows.get(run.flow, run.flowVersion).catch(() => undefined),
+    ]);
+    const error = run.error ?? run.cursor.primary;
     // Stored values are redacted already; this second pass costs nothing without secrets.
     const shownRun = { ...run, input: redact(run.input), output: redact(run.output), error: redact(run.error) };
     return {
@@ -157,7 +167,10 @@ export function pageRoutes(deps: Deps): Hono {
       replays,
       latestVersion: latest?.version,
       external: external ? redact(external) : undefined,
-      now: deps.clock.now(),
+      steps: own?.flow.steps.map((s) => s.id) ?? [],
+      silence: error ? silences.find((s) => silenceMatches(s, run.flow, error)) : undefined,
+      key: newNonce(),
+      now,
       csrf,
     };
   }
@@ -251,9 +264,18 @@ export function pageRoutes(deps: Deps): Hono {
       action(async (c, x, form) => {
         const id = c.req.param("id") ?? "";
         const req = actionFromForm(kind, id, form);
-        if ("error" in req) return message(c, 400, x.nonce, "Not done", req.error, `/runs/${id}`);
-        deps.log("info", `${kind} from the run page`, { run: id });
+        // Edited input that is not JSON, or fails the flow's schema: the page again, the editor open, the errors inline.
+        const redraft = async (error: string, issues?: Issue[]) => {
+          const d = await loadRun(id, x.session.csrf);
+          if (!d) return message(c, 404, x.nonce, "Unknown run", `There is no run '${id}'.`);
+          d.draft = { text: String(form.input), error, issues };
+          return html(c, 400, x.nonce, <RunPage d={d} nonce={x.nonce} signedIn={x.signedIn} user={x.session.user} />);
+        };
+        const edited = kind === "replay" && typeof form.input === "string" && form.input.trim() !== "";
+        if ("error" in req) return edited ? redraft(req.error) : message(c, 400, x.nonce, "Not done", req.error, `/runs/${id}`);
+        deps.log("info", `${kind} from the run page`, { run: id, by: x.session.user });
         const outcome = await deps.runActions.perform({ ...req, by: actorOf(c, undefined, "page") });
+        if (!outcome.ok && edited && outcome.httpStatus === 400) return redraft(outcome.error, outcome.issues);
         if (!outcome.ok) return message(c, outcome.httpStatus, x.nonce, "Not done", outcome.error, `/runs/${id}`);
         const external = "callback" in outcome.body;
         const shown = kind === "replay" && outcome.started ? outcome.started.id : id;
@@ -261,6 +283,64 @@ export function pageRoutes(deps: Deps): Hono {
       }),
     );
   }
+
+  // ------------------------------------------------------------ bulk
+
+  const idsOf = (v: Form[string] | undefined) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === "string" && RUN_ID.test(x));
+  const bulkKind = (v: unknown) => (v === "retry" || v === "replay" ? v : undefined);
+  const formText = (form: Form) => Object.fromEntries(Object.entries(form).filter((e): e is [string, string] => typeof e[1] === "string"));
+
+  // The list's bulk form → a confirmation with the count: the ticked runs, or all matching the filters.
+  app.post(
+    "/runs/bulk/confirm",
+    action(async (c, x, form) => {
+      const [kind, scope] = String(form.do ?? "").split(":");
+      const act = bulkKind(kind);
+      if (!act) return message(c, 400, x.nonce, "Not done", "Choose Retry or Replay.");
+      const filter = { ...parseFilter(formText(form), deps.clock.now()), cursor: undefined };
+      let runs;
+      let what: string;
+      if (scope === "all") {
+        runs = (await runList.list({ ...filter, limit: BULK_MAX + 1 })).runs;
+        if (runs.length > BULK_MAX) return message(c, 400, x.nonce, "Too many runs", `More than ${BULK_MAX} runs match these filters: narrow them (flow, status, search, time).`, listHref(filter));
+        what = `Every run matching the filters (${describeFilter(filter)})`;
+      } else {
+        const ids = idsOf(form.run);
+        if (ids.length === 0) return message(c, 400, x.nonce, "Nothing ticked", "Tick the runs to act on first, or choose “all matching”.", listHref(filter));
+        if (ids.length > BULK_MAX) return message(c, 400, x.nonce, "Too many runs", `At most ${BULK_MAX} runs at once.`, listHref(filter));
+        runs = await runList.byIds(ids);
+        what = "The runs you ticked";
+      }
+      if (runs.length === 0) return message(c, 400, x.nonce, "No runs", "No run matches these filters.", listHref(filter));
+      return html(c, 200, x.nonce, <BulkConfirmPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} action={act} runs={runs} scope={what} back={listHref(filter)} key={newNonce()} />);
+    }),
+  );
+
+  app.post(
+    "/runs/bulk",
+    action(async (c, x, form) => {
+      const act = bulkKind(form.do);
+      if (!act) return message(c, 400, x.nonce, "Not done", "Choose Retry or Replay.");
+      const key = typeof form.idempotency_key === "string" ? form.idempotency_key.slice(0, 255) : undefined;
+      deps.log("info", `bulk ${act} from the runs page`, { runs: idsOf(form.run).length, by: x.session.user });
+      const outcome = await deps.runActions.bulk({ action: act, runIds: idsOf(form.run), by: actorOf(c, undefined, "page"), idempotencyKey: key });
+      if (!outcome.ok) return message(c, 400, x.nonce, "Not done", outcome.error);
+      const started = await runList.byIds(outcome.body.accepted.map((a) => a.new_run_id ?? a.run_id));
+      const { skipped } = outcome.body;
+      return html(c, 200, x.nonce, <BulkResultPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} summary={outcome.summary} action={act} started={started} skipped={skipped} />);
+    }),
+  );
+
+  // How far the runs a bulk action started are (the result page's script asks every second).
+  app.post(
+    "/runs/bulk/progress",
+    action(async (c, x, form) => {
+      const act = bulkKind(form.do) ?? "retry";
+      const started = await runList.byIds(idsOf(form.run).slice(0, BULK_MAX));
+      if (c.req.header("x-mend-live") === "1") return html(c, 200, x.nonce, <BulkProgress csrf={x.session.csrf} action={act} started={started} skipped={[]} />);
+      return html(c, 200, x.nonce, <BulkResultPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} summary={`Bulk ${act}: progress`} action={act} started={started} skipped={[]} />);
+    }),
+  );
 
   // ------------------------------------------------------------ the token
 

@@ -3,48 +3,19 @@
 // small script fetches `/runs/:id/live` (this page's #run section, rendered by the same component)
 // every second and swaps it in, until the run ends.
 import type { FC } from "hono/jsx";
-import { ACTIVE, TERMINAL, type AttemptRecord, type OutboxRecord, type RunRecord } from "../engine/ports";
-import type { ExternalInfo } from "../hub/external";
+import { TERMINAL, type AttemptRecord, type OutboxRecord } from "../engine/ports";
 import { TRACE_SCRIPT, Trace, selectedAttempt } from "./attempts";
-import { ActionButton, Layout, Status, fmtDuration, fmtTime, jsonText, safeHref } from "./layout";
+import { Layout, RELATIVE_TIME_SCRIPT, Status, fmtDuration, fmtTime, jsonText, safeHref } from "./layout";
+import { EDITOR_SCRIPT, Marks, RunActionsBar, type ActionsView } from "./run-actions";
 
-export interface RunViewData {
-  run: RunRecord;
+export interface RunViewData extends Omit<ActionsView, "run"> {
+  run: ActionsView["run"];
   attempts: AttemptRecord[];
   alerts: { row: OutboxRecord; handlerName: string | null; messageId: string | null; groupCount: number | null }[];
   replays: { id: string; status: string; createdAt: number }[];
-  /** The flow's latest version (undefined for external failures and removed flows). */
-  latestVersion?: number;
-  external?: ExternalInfo;
-  now: number;
-  csrf: string;
   /** The attempt asked for with ?attempt=N (its index), if any. */
   attempt?: number;
 }
-
-const Actions: FC<{ d: RunViewData }> = ({ d }) => {
-  const { run, external } = d;
-  const base = `/runs/${run.id}`;
-  const canRetry = run.status === "failed" && (!external || !!external.retry_url);
-  const canReplay = !external || !!external.replay_url;
-  const older = d.latestVersion !== undefined && d.latestVersion !== run.flowVersion;
-  return (
-    <div class="actions">
-      {canRetry ? <ActionButton action={`${base}/retry`} csrf={d.csrf} label="Retry" kind="primary" title="Resume this run from its failed step" /> : null}
-      {canReplay ? (
-        <ActionButton
-          action={`${base}/replay`}
-          csrf={d.csrf}
-          label={older ? `Replay on v${d.latestVersion}` : "Replay"}
-          fields={{ version: "latest" }}
-          title={external ? "Ask the reporting system to run this job again" : "Start a new run with the same input on the latest flow version"}
-        />
-      ) : null}
-      {canReplay && older && !external ? <ActionButton action={`${base}/replay`} csrf={d.csrf} label={`Replay on v${run.flowVersion}`} fields={{ version: "original" }} title="A new run on this run's own flow version" /> : null}
-      {ACTIVE.includes(run.status) ? <ActionButton action={`${base}/cancel`} csrf={d.csrf} label="Cancel" kind="danger" /> : null}
-    </div>
-  );
-};
 
 const Alerts: FC<{ d: RunViewData }> = ({ d }) =>
   d.alerts.length === 0 ? (
@@ -152,7 +123,6 @@ export const RunView: FC<{ d: RunViewData }> = ({ d }) => {
           ) : null}
         </dl>
       </div>
-      <Actions d={d} />
       {run.error ? (
         <div class="errorbox">
           <strong>
@@ -169,6 +139,8 @@ export const RunView: FC<{ d: RunViewData }> = ({ d }) => {
           </div>
         </div>
       ) : null}
+      <Marks v={d} />
+      <RunActionsBar v={d} />
       <h2>Steps</h2>
       <Trace run={run} attempts={d.attempts} now={d.now} selected={selectedAttempt(run, d.attempts, d.attempt)} />
       <h2>Input</h2>
@@ -192,7 +164,7 @@ export const RunView: FC<{ d: RunViewData }> = ({ d }) => {
 };
 
 /** Polls the live fragment while the run is active; keeps opened <details> open; one last look after the end (alerts). */
-const LIVE_SCRIPT = `(() => {${TRACE_SCRIPT}
+const LIVE_SCRIPT = `(() => {${TRACE_SCRIPT}${EDITOR_SCRIPT}
   const END = ${JSON.stringify(TERMINAL)};
   let el = document.getElementById("run");
   if (!el) return;
@@ -224,7 +196,7 @@ const LIVE_SCRIPT = `(() => {${TRACE_SCRIPT}
 })();`;
 
 export const RunPage: FC<{ d: RunViewData; nonce: string; signedIn: boolean; user?: string; notice?: string }> = ({ d, nonce, signedIn, user, notice }) => (
-  <Layout title={`${d.run.flow} ${d.run.status}`} nonce={nonce} csrf={d.csrf} signedIn={signedIn} user={user} script={LIVE_SCRIPT}>
+  <Layout title={`${d.run.flow} ${d.run.status}`} nonce={nonce} csrf={d.csrf} signedIn={signedIn} user={user} script={LIVE_SCRIPT + RELATIVE_TIME_SCRIPT}>
     <p class="small">
       <a href="/">← Runs</a> · <a href={`/?flow=${encodeURIComponent(d.run.flow)}`}>all runs of {d.run.flow}</a>
     </p>

@@ -2,10 +2,11 @@
 // rate of the last 24 hours as a small inline SVG bar chart.
 import { raw } from "hono/html";
 import type { FC } from "hono/jsx";
-import { ACTIVE, TERMINAL, type RunRecord } from "../engine/ports";
+import { ACTIVE, TERMINAL } from "../engine/ports";
 import { HOUR_MS, type FlowRate } from "../store/run-stats";
 import { externalOf } from "../hub/external";
 import type { RunListQuery } from "../store/run-list";
+import type { StoredRun } from "../store/runs";
 import { Ago, Layout, RELATIVE_TIME_SCRIPT, Status, fmtDuration } from "./layout";
 
 const STATUSES: readonly string[] = [...ACTIVE, ...TERMINAL];
@@ -43,6 +44,17 @@ export function parseFilter(q: Record<string, string>, now: number): ListFilter 
 
 /** An epoch-ms time as a datetime-local value (UTC, minutes). */
 const localValue = (ms: number | undefined) => (ms === undefined ? "" : new Date(ms).toISOString().slice(0, 16));
+
+/** The filters in words, for the bulk confirmation. */
+export function describeFilter(f: ListFilter): string {
+  const parts = [];
+  if (f.flow) parts.push(`flow ${f.flow}`);
+  if (f.status) parts.push(`status ${f.status}`);
+  if (f.q) parts.push(`search “${f.q}”`);
+  if (f.since !== undefined) parts.push(`started from ${new Date(f.since).toISOString()}`);
+  if (f.until !== undefined) parts.push(`started before ${new Date(f.until).toISOString()}`);
+  return parts.join(", ") || "no filter: the newest runs";
+}
 
 export function listHref(f: ListFilter): string {
   const p = new URLSearchParams();
@@ -94,7 +106,7 @@ export interface RunsListProps {
   signedIn: boolean;
   user?: string;
   filter: ListFilter;
-  runs: RunRecord[];
+  runs: StoredRun[];
   next: string | null;
   flows: string[];
   rates: FlowRate[];
@@ -183,11 +195,14 @@ const Filters: FC<{ f: ListFilter; flows: string[] }> = ({ f, flows }) => (
   </form>
 );
 
-const RunRow: FC<{ r: RunRecord; f: ListFilter; now: number }> = ({ r, f, now }) => {
+const RunRow: FC<{ r: StoredRun; f: ListFilter; now: number }> = ({ r, f, now }) => {
   const job = externalOf(r)?.job;
   const msg = r.error && r.status !== "cancelled" ? r.error.message : undefined;
   return (
     <tr data-run={r.id} data-status={r.status}>
+      <td class="sel">
+        <input type="checkbox" name="run" value={r.id} form="bulk" aria-label={`Select run ${r.id}`} />
+      </td>
       <td class="id mono small">
         <a href={`/runs/${r.id}`}>{r.id}</a>
         {r.replayOf ? <span class="muted small"> replay</span> : null}
@@ -210,6 +225,9 @@ const RunRow: FC<{ r: RunRecord; f: ListFilter; now: number }> = ({ r, f, now })
       <td class="err small empty" title={msg && msg.length > ERROR_SHOWN ? msg : undefined}>
         {msg ? (msg.length > ERROR_SHOWN ? `${msg.slice(0, ERROR_SHOWN)}…` : msg) : ""}
       </td>
+      <td class="who small empty" data-label="acked">
+        {r.marks.resolvedBy ? `✓ resolved by ${r.marks.resolvedBy}` : r.marks.ackedBy ? r.marks.ackedBy : ""}
+      </td>
       <td class="when small">
         <Ago ms={r.createdAt} now={now} />
         {r.finishedAt !== null ? <span class="muted"> · {fmtDuration(r.finishedAt - r.createdAt)}</span> : <span class="muted"> · running</span>}
@@ -224,21 +242,48 @@ export const RunsTable: FC<RunsListProps> = (p) => {
   const filtered = f.flow || f.status || f.q || f.since !== undefined || f.until !== undefined;
   return (
     <section id="runs-live" data-live={f.cursor ? undefined : listHref({ ...f, cursor: undefined })}>
+      <form method="post" action="/runs/bulk/confirm" id="bulk" class="selbar" aria-label="Act on several runs">
+        <input type="hidden" name="_csrf" value={p.csrf} />
+        {f.flow ? <input type="hidden" name="flow" value={f.flow} /> : null}
+        {f.status ? <input type="hidden" name="status" value={f.status} /> : null}
+        {f.q ? <input type="hidden" name="q" value={f.q} /> : null}
+        {f.since !== undefined ? <input type="hidden" name="since" value={new Date(f.since).toISOString()} /> : null}
+        {f.until !== undefined ? <input type="hidden" name="until" value={new Date(f.until).toISOString()} /> : null}
+        <span class="small muted" id="ticked">
+          Tick runs, or act on all that match:
+        </span>
+        <button type="submit" name="do" value="retry:selected">
+          Retry ticked
+        </button>
+        <button type="submit" name="do" value="replay:selected">
+          Replay ticked
+        </button>
+        <button type="submit" name="do" value="retry:all">
+          Retry all matching…
+        </button>
+        <button type="submit" name="do" value="replay:all">
+          Replay all matching…
+        </button>
+      </form>
       <table class="runs stack">
         <thead>
           <tr>
+            <th class="sel">
+              <span class="visually-hidden">Select</span>
+            </th>
             <th>Run</th>
             <th>Flow · job</th>
             <th>Status</th>
             <th>Failed step</th>
             <th>Error</th>
+            <th>Acked</th>
             <th>Started</th>
           </tr>
         </thead>
         <tbody>
           {p.runs.length === 0 ? (
             <tr>
-              <td colspan={6} class="muted">
+              <td colspan={8} class="muted">
                 No runs{filtered ? " match these filters" : " yet: trigger a flow with POST /hooks/<flow>"}.
               </td>
             </tr>
@@ -283,6 +328,11 @@ const LIST_SCRIPT = `(() => {
     setTimeout(tick, 5000);
   };
   setTimeout(tick, 5000);
+  document.addEventListener("change", (e) => {
+    if (e.target.name !== "run") return;
+    const n = document.querySelectorAll("input[name=run]:checked").length;
+    document.getElementById("ticked").textContent = n ? n + " ticked:" : "Tick runs, or act on all that match:";
+  });
 })();`;
 
 export const RunsListPage: FC<RunsListProps> = (p) => (

@@ -4,11 +4,10 @@
 // - since/until: turned into an id range by one runs_created lookup each, so a window far in the
 //   past seeks instead of scanning newer runs; the exact created_at test then runs on those rows only;
 // - text: runs_fts streams its matches newest first (rowid order is insertion order), joined by rowid.
-import { and, desc, eq, gte, lt, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { runs } from "../../db/schema";
-import type { RunRecord } from "../engine/ports";
 import type { Database } from "./database";
-import { toRun } from "./runs";
+import { toRun, type StoredRun } from "./runs";
 
 export interface RunListQuery {
   flow?: string;
@@ -61,7 +60,7 @@ export class RunList {
     return c;
   }
 
-  async list(q: RunListQuery): Promise<{ runs: RunRecord[]; next: string | null }> {
+  async list(q: RunListQuery): Promise<{ runs: StoredRun[]; next: string | null }> {
     const text = q.q?.trim();
     const textCursor = q.cursor ? TEXT_CURSOR.exec(q.cursor) : null;
     if (text && !textCursor) {
@@ -75,7 +74,17 @@ export class RunList {
     return this.byId(q, []);
   }
 
-  private async byId(q: RunListQuery, extra: SQL[]): Promise<{ runs: RunRecord[]; next: string | null }> {
+  /** These runs (unknown ids left out), newest first; in chunks, as D1 binds at most 100 values. */
+  async byIds(ids: string[]): Promise<StoredRun[]> {
+    const out: StoredRun[] = [];
+    for (let i = 0; i < ids.length; i += 90) {
+      const rows = await this.db.select().from(runs).where(inArray(runs.id, ids.slice(i, i + 90))).all();
+      out.push(...rows.map(toRun));
+    }
+    return out.sort((a, b) => (a.id < b.id ? 1 : -1));
+  }
+
+  private async byId(q: RunListQuery, extra: SQL[]): Promise<{ runs: StoredRun[]; next: string | null }> {
     const conds = [...this.filters(q), ...extra];
     if (q.cursor) conds.push(lt(runs.id, q.cursor));
     const rows = await this.db
@@ -89,7 +98,7 @@ export class RunList {
     return { runs: page, next: rows.length > q.limit ? page[page.length - 1]!.id : null };
   }
 
-  private async byText(q: RunListQuery, text: string, before: number | undefined): Promise<{ runs: RunRecord[]; next: string | null }> {
+  private async byText(q: RunListQuery, text: string, before: number | undefined): Promise<{ runs: StoredRun[]; next: string | null }> {
     const match = ftsQuery(text);
     if (!match) return { runs: [], next: null };
     const conds = [sql`runs_fts match ${match}`, ...this.filters(q)];

@@ -210,6 +210,25 @@ describe("with MEND_USERS: people sign in as themselves", () => {
     expect((await fetch(`${env.s.url}/`, { headers: { cookie: forged }, redirect: "manual" })).status).toBe(303);
   });
 
+  it("records who acted: the signed-in person from the pages, the token's person on the API", async () => {
+    env.up.script([{ status: 500 }, { status: 500 }], { status: 200, body: { ok: true } });
+    const one = await runTo(env.s, "orders", { order: 1 }, ["failed"]);
+    const two = await runTo(env.s, "orders", { order: 2 }, ["failed"]);
+    const ada = new Browser(env.s.url);
+    await ada.post("/login", { token: ADA, next: "/" });
+    const res = await ada.post(`/runs/${one}/ack`, { _csrf: csrfOf(await ada.page(`/runs/${one}`)) });
+    expect(res.status).toBe(303);
+    expect(await ada.page(`/runs/${one}`)).toContain("Acknowledged by <strong>ada</strong>");
+    const asBob = (path: string) => fetch(`${env.s.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${BOB}` } });
+    expect((await asBob(`/api/runs/${two}/resolve`)).status).toBe(200);
+    const run = async (id: string) => (await (await fetch(`${env.s.url}/api/runs/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as Record<string, unknown>;
+    expect((await run(one)).acked_by).toBe("ada");
+    expect((await run(two)).resolved_by).toBe("bob");
+    const list = await ada.page("/?flow=orders");
+    expect(list).toContain('data-label="acked">ada</td>');
+    expect(list).toContain("✓ resolved by bob");
+  });
+
   it("lets each person call the API with their token; others get 401", async () => {
     for (const token of [ADA, BOB, TOKEN]) expect((await fetch(`${env.s.url}/api/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
     const res = await fetch(`${env.s.url}/api/runs`, { headers: { authorization: "Bearer not-a-token-of-anyone" } });

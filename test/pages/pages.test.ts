@@ -1,7 +1,7 @@
 // The history pages as HTML: list, filters, keyset pages, failure-rate charts, the run timeline,
 // alerts, replay links, flows and their diff, handlers and silences, redaction and escaping.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Browser, callFlow, count, runTo, startPages, startRun, type PagesEnv } from "./helpers";
+import { Browser, callFlow, count, csrfOf, runTo, startPages, startRun, type PagesEnv } from "./helpers";
 
 const SECRET = "sk-live-9c1e77a0b3";
 let env: PagesEnv;
@@ -254,5 +254,112 @@ describe("flows, handlers and silences", () => {
     expect(html).toContain("[hidden]");
     expect(html).toContain("db maintenance");
     expect(html).toContain('<table class="silences stack">');
+  });
+});
+
+describe("acting from the pages, through the run actions service", () => {
+  const api = async (path: string) => (await (await env.s.api(path)).json()) as Record<string, unknown> & { status: string; input: unknown; flow_version: number };
+  const csrf = async (path: string) => csrfOf(await b.page(path));
+
+  it("replays with edited input: the flow's schema errors inline, nothing started; valid input starts a run with it", async () => {
+    const schema = { type: "object", required: ["order"], properties: { order: { type: "integer", minimum: 1 } } };
+    expect((await env.s.putFlow({ ...callFlow("typed", env.up.url), input: schema })).status).toBe(201);
+    env.up.script([{ status: 500 }], { status: 200, body: { ok: true } });
+    const id = await runTo(env.s, "typed", { order: 3 });
+    const before = rowIds(await b.page("/?flow=typed")).length;
+    const token = await csrf(`/runs/${id}`);
+    const bad = await b.post(`/runs/${id}/replay`, { _csrf: token, input: '{ "order": 0 }', version: "latest" });
+    expect(bad.status).toBe(400);
+    const page = await bad.text();
+    expect(page).toContain('<details class="more editor" id="replay-editor" open="">');
+    expect(page).toContain("{ &quot;order&quot;: 0 }</textarea>");
+    expect(page).toMatch(/<code>input\.order<\/code>: [^<]*(minimum|>= 1|1)/);
+    const notJson = await b.post(`/runs/${id}/replay`, { _csrf: token, input: "{ order: ", version: "latest" });
+    expect(notJson.status).toBe(400);
+    expect(await notJson.text()).toContain("The input is not valid JSON");
+    expect(rowIds(await b.page("/?flow=typed"))).toHaveLength(before);
+    const good = await b.post(`/runs/${id}/replay`, { _csrf: token, input: '{ "order": 9 }', version: "latest" });
+    expect(good.status).toBe(303);
+    const newId = /^\/runs\/([0-9A-Z]+)\?done=replayed$/.exec(good.headers.get("location") ?? "")![1]!;
+    await env.s.waitForStatus(newId, ["succeeded", "failed"]);
+    expect((await api(`/api/runs/${newId}`)).input).toEqual({ order: 9 });
+  });
+
+  it("retries on the latest version and from a chosen step", async () => {
+    const v1 = { name: "two", steps: [{ id: "prep", compute: { n: "{{ input.n }}" } }, { id: "send", http: { method: "POST", url: `${env.up.url}/work`, body: { n: "{{ steps.prep.n }}" } } }] };
+    expect((await env.s.putFlow(v1)).status).toBe(201);
+    env.up.script([{ status: 500 }], { status: 200, body: { ok: true } });
+    const id = await runTo(env.s, "two", { n: 1 });
+    expect((await env.s.putFlow({ ...v1, description: "v2" })).status).toBe(200);
+    let html = await b.page(`/runs/${id}`);
+    expect(html).toContain("Retry on v2");
+    expect(html).toMatch(/<select name="from_step"><option value="prep">prep<\/option><option value="send" selected="">send<\/option><\/select>/);
+    env.up.script([{ status: 500 }], { status: 500 });
+    expect((await b.post(`/runs/${id}/retry`, { _csrf: csrfOf(html), version: "latest" })).status).toBe(303);
+    await env.s.waitForStatus(id, ["failed"]);
+    expect((await api(`/api/runs/${id}`)).flow_version).toBe(2);
+    html = await b.page(`/runs/${id}`);
+    expect((await b.post(`/runs/${id}/retry`, { _csrf: csrfOf(html), from_step: "prep", version: "original" })).status).toBe(303);
+    await env.s.waitForStatus(id, ["failed"]);
+    const steps = (await api(`/api/runs/${id}`)).steps as { step: string }[];
+    expect(steps.filter((s) => s.step === "prep")).toHaveLength(2);
+  });
+
+  it("acks, mutes, unmutes and resolves from the run page, telling who in words", async () => {
+    expect((await env.s.putFlow(callFlow("ackme", env.up.url))).status).toBe(201);
+    env.up.script([{ status: 500 }], { status: 200, body: { ok: true } });
+    const id = await runTo(env.s, "ackme", { order: 77 });
+    const act = async (kind: string, fields: Record<string, string> = {}) => {
+      const res = await b.post(`/runs/${id}/${kind}`, { _csrf: await csrf(`/runs/${id}`), ...fields });
+      expect(res.status, kind).toBe(303);
+      return b.page(`/runs/${id}`);
+    };
+    let html = await act("ack");
+    expect(html).toContain("Acknowledged by <strong>web</strong>");
+    expect(html).not.toMatch(/action="\/runs\/[^"]+\/ack"/);
+    html = await act("mute", { duration_s: "3600" });
+    expect(html).toMatch(/Muted by web: until \d{4}-/);
+    expect(html).toMatch(/action="\/runs\/[^"]+\/unmute"/);
+    html = await act("unmute");
+    expect(html).not.toContain("Muted by");
+    html = await act("resolve", { note: "db restarted" });
+    expect(html).toContain("Resolved by <strong>web</strong>");
+    expect(html).toContain("“db restarted”");
+    expect((await api(`/api/runs/${id}`)).resolved_by).toBe("web");
+    expect(await b.page("/?flow=ackme")).toContain("✓ resolved by web");
+  });
+
+  it("bulk: a confirmation with the count, then each run acted on once, with progress", async () => {
+    env.up.script(Array.from({ length: 6 }, () => ({ status: 500 })), { status: 200, body: { ok: true } }); // orders tries twice
+    const ids = [];
+    for (const order of [81, 82, 83]) ids.push(await runTo(env.s, "orders", { order }, ["failed"]));
+    const token = await csrf("/");
+    const none = await b.post("/runs/bulk/confirm", { _csrf: token, do: "retry:selected" });
+    expect(none.status).toBe(400);
+    expect(await none.text()).toContain("Tick the runs to act on first");
+    const matching = rowIds(await b.page("/?flow=orders&status=failed")).length;
+    const all = await b.post("/runs/bulk/confirm", { _csrf: token, do: "retry:all", flow: "orders", status: "failed" });
+    expect(all.status).toBe(200);
+    expect(await all.text()).toContain(`Retry ${matching} runs?`);
+    const body = new URLSearchParams({ _csrf: token, do: "retry:selected" });
+    for (const id of ids.slice(0, 2)) body.append("run", id);
+    const confirm = await (await fetch(`${env.s.url}/runs/bulk/confirm`, { method: "POST", headers: { cookie: b.cookie, "content-type": "application/x-www-form-urlencoded" }, body })).text();
+    expect(confirm).toContain("Retry 2 runs?");
+    const form = [...confirm.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]+)"/g)].map((m) => [m[1]!, m[2]!]);
+    expect(form.filter(([k]) => k === "run").map(([, v]) => v)).toEqual([...ids.slice(0, 2)].sort().reverse());
+    const send = () => fetch(`${env.s.url}/runs/bulk`, { method: "POST", headers: { cookie: b.cookie, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(form) });
+    const [first, again] = await Promise.all([send(), send()]);
+    expect(first.status).toBe(200);
+    expect(again.status).toBe(200);
+    expect(await first.text()).toContain("Bulk retry: 2 accepted, 0 skipped");
+    for (const id of ids.slice(0, 2)) await env.s.waitForStatus(id, ["succeeded"]);
+    // Two failed tries, and one retry though the form was sent twice.
+    for (const id of ids.slice(0, 2)) expect(((await api(`/api/runs/${id}`)).steps as unknown[]).length).toBe(3);
+    expect((await api(`/api/runs/${ids[2]}`)).status).toBe("failed");
+    const progress = await (
+      await fetch(`${env.s.url}/runs/bulk/progress`, { method: "POST", headers: { cookie: b.cookie, "content-type": "application/x-www-form-urlencoded", "x-mend-live": "1" }, body: new URLSearchParams(form) })
+    ).text();
+    expect(progress.startsWith('<section id="bulk-progress" data-done="true">')).toBe(true);
+    expect(progress).toContain("<strong>2 of 2</strong> retried runs ended");
   });
 });
