@@ -317,13 +317,13 @@ export async function runPagesBench(o: PagesBenchOptions = {}): Promise<PageFigu
     let k = 0;
     const pick = (list: string[]) => list[(k = (k * 7919 + 13) % 1_000_003) % list.length]!;
     const scenarios: [string, () => string, string][] = [
-      ["/", () => "/", '<table class="runs">'],
-      ["/?status=failed", () => "/?status=failed", '<table class="runs">'],
-      [`/?flow=${RARE}&status=cancelled`, () => `/?flow=${RARE}&status=cancelled`, '<table class="runs">'],
-      ["/?cursor=<middle>", () => `/?cursor=${filled.deepCursor}`, '<table class="runs">'],
+      ["/", () => "/", '<table class="runs stack">'],
+      ["/?status=failed", () => "/?status=failed", '<table class="runs stack">'],
+      [`/?flow=${RARE}&status=cancelled`, () => `/?flow=${RARE}&status=cancelled`, '<table class="runs stack">'],
+      ["/?cursor=<middle>", () => `/?cursor=${filled.deepCursor}`, '<table class="runs stack">'],
       ["/?q=<run id prefix>", () => `/?q=${pick(filled.ids.failed).slice(0, 14)}`, 'data-status="failed"'],
-      ["/?q=<customer email>", () => `/?q=user${pick(filled.ids.failed).charCodeAt(20) * 37}%40example.com`, '<table class="runs">'],
-      ["/?q=bench (every run)", () => "/?q=bench", '<table class="runs">'],
+      ["/?q=<customer email>", () => `/?q=user${pick(filled.ids.failed).charCodeAt(20) * 37}%40example.com`, '<table class="runs stack">'],
+      ["/?q=bench (every run)", () => "/?q=bench", '<table class="runs stack">'],
       ["/?q=bench&status=failed", () => "/?q=bench&status=failed", 'data-status="failed"'],
       [`/?until=<middle>&status=failed`, () => `/?until=${new Date(filled.middleTime).toISOString()}&status=failed`, 'data-status="failed"'],
       ["/runs/:id (failed)", () => `/runs/${pick(filled.ids.failed)}`, '<section id="run"'],

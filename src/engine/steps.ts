@@ -93,34 +93,31 @@ async function runHttp(http: NonNullable<Step["http"]>, env: AttemptEnv): Promis
     }
   }
   const label = `${http.method} ${url.origin}${url.pathname}`;
-  // What was sent, for the run page: sensitive headers masked here, secret values by the ledger's redactor.
+  // What was sent, for the run page (with the response, in an http_status error's details; SPEC §12 keeps
+  // a timeout's or network error's details empty): credential headers masked here, secrets by the redactor.
   const request = {
     method: http.method,
     url: url.href,
     headers: Object.fromEntries([...headers].map(([k, v]) => [k, SENSITIVE_HEADER.test(k) ? "[redacted]" : v])),
     ...(body !== undefined ? { body: cut(body) } : {}),
   };
-  const aborted = () => {
-    const e = coerceAbort(env.signal);
-    return new StepError(e.message, e.type, { ...e.extra, details: { ...e.extra.details, request } });
-  };
   let res: Response;
   try {
     res = await env.fetch(url, { method: http.method, headers, body, signal: env.signal });
   } catch (err) {
-    if (env.signal.aborted) throw aborted();
+    if (env.signal.aborted) throw coerceAbort(env.signal);
     // The step's fetch refuses URLs (policy) and oversized bodies with StepErrors of their own.
     if (err instanceof StepError) throw err;
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new StepError(`${label} failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`, "network", { details: { request } });
+    throw new StepError(`${label} failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`, "network");
   }
   let text: string;
   try {
     text = await res.text();
   } catch (err) {
-    if (env.signal.aborted) throw aborted();
+    if (env.signal.aborted) throw coerceAbort(env.signal);
     if (err instanceof StepError) throw err;
-    throw new StepError(`${label} failed while reading the body: ${(err as Error).message}`, "network", { details: { request } });
+    throw new StepError(`${label} failed while reading the body: ${(err as Error).message}`, "network");
   }
   const resHeaders = Object.fromEntries(res.headers);
   const result = { status: res.status, headers: resHeaders, body: parseBody(text, res.headers.get("content-type")) };

@@ -97,6 +97,7 @@ h1{font-size:19px}h1 .mono{font-size:15px}
 .trace{grid-template-columns:minmax(0,1fr)}.panel{position:static}
 .wrow{grid-template-columns:minmax(0,1fr) auto 56px;}.wrow .track{grid-column:1/-1;order:4}
 .filters input[type=search]{width:100%}.filters label.q{flex:1 1 100%}
+.filters label.time{flex:1 1 40%;min-width:0}.filters label.time input{width:100%;font-size:13px}
 table.stack{border:0;background:transparent}
 table.stack thead{display:none}
 table.stack tr{display:block;background:var(--card);border:1px solid var(--line);border-radius:8px;margin-bottom:8px;padding:6px 10px}

@@ -182,11 +182,11 @@ const Filters: FC<{ f: ListFilter; flows: string[] }> = ({ f, flows }) => (
     </label>
     <Choice label="Flow" name="flow" any="all flows" values={flows} chosen={f.flow} />
     <Choice label="Status" name="status" any="any status" values={STATUSES} chosen={f.status} />
-    <label>
+    <label class="time">
       Started after (UTC)
       <input type="datetime-local" name="since" value={localValue(f.since)} />
     </label>
-    <label>
+    <label class="time">
       before (UTC)
       <input type="datetime-local" name="until" value={localValue(f.until)} />
     </label>

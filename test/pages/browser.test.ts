@@ -217,3 +217,126 @@ describe.runIf(RUN_BROWSER_TESTS)("the pages on a 390×844 phone and a 1280×800
     }
   });
 });
+
+describe("acting from the pages in Chromium", () => {
+  const sizes = [
+    { name: "phone", width: 390, height: 844 },
+    { name: "desktop", width: 1280, height: 800 },
+  ];
+  const schema = { type: "object", required: ["order"], properties: { order: { type: "integer", minimum: 1 } } };
+
+  beforeAll(async () => {
+    expect((await env.s.putFlow({ ...callFlow("bulky", env.up.url), input: schema })).status).toBe(201);
+  });
+
+  it("bulk-retries the ticked runs after a confirmation with the count, and shows their progress", async () => {
+    for (const size of sizes) {
+      await page.setViewportSize(size);
+      env.up.script([{ status: 500 }, { status: 500 }], { status: 200, body: { ok: true } });
+      const ids = [await runTo(env.s, "bulky", { order: 1 }, ["failed"]), await runTo(env.s, "bulky", { order: 2 }, ["failed"])];
+      await page.goto(`${env.s.url}/?flow=bulky&status=failed`);
+      for (const id of ids) await page.check(`input[name=run][value="${id}"]`);
+      expect(await page.textContent("#ticked")).toBe("2 ticked:");
+      await page.screenshot({ path: join(ARTIFACTS, `bulk-ticked-${size.name}.png`) });
+      await page.getByRole("button", { name: "Retry ticked" }).click();
+      await page.waitForURL(`${env.s.url}/runs/bulk/confirm`);
+      expect(await page.textContent("h1")).toBe("Retry 2 runs?");
+      await page.screenshot({ path: join(ARTIFACTS, `bulk-confirm-${size.name}.png`) });
+      env.up.script([{ status: 200, body: { ok: true }, delayMs: 1200 }, { status: 200, body: { ok: true }, delayMs: 1200 }], { status: 200, body: { ok: true } });
+      await page.getByRole("button", { name: "Retry 2 runs" }).click();
+      await page.waitForURL(`${env.s.url}/runs/bulk`);
+      expect(await page.textContent("h1")).toBe("Bulk retry: 2 accepted, 0 skipped");
+      expect(await page.getAttribute("#bulk-progress", "data-done")).toBe("false");
+      await page.waitForSelector('#bulk-progress[data-done="true"]', { timeout: 10_000 });
+      expect(await page.textContent("#bulk-progress strong")).toBe("2 of 2");
+      await page.screenshot({ path: join(ARTIFACTS, `bulk-done-${size.name}.png`) });
+      for (const id of ids) expect(await status(id)).toBe("succeeded");
+    }
+  });
+
+  it("replays with edited input: bad JSON is caught as it is typed, schema errors come back inline", async () => {
+    for (const size of sizes) {
+      await page.setViewportSize(size);
+      env.up.script([{ status: 500 }], { status: 200, body: { ok: true } });
+      const id = await runTo(env.s, "bulky", { order: 3 }, ["failed"]);
+      await page.goto(`${env.s.url}/runs/${id}`);
+      await page.getByText("Replay with edited input…").click();
+      const editor = page.locator("#replay-input");
+      await editor.fill('{ "order": ');
+      expect(await page.textContent("#replay-problems")).toContain("Not valid JSON");
+      expect(await page.getByRole("button", { name: "Replay with this input" }).isDisabled()).toBe(true);
+      await editor.fill('{ "order": 0 }');
+      expect(await page.getByRole("button", { name: "Replay with this input" }).isDisabled()).toBe(false);
+      await page.getByRole("button", { name: "Replay with this input" }).click();
+      await page.waitForURL(`${env.s.url}/runs/${id}/replay`);
+      expect(await page.textContent("#replay-problems")).toContain("input.order");
+      expect(await page.inputValue("#replay-input")).toBe('{ "order": 0 }');
+      await page.screenshot({ path: join(ARTIFACTS, `replay-edited-${size.name}.png`) });
+      await page.locator("#replay-input").fill('{ "order": 12 }');
+      await page.getByRole("button", { name: "Replay with this input" }).click();
+      await page.waitForURL(/\/runs\/[0-9A-Z]+\?done=replayed$/);
+      await page.waitForSelector('#run[data-status="succeeded"]');
+      expect(await page.textContent("#input")).toContain('"order": 12');
+    }
+  });
+
+  it("acks with a named button and says who acked in words", async () => {
+    for (const size of sizes) {
+      await page.setViewportSize(size);
+      env.up.script([{ status: 500 }], { status: 200, body: { ok: true } });
+      const id = await runTo(env.s, "bulky", { order: 4 }, ["failed"]);
+      await page.goto(`${env.s.url}/runs/${id}`);
+      await page.getByRole("button", { name: "Ack" }).click();
+      await page.waitForURL(`${env.s.url}/runs/${id}?done=acked`);
+      expect(await page.textContent(".mark.acked")).toContain("Acknowledged by admin");
+      await page.screenshot({ path: join(ARTIFACTS, `acked-${size.name}.png`) });
+    }
+  });
+});
+
+describe("without JavaScript", () => {
+  it("filters, selects an attempt, and bulk-retries with a progress button; every button has a name", async () => {
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+    try {
+      const noJs = await (await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } })).newPage();
+      await noJs.goto(`${env.s.url}/login`);
+      await noJs.fill("#token", TOKEN);
+      await noJs.click("#login button[type=submit]");
+      await noJs.waitForURL(`${env.s.url}/`);
+      env.up.script([{ status: 500 }], { status: 200, body: { ok: true } });
+      const id = await runTo(env.s, "bulky", { order: 5 }, ["failed"]);
+      await noJs.fill('#filters input[name="q"]', id.slice(0, 16));
+      await noJs.click('#filters button[type="submit"]');
+      expect(await noJs.locator("table.runs tbody tr").count()).toBe(1);
+      for (const path of ["/", `/runs/${id}`, "/flows", "/handlers"]) {
+        await noJs.goto(env.s.url + path);
+        const unnamed = await noJs.locator("button, summary, input[type=checkbox]").evaluateAll((els) =>
+          els.filter((e) => !(e.getAttribute("aria-label") || e.textContent?.trim())).map((e) => e.outerHTML),
+        );
+        expect(unnamed, path).toEqual([]);
+        // Status is told in words: every badge has text.
+        expect(await noJs.locator(".badge").evaluateAll((els) => els.filter((e) => !e.textContent?.trim()).length)).toBe(0);
+      }
+      await noJs.goto(`${env.s.url}/?q=${id}`);
+      await noJs.check(`input[name=run][value="${id}"]`);
+      await noJs.getByRole("button", { name: "Retry ticked" }).click();
+      await noJs.getByRole("button", { name: "Retry 1 run" }).click();
+      await noJs.waitForURL(`${env.s.url}/runs/bulk`);
+      for (let i = 0; i < 50 && (await noJs.getAttribute("#bulk-progress", "data-done")) !== "true"; i++) {
+        await noJs.waitForTimeout(100);
+        await noJs.getByRole("button", { name: "Refresh progress" }).click();
+      }
+      expect(await noJs.textContent("#bulk-progress strong")).toBe("1 of 1");
+      await noJs.screenshot({ path: join(ARTIFACTS, "bulk-no-js-phone.png") });
+      expect(await status(id)).toBe("succeeded");
+      // The waterfall's rows are links: the retried attempt's panel on a click.
+      await noJs.goto(`${env.s.url}/runs/${id}`);
+      await noJs.click('a.wrow[data-index="1"]');
+      await noJs.waitForURL(`${env.s.url}/runs/${id}?attempt=1#attempt-1`);
+      expect(await noJs.locator("article.attempt:visible").getAttribute("data-index")).toBe("1");
+      expect(await noJs.locator("article.attempt:visible").textContent()).toContain("HTTP 200");
+    } finally {
+      await browser.close();
+    }
+  });
+});
