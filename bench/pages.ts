@@ -183,7 +183,7 @@ export function plans(file: string, f: Filled): string[] {
     [
       "/ ?q=<words>",
       "select runs.*, runs_fts.rowid from runs inner join runs_fts on runs_fts.rowid = runs.rowid where runs_fts match ? order by runs_fts.rowid desc limit 51",
-      ['"user123" "example" "com"*'],
+      ['"user123" "example" "com"'],
     ],
     [
       "/ ?q=<words>&status",

@@ -1,5 +1,6 @@
-// `/runs/:id`: the run as a timeline of steps and attempts, its input, output, error, the alerts
-// sent, replay links, and Retry / Replay / Cancel as plain POST forms. While the run is active a
+// `/runs/:id`: the run's error, who is on it, its actions (run-actions.tsx), a waterfall of its
+// attempts beside the selected one's details (attempts.tsx), its input, output, the alerts sent and
+// replay links. While the run is active a
 // small script fetches `/runs/:id/live` (this page's #run section, rendered by the same component)
 // every second and swaps it in, until the run ends.
 import type { FC } from "hono/jsx";

@@ -27,14 +27,16 @@ const ID_TIME_SLACK_MS = 60_000;
 const ID_PREFIX = /^[0-9A-HJKMNP-TV-Z]{4,26}$/;
 const TEXT_CURSOR = /^t\.(\d{1,15})$/;
 
-/** The words of `q` as an FTS5 query: every word must appear, the last one as a prefix. */
+/**
+ * The words of `q` as an FTS5 query: every word must appear. A single word of 3+ characters is also
+ * a prefix (`user4` finds user42); in a longer query the words are whole (a prefix term is merged in
+ * memory, which costs a full doclist for a common one, such as the `com` of an e-mail address).
+ */
 export function ftsQuery(q: string): string | undefined {
-  const words = q.match(/[\p{L}\p{N}]+/gu);
+  const words = q.match(/[\p{L}\p{N}]+/gu)?.slice(0, 12);
   if (!words) return undefined;
-  return words
-    .slice(0, 12)
-    .map((w, i, all) => `"${w}"${i === all.length - 1 ? "*" : ""}`)
-    .join(" ");
+  if (words.length === 1) return `"${words[0]}"${words[0]!.length >= 3 ? "*" : ""}`;
+  return words.map((w) => `"${w}"`).join(" ");
 }
 
 export class RunList {

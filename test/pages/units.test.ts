@@ -132,9 +132,11 @@ describe("MEND_USERS", () => {
 });
 
 describe("the runs list's query", () => {
-  it("turns the words of q into an FTS5 query: all words, the last one a prefix, quotes harmless", () => {
-    expect(ftsQuery("user42@example.com")).toBe('"user42" "example" "com"*');
-    expect(ftsQuery('a"b OR c*')).toBe('"a" "b" "OR" "c"*');
+  it("turns the words of q into an FTS5 query: all words, one word also a prefix, quotes harmless", () => {
+    expect(ftsQuery("user42@example.com")).toBe('"user42" "example" "com"');
+    expect(ftsQuery("user4")).toBe('"user4"*');
+    expect(ftsQuery("ab")).toBe('"ab"');
+    expect(ftsQuery('a"b OR c*')).toBe('"a" "b" "OR" "c"');
     expect(ftsQuery("  -- ")).toBeUndefined();
   });
 
