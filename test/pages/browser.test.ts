@@ -218,7 +218,7 @@ describe.runIf(RUN_BROWSER_TESTS)("the pages on a 390×844 phone and a 1280×800
   });
 });
 
-describe("acting from the pages in Chromium", () => {
+describe.runIf(RUN_BROWSER_TESTS)("acting from the pages in Chromium", () => {
   const sizes = [
     { name: "phone", width: 390, height: 844 },
     { name: "desktop", width: 1280, height: 800 },
@@ -294,9 +294,9 @@ describe("acting from the pages in Chromium", () => {
   });
 });
 
-describe("without JavaScript", () => {
+describe.runIf(RUN_BROWSER_TESTS)("without JavaScript", () => {
   it("filters, selects an attempt, and bulk-retries with a progress button; every button has a name", async () => {
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+    const browser = await chromium.launch({ executablePath: requireChromium(), headless: true, args: ["--no-sandbox", "--disable-gpu"] });
     try {
       const noJs = await (await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } })).newPage();
       await noJs.goto(`${env.s.url}/login`);
