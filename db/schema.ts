@@ -164,3 +164,21 @@ export const actionClaims = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.scope, t.key] }), index("action_claims_created").on(t.createdAt)],
 );
+
+// On-call escalation of a chat alert (src/chat/escalation.ts): due at failure + escalate.after_minutes,
+// leased by pushing due_at forward (like the outbox), done once posted or once nobody needs paging.
+export const escalations = sqliteTable(
+  "escalations",
+  {
+    alertId: text("alert_id").primaryKey(),
+    kind: text("kind").notNull(),
+    dueAt: integer("due_at").notNull(),
+    mention: json("mention").notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    // null while pending; then "escalated" or why not ("acked", "resolved", "fixed", "gone", "failed: …").
+    outcome: text("outcome"),
+    doneAt: integer("done_at"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("escalations_due").on(t.doneAt, t.dueAt)],
+);

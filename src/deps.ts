@@ -12,6 +12,7 @@ import type { Database } from "./store/database";
 import type { ActionRepo, AlertRepo } from "./store/alerts";
 import type { ChatAlerts } from "./chat/deliver";
 import type { ClickService } from "./chat/clicks";
+import type { Escalator } from "./chat/escalation";
 import type { Sender } from "./handlers/types";
 import type { RunActions } from "./runs/actions";
 import type { Metrics } from "./metrics";
@@ -45,6 +46,8 @@ export interface Deps {
   chat: ChatAlerts;
   /** Retry / Replay / Mute clicks from any chat platform (src/chat/clicks.ts). */
   clicks: ClickService;
+  /** On-call escalation of chat alerts (src/chat/escalation.ts): a Scheduler part. */
+  escalator: Escalator;
   /** Every action on a run (retry, replay, cancel, ack, resolve, mute, unmute, bulk): src/runs/actions.ts. */
   runActions: RunActions;
   /** Counters and the request histogram behind GET /metrics. */

@@ -21,6 +21,8 @@ import { SilenceRepo } from "./store/silences";
 import { ActionRepo, AlertRepo } from "./store/alerts";
 import { ChatAlerts } from "./chat/deliver";
 import { ClickService } from "./chat/clicks";
+import { Escalator } from "./chat/escalation";
+import { EscalationRepo } from "./store/escalations";
 import { PLATFORMS } from "./chat/platforms";
 import type { AnyChatPlatform } from "./chat/platform";
 import { RunActions, type ActionRequest } from "./runs/actions";
@@ -118,17 +120,19 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     conn: platform.connect({ config: o.config, log, clock, apiFetch: fetchFn, node: o.chatNode?.[platform.kind] }),
   }));
   const chat = new ChatAlerts({ alerts, clock, newId, log, windowMs: o.config.MEND_GROUP_WINDOW_S * 1000, publicUrl: o.config.MEND_PUBLIC_URL, platforms, fetch: outbound.fetch });
-  // Each platform is a handler kind and a `script:` (its webhook_url works alone; a channel needs the bot token).
-  for (const { platform } of platforms) if (!Object.hasOwn(senders, platform.kind)) senders[platform.kind] = chat.sender(platform.kind);
-  const scripts: Record<string, ScriptFn> = {};
-  for (const [kind, send] of Object.entries(senders)) scripts[kind] = senderScript(send, { fetch: outbound.fetch, log }, o.config.MEND_PUBLIC_URL);
-
   let scheduler: Scheduler | undefined;
-  let runActions: RunActions | undefined;
   const onDue = (at: number) => {
     scheduler?.wake(at);
     o.onDue?.(at);
   };
+  // On-call escalation of new alerts whose handler has `escalate` (due time in the database).
+  const escalator = new Escalator({ repo: new EscalationRepo(o.db), chat, runs, clock, log, onDue });
+  // Each platform is a handler kind and a `script:` (its webhook_url works alone; a channel needs the bot token).
+  for (const { platform } of platforms) if (!Object.hasOwn(senders, platform.kind)) senders[platform.kind] = escalator.wrap(platform.kind, chat.sender(platform.kind));
+  const scripts: Record<string, ScriptFn> = {};
+  for (const [kind, send] of Object.entries(senders)) scripts[kind] = senderScript(send, { fetch: outbound.fetch, log }, o.config.MEND_PUBLIC_URL);
+
+  let runActions: RunActions | undefined;
   const metrics = o.metrics ?? new TextMetrics();
   // Ended runs and finished attempts are counted from what the engine commits.
   const counter = new RunCounter(metrics);
@@ -183,12 +187,13 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
       { tick: () => engine.tick(), nextDueAt: () => runs.nextDueAt() },
       { tick: () => dispatcher.tick(), nextDueAt: () => outbox.nextDueAt() },
       { tick: () => clicks.tick(), nextDueAt: () => clicks.nextDueAt() },
+      { tick: () => escalator.tick(), nextDueAt: () => escalator.nextDueAt() },
     ],
     log,
     o.pollMs,
     waitUntil,
   );
   runActions = new RunActions({ engine, runs, silences, clock, newId, log, waitUntil, config: o.config, outbound }, new ActionClaimRepo(o.db));
-  const deps: Deps = { config: o.config, clock, random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks, runActions, metrics };
+  const deps: Deps = { config: o.config, clock, random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks, runActions, metrics, escalator };
   return { deps, scheduler };
 }

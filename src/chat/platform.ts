@@ -42,8 +42,11 @@ export interface ChatConnection {
   edit(ref: MessageRef, model: AlertModel, o: { target?: ChatTarget; fetch: typeof fetch }): Promise<void>;
   /** Whether edit() can redraw this message (through the target's webhook URL when given). */
   canEdit(ref: MessageRef, target?: ChatTarget): boolean;
-  /** Posts `text` in the message's thread (Slack thread_ts; Discord a reply with message_reference). */
-  reply(ref: MessageRef, text: string): Promise<void>;
+  /**
+   * Posts `text` in the message's thread (Slack thread_ts; Discord a reply with message_reference).
+   * `mention` (handler config form, ./oncall-config.ts) pings those people; nobody else is pinged.
+   */
+  reply(ref: MessageRef, text: string, o?: { mention?: string[] }): Promise<void>;
   /** The platform's HTTP endpoints, mounted at /<kind> (interactions, commands); undefined when off. */
   routes?(deps: Deps): Promise<Hono | undefined>;
   /** Long-lived connections (Node only), started after the server listens. */

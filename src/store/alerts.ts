@@ -64,6 +64,10 @@ export interface AlertState {
   resolved?: { status: RunStatus; at: number; note: string };
   /** A resolved group (its run succeeded after a click) takes no new failures. */
   closed?: boolean;
+  /** The escalation was posted in the thread (src/chat/escalation.ts). */
+  escalated?: { at: number; mention: string[] };
+  /** resolve_on_success: a later run of the flow succeeded (src/chat/fixed.ts). */
+  fixed?: { run_id: string; at: number };
 }
 
 export interface AlertRecord {

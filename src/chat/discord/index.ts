@@ -4,8 +4,10 @@
 //   config     { channel_id } (the bot posts; edits and buttons work) or { webhook_url } (no buttons)
 //   send/edit  POST / PATCH /channels/{id}/messages; thread replies carry message_reference
 //   routes     POST /discord/interactions; start: the discord.js gateway when DISCORD_GATEWAY=true
+import type { RESTPostAPIChannelMessageJSONBody } from "discord-api-types/v10";
 import { z } from "zod";
 import { bool, list } from "../../env-parts";
+import { discordMentions } from "../oncall-config";
 import type { ChatPlatform } from "../platform";
 import { DEFAULT_DISCORD_API_URL, fetchDiscordApi, type DiscordApi } from "./api";
 import { alertMessage, DISCORD_MESSAGE_LIMIT, NO_MENTIONS, type HowToAct } from "./components";
@@ -50,8 +52,11 @@ export const discord: ChatPlatform<typeof env> = {
     return {
       bot: Boolean(token),
       async post(target, model, o) {
-        if (target.webhook_url) return postToWebhook(o.fetch, target.webhook_url, alertMessage(model, { webhook: true, howTo }));
-        return postToChannel(api, target.channel!, alertMessage(model), nonceFor(o.alertId));
+        // The first post mentions the handler's `mention` list; allowed_mentions lets exactly those ping.
+        const who = discordMentions(target.mention ?? []);
+        const mention = <M extends { content: string }>(m: M) => (who.text ? { ...m, content: `${who.text}\n${m.content}`.slice(0, 2000), allowed_mentions: who.allowed! } : m);
+        if (target.webhook_url) return postToWebhook(o.fetch, target.webhook_url, mention(alertMessage(model, { webhook: true, howTo })));
+        return postToChannel(api, target.channel!, mention(alertMessage(model)), nonceFor(o.alertId));
       },
       canEdit(ref, target) {
         const r = ref as Ref;
@@ -65,14 +70,16 @@ export const discord: ChatPlatform<typeof env> = {
         if (r.webhook) await callWebhook(o.fetch, "PATCH", webhookUrl(o.target!.webhook_url!, `/messages/${r.message_id}`), alertMessage(model, { webhook: true, howTo }));
         else await api.call("PATCH", `/channels/${r.channel_id}/messages/${r.message_id}`, alertMessage(model));
       },
-      async reply(ref, text) {
+      async reply(ref, text, o) {
         const r = ref as Ref;
         if (!this.canEdit(ref) || r.webhook) return;
-        await api.call("POST", `/channels/${r.channel_id}/messages`, {
-          content: text.slice(0, 2000),
-          message_reference: { message_id: r.message_id, channel_id: r.channel_id, fail_if_not_exists: false },
-          allowed_mentions: NO_MENTIONS,
-        });
+        const who = discordMentions(o?.mention ?? []);
+        const body: RESTPostAPIChannelMessageJSONBody = {
+          content: (who.text ? `${who.text} ${text}` : text).slice(0, 2000),
+          message_reference: { message_id: r.message_id!, channel_id: r.channel_id, fail_if_not_exists: false },
+          allowed_mentions: who.text ? who.allowed! : NO_MENTIONS,
+        };
+        await api.call("POST", `/channels/${r.channel_id}/messages`, body);
       },
       async routes(deps) {
         return on ? discordRoutes(deps, shared(deps)) : undefined;

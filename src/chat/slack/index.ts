@@ -6,6 +6,7 @@
 //   routes     POST /slack/events: Bolt on Node (./node.ts), the fetch bot elsewhere (./fetch-bot.ts)
 import { z } from "zod";
 import { list } from "../../env-parts";
+import { slackMentions } from "../oncall-config";
 import type { ChatPlatform } from "../platform";
 import { fetchSlackApi, type SlackApi } from "./api";
 import { alertBlocks, alertText, SLACK_MESSAGE_LIMIT } from "./blocks";
@@ -37,6 +38,11 @@ export const slack: ChatPlatform<typeof env> = {
     if (token && node) api = node.webClientSlackApi(token, config.SLACK_API_URL, log);
     else if (token) api = fetchSlackApi(token, config.SLACK_API_URL, { fetch: apiFetch });
     const render = (m: Parameters<typeof alertText>[0]) => ({ text: alertText(m), blocks: alertBlocks(m) });
+    // The first post mentions the handler's `mention` list (at the top, and in the notification text).
+    const withMentions = (msg: ReturnType<typeof render>, mention: string[] | undefined) => {
+      const who = slackMentions(mention ?? []).text;
+      return who ? { text: `${who} ${msg.text}`, blocks: [{ type: "section" as const, text: { type: "mrkdwn" as const, text: who } }, ...msg.blocks] } : msg;
+    };
     const call = async (method: string, args: Record<string, unknown>) => {
       try {
         return await api!.call(method, args);
@@ -49,10 +55,10 @@ export const slack: ChatPlatform<typeof env> = {
       bot: Boolean(api),
       async post(target, model, o) {
         if (target.webhook_url) {
-          await postWebhook(o.fetch, target.webhook_url, render(model));
+          await postWebhook(o.fetch, target.webhook_url, withMentions(render(model), target.mention));
           return { webhook: true };
         }
-        const res = await postMessage(api!, target.channel!, render(model));
+        const res = await postMessage(api!, target.channel!, withMentions(render(model), target.mention));
         return { channel: res.channel ?? target.channel, ts: res.ts };
       },
       canEdit: (ref) => editable(ref as Ref),
@@ -60,9 +66,10 @@ export const slack: ChatPlatform<typeof env> = {
         const r = ref as Ref;
         if (editable(r)) await call("chat.update", { channel: r.channel, ts: r.ts, ...render(model) });
       },
-      async reply(ref, text) {
+      async reply(ref, text, o) {
         const r = ref as Ref;
-        if (editable(r)) await call("chat.postMessage", { channel: r.channel, thread_ts: r.ts, text });
+        const who = slackMentions(o?.mention ?? []).text;
+        if (editable(r)) await call("chat.postMessage", { channel: r.channel, thread_ts: r.ts, text: who ? `${who} ${text}` : text });
       },
       async routes(deps) {
         if (!api || !config.SLACK_SIGNING_SECRET) return undefined;
