@@ -4,7 +4,7 @@ import { Dispatcher } from "./alerts/dispatcher";
 import { createPlanner } from "./alerts/plan";
 import type { Deps, Log, LogLevel } from "./deps";
 import { Engine } from "./engine/engine";
-import type { Clock, ScriptFn } from "./engine/ports";
+import type { Clock, HttpSend, ScriptFn } from "./engine/ports";
 import type { Config } from "./env";
 import { sendLog } from "./handlers/log";
 import { sendWebhook } from "./handlers/webhook";
@@ -42,6 +42,8 @@ export interface ServiceOptions {
   config: Config;
   db: Database;
   fetch?: typeof fetch;
+  /** The http steps' transport (Node: undici's request on a keep-alive pool); without it they use `fetch`. */
+  http?: HttpSend;
   clock?: Clock;
   random?: () => number;
   log?: Log;
@@ -168,6 +170,8 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     },
     // http steps: metadata addresses always refused, private ranges under MEND_BLOCK_PRIVATE_URLS, MEND_MAX_RESPONSE.
     fetch: stepFetch(fetchFn, { blockPrivate: o.config.MEND_BLOCK_PRIVATE_URLS }, o.config.MEND_MAX_RESPONSE),
+    // Node: the same policy and cap on undici's request() (src/net/node-http.ts), without fetch's objects.
+    http: o.http,
     scripts: createRegistry(scripts, o.userScripts),
     planAlerts: createPlanner({ flows, handlers, silences, newId }),
     secrets: o.config.secrets,

@@ -138,12 +138,32 @@ export interface ScriptRegistry {
 /** Chooses who hears about a failure: one outbox row per selected handler. */
 export type AlertPlanner = (payload: AlertPayload, now: number) => Promise<OutboxRecord[]>;
 
+/** The answer to one request of an http step. */
+export interface HttpAnswer {
+  status: number;
+  /** Lower-case names; a repeated header's values joined with ", " (as fetch's Headers). */
+  headers: Record<string, string>;
+  text(): Promise<string>;
+}
+
+/** Sends one request of an http step: fetch on Workers and in tests, undici's request() on Node. */
+export type HttpSend = (url: URL, init: { method: string; headers: Headers; body?: string; signal: AbortSignal }) => Promise<HttpAnswer>;
+
+export function fetchSend(f: typeof fetch): HttpSend {
+  return async (url, init) => {
+    const res = await f(url, init);
+    return { status: res.status, headers: Object.fromEntries(res.headers), text: () => res.text() };
+  };
+}
+
 export interface EngineDeps {
   clock: Clock;
   random: () => number;
   newId: () => string;
   store: RunStore;
   fetch: typeof fetch;
+  /** http steps go through this when set (Node), else through `fetch`. */
+  http?: HttpSend;
   scripts: ScriptRegistry;
   planAlerts: AlertPlanner;
   secrets: Record<string, string>;

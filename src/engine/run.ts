@@ -2,7 +2,7 @@
 // A failed step is data (StepError → ErrorContext), never an escaping throw.
 import { StepError, coerceError, toContext, type ErrorContext } from "./errors";
 import { isBlock, stepKind, type Defaults, type Flow, type Step } from "./flow";
-import type { AlertPayload, AttemptRecord, ChildRuns, Cursor, EngineDeps, RunRecord, RunStatus, Write } from "./ports";
+import { fetchSend, type AlertPayload, type AttemptRecord, type ChildRuns, type Cursor, type EngineDeps, type HttpSend, type RunRecord, type RunStatus, type Write } from "./ports";
 import { Blocks, whenHolds, type BlockHost, type BlockOutcome, type Outcome } from "./blocks";
 import { decorateError, layerErrorObject, stepChain } from "./error-object";
 import { makeRedactor } from "./redact";
@@ -112,6 +112,7 @@ export function failedResult(last: unknown, error: ErrorContext): Record<string,
 
 export class RunExecution {
   private readonly redact: <T>(v: T) => T;
+  private readonly http: HttpSend;
 
   constructor(
     private readonly deps: EngineDeps,
@@ -119,6 +120,7 @@ export class RunExecution {
     private readonly detached = false,
   ) {
     this.redact = makeRedactor(deps.secrets);
+    this.http = deps.http ?? fetchSend(deps.fetch);
   }
 
   private get cursor(): Cursor {
@@ -410,7 +412,7 @@ export class RunExecution {
   private attemptEnv(step: Step, attemptNo: number, signal: AbortSignal, path: string, given?: TemplateScope): AttemptEnv {
     const scope = given ?? this.scope(attemptNo);
     return {
-      fetch: this.deps.fetch,
+      http: this.http,
       scripts: this.deps.scripts,
       signal,
       scope,

@@ -2,11 +2,11 @@
 // (carrying the attempt's last result, e.g. an HTTP response, in extra.result).
 import { EngineError, StepError } from "./errors";
 import type { Step } from "./flow";
-import type { RunRecord, ScriptContext, ScriptRegistry } from "./ports";
+import type { HttpAnswer, HttpSend, RunRecord, ScriptContext, ScriptRegistry } from "./ports";
 import { render, renderText, type TemplateScope } from "./template";
 
 export interface AttemptEnv {
-  fetch: typeof fetch;
+  http: HttpSend;
   scripts: ScriptRegistry;
   signal: AbortSignal;
   scope: TemplateScope;
@@ -95,15 +95,15 @@ async function runHttp(http: NonNullable<Step["http"]>, env: AttemptEnv): Promis
   const label = `${http.method} ${url.origin}${url.pathname}`;
   // What was sent, for the run page (with the response, in an http_status error's details; SPEC §12 keeps
   // a timeout's or network error's details empty): credential headers masked here, secrets by the redactor.
-  const request = {
+  const request = () => ({
     method: http.method,
     url: url.href,
     headers: Object.fromEntries([...headers].map(([k, v]) => [k, SENSITIVE_HEADER.test(k) ? "[redacted]" : v])),
     ...(body !== undefined ? { body: cut(body) } : {}),
-  };
-  let res: Response;
+  });
+  let res: HttpAnswer;
   try {
-    res = await env.fetch(url, { method: http.method, headers, body, signal: env.signal });
+    res = await env.http(url, { method: http.method, headers, body, signal: env.signal });
   } catch (err) {
     if (env.signal.aborted) throw coerceAbort(env.signal);
     // The step's fetch refuses URLs (policy) and oversized bodies with StepErrors of their own.
@@ -119,15 +119,15 @@ async function runHttp(http: NonNullable<Step["http"]>, env: AttemptEnv): Promis
     if (err instanceof StepError) throw err;
     throw new StepError(`${label} failed while reading the body: ${(err as Error).message}`, "network");
   }
-  const resHeaders = Object.fromEntries(res.headers);
-  const result = { status: res.status, headers: resHeaders, body: parseBody(text, res.headers.get("content-type")) };
+  const resHeaders = res.headers;
+  const result = { status: res.status, headers: resHeaders, body: parseBody(text, resHeaders["content-type"] ?? null) };
   const expected = http.expect_status ? http.expect_status.includes(res.status) : res.status >= 200 && res.status < 300;
   if (expected) return result;
   const type = res.status === 401 || res.status === 403 ? "permission_denied" : "http_status";
   throw new StepError(`${label} returned ${res.status}`, type, {
     status: res.status,
-    details: { body: cut(text), headers: resHeaders, request },
-    retryAfterMs: res.status === 429 || res.status === 503 ? retryAfterMs(res.headers.get("retry-after"), env.now()) : undefined,
+    details: { body: cut(text), headers: resHeaders, request: request() },
+    retryAfterMs: res.status === 429 || res.status === 503 ? retryAfterMs(resHeaders["retry-after"] ?? null, env.now()) : undefined,
     result,
   });
 }

@@ -7,6 +7,7 @@ import type { Deps } from "../deps";
 import { ConfigError, type Config } from "../env";
 import { createServices, type ServiceOptions } from "../services";
 import { nodeLookup } from "../net/node-lookup";
+import { nodeHttp } from "../net/node-http";
 import { openSqlite } from "../store/sqlite-node";
 import type { Database as Db } from "../store/database";
 import { PLATFORMS } from "../chat/platforms";
@@ -14,7 +15,7 @@ import { loadFlowsDir } from "./flows-dir";
 import { loadScriptsDir } from "./scripts-dir";
 import { logSender } from "../handlers/log";
 import { promMetrics } from "./prom-metrics";
-import { pinnedFetch } from "../net/pinned-fetch";
+import { pinnedAgent, pinnedFetch } from "../net/pinned-fetch";
 import { scalarDocs } from "./scalar-docs";
 import { PRUNE_EVERY_MS, Retention } from "../retention";
 import { HEARTBEAT_MS, OwnedError, OwnerLease } from "../store/owner";
@@ -104,8 +105,11 @@ export async function startServer(config: Config, options: Partial<StartOptions>
   for (const p of PLATFORMS) chatNode[p.kind] = (await import(`../chat/${p.kind}/node.ts`)).node;
   const metrics = options.metrics ?? promMetrics();
   // Outbound connections are checked at connect time too (no DNS rebinding): src/net/pinned-fetch.ts.
-  const fetchFn = options.fetch ?? pinnedFetch(config.MEND_BLOCK_PRIVATE_URLS);
-  const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, chatNode, metrics, ...options, fetch: fetchFn, senders });
+  const agent = pinnedAgent(config.MEND_BLOCK_PRIVATE_URLS);
+  const fetchFn = options.fetch ?? pinnedFetch(config.MEND_BLOCK_PRIVATE_URLS, agent);
+  // http steps on undici's request() over the same Agent, unless the caller brings its own fetch (tests).
+  const http = options.http ?? (options.fetch ? undefined : nodeHttp(agent, { blockPrivate: config.MEND_BLOCK_PRIVATE_URLS }, config.MEND_MAX_RESPONSE));
+  const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, chatNode, metrics, ...options, fetch: fetchFn, http, senders });
   await loadFlowsDir(config.MEND_FLOWS_DIR, deps);
   // Only the owner gets here: leases left by a killed owner are void, nobody else is running steps.
   await deps.runs.releaseLeases();

@@ -22,9 +22,16 @@ export function checkedLookup(blockPrivate: boolean) {
   };
 }
 
-/** fetch over one keep-alive Agent per process whose connections are checked at connect time. */
-export function pinnedFetch(blockPrivate: boolean): typeof fetch {
-  const dispatcher = new Agent({ connect: { lookup: checkedLookup(blockPrivate) } });
+/**
+ * The one keep-alive Agent per process (a pool per origin, shared by fetch and the http steps'
+ * request()) whose connections are checked at connect time.
+ */
+export function pinnedAgent(blockPrivate: boolean): Agent {
+  return new Agent({ connect: { lookup: checkedLookup(blockPrivate) }, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
+}
+
+/** fetch over the pinned Agent. */
+export function pinnedFetch(blockPrivate: boolean, dispatcher: Agent = pinnedAgent(blockPrivate)): typeof fetch {
   return ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
     undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
 }

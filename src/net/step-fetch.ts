@@ -7,7 +7,7 @@ import { guardedFetch, UrlRefusedError, type UrlPolicy } from "./url-safety";
 /** The code a Node connect-time refusal carries (src/net/pinned-fetch.ts). */
 export const REFUSED_ADDRESS = "EREFUSED_ADDRESS";
 
-function tooLarge(url: string, max: number): StepError {
+export function tooLarge(url: string, max: number): StepError {
   return new StepError(`${url} answered a body larger than MEND_MAX_RESPONSE (${max} bytes)`, "validation");
 }
 

@@ -2,6 +2,7 @@
 // query is awaited, and multi-row writes go through batch(), one transaction.
 import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import type * as schema from "../../db/schema";
+import type { SqliteClient } from "./run-statements";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyDb = BaseSQLiteDatabase<"sync" | "async", any, typeof schema>;
@@ -14,8 +15,8 @@ export interface BatchItem {
 
 export interface Database {
   db: AnyDb;
-  /** True where statements can be prepared once and reused (better-sqlite3). */
-  prepared?: boolean;
+  /** better-sqlite3's client, where statements can be prepared once and reused. */
+  client?: SqliteClient;
   batch(items: BatchItem[]): Promise<unknown[][]>;
   close(): Promise<void>;
 }

@@ -78,7 +78,7 @@ export class RunRepo {
 
   constructor(private readonly d: Database) {
     this.committer = new GroupCommitter(d);
-    this.statements = d.prepared ? preparedStatements(d.db) : builtStatements(d.db);
+    this.statements = d.client ? preparedStatements(d.client) : builtStatements(d.db);
   }
 
   private get db() {

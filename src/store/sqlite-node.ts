@@ -44,7 +44,7 @@ export function openSqlite(file: string): Db {
   );
   return {
     db: db as unknown as AnyDb,
-    prepared: true,
+    client,
     batch: async (items) => (items.length === 1 && !items[0]!.returning ? (items[0]!.query.run(), [[]]) : inTransaction(items)),
     close: async () => {
       client.close();
