@@ -38,6 +38,19 @@ export const systemClock: Clock = {
   },
 };
 
+/** A uniform [0, 1) source for ulid: crypto.getRandomValues 4 KiB at a time, one byte per call. */
+function pooledRandom(): () => number {
+  const pool = new Uint8Array(4096);
+  let next = pool.length;
+  return () => {
+    if (next === pool.length) {
+      crypto.getRandomValues(pool);
+      next = 0;
+    }
+    return pool[next++]! / 256;
+  };
+}
+
 export interface ServiceOptions {
   config: Config;
   db: Database;
@@ -103,8 +116,8 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   const fetchFn = o.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
   const waitUntil = o.waitUntil ?? ((p: Promise<unknown>) => void p.catch(() => undefined));
   const random = o.random ?? Math.random;
-  // Created once: the factory finds its random source once, not per id.
-  const newId = monotonicFactory();
+  // Created once, with random bytes drawn in blocks: ulid's own source asks crypto once per character.
+  const newId = monotonicFactory(pooledRandom());
   const runs = new RunRepo(o.db);
   const flows = new FlowRepo(o.db);
   const handlers = new HandlerRepo(o.db);
@@ -138,6 +151,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   const metrics = o.metrics ?? new TextMetrics();
   // Ended runs and finished attempts are counted from what the engine commits.
   const counter = new RunCounter(metrics);
+  const planner = createPlanner({ flows, handlers, silences, newId });
   const engine = new Engine({
     clock,
     random,
@@ -173,12 +187,13 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     // Node: the same policy and cap on undici's request() (src/net/node-http.ts), without fetch's objects.
     http: o.http,
     scripts: createRegistry(scripts, o.userScripts),
-    planAlerts: createPlanner({ flows, handlers, silences, newId }),
+    planAlerts: async (payload, now) => dispatcher.lease(await planner(payload, now), now),
     secrets: o.config.secrets,
     waitUntil,
     log,
     onDue,
     onRunEnded: (run) => runActions?.runEnded(run),
+    onAlerts: (rows) => dispatcher.deliverNow(rows),
     publicUrl: o.config.MEND_PUBLIC_URL,
   });
   const dispatcher = new Dispatcher({ clock, outbox, handlers, senders: countedSenders(senders, metrics), fetch: outbound.fetch, log, schedule: o.outboxSchedule, waitUntil, onDue });

@@ -27,15 +27,39 @@ export class Dispatcher {
 
   async tick(limit = 16): Promise<number> {
     const rows = await this.deps.outbox.claimDue(this.deps.clock.now(), LEASE_MS, limit);
-    for (const row of rows) {
-      if (this.inFlight.has(row.id)) continue;
-      this.inFlight.add(row.id);
-      const task = this.deliver(row)
-        .catch((err: unknown) => this.deps.log("error", "outbox delivery crashed", { outbox: row.id, error: String(err) }))
-        .finally(() => this.inFlight.delete(row.id));
-      this.deps.waitUntil(task);
-    }
+    for (const row of rows) this.start(row);
     return rows.length;
+  }
+
+  /**
+   * Rows planned for a failure are leased to this process before they are committed, so that
+   * deliverNow can send them the moment the run's end is committed: no scheduler tick, no claim
+   * (a round trip on D1). If the process dies first, the lease lapses and a tick delivers them.
+   */
+  lease(rows: OutboxRecord[], now: number): OutboxRecord[] {
+    for (const row of rows) if (row.status === "pending") row.nextAttemptAt = now + LEASE_MS;
+    return rows;
+  }
+
+  /** Delivers committed rows leased by lease(). */
+  deliverNow(rows: OutboxRecord[]): void {
+    let leasedUntil = Infinity;
+    for (const row of rows) {
+      if (row.status !== "pending") continue;
+      this.start(row);
+      leasedUntil = Math.min(leasedUntil, row.nextAttemptAt ?? Infinity);
+    }
+    // Should a delivery neither succeed nor fail (the process stops), the scheduler looks again then.
+    if (leasedUntil !== Infinity) this.deps.onDue?.(leasedUntil);
+  }
+
+  private start(row: OutboxRecord): void {
+    if (this.inFlight.has(row.id)) return;
+    this.inFlight.add(row.id);
+    const task = this.deliver(row)
+      .catch((err: unknown) => this.deps.log("error", "outbox delivery crashed", { outbox: row.id, error: String(err) }))
+      .finally(() => this.inFlight.delete(row.id));
+    this.deps.waitUntil(task);
   }
 
   async idle(): Promise<void> {

@@ -174,6 +174,8 @@ export interface EngineDeps {
   onDue?: (at: number) => void;
   /** Told after a run's terminal state is committed (succeeded, recovered, failed, cancelled). */
   onRunEnded?: (run: RunRecord) => void;
+  /** Takes over the outbox rows of a run that just ended (committed); without it, onDue(now). */
+  onAlerts?: (rows: OutboxRecord[]) => void;
   publicUrl?: string;
   /** Flow tests: a step's mocked outcome, instead of running it (src/engine/simulate.ts). */
   mock?: (path: string, step: Step) => { ok: true; value: unknown } | { ok: false; error: StepError } | undefined;

@@ -2,7 +2,7 @@
 // A failed step is data (StepError → ErrorContext), never an escaping throw.
 import { StepError, coerceError, toContext, type ErrorContext } from "./errors";
 import { isBlock, stepKind, type Defaults, type Flow, type Step } from "./flow";
-import { fetchSend, type AlertPayload, type AttemptRecord, type ChildRuns, type Cursor, type EngineDeps, type HttpSend, type RunRecord, type RunStatus, type Write } from "./ports";
+import { fetchSend, type AlertPayload, type AttemptRecord, type ChildRuns, type Cursor, type EngineDeps, type HttpSend, type OutboxRecord, type RunRecord, type RunStatus, type Write } from "./ports";
 import { Blocks, whenHolds, type BlockHost, type BlockOutcome, type Outcome } from "./blocks";
 import { decorateError, layerErrorObject, stepChain } from "./error-object";
 import { makeRedactor } from "./redact";
@@ -272,6 +272,7 @@ export class RunExecution {
     const now = this.deps.clock.now();
     const runError = status === "succeeded" ? null : (error ?? c.primary ?? null);
     this.setRun(status, { output: this.redact(output), error: runError, finishedAt: now, dueAt: null });
+    let alerts: OutboxRecord[] = [];
     if (status !== "succeeded") {
       const primary = c.primary ?? error!;
       const payload: AlertPayload = {
@@ -282,11 +283,14 @@ export class RunExecution {
       };
       if (this.deps.publicUrl) payload.run.url = `${this.deps.publicUrl.replace(/\/$/, "")}/runs/${this.live.run.id}`;
       if (c.phase === "on_failure" && !notified) payload.handler = status === "recovered" ? { outcome: "recovered" } : { outcome: "failed", error: error! };
-      const rows = await this.deps.planAlerts(payload, now);
-      if (rows.length) this.live.pending.push({ op: "insertOutbox", rows });
+      alerts = await this.deps.planAlerts(payload, now);
+      if (alerts.length) this.live.pending.push({ op: "insertOutbox", rows: alerts });
     }
     await this.flush(null);
-    if (status !== "succeeded") this.deps.onDue?.(now);
+    if (status !== "succeeded") {
+      if (this.deps.onAlerts) this.deps.onAlerts(alerts);
+      else this.deps.onDue?.(now);
+    }
     return { kind: "ended", run: this.live.run };
   }
 

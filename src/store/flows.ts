@@ -2,7 +2,7 @@
 import { and, asc, eq } from "drizzle-orm";
 import { flowVersions, flows, settings } from "../../db/schema";
 import { parseDefaults, parseFlow, type Defaults, type Flow } from "../engine/flow";
-import type { Database } from "./database";
+import type { BatchItem, Database } from "./database";
 
 export interface PutResult {
   name: string;
@@ -61,22 +61,33 @@ export class FlowRepo {
     if (v === undefined) {
       const hit = this.latest.get(name);
       if (hit && Date.now() - hit.at < LATEST_TTL_MS) v = hit.v;
-      else {
-        const row = await this.d.db.select({ v: flows.latestVersion }).from(flows).where(eq(flows.name, name)).get();
-        if (!row) return undefined;
-        v = row.v;
-        this.latest.set(name, { v, at: Date.now() });
-      }
     }
-    const key = `${name}@${v}`;
-    const cached = this.versions.get(key);
-    if (cached) return { version: v, flow: cached };
-    const row = await this.d.db.select().from(flowVersions).where(and(eq(flowVersions.name, name), eq(flowVersions.version, v))).get();
+    if (v !== undefined) {
+      const cached = this.versions.get(`${name}@${v}`);
+      if (cached) return { version: v, flow: cached };
+    }
+    // One round trip (it counts on D1): the version (the latest unless given) and, the first
+    // time, the defaults every run reads next.
+    const db = this.d.db;
+    const latest = and(eq(flowVersions.name, name), eq(flowVersions.version, v ?? flows.latestVersion));
+    const query =
+      v === undefined
+        ? db.select({ row: flowVersions }).from(flows).innerJoin(flowVersions, latest).where(eq(flows.name, name))
+        : db.select({ row: flowVersions }).from(flowVersions).where(latest);
+    const items: BatchItem[] = [{ query, returning: true }];
+    if (!this.defaults) items.push({ query: db.select().from(settings).where(eq(settings.key, "defaults")), returning: true });
+    const [rows, settingRows] = (await this.d.batch(items)) as [{ row: typeof flowVersions.$inferSelect }[], (typeof settings.$inferSelect)[] | undefined];
+    if (settingRows) this.defaults = this.parseDefaults(settingRows[0]);
+    const row = rows[0]?.row;
     if (!row) return undefined;
+    if (version === undefined) this.latest.set(name, { v: row.version, at: Date.now() });
+    const key = `${name}@${row.version}`;
+    const cached = this.versions.get(key);
+    if (cached) return { version: row.version, flow: cached };
     const parsed = parseFlow(JSON.parse(row.definition));
     if (!parsed.ok) throw new Error(`stored flow ${key} no longer parses: ${parsed.issues[0]?.message}`);
     this.versions.set(key, parsed.value);
-    return { version: v, flow: parsed.value };
+    return { version: row.version, flow: parsed.value };
   }
 
   /** Every flow with its latest version, in one query (descriptions are read from the stored definitions). */
@@ -98,9 +109,13 @@ export class FlowRepo {
   async getDefaults(): Promise<Defaults> {
     if (this.defaults) return this.defaults;
     const row = await this.d.db.select().from(settings).where(eq(settings.key, "defaults")).get();
-    const parsed = row ? parseDefaults(JSON.parse(row.value)) : undefined;
-    this.defaults = parsed?.ok ? parsed.value : {};
+    this.defaults = this.parseDefaults(row);
     return this.defaults;
+  }
+
+  private parseDefaults(row: typeof settings.$inferSelect | undefined): Defaults {
+    const parsed = row ? parseDefaults(JSON.parse(row.value)) : undefined;
+    return parsed?.ok ? parsed.value : {};
   }
 
   async putDefaults(defaults: Defaults): Promise<void> {

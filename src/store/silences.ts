@@ -43,6 +43,9 @@ export function silenceMatches(s: SilenceRecord, flow: string, error: ErrorConte
 }
 
 export class SilenceRepo {
+  /** Silences active when last read (and created since): every failure asks, so they are read once. */
+  private cache: { at: number; rows: SilenceRecord[] } | undefined;
+
   constructor(private readonly d: Database) {}
 
   async create(
@@ -61,16 +64,22 @@ export class SilenceRepo {
       untilResolved: s.untilResolved ?? null,
     };
     await this.d.db.insert(silences).values(row).run();
+    this.cache = undefined;
     return toSilence(row);
   }
 
   /** Silences that have not ended at `now`. */
   async active(now: number): Promise<SilenceRecord[]> {
-    return (await this.d.db.select().from(silences).where(gt(silences.endsAt, now)).orderBy(asc(silences.createdAt)).all()).map(toSilence);
+    if (!this.cache || now < this.cache.at) {
+      const rows = await this.d.db.select().from(silences).where(gt(silences.endsAt, now)).orderBy(asc(silences.createdAt)).all();
+      this.cache = { at: now, rows: rows.map(toSilence) };
+    }
+    return this.cache.rows.filter((s) => Date.parse(s.ends_at) > now);
   }
 
   async remove(id: string): Promise<boolean> {
     const rows = await this.d.db.delete(silences).where(eq(silences.id, id)).returning({ id: silences.id }).all();
+    this.cache = undefined;
     return rows.length > 0;
   }
 
