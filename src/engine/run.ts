@@ -31,6 +31,8 @@ export interface LiveRun {
   /** Top-level steps whose `when` was falsy: they do not count as the run's last result. */
   skipped?: Set<string>;
   children?: ChildRuns;
+  /** A new run: told when its first commit (its insert with the first flush) is done or failed. */
+  firstCommit?: { resolve(): void; reject(err: unknown): void };
 }
 
 export function isSideEffect(step: Step): boolean {
@@ -163,7 +165,15 @@ export class RunExecution {
         leaseUntil,
       },
     });
-    await this.deps.store.commit(writes);
+    const first = this.live.firstCommit;
+    this.live.firstCommit = undefined;
+    try {
+      await this.deps.store.commit(writes);
+    } catch (err) {
+      first?.reject(err);
+      throw err;
+    }
+    first?.resolve();
   }
 
   async advance(): Promise<Advance> {
@@ -463,7 +473,7 @@ export class RunExecution {
   /** Fire and forget: attempts are recorded, waits are in memory, failures never touch the run. */
   private startDetached(step: Step): void {
     const run = { ...this.live.run, cursor: { ...this.cursor, attempt: 0 } };
-    const child = new RunExecution(this.deps, { ...this.live, run, results: { ...this.live.results }, pending: [] }, true);
+    const child = new RunExecution(this.deps, { ...this.live, run, results: { ...this.live.results }, pending: [], firstCommit: undefined }, true);
     const task = child.detachedLoop(step).catch((err: unknown) => {
       this.deps.log("warn", "async step crashed", { run: this.live.run.id, step: step.id, error: String(err) });
     });
