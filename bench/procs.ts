@@ -51,12 +51,12 @@ async function bundleOnce(script: string): Promise<string> {
 }
 
 
-export async function startChild(name: string, script: string, args: string[], o: { profile?: boolean; env?: Record<string, string> } = {}): Promise<Child> {
+export async function startChild(name: string, script: string, args: string[], o: { profile?: boolean; env?: Record<string, string>; v8Flags?: string[] } = {}): Promise<Child> {
   const profile = o.profile ?? false;
   // One folder per server: Node writes one profile per thread.
   const flags = profile && CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", join(CPU_PROF, name)] : [];
   // Node itself (not the tsx CLI, which would add a wrapper process) so the pid is the server's.
-  const cp = spawn(process.execPath, [...SERVER_V8_FLAGS, ...flags, await bundle(script), ...args], {
+  const cp = spawn(process.execPath, [...(o.v8Flags ?? SERVER_V8_FLAGS), ...flags, await bundle(script), ...args], {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "pipe", "ipc"],
     env: { ...process.env, NODE_ENV: "production", ...o.env },

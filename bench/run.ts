@@ -20,7 +20,8 @@
 // BENCH_WARMUP_SECONDS (default 2, not counted), BENCH_CONNECTIONS (default 50),
 // BENCH_ROUNDS (default 3), BENCH_ONLY (comma list of scenario names),
 // BENCH_V8_FLAGS (the servers' V8 flags, default those of `npm start`; "none"),
-// BENCH_CPU_PROF (a folder: the server processes run with --cpu-prof and write
+// BENCH_FLAG_SETS (";"-separated V8 flag sets: each scenario once per set, for the heap
+// flags of `npm start`), BENCH_CPU_PROF (a folder: the server processes run with --cpu-prof and write
 // their profiles there). Everything listens on 127.0.0.1 and the run stops by itself.
 import Database from "better-sqlite3";
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
@@ -31,7 +32,7 @@ import { countD1Trips, type D1Trips } from "./d1-trips";
 import { drive } from "./drive";
 import { runPagesBench } from "./pages";
 import { cpuMark, killChildren, RssSampler, startChild, type Child, type CpuMark } from "./procs";
-import { CONNECTIONS, CPU_PROF, ONLY, ROUNDS, SECONDS, SERVER_V8_FLAGS, WARMUP_SECONDS, fmt, getJson, median, percentile, table } from "./settings";
+import { CONNECTIONS, CPU_PROF, FLAG_SETS, ONLY, ROUNDS, SECONDS, SERVER_V8_FLAGS, WARMUP_SECONDS, fmt, getJson, median, percentile, table } from "./settings";
 
 /** Warnings about CPU used by processes outside the bench while a scenario was measured. */
 const noisy: string[] = [];
@@ -55,6 +56,8 @@ interface Scenario {
   upstreamPerRun?: [string, number];
   /** Steps rows per run in the baseline's ledger. */
   attemptsPerRun?: number;
+  /** The server's V8 flags when not SERVER_V8_FLAGS (BENCH_FLAG_SETS). */
+  v8Flags?: string[];
 }
 
 const SCENARIOS: Scenario[] = [
@@ -226,11 +229,12 @@ function ledgerChecks(s: Scenario, file: string, counted: number, checks: string
 }
 
 async function runScenario(s: Scenario, round: number, dir: string, flowsDir: string, upstream: Child): Promise<Outcome> {
-  const file = join(dir, `${s.name}-${round}.db`);
+  const file = join(dir, `${s.name.replace(/\W+/g, "_")}-${round}.db`);
+  const o = { profile: true, v8Flags: s.v8Flags };
   const server =
     s.kind === "mend"
-      ? await startChild(s.name, "server-mend.ts", ["--db", file, "--flows", flowsDir], { profile: true })
-      : await startChild(s.name, s.kind === "lean" ? "server-lean.ts" : "server-baseline.ts", ["--db", file, "--upstream", upstream.url], { profile: true });
+      ? await startChild(s.name, "server-mend.ts", ["--db", file, "--flows", flowsDir], o)
+      : await startChild(s.name, s.kind === "lean" ? "server-lean.ts" : "server-baseline.ts", ["--db", file, "--upstream", upstream.url], o);
   const checks: string[] = [];
   const failures: string[] = [];
   try {
@@ -443,8 +447,10 @@ function goalRows(by: Map<string, Summary>, chat: ChatOutcome[], d1: D1Trips | u
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<number> {
-  const scenarios = SCENARIOS.filter((s) => ONLY.length === 0 || ONLY.includes(s.name));
-  const chatScenarios = CHAT_SCENARIOS.filter((n) => ONLY.length === 0 || ONLY.includes(n));
+  const chosen = SCENARIOS.filter((s) => ONLY.length === 0 || ONLY.includes(s.name));
+  const sets = FLAG_SETS;
+  const scenarios = sets ? chosen.flatMap((s) => sets.map((f) => ({ ...s, name: `${s.name} [${f.join(" ") || "no flags"}]`, v8Flags: f }))) : chosen;
+  const chatScenarios = CHAT_SCENARIOS.filter((n) => (ONLY.length === 0 && !FLAG_SETS) || ONLY.includes(n));
   const known = [...SCENARIOS.map((s) => s.name), ...CHAT_SCENARIOS, "d1-trips", "pages"];
   const unknown = ONLY.filter((n) => !known.includes(n));
   if (unknown.length) throw new Error(`BENCH_ONLY: unknown scenario(s) ${unknown.join(", ")} (known: ${known.join(", ")})`);
@@ -478,7 +484,7 @@ async function main(): Promise<number> {
       chat.push(c);
     }
     let d1: D1Trips | undefined;
-    if (ONLY.length === 0 || ONLY.includes("d1-trips")) {
+    if ((ONLY.length === 0 && !FLAG_SETS) || ONLY.includes("d1-trips")) {
       process.stdout.write("  d1-trips … ");
       d1 = await countD1Trips();
       console.log(`flow-ok ${d1.flowOk}, failed + alert ${d1.failedWithAlert}`);
@@ -487,7 +493,7 @@ async function main(): Promise<number> {
     report([...byName.values()].map(summarize), chat, d1);
     if (CPU_PROF) console.log(`\nCPU profiles written to ${CPU_PROF}`);
     // The `pages` scenario (issue 7): the run-history pages with 100,000 runs in the database.
-    if (ONLY.length === 0 || ONLY.includes("pages")) {
+    if ((ONLY.length === 0 && !FLAG_SETS) || ONLY.includes("pages")) {
       console.log("\npages (history pages with 100k runs; bench/pages.ts):");
       await runPagesBench({ log: (line) => console.log(`  ${line}`) });
     }

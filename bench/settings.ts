@@ -19,12 +19,19 @@ export const CONNECTIONS = positive("BENCH_CONNECTIONS", 50);
 export const ROUNDS = positive("BENCH_ROUNDS", 3);
 export const ONLY = (process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 export const CPU_PROF = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
+const flagList = (text: string) => text.split(/\s+/).filter((f) => f && f !== "none");
+
 /**
  * The V8 flags every server (mend and baselines alike) runs with: `npm start`'s by default,
  * BENCH_V8_FLAGS (space-separated, "none" for none) to compare others.
  */
-export const SERVER_V8_FLAGS =
-  process.env.BENCH_V8_FLAGS === undefined ? ["--max-semi-space-size=4", "--max-old-space-size=192"] : process.env.BENCH_V8_FLAGS.split(/\s+/).filter((f) => f && f !== "none");
+export const SERVER_V8_FLAGS = process.env.BENCH_V8_FLAGS === undefined ? ["--max-semi-space-size=4", "--max-old-space-size=192"] : flagList(process.env.BENCH_V8_FLAGS);
+
+/**
+ * BENCH_FLAG_SETS ("none; --max-semi-space-size=4; …", semicolon-separated): every selected
+ * scenario runs once per set in each round (A B C A B C …), named `<scenario> [<flags>]`.
+ */
+export const FLAG_SETS: string[][] | undefined = process.env.BENCH_FLAG_SETS?.split(";").map(flagList);
 
 export const INPUT = { order: 1234, customer: "ada@example.com", amount: 42.5 };
 export const BODY = JSON.stringify(INPUT);

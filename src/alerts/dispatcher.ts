@@ -41,16 +41,9 @@ export class Dispatcher {
     return rows;
   }
 
-  /** Delivers committed rows leased by lease(). */
+  /** Delivers committed rows leased by lease(); should this process stop first, the poll (Node) or the cron (Workers) finds them. */
   deliverNow(rows: OutboxRecord[]): void {
-    let leasedUntil = Infinity;
-    for (const row of rows) {
-      if (row.status !== "pending") continue;
-      this.start(row);
-      leasedUntil = Math.min(leasedUntil, row.nextAttemptAt ?? Infinity);
-    }
-    // Should a delivery neither succeed nor fail (the process stops), the scheduler looks again then.
-    if (leasedUntil !== Infinity) this.deps.onDue?.(leasedUntil);
+    for (const row of rows) if (row.status === "pending") this.start(row);
   }
 
   private start(row: OutboxRecord): void {
