@@ -43,7 +43,7 @@ export function silenceMatches(s: SilenceRecord, flow: string, error: ErrorConte
 }
 
 export class SilenceRepo {
-  /** Silences active when last read (and created since): every failure asks, so they are read once. */
+  /** Silences active when last read: every failure asks, so they are read once; every change here drops them. */
   private cache: { at: number; rows: SilenceRecord[] } | undefined;
 
   constructor(private readonly d: Database) {}
@@ -87,6 +87,7 @@ export class SilenceRepo {
   async end(ids: string[], now: number): Promise<void> {
     if (ids.length === 0) return;
     await this.d.db.update(silences).set({ endsAt: now }).where(and(inArray(silences.id, ids), gt(silences.endsAt, now))).run();
+    this.cache = undefined;
   }
 
   /** Ends the "until resolved" silences of a run; answers their ids. */
@@ -97,6 +98,7 @@ export class SilenceRepo {
       .where(and(eq(silences.untilResolved, runId), gt(silences.endsAt, now)))
       .returning({ id: silences.id })
       .all();
+    this.cache = undefined;
     return rows.map((r) => r.id);
   }
 
