@@ -48,9 +48,19 @@ export function stepTimeout(live: LiveRun, step: Step): number {
   return step.http?.timeout_ms ?? step.timeout_ms ?? live.flow.timeout_ms ?? live.defaults.timeout_ms ?? DEFAULT_TIMEOUT_MS;
 }
 
-/** A child run's id is fixed by its parent, step path and attempt, so a resumed parent finds it again. */
+/**
+ * A child run's id is fixed by its parent, step path and attempt, so a resumed parent finds it again.
+ * A long path is hashed: run ids end up in chat button ids (Discord allows 100 characters).
+ */
 export function childId(parent: string, path: string, attempt: number): string {
-  return `${parent}-${path.replace(/[^A-Za-z0-9_-]/g, "_")}-${attempt}`;
+  const plain = path.replace(/[^A-Za-z0-9_-]/g, "_");
+  return `${parent}-${plain.length <= 24 ? plain : fnv1a(path)}-${attempt}`;
+}
+
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(36);
 }
 
 /** Rebuilds results and attempt numbers from the ledger; closes attempts a crash interrupted. */
@@ -439,7 +449,10 @@ export class RunExecution {
       },
       idempotencyKey: `${this.live.run.id}:${path}`,
       now: () => this.deps.clock.now(),
-      runChild: this.live.children && ((flow, input, sig) => this.live.children!.run(childId(this.live.run.id, path, attemptNo), flow, input, this.live.run.id, sig)),
+      runChild:
+        step.flow && this.live.children
+          ? (flow, input, sig) => this.live.children!.run(childId(this.live.run.id, path, attemptNo), flow, input, this.live.run.id, sig)
+          : undefined,
     };
   }
 

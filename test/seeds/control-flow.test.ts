@@ -181,3 +181,21 @@ describe("the run page", () => {
     }
   });
 });
+
+describe("a child flow after a crash", () => {
+  it("the resumed parent waits for the child it had started instead of starting a second one", async () => {
+    const h = makeHarness({ flows: [flow("child", [{ id: "c", compute: "x" }]), flow("parent", [{ id: "sub", flow: { name: "child" } }])] });
+    const now = h.clock.now();
+    const base = { flowVersion: 1, input: {}, output: null, error: null, replayOf: null, external: null, createdAt: now, updatedAt: now, finishedAt: null };
+    // What a process killed while `sub` waited leaves behind: the parent running, its attempt open, the child done.
+    await h.store.commit([
+      { op: "insertRun", run: { ...base, id: "P1", flow: "parent", status: "running", cursor: { phase: "main", index: 0, attempt: 0 }, dueAt: now }, leaseUntil: null },
+      { op: "putAttempt", attempt: { runId: "P1", step: "sub", attempt: 1, phase: "main", status: "running", startedAt: now, finishedAt: null, durationMs: null, output: null, error: null } },
+      { op: "insertRun", run: { ...base, id: "P1-sub-1", flow: "child", parentRun: "P1", status: "succeeded", output: "from the first child", cursor: { phase: "main", index: 1, attempt: 0 }, dueAt: null, finishedAt: now }, leaseUntil: null },
+    ]);
+    await h.advance(0);
+    expect(await h.run("P1")).toMatchObject({ status: "succeeded", output: "from the first child" });
+    expect(h.store.listRuns().map((r) => r.id).sort()).toEqual(["P1", "P1-sub-1"]);
+    expect(await ledger(h, "P1")).toEqual(["sub#1:succeeded"]);
+  });
+});
