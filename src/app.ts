@@ -2,7 +2,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { Deps } from "./deps";
-import { ApiError, errorHandler } from "./routes/errors";
+import { errorHandler } from "./routes/errors";
 import { flowRoutes } from "./routes/flows";
 import { flowTestRoutes } from "./routes/flow-tests";
 import { handlerRoutes } from "./routes/handlers";
@@ -13,6 +13,8 @@ import { failureRoutes } from "./routes/failures";
 import { silenceRoutes } from "./routes/silences";
 import { pageRoutes } from "./pages/routes";
 import { readGauges } from "./store/gauges";
+import { bearerToken, WrongTokenThrottle } from "./routes/bearer";
+import { refuseBrowserFormPosts } from "./routes/form-posts";
 import { docsRoutes, type ApiDocsPage } from "./routes/docs";
 import { readSession } from "./pages/session";
 
@@ -47,17 +49,19 @@ export function createApp(deps: Deps, extend?: (app: Hono) => void, options: App
   });
 
   const people = new People(deps.config.MEND_API_TOKEN, deps.config.MEND_USERS);
+  const throttle: WrongTokenThrottle = new WrongTokenThrottle(deps.clock);
   const requireToken: MiddlewareHandler = async function requireToken(c, next) {
     const browser = c.req.method === "GET" && DOCS_PATHS.has(c.req.path) && (await readSession(c, people)) !== undefined;
     if (people.on && !browser) {
-      const header = c.req.header("authorization") ?? "";
-      const person = header.startsWith("Bearer ") ? people.byToken(header.slice(7).trim()) : undefined;
-      if (!person) throw new ApiError(401, "missing or bad bearer token (Authorization: Bearer <MEND_API_TOKEN or your MEND_USERS token>)");
+      const token = bearerToken(c);
+      const person = token === undefined ? undefined : people.byToken(token);
+      if (!person) throttle.refuse("missing or bad bearer token (Authorization: Bearer <MEND_API_TOKEN or your MEND_USERS token>)");
       c.set("actor", { id: person.name, name: person.name, via: "api" });
     }
     await next();
   };
-  app.use("/api/*", requireToken);
+  app.use("/api/*", refuseBrowserFormPosts, requireToken);
+  app.use("/hooks/*", refuseBrowserFormPosts);
 
   app.get("/metrics", requireToken, async (c) => {
     const text = await deps.metrics.render(await readGauges(deps.db));

@@ -1,4 +1,5 @@
 // The engine's front door: start, resume, retry, replay, cancel and wait for runs.
+import { makeRedactor } from "./redact";
 import { EngineError } from "./errors";
 import type { Flow } from "./flow";
 import { validateInput } from "./input";
@@ -58,7 +59,12 @@ export class Engine {
   private readonly running = new Map<string, AbortController>();
   private readonly waiters = new Map<string, Set<(run: RunRecord) => void>>();
 
-  constructor(readonly deps: EngineDeps) {}
+  // A run's input is stored (and run) with secret values replaced, like everything else in the ledger.
+  private readonly redact: <T>(value: T) => T;
+
+  constructor(readonly deps: EngineDeps) {
+    this.redact = makeRedactor(deps.secrets);
+  }
 
   get activeCount(): number {
     return this.running.size;
@@ -81,7 +87,7 @@ export class Engine {
       flow: flow.name,
       flowVersion: version,
       status: "queued",
-      input: opts.input,
+      input: this.redact(opts.input),
       output: null,
       error: null,
       cursor: { phase: "main", index: 0, attempt: 0 },

@@ -79,13 +79,21 @@ export interface ErrorAnswer {
   body: Record<string, unknown>;
 }
 
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+
 /** Builds the HTTP answer for a failed run. Roots: input, steps, failed, error, run. */
 export function errorAnswer(obj: ErrorObject, error: ErrorContext, scope: TemplateScope, base: Record<string, unknown>): ErrorAnswer {
   const s: TemplateScope = { input: scope.input, steps: scope.steps ?? {}, failed: scope.failed ?? null, run: scope.run, error };
   const status = typeof obj.status === "string" ? toStatus(renderString(obj.status, s, "null")) : (obj.status ?? 500);
   const message = obj.message !== undefined ? renderText(obj.message, s, "null") : error.message;
   const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(obj.headers ?? {})) headers[k] = renderText(v, s, "null");
+  for (const [k, v] of Object.entries(obj.headers ?? {})) {
+    // Values come from input: CR/LF would split the header, non-ASCII makes Headers throw.
+    if (!HEADER_NAME.test(k)) continue;
+    const value = renderText(v, s, "null");
+    headers[k] = HEADER_VALUE.test(value) ? value : encodeURIComponent(value);
+  }
   const extra = obj.body ? (render(obj.body, s, "null") as Record<string, unknown>) : {};
   // The body's fields join the top level; run_id, status and error keep their meaning.
   return { status, headers, body: { ...extra, ...base, error: { ...error, message } } };

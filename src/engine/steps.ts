@@ -3,6 +3,7 @@
 import { EngineError, StepError } from "./errors";
 import type { Step } from "./flow";
 import type { HttpAnswer, HttpSend, RunRecord, ScriptContext, ScriptRegistry } from "./ports";
+import { jsonLargerThan, MAX_DEPTH, MAX_TEMPLATE_OUTPUT, nestsDeeperThan } from "./size";
 import { render, renderText, type TemplateScope } from "./template";
 
 export interface AttemptEnv {
@@ -24,7 +25,7 @@ const SENSITIVE_HEADER = /authorization|cookie|token|secret|signature|password|a
 const cut = (text: string) => (text.length > DETAIL_BODY_LIMIT ? `${text.slice(0, DETAIL_BODY_LIMIT)}…truncated…` : text);
 
 export async function runAttempt(step: Step, env: AttemptEnv): Promise<unknown> {
-  if (step.compute !== undefined) return render(step.compute, env.scope);
+  if (step.compute !== undefined) return bounded(render(step.compute, env.scope), "compute");
   if (step.fail) throw new StepError(renderText(step.fail.message, env.scope), step.fail.type);
   if (step.sleep) return null;
   if (step.http) return runHttp(step.http, env);
@@ -36,7 +37,7 @@ export async function runAttempt(step: Step, env: AttemptEnv): Promise<unknown> 
 async function runScript(script: NonNullable<Step["script"]>, env: AttemptEnv): Promise<unknown> {
   const fn = env.scripts.get(script.name);
   if (!fn) throw new StepError(`unknown script '${script.name}'`, "runtime");
-  const args = script.args === undefined ? {} : render(script.args, env.scope);
+  const args = script.args === undefined ? {} : bounded(render(script.args, env.scope), "script args");
   const aborted = new Promise<never>((_, reject) => {
     const onAbort = () => reject(coerceAbort(env.signal));
     if (env.signal.aborted) onAbort();
@@ -85,7 +86,7 @@ async function runHttp(http: NonNullable<Step["http"]>, env: AttemptEnv): Promis
   if (!headers.has("idempotency-key")) headers.set("Idempotency-Key", env.idempotencyKey);
   let body: string | undefined;
   if (http.body !== undefined && http.method !== "GET" && http.method !== "HEAD") {
-    const rendered = render(http.body, env.scope);
+    const rendered = bounded(render(http.body, env.scope), "http body");
     if (typeof rendered === "string") body = rendered;
     else {
       body = JSON.stringify(rendered);
@@ -135,12 +136,20 @@ async function runHttp(http: NonNullable<Step["http"]>, env: AttemptEnv): Promis
 function parseBody(text: string, contentType: string | null): unknown {
   if (contentType && /[/+]json\b/i.test(contentType) && text.length > 0) {
     try {
-      return JSON.parse(text);
+      const value: unknown = JSON.parse(text);
+      // Thousands of levels would overflow the stack in redaction and templates: keep such a body as text.
+      return nestsDeeperThan(value, MAX_DEPTH) ? text : value;
     } catch {
       return text;
     }
   }
   return text;
+}
+
+/** A template's output, refused past MAX_TEMPLATE_OUTPUT (a value doubling itself step after step). */
+function bounded<T>(value: T, what: string): T {
+  if (jsonLargerThan(value, MAX_TEMPLATE_OUTPUT)) throw new StepError(`${what} template output is larger than ${MAX_TEMPLATE_OUTPUT} bytes`, "template");
+  return value;
 }
 
 export function retryAfterMs(header: string | null, now: number): number | undefined {

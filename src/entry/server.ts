@@ -93,7 +93,7 @@ export async function startServer(config: Config, options: Partial<StartOptions>
   try {
     db = openSqlite(config.MEND_DB);
   } catch (err) {
-    throw new ConfigError(`MEND_DB: cannot open ${config.MEND_DB}: ${(err as Error).message}`);
+    throw new ConfigError(`MEND_DB: cannot open ${config.MEND_DB}: ${(err as Error).message.split("\n")[0]}`);
   }
   const releaseOwnership = await takeOwnership(db, config, options.onOwnershipLost ?? (() => undefined), options.log);
   const userScripts = await loadScriptsDir(config.MEND_SCRIPTS_DIR);

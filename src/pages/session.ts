@@ -96,7 +96,8 @@ export function csrfMatches(session: Session, given: unknown): boolean {
 
 /** A path on this site to return to after login, never an open redirect. */
 export function safeNext(next: unknown): string {
-  if (typeof next !== "string" || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\") || /[\r\n]/.test(next)) return "/";
+  // Browsers drop tabs and newlines from URLs and read a backslash as "/": "/<TAB>/evil.com" would leave the site.
+  if (typeof next !== "string" || !next.startsWith("/") || next.startsWith("//") || /[\u0000-\u0020\u007f-\u00a0\u2028\u2029\\]/.test(next)) return "/";
   return next;
 }
 

@@ -12,6 +12,7 @@ export class ApiError extends Error {
     readonly status: ContentfulStatusCode,
     message: string,
     readonly issues?: Issue[],
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -23,7 +24,7 @@ const ENGINE_STATUS = { not_found: 404, conflict: 409, invalid: 400 } as const;
 
 export function errorHandler(log: Log) {
   return function onError(err: Error, c: Context) {
-    if (err instanceof ApiError) return c.json({ error: err.message, ...(err.issues ? { issues: err.issues } : {}) }, err.status);
+    if (err instanceof ApiError) return c.json({ error: err.message, ...(err.issues ? { issues: err.issues } : {}) }, err.status, err.headers);
     if (err instanceof EngineError) return c.json({ error: err.message, ...(err.issues ? { issues: err.issues } : {}) }, ENGINE_STATUS[err.code]);
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode;

@@ -7,13 +7,14 @@ import type { Flow } from "../engine/flow";
 import type { RunRecord } from "../engine/ports";
 import { ApiError } from "./errors";
 import { readJson } from "./body";
+import { bearerToken } from "./bearer";
 
 const WAIT_MS = 30_000;
 
 export function bearerOk(c: Context, token: string | undefined): boolean {
   if (!token) return true;
-  const header = c.req.header("authorization") ?? "";
-  return header.startsWith("Bearer ") && timingSafeEqualStr(header.slice(7).trim(), token);
+  const given = bearerToken(c);
+  return given !== undefined && timingSafeEqualStr(given, token);
 }
 
 async function authorize(c: Context, deps: Deps, flow: Flow | undefined, raw: string): Promise<void> {

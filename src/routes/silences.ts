@@ -36,6 +36,7 @@ export function silenceRoutes(deps: Deps) {
     const now = deps.clock.now();
     const endsAt = s.ends_at !== undefined ? Date.parse(s.ends_at) : now + Math.round(s.duration_s! * 1000);
     if (endsAt <= now) throw badRequest("invalid silence", [{ path: "ends_at", message: `must be in the future (now is ${new Date(now).toISOString()})` }]);
+    if (endsAt > now + MAX_DURATION_S * 1000) throw badRequest("invalid silence", [{ path: "ends_at", message: `must be within ${MAX_DURATION_S / 86_400} days from now` }]);
     const created = await deps.silences.create(
       { id: deps.newId(), flow: s.flow, step: s.step, errorType: s.error_type, endsAt, createdBy: s.created_by, comment: s.comment },
       now,

@@ -38,7 +38,15 @@ export function openSqlite(file: string): Db {
   client.pragma("busy_timeout = 5000");
   client.pragma("foreign_keys = ON");
   const db = drizzle(client, { schema });
-  migrate(db, { migrationsFolder: MIGRATIONS_DIR });
+  try {
+    migrate(db, { migrationsFolder: MIGRATIONS_DIR });
+  } catch (err) {
+    client.close();
+    // drizzle's message holds the whole failed statement; the cause's first line says what is wrong.
+    const e = err as Error & { cause?: Error };
+    const why = (e.cause?.message ?? e.message).split("\n")[0];
+    throw new Error(`its tables are not the ones mend creates (${why}); point MEND_DB at a new file or a mend database`);
+  }
   const inTransaction = client.transaction((items: BatchItem[]) =>
     items.map((item) => (item.returning ? (item.query.all() as unknown[]) : (item.query.run(), []))),
   );
