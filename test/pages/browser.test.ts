@@ -178,6 +178,18 @@ describe.runIf(RUN_BROWSER_TESTS)("the pages on a 390×844 phone and a 1280×800
     }
   });
 
+  it("refreshes the list by itself: a new run appears without a reload, and ticked boxes stay ticked", async () => {
+    await page.setViewportSize(sizes[1]!);
+    await page.goto(`${env.s.url}/?flow=orders`);
+    await page.check(`input[name=run][value="${failed[0]}"]`);
+    await page.evaluate(() => ((window as unknown as { stillHere: boolean }).stillHere = true));
+    const id = await runTo(env.s, "orders", { order: 99 });
+    await page.waitForSelector(`tr[data-run="${id}"]`, { timeout: 8000 });
+    expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
+    expect(await page.isChecked(`input[name=run][value="${failed[0]}"]`)).toBe(true);
+    expect(await page.getAttribute(`tr[data-run="${id}"] time`, "title")).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/);
+  });
+
   it("folds the failure-rate cards into one summary line that opens on a click", async () => {
     for (const size of sizes) {
       await page.setViewportSize(size);
