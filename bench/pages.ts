@@ -188,7 +188,7 @@ export function plans(file: string, f: Filled): string[] {
     [
       "/ ?q=<words>&status",
       "select runs.*, runs_fts.rowid from runs inner join runs_fts on runs_fts.rowid = runs.rowid where runs_fts match ? and runs.status = ? order by runs_fts.rowid desc limit 51",
-      ['"bench"*', "failed"],
+      ['"bench"', "failed"],
     ],
     [
       "/ ?until&status",
