@@ -33,6 +33,20 @@ export function innerLists(step: Step): [(string | number)[], Step[]][] {
   return [];
 }
 
+/** The defaults' error object: its roots (any step may be named: the flows are not known here). */
+export function checkDefaultsError(obj: ErrorObject | undefined, key: string): PathIssue[] {
+  const issues: PathIssue[] = [];
+  for (const tpl of obj ? templatePaths(obj) : []) {
+    try {
+      const root = parsePath(tpl)[0]!;
+      if (!ERROR_OBJECT_ROOTS.has(root)) issues.push({ path: [key], message: `template '${tpl}': '${root}' is not available in an error object` });
+    } catch (err) {
+      issues.push({ path: [key], message: (err as Error).message });
+    }
+  }
+  return issues;
+}
+
 export function checkReferences(flow: FlowLike): PathIssue[] {
   const issues: PathIssue[] = [];
   const all = new Set<string>();

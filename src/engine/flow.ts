@@ -1,7 +1,7 @@
 // The flow format of SPEC section 2, one zod schema for files and the API.
 import { z } from "zod";
 import { ERROR_TYPES } from "./errors";
-import { checkReferences } from "./flow-check";
+import { checkDefaultsError, checkReferences } from "./flow-check";
 import { checkSchema } from "./input";
 
 const errorType = z.enum(ERROR_TYPES);
@@ -164,7 +164,11 @@ const timeoutMs = z.number().int().min(1).max(600_000);
 
 export const defaultsSchema = z
   .strictObject({ retry: retryPatchSchema.optional(), timeout_ms: timeoutMs.optional(), error: errorObjectSchema.optional(), on_error: errorObjectSchema.optional() })
-  .superRefine(onErrorClash)
+  .superRefine((d, ctx) => {
+    onErrorClash(d, ctx);
+    const key = d.error ? "error" : "on_error";
+    for (const issue of checkDefaultsError(d.error ?? d.on_error, key)) ctx.addIssue({ code: "custom", ...issue });
+  })
   .transform(moveOnError);
 export type Defaults = z.output<typeof defaultsSchema>;
 

@@ -84,3 +84,15 @@ describe("save-time checks", () => {
     }
   });
 });
+
+describe("defaults", () => {
+  it("accept on_error as a synonym of error and refuse roots an error object cannot see", async () => {
+    h = makeApp();
+    const ok = await h.request("PUT", "/api/defaults", { on_error: { status: "{{ error:status }}", message: "{{ error:message }}" } });
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toEqual({ error: { status: "{{ error:status }}", message: "{{ error:message }}" } });
+    const bad = await h.request("PUT", "/api/defaults", { error: { message: "{{ secrets.KEY }}" } });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as any).issues[0]).toMatchObject({ path: "error", message: expect.stringContaining("'secrets' is not available") });
+  });
+});
