@@ -22,6 +22,7 @@ import { ActionRepo, AlertRepo } from "./store/alerts";
 import { ChatAlerts } from "./chat/deliver";
 import { ClickService } from "./chat/clicks";
 import { Escalator } from "./chat/escalation";
+import { FixedAlerts } from "./chat/fixed";
 import { EscalationRepo } from "./store/escalations";
 import { PLATFORMS } from "./chat/platforms";
 import type { AnyChatPlatform } from "./chat/platform";
@@ -143,7 +144,9 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   // On-call escalation of new alerts whose handler has `escalate` (due time in the database).
   const escalator = new Escalator({ repo: new EscalationRepo(o.db), chat, runs, clock, log, onDue });
   // Each platform is a handler kind and a `script:` (its webhook_url works alone; a channel needs the bot token).
-  for (const { platform } of platforms) if (!Object.hasOwn(senders, platform.kind)) senders[platform.kind] = escalator.wrap(platform.kind, chat.sender(platform.kind));
+  // resolve_on_success: a later success of the flow marks its open alerts fixed.
+  const fixed = new FixedAlerts({ db: o.db, chat, runs, clock, log });
+  for (const { platform: p } of platforms) if (!Object.hasOwn(senders, p.kind)) senders[p.kind] = escalator.wrap(p.kind, fixed.wrap(chat.sender(p.kind)));
   const scripts: Record<string, ScriptFn> = {};
   for (const [kind, send] of Object.entries(senders)) scripts[kind] = senderScript(send, { fetch: outbound.fetch, log }, o.config.MEND_PUBLIC_URL);
 
@@ -213,6 +216,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     waitUntil,
   );
   runActions = new RunActions({ engine, runs, silences, clock, newId, log, waitUntil, config: o.config, outbound }, new ActionClaimRepo(o.db));
+  runActions.onChange((c) => fixed.onChange(c));
   const deps: Deps = { config: o.config, clock, random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks, runActions, metrics, escalator };
   return { deps, scheduler };
 }

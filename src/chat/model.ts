@@ -71,6 +71,8 @@ export interface AlertModel {
   muted?: { by: ChatUser; until: number };
   /** The run ended outside the engine (an external job reported success). */
   resolved?: { status: RunStatus; note: string };
+  /** resolve_on_success: a later run of the flow succeeded (src/chat/fixed.ts). */
+  fixedBy?: string;
   /** A one-line plain-text summary (notification fallback text). */
   title: string;
   buttons: AlertButton[];
@@ -137,7 +139,7 @@ export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertMode
     ? { action: act.action, by: act.by, phase: act.phase, outcome: act.outcome, runId: act.run_id, error: act.error ? truncate(act.error.message, opts.messageLimit) : undefined, note: act.note }
     : undefined;
   const running = act?.phase === "running" && act.action !== "mute";
-  const resolved = Boolean(state?.resolved) || (act?.phase === "done" && (act.outcome === "succeeded" || act.outcome === "recovered") && act.action !== "mute");
+  const resolved = Boolean(state?.resolved || state?.fixed) || (act?.phase === "done" && (act.outcome === "succeeded" || act.outcome === "recovered") && act.action !== "mute");
   // While a retry/replay runs, and once it fixed things, there is nothing to click.
   const actions: ChatAction[] = running || resolved ? [] : state?.muted ? ["retry", "replay"] : ["retry", "replay", "mute"];
   const buttons = actions.map((action) => actionButton({ action, alertId, runId: targetRun, gen }));
@@ -167,6 +169,7 @@ export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertMode
     activity,
     muted: state?.muted ? { by: state.muted.by, until: state.muted.until } : undefined,
     resolved: state?.resolved ? { status: state.resolved.status, note: state.resolved.note } : undefined,
+    fixedBy: state?.fixed?.run_id,
     title: `${payload.run.flow} ${what} at step ${step}: ${err.type}${count > 1 ? ` (×${count})` : ""}`,
     buttons,
     tone,
@@ -196,6 +199,7 @@ export function statusLine(m: AlertModel, mention: (u: ChatUser) => string): str
     else parts.push(`${who} — ${OUTCOME_TEXT[a.outcome ?? "failed"] ?? a.outcome}${ran}${a.outcome === "failed" && a.error ? `: ${a.error}` : ""}`);
   }
   if (m.resolved) parts.push(`Resolved: ${m.resolved.note} (run ${m.resolved.status})`);
+  if (m.fixedBy) parts.push(`Fixed by run ${m.fixedBy}`);
   if (m.muted) parts.push(`Muted for 1h by ${mention(m.muted.by)} (until ${new Date(m.muted.until).toISOString().slice(11, 16)} UTC): no alerts for ${m.flow} / ${m.step} / ${m.errorType}`);
   return parts.length ? parts.join("\n") : undefined;
 }

@@ -68,6 +68,8 @@ export interface AlertState {
   escalated?: { at: number; mention: string[] };
   /** resolve_on_success: a later run of the flow succeeded (src/chat/fixed.ts). */
   fixed?: { run_id: string; at: number };
+  /** The handler said `resolve_on_success: false`: a later success leaves this alert open. */
+  keep_open?: boolean;
 }
 
 export interface AlertRecord {
