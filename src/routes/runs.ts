@@ -31,7 +31,11 @@ export function runRoutes(deps: Deps) {
     const id = c.req.param("id");
     const run = await deps.runs.getRun(id);
     if (!run) throw new ApiError(404, `unknown run '${id}'`);
-    const [attempts, alerts, messages] = await Promise.all([deps.runs.getAttempts(id), deps.outbox.forRun(id), messagesOf(deps.alerts, id)]);
+    const [attempts, alerts, messages] = await Promise.all([
+      deps.runs.getAttempts(id),
+      deps.outbox.forRun(id),
+      messagesOf(deps.alerts, id),
+    ]);
     const extras = await deliveryExtras(deps, run, alerts);
     return c.json({ ...runView(run, attempts, alerts, extras), messages });
   });

@@ -23,10 +23,13 @@ function gate() {
   const opened = new Promise<void>((r) => (open = r));
   return {
     release: () => open(),
-    reply: async (_: RecordedRequest) => (
-      await opened,
-      new Response(JSON.stringify({ queued: true }), { status: 200, headers: { "content-type": "application/json" } })
-    ),
+    reply: async (_: RecordedRequest) => {
+      await opened;
+      return new Response(JSON.stringify({ queued: true }), {
+        status: 200,
+        headers: { "content-type": "application/json" },
+      });
+    },
   };
 }
 

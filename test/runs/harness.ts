@@ -12,10 +12,14 @@ export const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 export const UP = "https://up.example";
 export { reply };
 
+/** A JSON answer as tests read it: any field, any depth. */
+// biome-ignore lint/suspicious/noExplicitAny: test reads of JSON answers
+export type Json = Record<string, any>;
+
 export interface Answer {
   status: number;
   headers: Headers;
-  body: Record<string, any>;
+  body: Json;
 }
 
 export async function startMend(env: Record<string, string> = {}) {
@@ -72,7 +76,7 @@ export async function startMend(env: Record<string, string> = {}) {
   }
 
   /** Triggers a run and waits for it to end; answers the run as GET /api/runs/:id shows it. */
-  async function run(flow: string, input: unknown = {}): Promise<Record<string, any>> {
+  async function run(flow: string, input: unknown = {}): Promise<Json> {
     const r = await api("POST", `/hooks/${flow}`, input);
     if (r.status !== 202) throw new Error(`not triggered: ${JSON.stringify(r.body)}`);
     await settle();

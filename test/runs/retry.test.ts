@@ -1,6 +1,6 @@
 // Retry as SPEC §4/§10 has it: recovered runs too, on the latest version, from an earlier step.
 import { beforeEach, describe, expect, it } from "vitest";
-import { UP, reply, startMend, type Mend } from "./harness";
+import { UP, reply, startMend, type Json, type Mend } from "./harness";
 
 let m: Mend;
 beforeEach(async () => {
@@ -10,8 +10,7 @@ beforeEach(async () => {
 const once = { max_attempts: 1 };
 const call = (id: string) => ({ id, http: { method: "POST", url: `${UP}/${id}` }, retry: once });
 const calls = (path: string) => m.http.requests.filter((r) => r.url === `${UP}/${path}`).length;
-const attempts = (run: Record<string, any>, step: string) =>
-  run.steps.filter((s: { step: string }) => s.step === step).length;
+const attempts = (run: Json, step: string) => run.steps.filter((s: { step: string }) => s.step === step).length;
 
 describe("POST /api/runs/:id/retry", () => {
   it("retries a recovered run, which ends succeeded with the real output", async () => {
