@@ -145,7 +145,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   const escalator = new Escalator({ repo: new EscalationRepo(o.db), chat, runs, clock, log, onDue });
   // Each platform is a handler kind and a `script:` (its webhook_url works alone; a channel needs the bot token).
   // resolve_on_success: a later success of the flow marks its open alerts fixed.
-  const fixed = new FixedAlerts({ db: o.db, chat, runs, clock, log });
+  const fixed = new FixedAlerts({ db: o.db, chat, clock, log });
   for (const { platform: p } of platforms) if (!Object.hasOwn(senders, p.kind)) senders[p.kind] = escalator.wrap(p.kind, fixed.wrap(chat.sender(p.kind)));
   const scripts: Record<string, ScriptFn> = {};
   for (const [kind, send] of Object.entries(senders)) scripts[kind] = senderScript(send, { fetch: outbound.fetch, log }, o.config.MEND_PUBLIC_URL);
@@ -210,13 +210,13 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
       { tick: () => dispatcher.tick(), nextDueAt: () => outbox.nextDueAt() },
       { tick: () => clicks.tick(), nextDueAt: () => clicks.nextDueAt() },
       { tick: () => escalator.tick(), nextDueAt: () => escalator.nextDueAt() },
+      { tick: () => fixed.tick(), nextDueAt: () => fixed.nextDueAt() },
     ],
     log,
     o.pollMs,
     waitUntil,
   );
   runActions = new RunActions({ engine, runs, silences, clock, newId, log, waitUntil, config: o.config, outbound }, new ActionClaimRepo(o.db));
-  runActions.onChange((c) => fixed.onChange(c));
   const deps: Deps = { config: o.config, clock, random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks, runActions, metrics, escalator };
   return { deps, scheduler };
 }

@@ -2,35 +2,35 @@
 // flow's open alerts read "Fixed by run <id>", lose their buttons and say so in their thread.
 //
 //   const fixed = new FixedAlerts(deps);
-//   runActions.onChange((c) => fixed.onChange(c));      // "ended" changes of succeeded runs
+//   scheduler part: { tick: () => fixed.tick(), nextDueAt: () => fixed.nextDueAt() }
 //   senders.slack = fixed.wrap(chat.sender("slack"))    // notes handlers with resolve_on_success: false
 //
 // Open: posted, not closed, resolved or fixed, created in the last LOOKBACK_MS, failed before the
 // succeeding run ended, and not acting on that very run (a retry that fixed its own alert is told
 // by the click's follow-up instead).
-import { and, gte, isNotNull, sql } from "drizzle-orm";
-import { alerts } from "../../db/schema";
+import { and, desc, eq, gte, isNotNull, sql } from "drizzle-orm";
+import { alerts, runs } from "../../db/schema";
 import type { Log } from "../deps";
 import type { Clock } from "../engine/ports";
 import type { Sender } from "../handlers/types";
-import type { RunChange } from "../runs/actions";
 import type { AlertState } from "../store/alerts";
 import type { Database } from "../store/database";
-import type { RunRepo } from "../store/runs";
 import type { ChatAlerts } from "./deliver";
 import { oncallOf } from "./oncall-config";
 
 const LOOKBACK_MS = 7 * 24 * 3_600_000;
+const CHECK_MS = 5_000;
 
 export interface FixedDeps {
   db: Database;
   chat: ChatAlerts;
-  runs: Pick<RunRepo, "getRun">;
   clock: Clock;
   log: Log;
 }
 
 export class FixedAlerts {
+  private nextCheck = 0;
+
   constructor(private readonly deps: FixedDeps) {}
 
   /** The Sender of a chat kind, remembering the alerts of handlers with `resolve_on_success: false`. */
@@ -44,31 +44,45 @@ export class FixedAlerts {
     };
   }
 
-  async onChange(change: RunChange): Promise<void> {
-    if (change.kind !== "ended") return;
-    const run = await this.deps.runs.getRun(change.runId);
-    if (!run || run.status !== "succeeded") return;
+  /**
+   * A Scheduler part (every pass, at most every CHECK_MS): open alerts whose flow has a run that
+   * succeeded after them. Off the request path on purpose: a run's own requests stay at their
+   * round trips (test/workers/d1-trips.test.ts), and after a restart nothing is missed.
+   */
+  async tick(): Promise<number> {
     const now = this.deps.clock.now();
-    const ended = run.finishedAt ?? now;
+    if (now < this.nextCheck) return 0;
+    this.nextCheck = now + CHECK_MS;
+    const open = sql`coalesce(json_extract(${alerts.state}, '$.closed'), 0) = 0 and coalesce(json_extract(${alerts.state}, '$.keep_open'), 0) = 0`;
     const rows = await this.deps.db.db
-      .select({ id: alerts.id })
+      .select({ id: alerts.id, runId: runs.id, flow: runs.flow, finishedAt: runs.finishedAt })
       .from(alerts)
-      .where(
-        and(
-          sql`json_extract(${alerts.groupKey}, '$[0]') = ${run.flow}`,
-          gte(alerts.createdAt, now - LOOKBACK_MS),
-          isNotNull(alerts.ref),
-          sql`coalesce(json_extract(${alerts.state}, '$.closed'), 0) = 0`,
-        ),
-      )
+      .innerJoin(runs, and(sql`${runs.flow} = json_extract(${alerts.groupKey}, '$[0]')`, eq(runs.status, "succeeded"), sql`${runs.finishedAt} > ${alerts.createdAt}`))
+      .where(and(gte(alerts.createdAt, now - LOOKBACK_MS), isNotNull(alerts.ref), open))
+      .orderBy(desc(runs.finishedAt))
+      .limit(200)
       .all();
-    for (const { id } of rows) {
-      const { alert, changed } = await this.deps.chat.change(id, (a) => (isOpen(a.state, a.createdAt, run.id, ended) ? { state: { ...a.state, fixed: { run_id: run.id, at: now }, closed: true } } : undefined));
-      if (changed && alert) {
-        const conn = this.deps.chat.connection(alert.kind);
-        if (conn && alert.ref) await this.deps.chat.call(alert.kind, () => conn.reply(alert.ref!, `Fixed by run ${run.id} (${run.flow} succeeded)`)).catch((err: unknown) => this.deps.log("warn", "could not tell a thread its alert is fixed", { alert: id, error: String(err) }));
-      }
+    let done = 0;
+    const seen = new Set<string>();
+    for (const r of rows) {
+      if (seen.has(r.id)) continue;
+      seen.add(r.id);
+      if (await this.fix(r.id, { id: r.runId, flow: r.flow, finishedAt: r.finishedAt ?? now })) done++;
     }
+    return done;
+  }
+
+  nextDueAt(): Promise<number | null> {
+    return Promise.resolve(null);
+  }
+
+  private async fix(alertId: string, run: { id: string; flow: string; finishedAt: number }): Promise<boolean> {
+    const now = this.deps.clock.now();
+    const { alert, changed } = await this.deps.chat.change(alertId, (a) => (isOpen(a.state, a.createdAt, run.id, run.finishedAt) ? { state: { ...a.state, fixed: { run_id: run.id, at: now }, closed: true } } : undefined));
+    if (!changed || !alert) return false;
+    const conn = this.deps.chat.connection(alert.kind);
+    if (conn && alert.ref) await this.deps.chat.call(alert.kind, () => conn.reply(alert.ref!, `Fixed by run ${run.id} (${run.flow} succeeded)`)).catch((err: unknown) => this.deps.log("warn", "could not tell a thread its alert is fixed", { alert: alertId, error: String(err) }));
+    return true;
   }
 }
 

@@ -26,7 +26,7 @@ describe.each(KINDS)("resolve_on_success on %s", (kind) => {
     m.http.reply(reply(200, { ok: true }));
     const ok = await m.run("orders", { order: 2 });
     expect(ok.status).toBe("succeeded");
-    await m.pump(1000);
+    await m.pump(35_000);
     const now = m.messages().find((x) => x.id === alert.id)!;
     expect(now.text).toContain(`Fixed by run ${ok.id}`);
     expect(hasButtons(now.text)).toBe(false);
@@ -44,7 +44,7 @@ describe.each(KINDS)("resolve_on_success on %s", (kind) => {
     m.http.reply(reply(200, { ok: true }));
     const ok = await m.run("orders", { order: 2 });
     expect(ok.status).toBe("succeeded");
-    await m.pump(1000);
+    await m.pump(35_000);
     const now = m.messages().find((x) => x.id === alert.id)!;
     expect(now.text).not.toContain("Fixed by run");
     expect(hasButtons(now.text)).toBe(true);
