@@ -25,7 +25,7 @@ const flagList = (text: string) => text.split(/\s+/).filter((f) => f && f !== "n
  * The V8 flags every server (mend and baselines alike) runs with: `npm start`'s by default,
  * BENCH_V8_FLAGS (space-separated, "none" for none) to compare others.
  */
-export const SERVER_V8_FLAGS = process.env.BENCH_V8_FLAGS === undefined ? ["--max-semi-space-size=4", "--max-old-space-size=192"] : flagList(process.env.BENCH_V8_FLAGS);
+export const SERVER_V8_FLAGS = process.env.BENCH_V8_FLAGS === undefined ? ["--max-old-space-size=192"] : flagList(process.env.BENCH_V8_FLAGS);
 
 /**
  * BENCH_FLAG_SETS ("none; --max-semi-space-size=4; …", semicolon-separated): every selected
