@@ -14,8 +14,9 @@ export async function pruneBatch(d: Database, cutoff: number, limit = PRUNE_BATC
     TERMINAL.map((s) => sql`${s}`),
     sql`, `,
   );
-  // created_at has an index (runs_created); finished_at <= cutoff follows for every ended run.
-  const victims = sql`(select id from runs where created_at < ${cutoff} and finished_at is not null and finished_at < ${cutoff} and status in (${ended}) order by created_at limit ${limit})`;
+  // created_at has an index (runs_created); finished_at <= cutoff follows for every ended run. The unary
+  // + keeps SQLite off runs_due (status, …), which would read every ended run and sort them.
+  const victims = sql`(select id from runs where created_at < ${cutoff} and finished_at is not null and finished_at < ${cutoff} and +status in (${ended}) order by created_at limit ${limit})`;
   const results = await d.batch([
     { query: d.db.delete(stepAttempts).where(inArray(stepAttempts.runId, victims)) },
     { query: d.db.delete(outbox).where(inArray(outbox.runId, victims)) },
