@@ -1,5 +1,6 @@
 // The run/step state machine: advances one run until it ends or must wait.
 // A failed step is data (StepError → ErrorContext), never an escaping throw.
+import { jsonLargerThan } from "./size";
 import { StepError, coerceError, toContext, type ErrorContext } from "./errors";
 import { isBlock, stepKind, type Defaults, type Flow, type Step } from "./flow";
 import { fetchSend, type AlertPayload, type AttemptRecord, type ChildRuns, type Cursor, type EngineDeps, type HttpSend, type OutboxRecord, type RunRecord, type RunStatus, type Write } from "./ports";
@@ -117,9 +118,19 @@ export function isNotifyStep(step: Step): boolean {
   return step.notify ?? (step.script !== undefined && NOTIFYING_SCRIPTS.has(step.script.name));
 }
 
+/** How much of a failed answer's body `failed` carries into handlers, alerts and webhook deliveries. */
+export const FAILED_BODY_LIMIT = 16 * 1024;
+
+/** A body past FAILED_BODY_LIMIT becomes its first FAILED_BODY_LIMIT characters of JSON text. */
+function cutBody(body: unknown): unknown {
+  if (!jsonLargerThan(body, FAILED_BODY_LIMIT)) return body;
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  return `${text.slice(0, FAILED_BODY_LIMIT)}…truncated (${text.length} characters)…`;
+}
+
 export function failedResult(last: unknown, error: ErrorContext): Record<string, unknown> & { error: ErrorContext } {
   const base = last !== null && typeof last === "object" && !Array.isArray(last) ? (last as Record<string, unknown>) : {};
-  return { ...base, error };
+  return { ...base, ...("body" in base ? { body: cutBody(base.body) } : {}), error };
 }
 
 export class RunExecution {

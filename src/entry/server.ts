@@ -34,6 +34,8 @@ export interface RunningServer {
 export interface StartOptions extends ServiceOptions {
   /** Another process took the database over (this one stalled past the lease): stop serving. */
   onOwnershipLost: () => void;
+  /** REQUEST_TIMEOUT_MS unless told (tests). */
+  requestTimeoutMs: number;
 }
 
 const pidAlive = (pid: number) => {
@@ -75,9 +77,14 @@ async function takeOwnership(db: Db, config: Config, onLost: () => void, log: St
 }
 
 /** Listens on PORT/HOST; a busy port is a ConfigError (one line), not an 'error' event. */
-function listen(fetchFn: (req: Request) => Response | Promise<Response>, config: Config): Promise<ServerType> {
+/** Longest a client may take to send a request's headers and body (Node's default is 300 s). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
+function listen(fetchFn: (req: Request) => Response | Promise<Response>, config: Config, requestTimeoutMs: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const s = serve({ fetch: fetchFn, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+    // A slow body (one byte a minute) would hold a connection and its buffers: cut it off.
+    const serverOptions = { requestTimeout: requestTimeoutMs, headersTimeout: Math.min(10_000, requestTimeoutMs), connectionsCheckingInterval: Math.min(5_000, requestTimeoutMs / 2) };
+    const s = serve({ fetch: fetchFn, port: config.PORT, hostname: config.HOST, serverOptions }, () => resolve(s));
     s.once("error", (err: NodeJS.ErrnoException) => {
       const where = `${config.HOST}:${config.PORT}`;
       if (err.code === "EADDRINUSE") reject(new ConfigError(`PORT: ${where} is already in use (another mend or another program listens there)`));
@@ -123,7 +130,7 @@ export async function startServer(config: Config, options: Partial<StartOptions>
   }, { apiDocs: scalarDocs() });
   let server: ServerType;
   try {
-    server = await listen(app.fetch, config);
+    server = await listen(app.fetch, config, options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
   } catch (err) {
     await releaseOwnership();
     await db.close();

@@ -6,10 +6,18 @@ import type { Flow } from "../engine/flow";
 import type { DiffLine } from "./diff";
 import { HIDDEN, Layout, fmtTime } from "./layout";
 
-/** The definition as shown: the webhook signing secret never leaves the server. */
+/** The definition as shown: no `secret` field (the webhook's, `script: webhook` args…) leaves the server. */
 export function flowYaml(flow: Flow, redact: <T>(v: T) => T): string {
-  const shown = structuredClone(flow) as Flow & { webhook?: { secret?: string } };
-  if (shown.webhook && typeof shown.webhook === "object" && "secret" in shown.webhook) shown.webhook.secret = HIDDEN;
+  const shown = structuredClone(flow) as unknown as Record<string, unknown>;
+  const stack: unknown[] = [shown];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== "object") continue;
+    for (const [k, child] of Object.entries(v)) {
+      if (k === "secret" && typeof child === "string") (v as Record<string, unknown>)[k] = HIDDEN;
+      else stack.push(child);
+    }
+  }
   return stringify(redact(shown), { lineWidth: 0 });
 }
 

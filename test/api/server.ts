@@ -3,8 +3,7 @@ import { mkdtempSync, rmSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEnv } from "../../src/env";
-import { startServer, type RunningServer } from "../../src/entry/server";
-import type { ServiceOptions } from "../../src/services";
+import { startServer, type RunningServer, type StartOptions } from "../../src/entry/server";
 
 export interface TestServer extends RunningServer {
   dir: string;
@@ -15,7 +14,7 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}, options: Partial<ServiceOptions> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, options: Partial<StartOptions> = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "mend-test-"));
   mkdirSync(join(dir, "flows"));
   const config = parseEnv({ PORT: "0", MEND_DB: join(dir, "mend.db"), MEND_FLOWS_DIR: join(dir, "flows"), ...env });

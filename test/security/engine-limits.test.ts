@@ -80,3 +80,32 @@ describe("error-object headers", () => {
     expect(() => new Headers(answer.headers)).not.toThrow();
   });
 });
+
+describe("the failed result handed to handlers", () => {
+  it("carries at most 16 KiB of a failed answer's body into alerts", async () => {
+    const h = makeHarness({ flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A } }])] });
+    h.http.reply(reply(500, "e".repeat(200_000)));
+    const run = await h.start("f");
+    expect(run.status).toBe("failed");
+    const body = h.alerts[0]!.failed!.body as string;
+    expect(body.length).toBeLessThan(17 * 1024);
+    expect(body).toMatch(/…truncated \(200000 characters\)…$/);
+  });
+});
+
+describe("a flow's page", () => {
+  it("hides every secret field, the webhook's and a `script: webhook` step's args", async () => {
+    const { flowYaml } = await import("../../src/pages/flow");
+    const yaml = flowYaml(
+      {
+        name: "f",
+        webhook: { secret: "hook-secret-1" },
+        steps: [{ id: "tell", script: { name: "webhook", args: { url: "https://x.example", secret: "whsec_c2VjcmV0LXNlY3JldA==" } } }],
+      } as never,
+      (v) => v,
+    );
+    expect(yaml).not.toContain("hook-secret-1");
+    expect(yaml).not.toContain("whsec_");
+    expect(yaml).toContain("url: https://x.example");
+  });
+});
