@@ -60,8 +60,10 @@ export function createApp(deps: Deps, extend?: (app: Hono) => void, options: App
     }
     await next();
   };
-  app.use("/api/*", refuseBrowserFormPosts, requireToken);
-  app.use("/hooks/*", refuseBrowserFormPosts);
+  // Without a token anyone may call /api and /hooks, but not a browser on another site (src/routes/form-posts.ts).
+  const formPosts: MiddlewareHandler = async (c, next) => (people.on ? next() : refuseBrowserFormPosts(c, next));
+  app.use("/api/*", formPosts, requireToken);
+  app.use("/hooks/*", formPosts);
 
   app.get("/metrics", requireToken, async (c) => {
     const text = await deps.metrics.render(await readGauges(deps.db));

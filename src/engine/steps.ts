@@ -43,7 +43,19 @@ async function runScript(script: NonNullable<Step["script"]>, env: AttemptEnv): 
     if (env.signal.aborted) onAbort();
     else env.signal.addEventListener("abort", onAbort, { once: true });
   });
-  return Promise.race([Promise.resolve().then(() => fn(args, { ...env.scriptContext, signal: env.signal })), aborted]);
+  const result = await Promise.race([Promise.resolve().then(() => fn(args, { ...env.scriptContext, signal: env.signal })), aborted]);
+  return storable(result);
+}
+
+/** A script's result is stored as JSON: one that cannot be (a cycle, a BigInt) fails the step, not the commit. */
+function storable(result: unknown): unknown {
+  try {
+    JSON.stringify(result);
+  } catch (err) {
+    throw new StepError(`the script's result cannot be stored as JSON: ${(err as Error).message.split("\n")[0]}`, "validation");
+  }
+  if (nestsDeeperThan(result, MAX_DEPTH)) throw new StepError(`the script's result nests deeper than ${MAX_DEPTH} levels`, "validation");
+  return bounded(result, "script result");
 }
 
 /** A child run's output, or its failure (after its own on_failure) as this step's error. */

@@ -109,3 +109,16 @@ describe("a flow's page", () => {
     expect(yaml).toContain("url: https://x.example");
   });
 });
+
+describe("a script result that cannot be stored", () => {
+  it("fails its step with a validation error instead of crashing the commit", async () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const [name, value] of [["cycle", cyclic], ["bigint", { n: 10n }]] as const) {
+      const h = makeHarness({ scripts: { [name]: () => value }, flows: [flow("f", [{ id: "s", script: { name } }])] });
+      const run = await h.start("f");
+      expect(run.status).toBe("failed");
+      expect(run.error).toMatchObject({ type: "validation", message: expect.stringContaining("cannot be stored as JSON") });
+    }
+  });
+});
