@@ -36,6 +36,8 @@ const coreSchema = {
   MEND_WEBHOOK_SECRET: z.string().regex(WEBHOOK_SECRET_RE, WEBHOOK_SECRET_HINT).optional(),
   MEND_BLOCK_PRIVATE_URLS: bool.default(false),
   MEND_PUBLIC_URL: z.url().optional(),
+  /** The environment's name (e.g. prod), shown in every alert's title. */
+  MEND_ENV: z.string().trim().min(1).max(32).optional(),
 };
 
 /** The variables every part of mend reads (chat platforms add theirs to Config). */

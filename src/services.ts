@@ -135,7 +135,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     platform,
     conn: platform.connect({ config: o.config, log, clock, apiFetch: fetchFn, node: o.chatNode?.[platform.kind] }),
   }));
-  const chat = new ChatAlerts({ alerts, clock, newId, log, windowMs: o.config.MEND_GROUP_WINDOW_S * 1000, publicUrl: o.config.MEND_PUBLIC_URL, platforms, fetch: outbound.fetch });
+  const chat = new ChatAlerts({ alerts, clock, newId, log, windowMs: o.config.MEND_GROUP_WINDOW_S * 1000, publicUrl: o.config.MEND_PUBLIC_URL, env: o.config.MEND_ENV, platforms, fetch: outbound.fetch });
   let scheduler: Scheduler | undefined;
   const onDue = (at: number) => {
     scheduler?.wake(at);

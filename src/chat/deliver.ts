@@ -57,6 +57,8 @@ export interface ChatAlertsDeps {
   /** MEND_GROUP_WINDOW_S in milliseconds; 0 turns grouping off. */
   windowMs: number;
   publicUrl?: string;
+  /** MEND_ENV, in every alert's title. */
+  env?: string;
   platforms: Connected[];
   /** Outbound fetch (URL-checked) for edits through webhook URLs. */
   fetch: typeof fetch;
@@ -130,7 +132,7 @@ export class ChatAlerts {
   /** The alert as its platform draws it. */
   model(alert: AlertRecord): AlertModel {
     const limit = this.byKind.get(alert.kind)?.platform.limits.message ?? 2000;
-    return alertFromRecord(alert, { messageLimit: limit, publicUrl: this.deps.publicUrl });
+    return alertFromRecord(alert, { messageLimit: limit, publicUrl: this.deps.publicUrl, env: this.deps.env });
   }
 
   /** The Sender of handler kind `kind` (outbox deliveries and `script:` steps). */

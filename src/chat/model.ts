@@ -73,8 +73,12 @@ export interface AlertModel {
   resolved?: { status: RunStatus; note: string };
   /** resolve_on_success: a later run of the flow succeeded (src/chat/fixed.ts). */
   fixedBy?: string;
-  /** A one-line plain-text summary (notification fallback text). */
+  /** A one-line plain-text summary with the error message (notification fallback text). */
   title: string;
+  /** MEND_ENV (e.g. prod), shown in the title. */
+  env?: string;
+  /** When the failure happened (epoch ms), when known. */
+  failedAt?: number;
   buttons: AlertButton[];
   /** Severity for colours: failed (red), recovered (amber), resolved (green), running (blue). */
   tone: "failed" | "recovered" | "resolved" | "running";
@@ -86,6 +90,9 @@ export interface BuildOptions {
   alertId?: string;
   messageLimit: number;
   publicUrl?: string;
+  /** MEND_ENV. */
+  env?: string;
+  failedAt?: number;
 }
 
 const ACTION_LABEL: Record<ChatAction, string> = { retry: "Retry", replay: "Replay", mute: "Mute 1h" };
@@ -170,14 +177,17 @@ export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertMode
     muted: state?.muted ? { by: state.muted.by, until: state.muted.until } : undefined,
     resolved: state?.resolved ? { status: state.resolved.status, note: state.resolved.note } : undefined,
     fixedBy: state?.fixed?.run_id,
-    title: `${payload.run.flow} ${what} at step ${step}: ${err.type}${count > 1 ? ` (×${count})` : ""}`,
+    // The notification (lock screen) says what broke: the error message is in the title.
+    title: `${opts.env ? `[${opts.env}] ` : ""}${payload.run.flow} ${what} at step ${step}: ${err.type}${count > 1 ? ` (×${count})` : ""}${err.message ? ` — ${truncate(err.message, 200)}` : ""}`,
+    env: opts.env,
+    failedAt: opts.failedAt,
     buttons,
     tone,
   };
 }
 
 export function alertFromRecord(a: AlertRecord, opts: Omit<BuildOptions, "state" | "count" | "alertId">): AlertModel {
-  return buildAlert(a.state.payload, { ...opts, state: a.state, count: a.count, alertId: a.id });
+  return buildAlert(a.state.payload, { failedAt: a.createdAt, ...opts, state: a.state, count: a.count, alertId: a.id });
 }
 
 const OUTCOME_TEXT: Partial<Record<RunStatus, string>> = {

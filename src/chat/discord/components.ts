@@ -121,7 +121,8 @@ function embedSize(e: APIEmbed): number {
 }
 
 export function alertEmbed(m: AlertModel, opts: RenderOptions = {}): APIEmbed {
-  const head = m.tone === "resolved" ? `${m.flow} failed — fixed` : m.handlerOutcome === "recovered" ? `${m.flow} failed (recovered by on_failure)` : `${m.flow} failed`;
+  const env = m.env ? `[${m.env}] ` : "";
+  const head = env + (m.tone === "resolved" ? `${m.flow} failed — fixed` : m.handlerOutcome === "recovered" ? `${m.flow} failed (recovered by on_failure)` : `${m.flow} failed`);
   const run = m.runUrl ? `[${m.runId}](${m.runUrl})` : code(m.runId);
   const fields: APIEmbedField[] = [
     field("Flow", `${escapeMarkdown(m.flow)} (v${m.flowVersion})`, true),
@@ -145,6 +146,8 @@ export function alertEmbed(m: AlertModel, opts: RenderOptions = {}): APIEmbed {
     footer: { text: truncate(`mend · run ${m.runId}${m.count > 1 ? ` · ×${m.count}` : ""}`, LIMITS.footer) },
   };
   if (m.runUrl && m.runUrl.length <= 2048) embed.url = m.runUrl;
+  // Discord shows it in the reader's time zone.
+  if (m.failedAt) embed.timestamp = new Date(m.failedAt).toISOString();
   // All embeds together must stay ≤ 6000 characters: the message gives way first.
   const over = embedSize(embed) - LIMITS.total;
   if (over > 0) embed.description = codeBlock(m.message, Math.max(16, embed.description!.length - over));

@@ -59,7 +59,8 @@ export function alertText(m: AlertModel): string {
 }
 
 export function alertBlocks(m: AlertModel): KnownBlock[] {
-  const head = m.tone === "resolved" ? `${m.flow} failed — fixed` : m.handlerOutcome === "recovered" ? `${m.flow} failed (recovered by on_failure)` : `${m.flow} failed`;
+  const env = m.env ? `[${m.env}] ` : "";
+  const head = env + (m.tone === "resolved" ? `${m.flow} failed — fixed` : m.handlerOutcome === "recovered" ? `${m.flow} failed (recovered by on_failure)` : `${m.flow} failed`);
   const run = m.runUrl ? `<${m.runUrl}|${esc(m.runId)}>` : `\`${esc(m.runId)}\``;
   const fields = [
     `*Flow*\n${esc(m.flow)} (v${m.flowVersion})`,
@@ -75,6 +76,8 @@ export function alertBlocks(m: AlertModel): KnownBlock[] {
     { type: "section", text: { type: "mrkdwn", text: codeBlock(m.message) } },
   ];
   const context: string[] = [];
+  // Slack shows the time in the reader's own time zone; the fallback is UTC.
+  if (m.failedAt) context.push(`Failed <!date^${Math.floor(m.failedAt / 1000)}^{date_short_pretty} {time}|${new Date(m.failedAt).toISOString().replace("T", " ").slice(0, 16)} UTC>`);
   if (m.handlerOutcome === "failed" && m.handlerError) context.push(`on_failure failed too: ${esc(m.handlerError)}`);
   if (m.replayOf) context.push(`replay of run \`${esc(m.replayOf)}\``);
   if (m.link) context.push(`<${m.link}|details>`);
