@@ -4,7 +4,8 @@ import { EngineError } from "./errors";
 import type { Flow } from "./flow";
 import { validateInput } from "./input";
 import { ACTIVE, TERMINAL, type ChildRuns, type Cursor, type EngineDeps, type RunRecord, type Write } from "./ports";
-import { RunExecution, restoreFromLedger, type LiveRun } from "./run";
+import { restoreFromLedger, type LiveRun } from "./live-run";
+import { RunExecution } from "./run";
 
 const START_LEASE_MS = 60_000;
 const CHILD_POLL_MS = 60_000;
