@@ -73,6 +73,8 @@ export interface AlertModel {
   resolved?: { status: RunStatus; note: string };
   /** resolve_on_success: a later run of the flow succeeded (src/chat/fixed.ts). */
   fixedBy?: string;
+  /** The escalation was posted (src/chat/escalation.ts): when. */
+  escalatedAt?: number;
   /** A one-line plain-text summary with the error message (notification fallback text). */
   title: string;
   /** MEND_ENV (e.g. prod), shown in the title. */
@@ -177,6 +179,7 @@ export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertMode
     muted: state?.muted ? { by: state.muted.by, until: state.muted.until } : undefined,
     resolved: state?.resolved ? { status: state.resolved.status, note: state.resolved.note } : undefined,
     fixedBy: state?.fixed?.run_id,
+    escalatedAt: state?.escalated?.at,
     // The notification (lock screen) says what broke: the error message is in the title.
     title: `${opts.env ? `[${opts.env}] ` : ""}${payload.run.flow} ${what} at step ${step}: ${err.type}${count > 1 ? ` (×${count})` : ""}${err.message ? ` — ${truncate(err.message, 200)}` : ""}`,
     env: opts.env,
@@ -210,6 +213,7 @@ export function statusLine(m: AlertModel, mention: (u: ChatUser) => string): str
   }
   if (m.resolved) parts.push(`Resolved: ${m.resolved.note} (run ${m.resolved.status})`);
   if (m.fixedBy) parts.push(`Fixed by run ${m.fixedBy}`);
+  else if (m.escalatedAt && !m.resolved) parts.push(`Escalated at ${new Date(m.escalatedAt).toISOString().slice(11, 16)} UTC: nobody had acknowledged it`);
   if (m.muted) parts.push(`Muted for 1h by ${mention(m.muted.by)} (until ${new Date(m.muted.until).toISOString().slice(11, 16)} UTC): no alerts for ${m.flow} / ${m.step} / ${m.errorType}`);
   return parts.length ? parts.join("\n") : undefined;
 }

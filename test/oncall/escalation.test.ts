@@ -54,6 +54,8 @@ describe.each(KINDS)("escalation on %s", (kind) => {
     for (const t of p.escalateText) expect(thread[0]!.text).toContain(t);
     expect(thread[0]!.text).toMatch(/escalation/i);
     if (kind === "discord") expect(thread[0]!.allowed).toEqual({ parse: [], users: ["500000000000000002"], roles: ["600000000000000002"] });
+    // The alert itself says so.
+    expect(m.messages().find((x) => x.id === alert.id)!.text).toMatch(/Escalated at \d\d:\d\d UTC/);
     // Once only.
     await m.pump(10 * 60_000);
     expect(threadOf(m, alert.id)).toHaveLength(1);
