@@ -9,10 +9,11 @@ import type { OutboxRepo } from "./store/outbox";
 import type { RunRepo } from "./store/runs";
 import type { SilenceRepo } from "./store/silences";
 import type { Database } from "./store/database";
-import type { ActionRepo, AlertRepo } from "./store/alerts";
+import type { AlertRepo } from "./store/alerts";
 import type { ChatAlerts } from "./chat/deliver";
 import type { ClickService } from "./chat/clicks";
 import type { Escalator } from "./chat/escalation";
+import type { MessageUpdates } from "./chat/updates";
 import type { Sender } from "./handlers/types";
 import type { RunActions } from "./runs/actions";
 import type { Metrics } from "./metrics";
@@ -42,12 +43,13 @@ export interface Deps {
   log: Log;
   /** Chat alerts on every platform: editable messages and their grouping (src/chat/deliver.ts). */
   alerts: AlertRepo;
-  actions: ActionRepo;
   chat: ChatAlerts;
-  /** Retry / Replay / Mute clicks from any chat platform (src/chat/clicks.ts). */
+  /** Clicks and /mend from any chat platform, over runActions (src/chat/clicks.ts). */
   clicks: ClickService;
   /** On-call escalation of chat alerts (src/chat/escalation.ts): a Scheduler part. */
   escalator: Escalator;
+  /** Edits every message about a run when it changes, and tells its thread (src/chat/updates.ts). */
+  updates: MessageUpdates;
   /** Every action on a run (retry, replay, cancel, ack, resolve, mute, unmute, bulk): src/runs/actions.ts. */
   runActions: RunActions;
   /** Counters and the request histogram behind GET /metrics. */

@@ -4,7 +4,7 @@ import { Dispatcher } from "./alerts/dispatcher";
 import { createPlanner } from "./alerts/plan";
 import type { Deps, Log, LogLevel } from "./deps";
 import { Engine } from "./engine/engine";
-import type { Clock, HttpSend, ScriptFn } from "./engine/ports";
+import type { Clock, HttpSend, RunRecord, ScriptFn } from "./engine/ports";
 import type { Config } from "./env";
 import { sendLog } from "./handlers/log";
 import { sendWebhook } from "./handlers/webhook";
@@ -18,15 +18,17 @@ import { HandlerRepo } from "./store/handlers";
 import { OutboxRepo } from "./store/outbox";
 import { RunRepo } from "./store/runs";
 import { SilenceRepo } from "./store/silences";
-import { ActionRepo, AlertRepo } from "./store/alerts";
+import { AlertRepo } from "./store/alerts";
 import { ChatAlerts } from "./chat/deliver";
 import { ClickService } from "./chat/clicks";
 import { Escalator } from "./chat/escalation";
 import { FixedAlerts } from "./chat/fixed";
 import { EscalationRepo } from "./store/escalations";
+import { factsOfRun, readFacts } from "./chat/facts";
+import { MessageUpdates } from "./chat/updates";
 import { PLATFORMS } from "./chat/platforms";
 import type { AnyChatPlatform } from "./chat/platform";
-import { RunActions, type ActionRequest } from "./runs/actions";
+import { RunActions } from "./runs/actions";
 import { ActionClaimRepo } from "./store/action-claims";
 import { RunCounter, TextMetrics, type Metrics } from "./metrics";
 import { stepFetch } from "./net/step-fetch";
@@ -130,12 +132,23 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   const outbound = { fetch: guardedFetch(fetchFn, urlPolicy), check: (url: string) => registrationRefusal(url, urlPolicy) };
   // Chat alerts (Slack, Discord): editable messages, grouping inside MEND_GROUP_WINDOW_S, clicks.
   const alerts = new AlertRepo(o.db);
-  const actions = new ActionRepo(o.db);
   const platforms = (o.platforms ?? PLATFORMS).map((platform: AnyChatPlatform) => ({
     platform,
     conn: platform.connect({ config: o.config, log, clock, apiFetch: fetchFn, node: o.chatNode?.[platform.kind] }),
   }));
-  const chat = new ChatAlerts({ alerts, clock, newId, log, windowMs: o.config.MEND_GROUP_WINDOW_S * 1000, publicUrl: o.config.MEND_PUBLIC_URL, env: o.config.MEND_ENV, platforms, fetch: outbound.fetch });
+  const facts = (run: RunRecord) => factsOfRun({ runs, silences, now: () => clock.now() }, run);
+  const chat = new ChatAlerts({
+    alerts,
+    clock,
+    newId,
+    log,
+    windowMs: o.config.MEND_GROUP_WINDOW_S * 1000,
+    publicUrl: o.config.MEND_PUBLIC_URL,
+    env: o.config.MEND_ENV,
+    platforms,
+    fetch: outbound.fetch,
+    facts: (runId) => readFacts({ runs, silences, now: () => clock.now() }, runId),
+  });
   let scheduler: Scheduler | undefined;
   const onDue = (at: number) => {
     scheduler?.wake(at);
@@ -200,15 +213,17 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     publicUrl: o.config.MEND_PUBLIC_URL,
   });
   const dispatcher = new Dispatcher({ clock, outbox, handlers, senders: countedSenders(senders, metrics), fetch: outbound.fetch, log, schedule: o.outboxSchedule, waitUntil, onDue });
-  // Chat Retry / Replay go through the run actions service (external failures included).
-  const act = (req: ActionRequest) => runActions!.perform(req);
-  const clicks = new ClickService({ engine, runs, silences, actions, chat, clock, newId, log, waitUntil, act });
+  runActions = new RunActions({ engine, runs, silences, clock, newId, log, waitUntil, config: o.config, outbound }, new ActionClaimRepo(o.db));
+  // Chat: clicks and /mend act through the service; every change it reports edits the messages about the run.
+  const clicks = new ClickService({ engine, runs, runActions, chat, clock, log, waitUntil });
+  const updates = new MessageUpdates({ chat, runs, facts, clock, log });
+  runActions.onChange((change) => updates.onChange(change));
   scheduler = new Scheduler(
     clock,
     [
       { tick: () => engine.tick(), nextDueAt: () => runs.nextDueAt() },
       { tick: () => dispatcher.tick(), nextDueAt: () => outbox.nextDueAt() },
-      { tick: () => clicks.tick(), nextDueAt: () => clicks.nextDueAt() },
+      { tick: () => updates.tick(), nextDueAt: () => updates.nextDueAt() },
       { tick: () => escalator.tick(), nextDueAt: () => escalator.nextDueAt() },
       { tick: () => fixed.tick(), nextDueAt: () => fixed.nextDueAt() },
     ],
@@ -216,7 +231,6 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     o.pollMs,
     waitUntil,
   );
-  runActions = new RunActions({ engine, runs, silences, clock, newId, log, waitUntil, config: o.config, outbound }, new ActionClaimRepo(o.db));
-  const deps: Deps = { config: o.config, clock, random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, actions, chat, clicks, runActions, metrics, escalator };
+  const deps: Deps = { config: o.config, clock, random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, chat, clicks, updates: updates!, runActions, metrics, escalator };
   return { deps, scheduler };
 }

@@ -1,54 +1,31 @@
-// Platform-neutral click handling: Retry / Replay / Mute 1h on a run, from a button or a command.
-// One instance lives in deps.clicks (built in src/services.ts).
+// Chat clicks and /mend commands: thin adapters over the run-actions service (src/runs/actions.ts).
+// One instance lives in deps.clicks (built in src/services.ts). A platform verifies the request,
+// decides its allow-list, and calls one of:
 //
-//   const result = await deps.clicks.handle({
-//     platform: "slack",               // the alert kind whose editor redraws the message
-//     action: "retry" | "replay" | "mute",
-//     runId, alertId?, gen?,           // from decodeButton(button id); a slash command passes only runId
-//     user: { id, name? },
-//     allowed,                         // the platform's allow-list decision (users, roles)
-//     onEnd?: (run) => Promise<void>,  // optional: told when the started run ends (used when there is
-//                                      //   no alert message to edit, e.g. a command's reply)
-//   });
+//   deps.clicks.button(platform, decodeButton(id), user, tellClicker)   a button on a message
+//   deps.clicks.command(platform, action, runId, user, tellEnd)         `/mend retry <run>` …
+//   deps.clicks.handle({ platform, action, runId, alertId?, gen?, user, allowed, onEnd? })
 //
-//   result.status  denied | not_found | stale | duplicate | refused | started | muted
-//   result.reply   a private line for the clicker (Slack ephemeral, Discord flag 64) when the click
-//                  did nothing (denied, stale, duplicate, refused, not_found); undefined otherwise
-//   result.summary a one-line description of what happened (for command answers and logs)
-//   result.alert   the alert after the click (its message was already edited through the editor
-//                  of its platform, through deps.chat)
-//   result.run     the run that was started (retry: the same run; replay: the new run)
-//
-// Guarantees:
-//   - nothing runs unless `allowed`;
-//   - exactly once per (action, alert, run, generation): the key is claimed in the `actions` table
-//     before anything runs, so double clicks and redeliveries do nothing (status duplicate); a click
-//     on buttons older than the alert's current generation is `stale`;
-//   - after a retry/replay the alert shows "<Action> by @user — running…", and when the run ends
-//     it is edited again with the outcome (succeeded / recovered / failed again with fresh buttons).
-//     The end is noticed twice over: engine.waitFor for immediacy, and tick() (a Scheduler part)
-//     which finds alerts still marked running whose run has ended (after a restart, or a run that
-//     finished in another process). Only the first of the two edits the message.
-//   - Mute 1h creates a silence for the alert's flow + step + error type and says so in the message.
-//   - Retry/Replay go through the run actions service (deps.act = runActions.perform), which calls
-//     an external failure's reporting system back; the message says what it answered.
-//
-//   await deps.clicks.resolved(run, note)   for code that ends a run outside the engine (a success
-//     report of an external job): marks the run's alerts resolved ("Resolved: <note>", no buttons)
-//     and edits their messages.
-import type { Log } from "../deps";
+// and answers the platform with result.reply privately when it is set (privateLine). The action
+// itself is the table entry of src/chat/actions.ts, calling RunActions with the clicker as the
+// actor and a key per (platform, action, message, run, generation): a double click or a
+// redelivered interaction acts once and answers "Already done". A click on buttons older than the
+// message's generation is `stale`. The messages themselves are edited by src/chat/updates.ts, which
+// hears every change the service makes (whoever asked for it).
 import type { Engine } from "../engine/engine";
-import type { ErrorContext } from "../engine/errors";
 import { TERMINAL, type Clock, type RunRecord } from "../engine/ports";
-import type { ActionRepo, AlertRecord, ChatAction, ChatUser } from "../store/alerts";
+import type { Actor, RunActions } from "../runs/actions";
+import type { AlertRecord, ChatAction, ChatUser } from "../store/alerts";
 import type { RunRepo } from "../store/runs";
-import type { SilenceRepo } from "../store/silences";
-import type { ActionOutcome, ActionRequest, Actor } from "../runs/actions";
+import type { Log } from "../deps";
+import { chatAction } from "./actions";
 import type { ChatAlerts } from "./deliver";
-import type { DecodedButton } from "./model";
+import { verb, type DecodedButton } from "./model";
+import { runOutcome } from "./updates";
 
-export const MUTE_MS = 3_600_000;
-/** How long a click waits in memory for its run; past that the scheduler tick reports the end. */
+export { runOutcome };
+
+/** How long a command waits in memory to tell how its run ended. */
 const FOLLOW_MS = 60_000;
 
 export interface Click {
@@ -59,31 +36,30 @@ export interface Click {
   gen?: number;
   user: ChatUser;
   allowed: boolean;
+  /** Told when the started run ends (where no message shows it: status lists, commands). */
   onEnd?: (run: RunRecord) => Promise<void>;
 }
 
-export type ClickStatus = "denied" | "not_found" | "stale" | "duplicate" | "refused" | "started" | "muted";
+export type ClickStatus = "denied" | "not_found" | "stale" | "duplicate" | "refused" | "started" | "done";
 
 export interface ClickResult {
   status: ClickStatus;
+  /** A private line for the clicker when the click did nothing (Slack ephemeral, Discord flag 64). */
   reply?: string;
   summary: string;
   alert?: AlertRecord;
+  /** The run a retry/replay set going (retry: the same run; replay: the new run). */
   run?: RunRecord;
 }
 
 export interface ClickDeps {
-  engine: Engine;
+  engine: Pick<Engine, "waitFor">;
   runs: RunRepo;
-  silences: SilenceRepo;
-  actions: ActionRepo;
+  runActions: RunActions;
   chat: ChatAlerts;
   clock: Clock;
-  newId: () => string;
   log: Log;
   waitUntil: (p: Promise<unknown>) => void;
-  /** Retry / Replay through the run actions service (deps.runActions.perform). */
-  act: (req: ActionRequest) => Promise<ActionOutcome>;
 }
 
 /** One line of a /mend status list: a failed run and what its buttons carry. */
@@ -93,40 +69,34 @@ export interface StatusItem {
   gen: number;
 }
 
-export const VERB: Record<ChatAction, string> = { retry: "Retry", replay: "Replay", mute: "Mute" };
-
-/** What the clicker alone should read, when the click did nothing visible on an alert. */
+/** What the clicker alone should read, when the click did nothing visible on a message. */
 export function privateLine(r: ClickResult): string | undefined {
   return r.reply ?? (r.alert ? undefined : r.summary);
 }
 
 /** " (new run X) — running…" / " (run X) — running…" after a command started a run; "" otherwise. */
-export function startedNote(r: ClickResult, action: "retry" | "replay"): string {
+export function startedNote(r: ClickResult, action: string): string {
   return r.run ? ` (${action === "replay" ? `new run ${r.run.id}` : `run ${r.run.id}`}) — running…` : "";
 }
 
-/** What a followed run ended as: its status, or "failed again: <message>". */
-export function runOutcome(run: RunRecord): string {
-  return run.status === "failed" ? `failed again${run.error ? `: ${run.error.message}` : ""}` : run.status;
-}
-
 export class ClickService {
-  /** False once a tick found nothing to follow; set again by each started click. */
-  private maybeFollowing = true;
   private stopped = false;
 
   constructor(private readonly deps: ClickDeps) {}
 
+  /** Stops telling commands how their runs ended (the services are going away). */
   stop(): void {
     this.stopped = true;
   }
 
   async handle(click: Click): Promise<ClickResult> {
     const { deps } = this;
-    const verb = VERB[click.action];
+    const spec = chatAction(click.action);
+    const what = click.action === "mute" ? "mute alerts" : `${click.action.replace("_all", "")} runs`;
     if (!click.allowed) {
-      return { status: "denied", reply: `You are not allowed to ${click.action === "mute" ? "mute alerts" : `${click.action} runs`} from chat: your user id ${click.user.id} is not on the allow-list. Nothing was run.`, summary: `${verb} by ${click.user.id} refused (not on the allow-list)` };
+      return { status: "denied", reply: `You are not allowed to ${what} from chat: your user id ${click.user.id} is not on the allow-list. Nothing was run.`, summary: `${click.action} by ${click.user.id} refused (not on the allow-list)` };
     }
+    if (!spec) return { status: "not_found", reply: `mend has no '${click.action}' button (any more).`, summary: `unknown action ${click.action}` };
     const run = await deps.runs.getRun(click.runId);
     if (!run) return { status: "not_found", reply: `Run ${click.runId} does not exist.`, summary: `unknown run ${click.runId}` };
     const alert = click.alertId ? await deps.chat.alerts.get(click.alertId) : undefined;
@@ -134,33 +104,16 @@ export class ClickService {
       return { status: "stale", reply: "This alert has changed since those buttons were drawn; use the buttons on the current message.", summary: `stale ${click.action} click on alert ${alert.id}`, alert };
     }
     const gen = click.gen ?? (run.finishedAt ?? run.updatedAt);
-    const key = `${click.action}:${click.alertId ?? ""}:${click.runId}:${gen}`;
-    const now = deps.clock.now();
-    if (!(await deps.actions.claim(key, run.id, now))) {
-      const prior = (await deps.actions.get(key))?.result as { summary?: string } | null | undefined;
-      const current = click.action === "mute" ? "" : ` Run ${run.id} is ${(await deps.runs.getRun(run.id))?.status ?? run.status} now.`;
-      return { status: "duplicate", reply: `Already done${prior?.summary ? `: ${prior.summary}` : ""}. Nothing new was run.${current}`, summary: `duplicate ${click.action} of run ${run.id}`, alert };
+    const key = `${click.platform}:${click.action}:${click.alertId ?? ""}:${click.runId}:${gen}`;
+    const by: Actor = { id: click.user.id, name: click.user.name, via: click.platform as Actor["via"] };
+    const a = await spec.call({ runId: run.id, alert, by, key, actions: deps.runActions, runs: deps.runs });
+    if (a.replayed) {
+      const now = (await deps.runs.getRun(run.id))?.status ?? run.status;
+      return { status: "duplicate", reply: `Already done: ${a.summary}. Nothing new was run. Run ${run.id} is ${now} now.`, summary: `duplicate ${click.action} of run ${run.id}`, alert };
     }
-    if (click.action === "mute") return this.record(key, await this.mute(click, run, alert));
-    // Retry / Replay go through the run actions service, which also routes external failures.
-    const by = { id: click.user.id, name: click.user.name, via: click.platform as Actor["via"] };
-    const outcome = await deps.act({ action: click.action, runId: run.id, by });
-    if (run.external) return this.record(key, await this.callBack(click, run, alert, outcome));
-    if (!outcome.ok) {
-      return this.record(key, { status: "refused", reply: `Could not ${click.action} run ${run.id}: ${outcome.error}.`, summary: `${click.action} of run ${run.id} refused: ${outcome.error}`, alert });
-    }
-    const started = outcome.started ?? outcome.run;
-    let edited = alert;
-    if (alert) {
-      const r = await deps.chat.change(alert.id, (a) => ({
-        state: { ...a.state, activity: { action: click.action, by: click.user, at: now, run_id: started.id, phase: "running" } },
-      }));
-      edited = r.alert;
-      this.maybeFollowing = true;
-    }
-    deps.waitUntil(this.follow(started.id, alert?.id, click.onEnd));
-    const summary = click.action === "retry" ? `Retry of run ${run.id} started by ${click.user.name ?? click.user.id}` : `Replay of run ${run.id} started by ${click.user.name ?? click.user.id}: new run ${started.id}`;
-    return this.record(key, { status: "started", summary, alert: edited, run: started });
+    if (!a.ok) return { status: "refused", reply: `Could not ${verb(click.action).toLowerCase()} run ${run.id}: ${a.summary}`, summary: `${click.action} of run ${run.id} refused: ${a.summary}`, alert };
+    if (a.started && click.onEnd) deps.waitUntil(this.follow(a.started.id, click.onEnd));
+    return { status: a.started ? "started" : "done", summary: a.summary, alert, run: a.started };
   }
 
   /**
@@ -169,6 +122,12 @@ export class ClickService {
    */
   button(platform: string, b: DecodedButton, user: ChatUser, tellClicker: (run: RunRecord) => Promise<void>): Promise<ClickResult> {
     return this.handle({ platform, action: b.action, runId: b.runId, alertId: b.alertId || undefined, gen: b.gen, user, allowed: true, onEnd: b.alertId ? undefined : tellClicker });
+  }
+
+  /** `/mend retry|replay <run>`: acts through the run's newest message on `platform` when there is one, so it is edited too. */
+  async command(platform: string, action: "retry" | "replay", runId: string, user: ChatUser, tellEnd?: (run: RunRecord) => Promise<void>): Promise<ClickResult> {
+    const alert = await this.alertFor(runId, platform);
+    return this.handle({ platform, action, runId, alertId: alert?.id, gen: alert?.state.gen, user, allowed: true, onEnd: tellEnd });
   }
 
   /** The `platform` alert a command about `runId` acts through: the newest one whose buttons target that run. */
@@ -188,65 +147,7 @@ export class ClickService {
     return items;
   }
 
-  /** A Scheduler part: reports runs whose end no in-memory waiter saw. */
-  async tick(): Promise<number> {
-    if (!this.maybeFollowing || this.stopped) return 0;
-    const list = await this.deps.chat.alerts.following();
-    if (list.length === 0) {
-      this.maybeFollowing = false;
-      return 0;
-    }
-    let done = 0;
-    for (const a of list) {
-      const runId = a.state.activity!.run_id;
-      const run = await this.deps.runs.getRun(runId);
-      if (!run) {
-        await this.finish(a.id, runId, undefined);
-        done++;
-      } else if (TERMINAL.includes(run.status)) {
-        if (await this.finish(a.id, run.id, run)) done++;
-      }
-    }
-    return done;
-  }
-
-  async nextDueAt(): Promise<number | null> {
-    // The scheduler's poll drives tick(); nothing here is due at a precise time.
-    return null;
-  }
-
-  private async record(key: string, result: ClickResult): Promise<ClickResult> {
-    await this.deps.actions.setResult(key, { status: result.status, summary: result.summary, run: result.run?.id ?? null });
-    return result;
-  }
-
-  private async mute(click: Click, run: RunRecord, alert: AlertRecord | undefined): Promise<ClickResult> {
-    const { deps } = this;
-    const now = deps.clock.now();
-    const error: ErrorContext | null = alert?.state.payload.error ?? run.error;
-    const flow = alert?.state.payload.run.flow ?? run.flow;
-    const silence = await deps.silences.create(
-      {
-        id: deps.newId(),
-        flow,
-        step: error?.step ?? null,
-        errorType: error?.type ?? null,
-        endsAt: now + MUTE_MS,
-        createdBy: `${click.platform}:${click.user.id}`,
-        comment: `Mute 1h from ${click.platform} by ${click.user.name ?? click.user.id}`,
-      },
-      now,
-    );
-    let edited = alert;
-    if (alert) {
-      const r = await deps.chat.change(alert.id, (a) => ({ state: { ...a.state, muted: { by: click.user, until: now + MUTE_MS, silence_id: silence.id } } }));
-      edited = r.alert;
-    }
-    const what = `${flow} / ${error?.step ?? "any step"} / ${error?.type ?? "any error"}`;
-    return { status: "muted", summary: `Muted ${what} for 1h (silence ${silence.id}) by ${click.user.name ?? click.user.id}`, alert: edited };
-  }
-
-  /** Marks every alert of `run` resolved (no buttons) and edits their messages. */
+  /** Marks every alert of `run` closed with `note` ("ci reported nightly succeeded"); their messages lose their buttons. */
   async resolved(run: RunRecord, note: string): Promise<void> {
     const now = this.deps.clock.now();
     for (const a of await this.deps.chat.alerts.forRun(run.id)) {
@@ -255,51 +156,12 @@ export class ClickService {
     }
   }
 
-  private async callBack(click: Click, run: RunRecord, alert: AlertRecord | undefined, outcome: ActionOutcome): Promise<ClickResult> {
-    const { deps } = this;
-    const action = click.action as "retry" | "replay";
-    const source = String((run.external as { source?: unknown } | null)?.source ?? run.flow);
-    const answered = (outcome.body.callback as { status?: number | null } | undefined)?.status;
-    const status: ClickStatus = outcome.ok ? "started" : "refused";
-    const note = outcome.ok ? `sent to ${source} (answered ${answered ?? "nothing"})` : outcome.error;
-    let edited = alert;
-    if (alert) {
-      const r = await deps.chat.change(alert.id, (a) => ({ state: { ...a.state, activity: { action, by: click.user, at: deps.clock.now(), run_id: run.id, phase: "done", note } } }));
-      edited = r.alert;
-    }
-    const summary = `${VERB[action]} of external run ${run.id} by ${click.user.name ?? click.user.id}: ${note}`;
-    return { status, summary, alert: edited, reply: status === "refused" && !alert ? `${VERB[action]} failed: ${note}` : undefined };
-  }
-
-  private async follow(runId: string, alertId: string | undefined, onEnd?: (run: RunRecord) => Promise<void>): Promise<void> {
+  private async follow(runId: string, onEnd: (run: RunRecord) => Promise<void>): Promise<void> {
     try {
       const run = await this.deps.engine.waitFor(runId, FOLLOW_MS);
-      if (!run || !TERMINAL.includes(run.status)) return;
-      if (alertId) await this.finish(alertId, runId, run);
-      if (onEnd) await onEnd(run);
+      if (run && TERMINAL.includes(run.status) && !this.stopped) await onEnd(run);
     } catch (err) {
       this.deps.log("warn", "following a clicked run failed", { run: runId, error: String((err as Error)?.message ?? err) });
     }
-  }
-
-  /** Marks the alert's activity done with the run's outcome; true when this call did it. */
-  private async finish(alertId: string, runId: string, run: RunRecord | undefined): Promise<boolean> {
-    const { changed } = await this.deps.chat.change(alertId, (a) => {
-      const act = a.state.activity;
-      if (!act || act.phase !== "running" || act.run_id !== runId) return undefined;
-      const outcome = run?.status ?? "failed";
-      const failedAgain = outcome === "failed" || outcome === "cancelled";
-      return {
-        state: {
-          ...a.state,
-          activity: { ...act, phase: "done", outcome, error: run?.error ?? undefined, note: run ? undefined : `run ${runId} no longer exists` },
-          // Failed again: fresh buttons (a new generation) that act on the followed run.
-          gen: failedAgain ? a.state.gen + 1 : a.state.gen,
-          target_run: failedAgain && run ? run.id : a.state.target_run,
-          closed: !failedAgain || a.state.closed,
-        },
-      };
-    });
-    return changed;
   }
 }

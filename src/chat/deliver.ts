@@ -26,7 +26,7 @@
 import type { Clock, AlertPayload } from "../engine/ports";
 import type { Log } from "../deps";
 import { DeliveryError, type Sender } from "../handlers/types";
-import { type AlertPatch, type AlertRecord, type AlertRepo, groupKeyOf } from "../store/alerts";
+import { type AlertPatch, type AlertRecord, type AlertRepo, groupKeyOf, type RunFacts } from "../store/alerts";
 import { alertFromRecord, type AlertModel } from "./model";
 import type { ChatConnection, ChatPlatform } from "./platform";
 import { parseTarget, targetKey, type ChatTarget } from "./target";
@@ -62,7 +62,12 @@ export interface ChatAlertsDeps {
   platforms: Connected[];
   /** Outbound fetch (URL-checked) for edits through webhook URLs. */
   fetch: typeof fetch;
+  /** The facts of a run (src/chat/facts.ts), stored with its message. */
+  facts: (runId: string) => Promise<RunFacts | undefined>;
 }
+
+/** Messages older than this are not edited (or threaded into) any more. */
+export const LOOKBACK_MS = 30 * 86_400_000;
 
 /** Runs async sections one at a time per key (in this process). */
 export class KeyedLock {
@@ -90,6 +95,8 @@ export class ChatAlerts {
   private readonly groupLock = new KeyedLock();
   private readonly alertLock = new KeyedLock();
   private readonly pausedUntil = new Map<string, number>();
+  /** Whether an alert row exists: undefined until asked, true once one was seen or made. */
+  private known: boolean | undefined;
 
   constructor(readonly deps: ChatAlertsDeps) {
     this.alerts = deps.alerts;
@@ -120,6 +127,29 @@ export class ChatAlerts {
     return Math.max(0, (this.pausedUntil.get(kind) ?? 0) - this.deps.clock.now());
   }
 
+  /** Whether any alert row exists (cached once true): nothing to edit before the first. */
+  async hasAlerts(): Promise<boolean> {
+    if (this.known === undefined || this.known === false) this.known = await this.alerts.any();
+    return this.known;
+  }
+
+  /**
+   * Posts `text` in the thread of the alert's message. A rate limit is waited out (a few times);
+   * a failure is logged, never thrown.
+   */
+  async reply(alert: AlertRecord, text: string, attempt = 0): Promise<void> {
+    const conn = this.connection(alert.kind);
+    if (!conn || !alert.ref) return;
+    try {
+      await this.call(alert.kind, () => conn.reply(alert.ref!, text));
+    } catch (err) {
+      const e = err as { message?: string; retryAfterMs?: number; rateLimited?: boolean };
+      const again = e?.rateLimited === true && attempt < EDIT_RETRIES;
+      this.deps.log("warn", `could not post in the chat alert's thread${again ? "; trying again" : ""}`, { alert: alert.id, kind: alert.kind, error: String(e?.message ?? err) });
+      if (again) this.deps.clock.setTimer(e.retryAfterMs ?? 1000, () => void this.reply(alert, text, attempt + 1).catch(() => undefined));
+    }
+  }
+
   /** The connected platforms, in PLATFORMS order. */
   get platforms(): Connected[] {
     return this.deps.platforms;
@@ -143,13 +173,21 @@ export class ChatAlerts {
     };
   }
 
-  async deliver(o: DeliverOptions): Promise<{ alert: AlertRecord; action: "posted" | "updated" | "counted" }> {
+  async deliver(o: DeliverOptions): Promise<{ alert: AlertRecord; action: "posted" | "updated" | "counted" | "threaded" }> {
     const c = this.byKind.get(o.kind);
     if (!c) throw new Error(`no chat platform '${o.kind}'`);
     const conn = c.conn;
     const where = parseTarget(c.platform, o.config);
     if (where.channel && !conn.bot) throw new DeliveryError(`${o.kind} handler with \`${c.platform.channel.field}\` needs the bot token (${c.platform.name}), or use \`webhook_url\``, undefined, undefined, true);
     const target = targetKey(o.kind, where);
+    const runId = o.payload.run.id;
+    // A run started from a message (a retry or replay) that fails again is told in that message's
+    // thread (src/chat/updates.ts), never counted into its group or posted anew.
+    if (this.known !== false) {
+      const origin = (await this.alerts.about(runId, this.deps.clock.now() - LOOKBACK_MS)).find((a) => a.target === target && a.state.follow?.includes(runId));
+      if (origin) return { alert: origin, action: "threaded" };
+    }
+    const facts = await this.deps.facts(runId);
     const groupKey = groupKeyOf(o.payload);
     return this.groupLock.run(`${target}\u0000${groupKey}`, async () => {
       const now = this.deps.clock.now();
@@ -165,9 +203,10 @@ export class ChatAlerts {
           groupKey,
           count: 1,
           ref: null,
-          state: { payload: o.payload, gen: 1, target_run: o.payload.run.id, deliveries: [o.deliveryId], runs: [o.payload.run.id] },
+          state: { payload: o.payload, gen: 1, target_run: runId, deliveries: [o.deliveryId], runs: [runId], facts },
           createdAt: now,
         });
+        this.known = true;
         return this.alertLock.run(open.id, () => this.postOrUpdate(open!, o, conn, where));
       }
       const id = open.id;
@@ -192,6 +231,7 @@ export class ChatAlerts {
               activity: keepActivity ? s.activity : undefined,
               deliveries: [...s.deliveries, o.deliveryId].slice(-MAX_DELIVERIES),
               runs: newRun ? [...runs, o.payload.run.id].slice(-MAX_DELIVERIES) : runs,
+              facts: facts ?? s.facts,
             },
           };
         });
@@ -201,7 +241,7 @@ export class ChatAlerts {
     });
   }
 
-  private async postOrUpdate(alert: AlertRecord, o: DeliverOptions, conn: ChatConnection, where: ChatTarget): Promise<{ alert: AlertRecord; action: "posted" | "updated" | "counted" }> {
+  private async postOrUpdate(alert: AlertRecord, o: DeliverOptions, conn: ChatConnection, where: ChatTarget): Promise<{ alert: AlertRecord; action: "posted" | "updated" | "counted" | "threaded" }> {
     if (!alert.ref) {
       const ref = await this.call(o.kind, () => conn.post(where, this.model(alert), { alertId: alert.id, fetch: o.fetch }));
       const { alert: saved } = await this.mutate(alert.id, () => ({ ref }));

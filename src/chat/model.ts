@@ -24,12 +24,15 @@
 //   truncate(text, limit) cuts to `limit` characters including the trailing "…".
 import { schemaNote } from "../handlers/log";
 import type { AlertPayload, RunStatus } from "../engine/ports";
-import type { AlertRecord, AlertState, ChatAction, ChatUser } from "../store/alerts";
+import type { AlertRecord, AlertState, ChatAction, ChatUser, RunFacts } from "../store/alerts";
+import { CHAT_ACTIONS, chatAction, type ButtonView } from "./actions";
 
 export interface AlertButton {
   action: ChatAction;
   label: string;
   style?: "primary" | "danger";
+  /** Ask before acting (Slack `confirm`; Discord has none: the label says what it does). */
+  confirm?: { title: string; text: string; ok: string };
   /** Opaque click id: `mend:<action>:<alertId>:<runId>:<gen>` (see decodeButton). */
   id: string;
 }
@@ -50,7 +53,7 @@ export interface AlertModel {
   runUrl?: string;
   /** An external failure's link (POST /api/failures `link`). */
   link?: string;
-  /** Run status when the alert was made (failed / recovered; running for on_failure scripts). */
+  /** The main run's status as last seen. */
   runStatus: RunStatus;
   /** Set when the flow's on_failure handler ran. */
   handlerOutcome?: "recovered" | "failed";
@@ -58,7 +61,7 @@ export interface AlertModel {
   replayOf?: string | null;
   /** Failures in the group (1 when not grouped). */
   count: number;
-  /** Who clicked what and how it ended. */
+  /** The latest retry/replay on the message's runs and how it ended. */
   activity?: {
     action: ChatAction;
     by: ChatUser;
@@ -68,9 +71,13 @@ export interface AlertModel {
     error?: string;
     note?: string;
   };
-  muted?: { by: ChatUser; until: number };
-  /** The run ended outside the engine (an external job reported success). */
-  resolved?: { status: RunStatus; note: string };
+  muted?: { by: string; until: number | null };
+  acked?: { by: string };
+  resolved?: { by: string; note: string | null };
+  /** Closed outside mend's buttons (e.g. an external job reported success). */
+  closedNote?: string;
+  /** The title line: `orders failed`, `ci / nightly failed`, `orders failed — fixed`. */
+  headline: string;
   /** resolve_on_success: a later run of the flow succeeded (src/chat/fixed.ts). */
   fixedBy?: string;
   /** The escalation was posted (src/chat/escalation.ts): when. */
@@ -97,8 +104,6 @@ export interface BuildOptions {
   failedAt?: number;
 }
 
-const ACTION_LABEL: Record<ChatAction, string> = { retry: "Retry", replay: "Replay", mute: "Mute 1h" };
-
 export function truncate(text: string, limit: number): string {
   if (limit <= 0) return "";
   const chars = Array.from(text);
@@ -122,19 +127,29 @@ export interface DecodedButton {
 }
 
 export function decodeButton(id: string): DecodedButton | undefined {
-  const m = /^mend:(retry|replay|mute):([^:]*):([^:]+):(\d+)$/.exec(id);
-  if (!m) return undefined;
-  return { action: m[1] as ChatAction, alertId: m[2]!, runId: m[3]!, gen: Number(m[4]) };
+  const m = /^mend:([a-z_]+):([^:]*):([^:]+):(\d+)$/.exec(id);
+  if (!m || !chatAction(m[1]!)) return undefined;
+  return { action: m[1]!, alertId: m[2]!, runId: m[3]!, gen: Number(m[4]) };
 }
 
-/** The button for one action on a run (alert messages and the /mend status lists). */
-export function actionButton(b: { action: ChatAction; alertId: string; runId: string; gen: number }): AlertButton {
-  return {
-    action: b.action,
-    label: ACTION_LABEL[b.action],
-    style: b.action === "retry" ? "primary" : b.action === "mute" ? "danger" : undefined,
-    id: encodeButton(b),
-  };
+/** The button for one action of the table on a run (alert messages and the /mend status lists). */
+export function actionButton(b: { action: ChatAction; alertId: string; runId: string; gen: number }, view?: ButtonView): AlertButton {
+  const spec = chatAction(b.action)!;
+  const label = spec.label(view ?? { facts: { status: "failed" }, count: 1, busy: false, closed: false });
+  return { action: b.action, label, style: spec.style, confirm: spec.confirm, id: encodeButton(b) };
+}
+
+/** The buttons of one run on a /mend status list (no message: what its status allows). */
+export function runButtons(run: { id: string; status: RunStatus }, alertId: string, gen: number): AlertButton[] {
+  const view: ButtonView = { facts: { status: run.status }, count: 1, busy: false, closed: false };
+  return CHAT_ACTIONS.filter((a) => a.shown(view)).map((a) => actionButton({ action: a.id, alertId, runId: run.id, gen }, view));
+}
+
+/** The facts of a message whose row predates them: what the payload said when it was posted. */
+function factsOf(payload: AlertPayload, state?: AlertState): RunFacts {
+  if (state?.facts) return state.facts;
+  const ext = payload.external;
+  return { status: payload.run.status, external: ext ? { ...ext, retry: true, replay: true } : undefined };
 }
 
 export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertModel {
@@ -143,20 +158,23 @@ export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertMode
   const alertId = opts.alertId ?? "";
   const gen = state?.gen ?? 0;
   const targetRun = state?.target_run ?? payload.run.id;
+  const facts = factsOf(payload, state);
   const act = state?.activity;
   const activity: AlertModel["activity"] = act
     ? { action: act.action, by: act.by, phase: act.phase, outcome: act.outcome, runId: act.run_id, error: act.error ? truncate(act.error.message, opts.messageLimit) : undefined, note: act.note }
     : undefined;
-  const running = act?.phase === "running" && act.action !== "mute";
-  const resolved = Boolean(state?.resolved || state?.fixed) || (act?.phase === "done" && (act.outcome === "succeeded" || act.outcome === "recovered") && act.action !== "mute");
-  // While a retry/replay runs, and once it fixed things, there is nothing to click.
-  const actions: ChatAction[] = running || resolved ? [] : state?.muted ? ["retry", "replay"] : ["retry", "replay", "mute"];
-  const buttons = actions.map((action) => actionButton({ action, alertId, runId: targetRun, gen }));
-  const runStatus = payload.run.status;
-  const step = err.step ?? "?";
-  const tone: AlertModel["tone"] = resolved ? "resolved" : running ? "running" : payload.handler?.outcome === "recovered" ? "recovered" : "failed";
+  const busy = act?.phase === "running";
+  const fixed = facts.status === "succeeded" || Boolean(state?.resolved || state?.fixed);
+  const closed = fixed || Boolean(facts.resolved);
   const count = opts.count ?? 1;
-  const what = payload.handler?.outcome === "recovered" ? "failed (recovered by its error handler)" : "failed";
+  const view: ButtonView = { facts, count, busy, closed };
+  const buttons = CHAT_ACTIONS.filter((a) => a.shown(view)).map((a) => actionButton({ action: a.id, alertId, runId: targetRun, gen }, view));
+  const step = err.step ?? "?";
+  const recovered = facts.status === "recovered" || payload.handler?.outcome === "recovered";
+  const tone: AlertModel["tone"] = closed ? "resolved" : busy ? "running" : recovered ? "recovered" : "failed";
+  const name = payload.external ? `${payload.external.source} / ${payload.external.job}` : payload.run.flow;
+  const headline = fixed ? `${name} failed — fixed` : recovered ? `${name} failed (recovered by on_failure)` : `${name} failed`;
+  const what = recovered ? "failed (recovered by its error handler)" : "failed";
   return {
     alertId,
     gen,
@@ -167,21 +185,24 @@ export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertMode
     message: truncate([err.message ?? "", schemaNote(err)].filter(Boolean).join(" — "), opts.messageLimit),
     status: err.status ?? undefined,
     attempts: err.attempts ?? 1,
-    runId: payload.run.id,
-    runUrl: payload.run.url ?? runLink(opts.publicUrl, payload.run.id),
+    runId: targetRun,
+    runUrl: targetRun === payload.run.id ? (payload.run.url ?? runLink(opts.publicUrl, targetRun)) : runLink(opts.publicUrl, targetRun),
     link: payload.link,
-    runStatus,
+    runStatus: facts.status,
     handlerOutcome: payload.handler?.outcome,
     handlerError: payload.handler?.error ? truncate(payload.handler.error.message, opts.messageLimit) : undefined,
     replayOf: payload.run.replay_of,
     count,
     activity,
-    muted: state?.muted ? { by: state.muted.by, until: state.muted.until } : undefined,
-    resolved: state?.resolved ? { status: state.resolved.status, note: state.resolved.note } : undefined,
+    muted: facts.muted,
+    acked: facts.acked ? { by: facts.acked.by } : undefined,
+    resolved: facts.resolved ? { by: facts.resolved.by, note: facts.resolved.note } : undefined,
+    closedNote: state?.resolved?.note,
     fixedBy: state?.fixed?.run_id,
     escalatedAt: state?.escalated?.at,
+    headline: `${opts.env ? `[${opts.env}] ` : ""}${headline}`,
     // The notification (lock screen) says what broke: the error message is in the title.
-    title: `${opts.env ? `[${opts.env}] ` : ""}${payload.run.flow} ${what} at step ${step}: ${err.type}${count > 1 ? ` (×${count})` : ""}${err.message ? ` — ${truncate(err.message, 200)}` : ""}`,
+    title: `${opts.env ? `[${opts.env}] ` : ""}${name} ${what} at step ${step}: ${err.type}${count > 1 ? ` (×${count})` : ""}${err.message ? ` — ${truncate(err.message, 200)}` : ""}`,
     env: opts.env,
     failedAt: opts.failedAt,
     buttons,
@@ -200,20 +221,30 @@ const OUTCOME_TEXT: Partial<Record<RunStatus, string>> = {
   cancelled: "was cancelled",
 };
 
-/** "Retry by @ann — running…" / "Retry by @ann — succeeded" / "Muted for 1h by @ann (until 14:05 UTC)". */
+/** "Retry" for a table action, else the run action's name capitalised ("Ack", "Resolve"). */
+export function verb(action: ChatAction): string {
+  return chatAction(action)?.label({ facts: { status: "failed" }, count: 2, busy: false, closed: false }).replace(/ \(\d+\)$/, "") ?? action.charAt(0).toUpperCase() + action.slice(1);
+}
+
+/** "Retry by @ann — running…" / "Retry by @ann — succeeded" / "Acknowledged by ann" / "Muted by ann until 14:05 UTC". */
 export function statusLine(m: AlertModel, mention: (u: ChatUser) => string): string | undefined {
   const parts: string[] = [];
   const a = m.activity;
-  if (a && a.action !== "mute") {
-    const who = `${ACTION_LABEL[a.action]} by ${mention(a.by)}`;
+  if (a) {
+    const who = `${verb(a.action)} by ${mention(a.by)}`;
     const ran = a.action === "replay" && a.runId !== m.runId ? ` (run ${a.runId})` : "";
     if (a.note) parts.push(`${who} — ${a.note}`);
     else if (a.phase === "running") parts.push(`${who} — running…${ran}`);
     else parts.push(`${who} — ${OUTCOME_TEXT[a.outcome ?? "failed"] ?? a.outcome}${ran}${a.outcome === "failed" && a.error ? `: ${a.error}` : ""}`);
   }
-  if (m.resolved) parts.push(`Resolved: ${m.resolved.note} (run ${m.resolved.status})`);
+  if (m.closedNote) parts.push(`Resolved: ${m.closedNote} (run ${m.runStatus})`);
   if (m.fixedBy) parts.push(`Fixed by run ${m.fixedBy}`);
-  else if (m.escalatedAt && !m.resolved) parts.push(`Escalated at ${new Date(m.escalatedAt).toISOString().slice(11, 16)} UTC: nobody had acknowledged it`);
-  if (m.muted) parts.push(`Muted for 1h by ${mention(m.muted.by)} (until ${new Date(m.muted.until).toISOString().slice(11, 16)} UTC): no alerts for ${m.flow} / ${m.step} / ${m.errorType}`);
+  if (m.resolved) parts.push(`Resolved by ${m.resolved.by}${m.resolved.note ? `: ${m.resolved.note}` : ""}`);
+  else if (m.acked) parts.push(`Acknowledged by ${m.acked.by}`);
+  else if (m.escalatedAt) parts.push(`Escalated at ${new Date(m.escalatedAt).toISOString().slice(11, 16)} UTC: nobody had acknowledged it`);
+  if (m.muted) {
+    const until = m.muted.until === null ? "until resolved" : `until ${new Date(m.muted.until).toISOString().slice(11, 16)} UTC`;
+    parts.push(`Muted by ${m.muted.by} ${until}: no alerts for ${m.flow} / ${m.step} / ${m.errorType}`);
+  }
   return parts.length ? parts.join("\n") : undefined;
 }

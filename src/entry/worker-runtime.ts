@@ -321,7 +321,7 @@ export class TickerObject {
         clearTimeout(timer);
       }
       // Runs that ended during the pass: report them to clicks that follow them.
-      await deps.clicks.tick();
+      await deps.updates.tick();
     } catch (err) {
       consoleLog("error", "ticker pass failed", { error: String((err as Error)?.stack ?? err) });
     } finally {

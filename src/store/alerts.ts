@@ -25,7 +25,8 @@ import type { AlertPayload, RunStatus } from "../engine/ports";
 import type { ErrorContext } from "../engine/errors";
 import type { Database } from "./database";
 
-export type ChatAction = "retry" | "replay" | "mute";
+/** A button's action (src/chat/actions.ts) or a run action taken elsewhere (API, pages). */
+export type ChatAction = string;
 
 export interface ChatUser {
   id: string;
@@ -45,6 +46,17 @@ export interface AlertActivity {
   error?: ErrorContext;
   /** For a click that could not run (e.g. the run is not failed any more). */
   note?: string;
+}
+
+/** The alert's main run as last seen: what decides the message's tone and its buttons. */
+export interface RunFacts {
+  status: RunStatus;
+  /** External failure: whether it has a retry_url / replay_url. */
+  external?: { source: string; job: string; retry: boolean; replay: boolean };
+  acked?: { by: string; at: number };
+  resolved?: { by: string; at: number; note: string | null };
+  /** An active silence covers it. */
+  muted?: { by: string; until: number | null };
 }
 
 export interface AlertState {
@@ -70,6 +82,10 @@ export interface AlertState {
   fixed?: { run_id: string; at: number };
   /** The handler said `resolve_on_success: false`: a later success leaves this alert open. */
   keep_open?: boolean;
+  /** The main run (target_run) as last seen; absent on rows written before it existed. */
+  facts?: RunFacts;
+  /** Runs started from this message (retries, replays): their ends go to its thread, never into its count. */
+  follow?: string[];
 }
 
 export interface AlertRecord {
@@ -162,6 +178,27 @@ export class AlertRepo {
 
   async forRun(runId: string): Promise<AlertRecord[]> {
     return (await this.d.db.select().from(alerts).where(eq(alerts.runId, runId)).orderBy(alerts.createdAt).all()).map(toAlert);
+  }
+
+  /**
+   * Alerts about `runId` created since `since`: it is their main run, one of their group, or a run
+   * started from them. Pre-filtered in SQL on the row, checked exactly here.
+   */
+  async about(runId: string, since: number): Promise<AlertRecord[]> {
+    const quoted = JSON.stringify(runId);
+    const rows = await this.d.db
+      .select()
+      .from(alerts)
+      .where(and(gte(alerts.createdAt, since), sql`(${alerts.runId} = ${runId} OR instr(${alerts.state}, ${quoted}) > 0)`))
+      .orderBy(alerts.createdAt)
+      .limit(200)
+      .all();
+    return rows.map(toAlert).filter((a) => a.runId === runId || a.state.target_run === runId || a.state.runs?.includes(runId) || a.state.follow?.includes(runId) || a.state.activity?.run_id === runId);
+  }
+
+  /** True when at least one alert row exists (a cheap check before looking for messages to edit). */
+  async any(): Promise<boolean> {
+    return (await this.d.db.select({ id: alerts.id }).from(alerts).limit(1).get()) !== undefined;
   }
 
   /** Alerts following a clicked retry/replay that has not been reported yet. */

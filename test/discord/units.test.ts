@@ -50,9 +50,10 @@ describe("discord components", () => {
     expect(m.allowed_mentions).toEqual({ parse: [] });
     const row = m.components[0] as { type: number; components: { style: number; label: string; custom_id?: string; url?: string }[] };
     expect(row.type).toBe(1);
-    expect(row.components.map((b) => [b.label, b.style])).toEqual([["Retry", 1], ["Replay", 2], ["Mute 1h", 4], ["Open run", 5]]);
-    for (const b of row.components.slice(0, 3)) expect(b.custom_id!.length).toBeLessThanOrEqual(LIMITS.customId);
-    expect(row.components[3]!.url).toBe("https://mend.example/runs/01J0000000000000000000RUNA");
+    // A group of 7 adds Retry all (7).
+    expect(row.components.map((b) => [b.label, b.style])).toEqual([["Retry", 1], ["Replay", 2], ["Retry all (7)", 2], ["Mute 1h", 4], ["Open run", 5]]);
+    for (const b of row.components.slice(0, 4)) expect(b.custom_id!.length).toBeLessThanOrEqual(LIMITS.customId);
+    expect(row.components[4]!.url).toBe("https://mend.example/runs/01J0000000000000000000RUNA");
   });
 
   it("a webhook alert has no interactive buttons and says how to act", () => {

@@ -47,7 +47,9 @@ export interface FakeDiscord {
   token: string;
   applicationId: string;
   calls: DiscordCall[];
+  /** Messages that reply to none (replies, with message_reference, are in `replies`). */
   messages: DiscordMessage[];
+  replies: (DiscordMessage & { reference: string })[];
   /** Interaction callbacks (POST /interactions/:id/:token/callback). */
   callbacks: { id: string; token: string; body: Json; at: number }[];
   /** Interaction follow-ups (POST /webhooks/:app/:token) and @original edits. */
@@ -112,6 +114,7 @@ function limitErrors(body: Json): string[] {
 export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bot-token", applicationId = "100000000000000001"): Promise<FakeDiscord> {
   const calls: DiscordCall[] = [];
   const messages: DiscordMessage[] = [];
+  const replies: FakeDiscord["replies"] = [];
   const callbacks: FakeDiscord["callbacks"] = [];
   const followUps: FakeDiscord["followUps"] = [];
   const originals: FakeDiscord["originals"] = [];
@@ -144,7 +147,9 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
       versions: [],
     };
     m.versions.push({ content: m.content, embeds: m.embeds, components: m.components });
-    messages.push(m);
+    const ref = (body.message_reference as Json | undefined)?.message_id;
+    if (ref !== undefined) replies.push({ ...m, reference: String(ref) });
+    else messages.push(m);
     return { message: m, existed: false };
   };
   const editMessage = (m: DiscordMessage, body: Json) => {
@@ -284,6 +289,7 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
     applicationId,
     calls,
     messages,
+    replies,
     callbacks,
     followUps,
     originals,

@@ -27,13 +27,23 @@ export interface SlackMessage {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Block = Record<string, any>;
 
+/** A message posted in a thread (chat.postMessage with thread_ts). */
+export interface SlackReply {
+  channel: string;
+  thread_ts: string;
+  ts: string;
+  text: string;
+}
+
 export interface FakeSlack {
   url: string;
   /** SLACK_API_URL for the service. */
   apiUrl: string;
   token: string;
   calls: SlackCall[];
+  /** Top-level messages (thread replies are in `replies`). */
   messages: SlackMessage[];
+  replies: SlackReply[];
   /** POSTs to /response/<id> (response_url) and /webhook/<id>. */
   responses: { path: string; body: Record<string, unknown>; at: number }[];
   callsOf(method: string, okOnly?: boolean): SlackCall[];
@@ -58,6 +68,7 @@ function parseBody(raw: string, type: string): Record<string, unknown> {
 export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSlack> {
   const calls: SlackCall[] = [];
   const messages: SlackMessage[] = [];
+  const replies: SlackReply[] = [];
   const responses: FakeSlack["responses"] = [];
   const limits = new Map<string, { times: number; retryAfterS: number }>();
   let seq = 100;
@@ -82,7 +93,10 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
         if (!channel) return { status: 200, body: { ok: false, error: "channel_not_found" } };
         if (!text && blocks.length === 0) return { status: 200, body: { ok: false, error: "no_text" } };
         const ts = `1700000000.${String(seq++).padStart(6, "0")}`;
-        messages.push({ channel, ts, text, blocks, versions: [{ text, blocks }] });
+        if (typeof args.thread_ts === "string") {
+          if (!messages.some((m) => m.channel === channel && m.ts === args.thread_ts)) return { status: 200, body: { ok: false, error: "thread_not_found" } };
+          replies.push({ channel, thread_ts: args.thread_ts, ts, text });
+        } else messages.push({ channel, ts, text, blocks, versions: [{ text, blocks }] });
         return { status: 200, body: { ok: true, channel, ts, message: { type: "message", text, blocks, ts } } };
       }
       case "chat.update": {
@@ -138,6 +152,7 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
     token,
     calls,
     messages,
+    replies,
     responses,
     webhookStatus: 200,
     callsOf: (method: string, okOnly = false) => calls.filter((c) => c.method === method && (!okOnly || (c.answer as { ok?: boolean }).ok === true)),

@@ -126,13 +126,13 @@ describe("slack clicks", () => {
     const { message } = await failedWithAlert(env);
     const res = await click(env, message, "mute");
     expect(res.status).toBe(200);
-    const muted = await env.slack.waitFor(() => (/Muted for 1h/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined), 5_000, "muted message");
-    expect(messageText(muted)).toContain(`<@${ALICE.id}>`);
+    const muted = await env.slack.waitFor(() => (/Muted by alice/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined), 5_000, "muted message");
+    await env.slack.waitFor(() => env.slack.replies.some((r) => r.thread_ts === muted.ts && r.text === "Muted by alice"), 5_000, "the thread reply");
     expect(findButton(muted, "mute")).toBeUndefined();
     expect(findButton(muted, "retry")).toBeDefined();
     const silences = await env.server.deps.silences.active(Date.now());
     expect(silences).toHaveLength(1);
-    expect(silences[0]).toMatchObject({ flow: "orders", step: "charge", error_type: "http_status", created_by: `slack:${ALICE.id}` });
+    expect(silences[0]).toMatchObject({ flow: "orders", step: "charge", error_type: "http_status", created_by: `alice (slack:${ALICE.id})` });
     const ends = Date.parse(silences[0]!.ends_at) - Date.now();
     expect(ends).toBeGreaterThan(3_500_000);
     expect(ends).toBeLessThanOrEqual(3_600_000);
@@ -159,7 +159,7 @@ describe("slack edits under rate limits", () => {
     env.slack.rateLimit("chat.update", 1, 1);
     const t0 = Date.now();
     expect((await click(env, message, "mute")).status).toBe(200);
-    await env.slack.waitFor(() => /Muted for 1h/.test(env.slack.messages[0]!.text), 5_000, "muted after the wait");
+    await env.slack.waitFor(() => /Muted by alice/.test(env.slack.messages[0]!.text), 5_000, "muted after the wait");
     const updates = env.slack.callsOf("chat.update");
     expect(updates.map((u) => u.status)).toEqual([429, 200]);
     expect(updates[1]!.at - t0).toBeGreaterThanOrEqual(950);
@@ -189,7 +189,7 @@ describe("slack clicks on external failures", () => {
     const calls = env.upstream.requests.filter((r) => r.path === "/retry");
     expect(calls).toHaveLength(1);
     expect(calls[0]!.headers["webhook-signature"]).toBeDefined();
-    expect(JSON.parse(calls[0]!.body)).toMatchObject({ type: "retry", run_id, source: "ci", job: "nightly", requested_by: `slack:${ALICE.id}` });
+    expect(JSON.parse(calls[0]!.body)).toMatchObject({ type: "retry", run_id, source: "ci", job: "nightly", requested_by: `alice (slack:${ALICE.id})` });
 
     // When the job later reports success, code that resolves the run edits the alert.
     const run = (await env.server.deps.runs.getRun(run_id))!;

@@ -84,10 +84,10 @@ describe("alert model", () => {
     const running = buildAlert(payload(), { messageLimit: 100, state: { ...base, activity: { action: "retry", by, at: NOW, run_id: "01RUNA", phase: "running" } } });
     expect(running.buttons).toEqual([]);
     expect(statusLine(running, (u) => `@${u.name}`)).toBe("Retry by @ann — running…");
-    const fixed = buildAlert(payload(), { messageLimit: 100, state: { ...base, activity: { action: "retry", by, at: NOW, run_id: "01RUNA", phase: "done", outcome: "recovered" } } });
+    const fixed = buildAlert(payload(), { messageLimit: 100, state: { ...base, facts: { status: "succeeded" }, activity: { action: "retry", by, at: NOW, run_id: "01RUNA", phase: "done", outcome: "succeeded" } } });
     expect(fixed.buttons).toEqual([]);
     expect(fixed.tone).toBe("resolved");
-    expect(statusLine(fixed, (u) => `@${u.name}`)).toMatch(/Retry by @ann — recovered/);
+    expect(statusLine(fixed, (u) => `@${u.name}`)).toMatch(/Retry by @ann — succeeded/);
     const again = buildAlert(payload(), { messageLimit: 100, state: { ...base, activity: { action: "replay", by, at: NOW, run_id: "01RUNB", phase: "done", outcome: "failed", error: { message: "still down", type: "network" } } } });
     expect(again.buttons.map((b) => b.action)).toEqual(["retry", "replay", "mute"]);
     expect(decodeButton(again.buttons[0]!.id)!.gen).toBe(2);
@@ -164,18 +164,16 @@ describe("chat layer on SQLite", () => {
     await deps.engine.waitFor(run.id, 5_000);
     const edits = record.edits;
     const { alert } = await deps.chat.deliver({ kind: "test", config: { channel: "C9" }, payload: payload({}, { id: run.id, flow: "guard" }), deliveryId: "x", fetch });
-    // As if a click in an earlier process had started a retry and then the process went away.
+    // As if a click in an earlier process had started a retry whose end that process never reported.
     await deps.chat.change(alert.id, (a) => ({ state: { ...a.state, activity: { action: "retry", by: { id: "U1" }, at: Date.now(), run_id: run.id, phase: "running" } } }), { edit: false });
-    await deps.engine.retry(run.id);
-    await deps.engine.waitFor(run.id, 5_000);
     expect(edits).toHaveLength(0);
-    expect(await deps.clicks.tick()).toBe(1);
+    expect(await deps.updates.tick()).toBe(1);
     expect(edits).toHaveLength(1);
     const done = (await deps.alerts.get(alert.id))!;
     expect(done.state.activity).toMatchObject({ phase: "done", outcome: "failed" });
     expect(done.state.gen).toBe(alert.state.gen + 1);
     // Reported once: a second tick finds nothing to follow.
-    expect(await deps.clicks.tick()).toBe(0);
+    expect(await deps.updates.tick()).toBe(0);
     expect(edits).toHaveLength(1);
   });
 });

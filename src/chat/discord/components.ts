@@ -19,7 +19,7 @@
 import type { APIActionRowComponent, APIButtonComponent, APIEmbed, APIEmbedField, APIMessageTopLevelComponent, RESTPostAPIApplicationCommandsJSONBody } from "discord.js";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatUser } from "../../store/alerts";
-import { actionButton, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../model";
+import { runButtons, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../model";
 
 /** The longest error message put in the embed's code block (before escaping). */
 export const DISCORD_MESSAGE_LIMIT = 3000;
@@ -121,8 +121,6 @@ function embedSize(e: APIEmbed): number {
 }
 
 export function alertEmbed(m: AlertModel, opts: RenderOptions = {}): APIEmbed {
-  const env = m.env ? `[${m.env}] ` : "";
-  const head = env + (m.tone === "resolved" ? `${m.flow} failed — fixed` : m.handlerOutcome === "recovered" ? `${m.flow} failed (recovered by on_failure)` : `${m.flow} failed`);
   const run = m.runUrl ? `[${m.runId}](${m.runUrl})` : code(m.runId);
   const fields: APIEmbedField[] = [
     field("Flow", `${escapeMarkdown(m.flow)} (v${m.flowVersion})`, true),
@@ -139,7 +137,7 @@ export function alertEmbed(m: AlertModel, opts: RenderOptions = {}): APIEmbed {
   if (status) fields.push(field("Status", status));
   if (opts.webhook && m.buttons.length) fields.push(field("How to act", howToAct(m, opts.howTo)));
   const embed: APIEmbed = {
-    title: truncate(`${ICON[m.tone]} ${head}`, LIMITS.title),
+    title: truncate(`${ICON[m.tone]} ${m.headline}`, LIMITS.title),
     color: COLOR[m.tone],
     description: codeBlock(m.message, LIMITS.description),
     fields: fields.slice(0, LIMITS.fields),
@@ -156,8 +154,11 @@ export function alertEmbed(m: AlertModel, opts: RenderOptions = {}): APIEmbed {
 
 export function alertComponents(m: AlertModel, opts: RenderOptions = {}): APIMessageTopLevelComponent[] {
   const interactive = opts.webhook ? [] : m.buttons.map(button);
-  const r = row([...interactive, m.runUrl ? linkButton("Open run", m.runUrl) : undefined]);
-  return r ? [r] : [];
+  const all = [...interactive, m.runUrl ? linkButton("Open run", m.runUrl) : undefined].filter((b): b is APIButtonComponent => Boolean(b));
+  // Five buttons to a row, at most five rows.
+  const rows: APIMessageTopLevelComponent[] = [];
+  for (let i = 0; i < all.length && rows.length < LIMITS.rows; i += 5) rows.push(row(all.slice(i, i + 5))!);
+  return rows;
 }
 
 /** The message content (notifications, screen readers): the title and, after a click, the status. */
@@ -182,12 +183,7 @@ export function statusMessage(items: { run: RunRecord; alertId: string; gen: num
     const id = url ? `[${run.id}](<${url}>)` : code(run.id);
     lines.push(`${i + 1}. **${escapeMarkdown(run.flow)}** — run ${id} — step ${code(err?.step ?? "?")} — ${code(err?.type ?? "?")} — ${when}\n   ${escapeMarkdown(truncate((err?.message ?? "").replace(/\s+/g, " "), 160))}`);
     components.push(
-      row(
-        (["retry", "replay", "mute"] as const).map((action) => {
-          const b = actionButton({ action, alertId, runId: run.id, gen });
-          return button({ ...b, label: `${b.label} ${i + 1}` });
-        }),
-      )!,
+      row(runButtons(run, alertId, gen).map((b) => button({ ...b, label: `${b.label} ${i + 1}` })))!,
     );
   });
   return { content: truncate(lines.join("\n"), LIMITS.content), components, allowed_mentions: NO_MENTIONS };

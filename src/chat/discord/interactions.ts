@@ -25,7 +25,8 @@ import type { Deps, Log } from "../../deps";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatAction, ChatUser } from "../../store/alerts";
 import { decodeButton } from "../model";
-import { privateLine, runOutcome, startedNote, VERB, type ClickResult } from "../clicks";
+import { privateLine, runOutcome, startedNote, type ClickResult } from "../clicks";
+import { verb as actionVerb } from "../model";
 import type { DiscordApi } from "./api";
 import { CALLBACK, EPHEMERAL, mention, NO_MENTIONS, statusMessage } from "./components";
 
@@ -134,7 +135,7 @@ export function createDiscordInteractions(deps: Deps, api: DiscordApi, opts: Int
 
   const allowed = (i: DiscordInteraction) => isAllowed(config, clicker(i).id, i.member?.roles ?? []);
 
-  const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) => `${VERB[action]} by ${mention(user)} — run ${run.id} ${runOutcome(run)}`.slice(0, 2000);
+  const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) => `${actionVerb(action)} by ${mention(user)} — run ${run.id} ${runOutcome(run)}`.slice(0, 2000);
 
   /** Follow-ups of one interaction: sent only once its initial response went out. */
   interface Later {
@@ -170,21 +171,10 @@ export function createDiscordInteractions(deps: Deps, api: DiscordApi, opts: Int
     if ((verb !== "retry" && verb !== "replay") || !runId) return respond(ephemeral(usage));
     const user = clicker(i);
     if (!allowed(i)) return respond(ephemeral(notAllowed(user, `${verb} runs`)));
-    // When the run has an alert in Discord, act through it so that message is edited too.
-    const alert = await deps.clicks.alertFor(runId, "discord");
-    const work = deps.clicks.handle({
-      platform: "discord",
-      action: verb,
-      runId,
-      alertId: alert?.id,
-      gen: alert?.state.gen,
-      user,
-      allowed: true,
-      onEnd: async (run) => later.followUp({ content: outcomeText(run, verb, user) }),
-    });
+    const work = deps.clicks.command("discord", verb, runId, user, async (run) => later.followUp({ content: outcomeText(run, verb, user) }));
     const answer = (r: ClickResult): Record<string, unknown> => {
       if (r.reply) return { content: r.reply, flags: EPHEMERAL };
-      return { content: `${VERB[verb]} by ${mention(user)} of run ${runId}${startedNote(r, verb)}` };
+      return { content: `${actionVerb(verb)} by ${mention(user)} of run ${runId}${startedNote(r, verb)}` };
     };
     const early = await within(work, deadline);
     if (early === TIMEOUT) {

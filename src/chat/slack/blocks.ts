@@ -3,17 +3,18 @@
 // header ≤ 150, button text ≤ 75, action_id ≤ 255, value ≤ 2000, context ≤ 10 elements.
 import type { KnownBlock, Button } from "@slack/web-api";
 import type { RunRecord } from "../../engine/ports";
-import { actionButton, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../model";
+import { runButtons, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../model";
 import type { ChatUser } from "../../store/alerts";
+import { CHAT_ACTIONS } from "../actions";
 
 /** The longest error message put in the code block (before escaping). */
 export const SLACK_MESSAGE_LIMIT = 2800;
 const SECTION_MAX = 3000;
 const FIELD_MAX = 2000;
 const HEADER_MAX = 150;
-/** action_id of the alert buttons: mend_retry, mend_replay, mend_mute. */
+/** action_id of the alert buttons: mend_<action id> (src/chat/actions.ts: mend_retry, mend_replay, …). */
 export const ACTION_PREFIX = "mend_";
-export const ACTION_ID_RE = /^mend_(retry|replay|mute)$/;
+export const ACTION_ID_RE = new RegExp(`^mend_(${CHAT_ACTIONS.map((a) => a.id).join("|")})$`);
 
 /** Escapes the three characters Slack's mrkdwn treats specially. */
 export function esc(text: string): string {
@@ -46,8 +47,8 @@ export function button(b: AlertButton): Button {
     text: { type: "plain_text", text: b.label, emoji: true },
     value: b.id,
     ...(b.style ? { style: b.style } : {}),
-    ...(b.action === "mute"
-      ? { confirm: { title: { type: "plain_text", text: "Mute for 1 hour?" }, text: { type: "mrkdwn", text: "No alerts for this flow, step and error type for the next hour." }, confirm: { type: "plain_text", text: "Mute 1h" }, deny: { type: "plain_text", text: "Cancel" } } }
+    ...(b.confirm
+      ? { confirm: { title: { type: "plain_text", text: b.confirm.title }, text: { type: "mrkdwn", text: b.confirm.text }, confirm: { type: "plain_text", text: b.confirm.ok }, deny: { type: "plain_text", text: "Cancel" } } }
       : {}),
   };
 }
@@ -59,8 +60,6 @@ export function alertText(m: AlertModel): string {
 }
 
 export function alertBlocks(m: AlertModel): KnownBlock[] {
-  const env = m.env ? `[${m.env}] ` : "";
-  const head = env + (m.tone === "resolved" ? `${m.flow} failed — fixed` : m.handlerOutcome === "recovered" ? `${m.flow} failed (recovered by on_failure)` : `${m.flow} failed`);
   const run = m.runUrl ? `<${m.runUrl}|${esc(m.runId)}>` : `\`${esc(m.runId)}\``;
   const fields = [
     `*Flow*\n${esc(m.flow)} (v${m.flowVersion})`,
@@ -71,7 +70,7 @@ export function alertBlocks(m: AlertModel): KnownBlock[] {
   ];
   if (m.count > 1) fields.push(`*Failures*\n${m.count} in this group`);
   const blocks: KnownBlock[] = [
-    { type: "header", text: { type: "plain_text", text: truncate(`${EMOJI[m.tone]} ${head}`, HEADER_MAX), emoji: true } },
+    { type: "header", text: { type: "plain_text", text: truncate(`${EMOJI[m.tone]} ${m.headline}`, HEADER_MAX), emoji: true } },
     { type: "section", fields: fields.map((text) => ({ type: "mrkdwn", text: cutEscaped(text, FIELD_MAX) })) },
     { type: "section", text: { type: "mrkdwn", text: codeBlock(m.message) } },
   ];
@@ -102,7 +101,7 @@ export function statusBlocks(items: { run: RunRecord; alertId: string; gen: numb
     blocks.push({
       type: "actions",
       block_id: `mend_run_${run.id}`,
-      elements: (["retry", "replay", "mute"] as const).map((action) => button(actionButton({ action, alertId, runId: run.id, gen }))),
+      elements: runButtons(run, alertId, gen).map(button),
     });
     blocks.push({ type: "divider" });
   }

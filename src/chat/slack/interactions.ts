@@ -9,7 +9,8 @@ import type { Deps } from "../../deps";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatAction, ChatUser } from "../../store/alerts";
 import { decodeButton } from "../model";
-import { privateLine, runOutcome, startedNote, VERB, type ClickResult } from "../clicks";
+import { privateLine, runOutcome, startedNote, type ClickResult } from "../clicks";
+import { verb } from "../model";
 import type { SlackApi } from "./api";
 import { esc, mention, statusBlocks } from "./blocks";
 
@@ -73,7 +74,7 @@ export function slackInteractions(deps: Deps) {
     if (tools.respond) await tools.respond({ response_type: "ephemeral", replace_original: false, text: opts.text }).catch((err: unknown) => log("warn", "slack response_url failed", { error: String(err) }));
   }
 
-  const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) => `${VERB[action]} by ${mention(user)} — run ${run.id} ${esc(runOutcome(run))}`;
+  const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) => `${verb(action)} by ${mention(user)} — run ${run.id} ${esc(runOutcome(run))}`;
 
   /** A click on one of mend's buttons (action_id mend_retry | mend_replay | mend_mute), already acked. */
   async function blockAction(body: SlackBlockActionBody, value: string, tools: SlackReplyTools): Promise<void> {
@@ -120,23 +121,13 @@ export function slackInteractions(deps: Deps) {
   }
 
   async function runCommand(action: "retry" | "replay", runId: string, user: ChatUser, tools: SlackReplyTools): Promise<Record<string, unknown>> {
-    // When the run has an alert in Slack, act through it so that message is edited too.
-    const alert = await deps.clicks.alertFor(runId, "slack");
     const respond = tools.respond;
-    const result = await deps.clicks.handle({
-      platform: "slack",
-      action,
-      runId,
-      alertId: alert?.id,
-      gen: alert?.state.gen,
-      user,
-      allowed: true,
-      onEnd: respond
-        ? async (run) => void (await respond({ response_type: "in_channel", replace_original: false, text: outcomeText(run, action, user) }).catch((err: unknown) => log("warn", "slack response_url failed", { error: String(err) })))
-        : undefined,
-    });
+    const tellEnd = respond
+      ? async (run: RunRecord) => void (await respond({ response_type: "in_channel", replace_original: false, text: outcomeText(run, action, user) }).catch((err: unknown) => log("warn", "slack response_url failed", { error: String(err) })))
+      : undefined;
+    const result = await deps.clicks.command("slack", action, runId, user, tellEnd);
     if (result.reply) return { response_type: "ephemeral", text: esc(result.reply) };
-    return { response_type: "in_channel", text: `${VERB[action]} by ${mention(user)} of run ${esc(runId)}${startedNote(result, action)}` };
+    return { response_type: "in_channel", text: `${verb(action)} by ${mention(user)} of run ${esc(runId)}${startedNote(result, action)}` };
   }
 
   return { blockAction, command };

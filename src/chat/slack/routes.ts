@@ -28,6 +28,15 @@ function parseBody(raw: string, type: string): Record<string, unknown> | undefin
   return undefined;
 }
 
+/** What a block_actions payload lacks that every click needs (who clicked, what), or undefined. */
+function payloadError(body: Record<string, unknown>): string | undefined {
+  if (body.type !== "block_actions") return undefined;
+  const user = body.user as { id?: unknown } | undefined;
+  if (!user || typeof user !== "object" || typeof user.id !== "string" || !user.id) return "block_actions payload has no user.id";
+  if (!Array.isArray(body.actions)) return "block_actions payload has no actions";
+  return undefined;
+}
+
 export function slackRoutes(deps: Deps, bot: SlackDispatcher): Hono {
   const verify = (raw: string, c: Context) =>
     verifySlackRequest({
@@ -46,6 +55,8 @@ export function slackRoutes(deps: Deps, bot: SlackDispatcher): Hono {
     if (!body) return c.json({ error: "body is not a Slack payload (bad form `payload` or JSON)" }, 400);
     if (body.type === "url_verification") return c.json({ challenge: body.challenge });
     if (body.ssl_check !== undefined) return c.body(null, 200);
+    const shapeError = payloadError(body);
+    if (shapeError) return c.json({ error: shapeError }, 400);
     const retryNum = Number(c.req.header("x-slack-retry-num"));
     const answer = await bot.dispatch(body, {
       retryNum: Number.isFinite(retryNum) && c.req.header("x-slack-retry-num") ? retryNum : undefined,
