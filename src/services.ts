@@ -212,7 +212,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     onAlerts: (rows) => dispatcher.deliverNow(rows),
     publicUrl: o.config.MEND_PUBLIC_URL,
   });
-  const dispatcher = new Dispatcher({ clock, outbox, handlers, senders: countedSenders(senders, metrics), fetch: outbound.fetch, log, schedule: o.outboxSchedule, waitUntil, onDue });
+  const dispatcher = new Dispatcher({ clock, outbox, handlers, senders: countedSenders(senders, metrics), fetch: outbound.fetch, log, schedule: o.outboxSchedule, waitUntil, onDue, random });
   runActions = new RunActions({ engine, runs, silences, clock, newId, log, waitUntil, config: o.config, outbound }, new ActionClaimRepo(o.db));
   // Chat: clicks and /mend act through the service; every change it reports edits the messages about the run.
   const clicks = new ClickService({ engine, runs, runActions, chat, clock, log, waitUntil });

@@ -58,5 +58,5 @@ export const sendWebhook: Sender = async (config, payload, ctx) => {
   const answer = await readAnswer(res);
   if (res.ok) return { status: res.status, body: answer };
   const wait = res.status === 429 || res.status === 503 ? retryAfterMs(res.headers.get("retry-after"), Date.now()) : undefined;
-  throw new DeliveryError(`POST ${url} answered ${res.status}`, wait, { status: res.status, body: answer });
+  throw new DeliveryError(`POST ${url} answered ${res.status}`, wait, { status: res.status, body: answer }, false, res.status === 429);
 };

@@ -13,18 +13,26 @@ function toRecord(r: Row): OutboxRecord {
 export class OutboxRepo {
   constructor(private readonly d: Database) {}
 
-  /** Leases due pending rows by pushing their due time forward; returns them. */
+  /**
+   * Leases due pending rows by pushing their due time forward; returns them oldest first (ids are
+   * ULIDs: the order the failures happened), so one channel gets its messages in that order.
+   */
   async claimDue(now: number, leaseMs: number, limit: number): Promise<OutboxRecord[]> {
     const due = this.d.db
       .select({ id: outbox.id })
       .from(outbox)
       .where(and(eq(outbox.status, "pending"), lte(outbox.nextAttemptAt, now)))
-      .orderBy(asc(outbox.nextAttemptAt))
+      .orderBy(asc(outbox.id))
       .limit(limit);
     const [rows] = await this.d.batch([
       { query: this.d.db.update(outbox).set({ nextAttemptAt: now + leaseMs }).where(inArray(outbox.id, due)).returning(), returning: true },
     ]);
-    return (rows as Row[]).map(toRecord);
+    return (rows as Row[]).map(toRecord).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Puts a row back to wait until `at` without counting an attempt (a rate limit). */
+  async deferred(id: string, at: number, reason: string): Promise<void> {
+    await this.d.db.update(outbox).set({ nextAttemptAt: at, lastError: reason }).where(and(eq(outbox.id, id), eq(outbox.status, "pending"))).run();
   }
 
   async nextDueAt(): Promise<number | null> {

@@ -59,6 +59,10 @@ export interface FakeDiscord {
   /** The ws:// URL GET /gateway/bot answers with. */
   gatewayUrl: string;
   callsOf(method: string, pathRe: RegExp, okOnly?: boolean): DiscordCall[];
+  /** Every `every`-th request matching method + path answers 429 with Retry-After: retryAfterS, `times` times. */
+  rateLimitEvery(method: string, pathRe: RegExp, every: number, times: number, retryAfterS: number): void;
+  /** Channels whose message posts answer 404 Unknown Channel (code 10003). */
+  deadChannels: Set<string>;
   /** The next `times` requests matching method + path answer 429 with Retry-After: retryAfterS. */
   rateLimit(method: string, pathRe: RegExp, times: number, retryAfterS: number, opts?: { global?: boolean }): void;
   /** The next `times` requests matching method + path are carried out, but the answer is lost (502, no body). */
@@ -68,6 +72,8 @@ export interface FakeDiscord {
   /** Requests to incoming webhooks answer with this status (default: normal handling). */
   webhookStatus?: number;
   waitFor<T>(probe: () => T | undefined | false, timeoutMs?: number, what?: string): Promise<T>;
+  /** The same fake without the network: for createServices({ fetch }) in in-process tests. */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -122,6 +128,7 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
   const webhooks = new Map<string, { token: string; channelId: string }>();
   const limits: { method: string; pathRe: RegExp; times: number; retryAfterS: number; global: boolean }[] = [];
   const losses: { method: string; pathRe: RegExp; times: number }[] = [];
+  const periodics: { method: string; pathRe: RegExp; every: number; times: number; retryAfterS: number; seen: number }[] = [];
   let seq = 1_000_000n;
   const snowflake = () => String(1_200_000_000_000_000_000n + seq++);
   const fake = { gatewayUrl: "" } as FakeDiscord;
@@ -169,6 +176,7 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
     }
     if ((m = /^\/channels\/(\d+)\/messages$/.exec(path)) && method === "POST") {
       if (!botAuth) return noAuth();
+      if (fake.deadChannels.has(m[1]!)) return json(404, { message: "Unknown Channel", code: 10003 });
       if (!String(headers["content-type"] ?? "").includes("application/json")) return json(400, { message: "Cannot send an empty message", code: 50006 });
       const errs = limitErrors(body ?? {});
       if (errs.length) return invalid(errs);
@@ -230,46 +238,54 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
     return json(404, { message: "404: Not Found", code: 0 });
   };
 
+  /** One request as the fake answers it (the HTTP server and `fetch` both use this). */
+  const serve = (method: string, rawUrl: string, headers: IncomingHttpHeaders, raw: string): Out => {
+    const u = new URL(rawUrl, "http://x");
+    const path = u.pathname.replace(/^\/api(?:\/v\d+)?/, "");
+    let body: Json | undefined;
+    try {
+      body = raw ? (JSON.parse(raw) as Json) : undefined;
+    } catch {
+      return { status: 400, body: { message: "400: Bad Request", code: 50109 } };
+    }
+    let out: Out;
+    const periodic = periodics.find((l) => l.times > 0 && l.method === method && l.pathRe.test(path) && ++l.seen % l.every === 0);
+    if (periodic) {
+      periodic.times--;
+      limits.unshift({ method, pathRe: /.*/, times: 1, retryAfterS: periodic.retryAfterS, global: false });
+    }
+    const limit = limits.find((l) => l.times > 0 && l.method === method && l.pathRe.test(path));
+    if (limit) {
+      limit.times--;
+      const h: Record<string, string> = {
+        "retry-after": String(limit.retryAfterS),
+        "x-ratelimit-limit": "5",
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-reset": String(Date.now() / 1000 + limit.retryAfterS),
+        "x-ratelimit-reset-after": String(limit.retryAfterS),
+        "x-ratelimit-bucket": "fakebucket",
+        "x-ratelimit-scope": limit.global ? "global" : "user",
+      };
+      if (limit.global) h["x-ratelimit-global"] = "true";
+      out = json(429, { message: "You are being rate limited.", retry_after: limit.retryAfterS, global: limit.global }, h);
+    } else {
+      out = route(method, path, u.searchParams, headers, body);
+      const loss = losses.find((l) => l.times > 0 && l.method === method && l.pathRe.test(path));
+      if (loss) {
+        loss.times--;
+        out = { status: 502, body: undefined, headers: { "content-type": "text/html" } };
+      }
+      if (out.status < 300) Object.assign((out.headers ??= {}), { "x-ratelimit-limit": "50", "x-ratelimit-remaining": "49", "x-ratelimit-reset-after": "1", "x-ratelimit-bucket": "fakebucket" });
+    }
+    calls.push({ method, path, query: u.searchParams, headers, body, at: Date.now(), status: out.status, answer: out.body });
+    return out;
+  };
+
   const server: Server = createServer((req, res) => {
     let raw = "";
     req.on("data", (c: Buffer) => (raw += c.toString()));
     req.on("end", () => {
-      const u = new URL(req.url ?? "/", "http://x");
-      const method = req.method ?? "GET";
-      const path = u.pathname.replace(/^\/api(?:\/v\d+)?/, "");
-      let body: Json | undefined;
-      try {
-        body = raw ? (JSON.parse(raw) as Json) : undefined;
-      } catch {
-        res.writeHead(400, { "content-type": "application/json" });
-        res.end(JSON.stringify({ message: "400: Bad Request", code: 50109 }));
-        return;
-      }
-      let out: Out;
-      const limit = limits.find((l) => l.times > 0 && l.method === method && l.pathRe.test(path));
-      if (limit) {
-        limit.times--;
-        const headers: Record<string, string> = {
-          "retry-after": String(limit.retryAfterS),
-          "x-ratelimit-limit": "5",
-          "x-ratelimit-remaining": "0",
-          "x-ratelimit-reset": String(Date.now() / 1000 + limit.retryAfterS),
-          "x-ratelimit-reset-after": String(limit.retryAfterS),
-          "x-ratelimit-bucket": "fakebucket",
-          "x-ratelimit-scope": limit.global ? "global" : "user",
-        };
-        if (limit.global) headers["x-ratelimit-global"] = "true";
-        out = json(429, { message: "You are being rate limited.", retry_after: limit.retryAfterS, global: limit.global }, headers);
-      } else {
-        out = route(method, path, u.searchParams, req.headers, body);
-        const loss = losses.find((l) => l.times > 0 && l.method === method && l.pathRe.test(path));
-        if (loss) {
-          loss.times--;
-          out = { status: 502, body: undefined, headers: { "content-type": "text/html" } };
-        }
-        if (out.status < 300) Object.assign((out.headers ??= {}), { "x-ratelimit-limit": "50", "x-ratelimit-remaining": "49", "x-ratelimit-reset-after": "1", "x-ratelimit-bucket": "fakebucket" });
-      }
-      calls.push({ method, path, query: u.searchParams, headers: req.headers, body, at: Date.now(), status: out.status, answer: out.body });
+      const out = serve(req.method ?? "GET", req.url ?? "/", req.headers, raw);
       if (out.body === undefined) {
         res.writeHead(out.status, out.headers);
         res.end();
@@ -294,8 +310,19 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
     followUps,
     originals,
     commands,
+    async fetch(input: RequestInfo | URL, init?: RequestInit) {
+      const req = new Request(input, init);
+      const headers: IncomingHttpHeaders = {};
+      req.headers.forEach((v, k) => (headers[k] = v));
+      const u = new URL(req.url);
+      const out = serve(req.method, u.pathname + u.search, headers, await req.text());
+      if (out.body === undefined) return new Response(null, { status: out.status, headers: out.headers });
+      return new Response(JSON.stringify(out.body), { status: out.status, headers: { "content-type": "application/json", ...out.headers } });
+    },
     callsOf: (method: string, pathRe: RegExp, okOnly = false) => calls.filter((c) => c.method === method && pathRe.test(c.path) && (!okOnly || c.status < 300)),
     rateLimit: (method: string, pathRe: RegExp, times: number, retryAfterS: number, opts: { global?: boolean } = {}) => void limits.push({ method, pathRe, times, retryAfterS, global: Boolean(opts.global) }),
+    rateLimitEvery: (method: string, pathRe: RegExp, every: number, times: number, retryAfterS: number) => void periodics.push({ method, pathRe, every, times, retryAfterS, seen: 0 }),
+    deadChannels: new Set<string>(),
     loseAnswers: (method: string, pathRe: RegExp, times: number) => void losses.push({ method, pathRe, times }),
     createWebhook(channelId: string) {
       const id = snowflake();

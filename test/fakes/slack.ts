@@ -49,9 +49,15 @@ export interface FakeSlack {
   callsOf(method: string, okOnly?: boolean): SlackCall[];
   /** The next `times` calls of `method` answer 429 with Retry-After: retryAfterS. */
   rateLimit(method: string, times: number, retryAfterS: number): void;
+  /** Every `every`-th call of `method` answers 429 with Retry-After: retryAfterS, `times` times. */
+  rateLimitEvery(method: string, every: number, times: number, retryAfterS: number): void;
+  /** Channels chat.postMessage answers `channel_not_found` for. */
+  deadChannels: Set<string>;
   /** Webhook requests to /webhook/* answer with this status (default 200). */
   webhookStatus: number;
   waitFor<T>(probe: () => T | undefined | false, timeoutMs?: number, what?: string): Promise<T>;
+  /** The same fake without the network: for createServices({ fetch }) in in-process tests. */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -74,11 +80,18 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
   let seq = 100;
   const fake = {} as FakeSlack;
 
+  const every = new Map<string, { every: number; times: number; retryAfterS: number; seen: number }>();
   const handle = (method: string, args: Record<string, unknown>, headers: IncomingHttpHeaders): { status: number; body: unknown; headers?: Record<string, string> } => {
+    const tooMany = (retryAfterS: number) => ({ status: 429, body: { ok: false, error: "ratelimited" }, headers: { "retry-after": String(retryAfterS) } });
     const limit = limits.get(method);
     if (limit && limit.times > 0) {
       limit.times--;
-      return { status: 429, body: { ok: false, error: "ratelimited" }, headers: { "retry-after": String(limit.retryAfterS) } };
+      return tooMany(limit.retryAfterS);
+    }
+    const periodic = every.get(method);
+    if (periodic && periodic.times > 0 && ++periodic.seen % periodic.every === 0) {
+      periodic.times--;
+      return tooMany(periodic.retryAfterS);
     }
     const auth = headers.authorization ?? (typeof args.token === "string" ? `Bearer ${args.token}` : undefined);
     if (!auth) return { status: 200, body: { ok: false, error: "not_authed" } };
@@ -90,7 +103,7 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
         return { status: 200, body: { ok: true, url: "https://fake.slack.com/", team: "Fake", user: "mend", team_id: "T1", user_id: "UBOT", bot_id: "BBOT" } };
       case "chat.postMessage": {
         const channel = String(args.channel ?? "");
-        if (!channel) return { status: 200, body: { ok: false, error: "channel_not_found" } };
+        if (!channel || fake.deadChannels.has(channel)) return { status: 200, body: { ok: false, error: "channel_not_found" } };
         if (!text && blocks.length === 0) return { status: 200, body: { ok: false, error: "no_text" } };
         const ts = `1700000000.${String(seq++).padStart(6, "0")}`;
         if (typeof args.thread_ts === "string") {
@@ -115,32 +128,33 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
     }
   };
 
+  /** One request as the fake answers it (the HTTP server and `fetch` both use this). */
+  const serve = (path: string, raw: string, headers: IncomingHttpHeaders): { status: number; body: string; headers: Record<string, string> } => {
+    const type = String(headers["content-type"] ?? "");
+    let args: Record<string, unknown>;
+    try {
+      args = parseBody(raw, type);
+    } catch {
+      return { status: 200, body: JSON.stringify({ ok: false, error: "invalid_json" }), headers: { "content-type": "application/json" } };
+    }
+    if (path.startsWith("/response/") || path.startsWith("/webhook/")) {
+      responses.push({ path, body: args, at: Date.now() });
+      const status = path.startsWith("/webhook/") ? fake.webhookStatus : 200;
+      return { status, body: status === 200 ? "ok" : "no_service", headers: { "content-type": "text/plain" } };
+    }
+    const method = path.replace(/^\/api\//, "");
+    const out = handle(method, args, headers);
+    calls.push({ method, args, headers, at: Date.now(), status: out.status, answer: out.body });
+    return { status: out.status, body: JSON.stringify(out.body), headers: { "content-type": "application/json", ...out.headers } };
+  };
+
   const server: Server = createServer((req, res) => {
     let raw = "";
     req.on("data", (c: Buffer) => (raw += c.toString()));
     req.on("end", () => {
-      const path = (req.url ?? "").split("?")[0]!;
-      const type = String(req.headers["content-type"] ?? "");
-      let args: Record<string, unknown>;
-      try {
-        args = parseBody(raw, type);
-      } catch {
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ ok: false, error: "invalid_json" }));
-        return;
-      }
-      if (path.startsWith("/response/") || path.startsWith("/webhook/")) {
-        responses.push({ path, body: args, at: Date.now() });
-        const status = path.startsWith("/webhook/") ? fake.webhookStatus : 200;
-        res.writeHead(status, { "content-type": "text/plain" });
-        res.end(status === 200 ? "ok" : "no_service");
-        return;
-      }
-      const method = path.replace(/^\/api\//, "");
-      const out = handle(method, args, req.headers);
-      calls.push({ method, args, headers: req.headers, at: Date.now(), status: out.status, answer: out.body });
-      res.writeHead(out.status, { "content-type": "application/json", ...out.headers });
-      res.end(JSON.stringify(out.body));
+      const out = serve((req.url ?? "").split("?")[0]!, raw, req.headers);
+      res.writeHead(out.status, out.headers);
+      res.end(out.body);
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -155,8 +169,17 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
     replies,
     responses,
     webhookStatus: 200,
+    async fetch(input: RequestInfo | URL, init?: RequestInit) {
+      const req = new Request(input, init);
+      const headers: IncomingHttpHeaders = {};
+      req.headers.forEach((v, k) => (headers[k] = v));
+      const out = serve(new URL(req.url).pathname, await req.text(), headers);
+      return new Response(out.body, { status: out.status, headers: out.headers });
+    },
     callsOf: (method: string, okOnly = false) => calls.filter((c) => c.method === method && (!okOnly || (c.answer as { ok?: boolean }).ok === true)),
     rateLimit: (method: string, times: number, retryAfterS: number) => void limits.set(method, { times, retryAfterS }),
+    rateLimitEvery: (method: string, n: number, times: number, retryAfterS: number) => void every.set(method, { every: n, times, retryAfterS, seen: 0 }),
+    deadChannels: new Set<string>(),
     async waitFor<T>(probe: () => T | undefined | false, timeoutMs = 10_000, what = "condition"): Promise<T> {
       const end = Date.now() + timeoutMs;
       for (;;) {

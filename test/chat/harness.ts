@@ -1,0 +1,232 @@
+// The in-process chat harness: createServices with the fake clock, real SQLite :memory:, the app
+// driven by app.request(), and the fake Slack / Discord behind the injected fetch (no sockets).
+// A Driver says how one platform looks from outside (its env, its handler config, how to read its
+// messages and replies, how to click); the suites in test/chat/ run once per driver.
+import type { Hono } from "hono";
+import { createApp } from "../../src/app";
+import type { Deps } from "../../src/deps";
+import { signSlackRequest } from "../../src/chat/slack/verify";
+import { parseEnv } from "../../src/env";
+import type { Scheduler } from "../../src/scheduler";
+import { createServices } from "../../src/services";
+import { openSqlite } from "../../src/store/sqlite-node";
+import { clickInteraction, newKeyPair, signInteraction, type KeyPair } from "../discord/harness";
+import { startFakeDiscord, type FakeDiscord, type Json } from "../fakes/discord";
+import { FakeClock } from "../fakes/fake-clock";
+import { startFakeSlack, type FakeSlack } from "../fakes/slack";
+
+export const ALICE = { id: "UALICE", discordId: "500000000000000001", username: "alice" };
+
+/** A chat message as the suites read it, whatever the platform. */
+export interface Msg {
+  id: string;
+  /** Everything it shows, as text. */
+  text: string;
+  /** Its interactive buttons: label, the action in their id, and the id (custom_id / value). */
+  buttons: { label: string; action: string; id: string }[];
+}
+
+export interface Driver {
+  kind: "slack" | "discord";
+  /** Handler config posting to `channel` (a bot channel). */
+  config(channel?: string): Record<string, unknown>;
+  start(): Promise<void>;
+  env(): Record<string, string>;
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  messages(): Msg[];
+  replies(messageId: string): string[];
+  /** Answers every second message post with 429 Retry-After: retryAfterS, `times` times. */
+  rateLimitEverySecondPost(times: number, retryAfterS: number): void;
+  /** Posts to `channel` fail for good (the channel is gone / the bot is not in it). */
+  killChannel(channel: string): void;
+  /** The signed request the platform sends when ALICE clicks the button `action` on `message`. */
+  click(h: Harness, message: Msg, action: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface Harness {
+  clock: FakeClock;
+  deps: Deps;
+  app: Hono;
+  scheduler: Scheduler;
+  driver: Driver;
+  /** The upstream the test flows call: its status for the next requests, and how many came. */
+  upstream: { status: number; requests: number };
+  logs: string[];
+  api(path: string, init?: { method?: string; json?: unknown }): Promise<Response>;
+  /** Moves the fake clock forward in small steps until `probe` holds (at most `maxMs` of fake time). */
+  until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, maxMs?: number, what?: string): Promise<T>;
+  close(): Promise<void>;
+}
+
+export const CHANNELS = { slack: "C0OPS", discord: "300000000000000001" } as const;
+
+export async function startHarness(driver: Driver, env: Record<string, string> = {}): Promise<Harness> {
+  await driver.start();
+  const clock = new FakeClock(Date.now());
+  const upstream = { status: 500, requests: 0 };
+  const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    if (url.host === "upstream.test") {
+      upstream.requests++;
+      return new Response(JSON.stringify({ ok: upstream.status < 300 }), { status: upstream.status, headers: { "content-type": "application/json" } });
+    }
+    return driver.fetch(input, init);
+  }) as typeof fetch;
+  const config = parseEnv({ MEND_DB: ":memory:", MEND_PUBLIC_URL: "https://mend.example", ...driver.env(), ...env });
+  const db = openSqlite(":memory:");
+  const logs: string[] = [];
+  const { deps, scheduler } = createServices({
+    config,
+    db,
+    clock,
+    fetch: fetchFn,
+    log: (level, msg, fields) => logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
+    pollMs: 1000,
+    outboxSchedule: [1000, 5000, 30_000],
+  });
+  const routes: [string, Hono][] = [];
+  for (const { platform, conn } of deps.chat.platforms) {
+    const r = await conn.routes?.(deps);
+    if (r) routes.push([platform.kind, r]);
+  }
+  const app = createApp(deps, (a) => {
+    for (const [kind, r] of routes) a.route(`/${kind}`, r);
+  });
+  scheduler.start();
+  const h: Harness = {
+    clock,
+    deps,
+    app,
+    scheduler,
+    driver,
+    upstream,
+    logs,
+    api: async (path, init = {}) =>
+      app.request(path, { method: init.method ?? (init.json === undefined ? "GET" : "POST"), headers: { "content-type": "application/json" }, body: init.json === undefined ? undefined : JSON.stringify(init.json) }),
+    async until(probe, maxMs = 30_000, what = "condition") {
+      const end = clock.now() + maxMs;
+      for (let spins = 0; ; spins++) {
+        const v = await probe();
+        if (v !== undefined && v !== false) return v;
+        if (clock.now() >= end) throw new Error(`timed out (${maxMs} ms of fake time) waiting for ${what}; log: ${logs.slice(-5).join(" | ")}`);
+        // Some work settles over real I/O turns (SQLite, the fakes): give it a few before moving time.
+        if (spins % 3 === 2) await clock.advance(100, 20);
+        else await new Promise((r) => setImmediate(r));
+      }
+    },
+    async close() {
+      scheduler.stop();
+      await deps.engine.idle();
+      await db.close();
+      await driver.close();
+    },
+  };
+  return h;
+}
+
+/** A flow `orders` whose one step calls the upstream (one attempt), alerting handler `ops`. */
+export async function failingFlow(h: Harness, extra: Record<string, unknown> = {}, handler: Record<string, unknown> = {}): Promise<void> {
+  const res = await h.api("/api/handlers", { json: { name: "ops", kind: h.driver.kind, config: h.driver.config(), ...handler } });
+  if (res.status !== 201) throw new Error(`handler: ${res.status} ${await res.text()}`);
+  const flow = await h.api("/api/flows/orders", { method: "PUT", json: { name: "orders", steps: [{ id: "charge", http: { method: "POST", url: "http://upstream.test/charge" } }], ...extra } });
+  if (flow.status >= 300) throw new Error(`flow: ${flow.status} ${await flow.text()}`);
+}
+
+export async function runStatus(h: Harness, id: string): Promise<string> {
+  return String(((await (await h.api(`/api/runs/${id}`)).json()) as { status: string }).status);
+}
+
+/** Starts the flow and waits (fake time) until its run ended and its alert is posted. */
+export async function failOnce(h: Harness, flow = "orders"): Promise<{ runId: string; message: Msg }> {
+  const before = new Set(h.driver.messages().map((m) => m.id));
+  const res = await h.api(`/hooks/${flow}`, { json: { order: 1 } });
+  const { run_id } = (await res.json()) as { run_id: string };
+  await h.until(async () => ["failed", "recovered"].includes(await runStatus(h, run_id)), 30_000, `run ${run_id} to end`);
+  const message = await h.until(() => h.driver.messages().find((m) => m.text.includes(run_id) && m.buttons.length > 0) ?? h.driver.messages().find((m) => !before.has(m.id)), 30_000, "the alert");
+  return { runId: run_id, message };
+}
+
+/** The current version of a message. */
+export function current(h: Harness, id: string): Msg {
+  return h.driver.messages().find((m) => m.id === id)!;
+}
+
+const slackButtons = (blocks: Json[]) =>
+  blocks.filter((b) => b.type === "actions").flatMap((b) => (b.elements as Json[]).map((e) => ({ label: String(e.text?.text ?? ""), action: String(e.action_id).replace(/^mend_/, ""), id: String(e.value ?? "") })));
+
+export function slackDriver(): Driver {
+  let fake: FakeSlack;
+  const secret = "8f742231b10e8888abcd99yyyzzz85a5";
+  return {
+    kind: "slack",
+    config: (channel = CHANNELS.slack) => ({ channel }),
+    async start() {
+      fake = await startFakeSlack();
+    },
+    env: () => ({ SLACK_BOT_TOKEN: fake.token, SLACK_SIGNING_SECRET: secret, SLACK_API_URL: fake.apiUrl }),
+    fetch: (input, init) => fake.fetch(input, init),
+    messages: () => fake.messages.map((m) => ({ id: m.ts, text: `${m.text}\n${JSON.stringify(m.blocks)}`, buttons: slackButtons(m.blocks) })),
+    replies: (id) => fake.replies.filter((r) => r.thread_ts === id).map((r) => r.text),
+    rateLimitEverySecondPost: (times, s) => fake.rateLimitEvery("chat.postMessage", 2, times, s),
+    killChannel: (channel) => fake.deadChannels.add(channel),
+    async click(h, message, action) {
+      // The buttons as they were drawn on `message` (perhaps an older version of it).
+      const m = fake.messages.find((x) => x.ts === message.id)!;
+      const b = message.buttons.find((x) => x.action === action);
+      if (!b) throw new Error(`no ${action} button on ${message.id}: ${message.text}`);
+      const payload = {
+        type: "block_actions",
+        api_app_id: "A0MEND",
+        token: "unused",
+        trigger_id: "123.456.abc",
+        team: { id: "T1", domain: "fake" },
+        user: { id: ALICE.id, username: ALICE.username, name: ALICE.username, team_id: "T1" },
+        channel: { id: m.channel, name: "ops" },
+        container: { type: "message", message_ts: m.ts, channel_id: m.channel, is_ephemeral: false },
+        message: { type: "message", ts: m.ts, text: m.text, blocks: m.blocks },
+        response_url: `${fake.url}/response/${m.ts}`,
+        actions: [{ type: "button", block_id: "b", action_id: `mend_${action}`, value: b.id, text: { type: "plain_text", text: b.label }, action_ts: "1" }],
+      };
+      return signedSlack(h, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), secret);
+    },
+    close: () => fake.close(),
+  };
+}
+
+export async function signedSlack(h: Harness, body: string, secret = "8f742231b10e8888abcd99yyyzzz85a5"): Promise<Response> {
+  const headers = await signSlackRequest(secret, body, Math.floor(h.clock.now() / 1000));
+  return h.app.request("/slack/events", { method: "POST", headers: { ...headers, "content-type": "application/x-www-form-urlencoded" }, body });
+}
+
+export function discordDriver(): Driver {
+  let fake: FakeDiscord;
+  let keys: KeyPair;
+  const buttons = (components: Json[]) =>
+    components.flatMap((r) => (r.components as Json[]) ?? []).filter((b) => typeof b.custom_id === "string").map((b) => ({ label: String(b.label), action: String(b.custom_id).split(":")[1]!, id: String(b.custom_id) }));
+  return {
+    kind: "discord",
+    config: (channel = CHANNELS.discord) => ({ channel_id: channel }),
+    async start() {
+      fake = await startFakeDiscord();
+      keys = newKeyPair();
+    },
+    env: () => ({ DISCORD_BOT_TOKEN: fake.token, DISCORD_PUBLIC_KEY: keys.publicKeyHex, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl }),
+    fetch: (input, init) => fake.fetch(input, init),
+    messages: () => fake.messages.map((m) => ({ id: m.id, text: `${m.content}\n${JSON.stringify(m.embeds)}`, buttons: buttons(m.components) })),
+    replies: (id) => fake.replies.filter((r) => r.reference === id).map((r) => r.content),
+    rateLimitEverySecondPost: (times, s) => fake.rateLimitEvery("POST", /^\/channels\/\d+\/messages$/, 2, times, s),
+    killChannel: (channel) => fake.deadChannels.add(channel),
+    async click(h, message, action) {
+      // The buttons as they were drawn on `message` (perhaps an older version of it).
+      const m = fake.messages.find((x) => x.id === message.id)!;
+      const drawn = [{ type: 1, components: message.buttons.map((b) => ({ type: 2, style: 2, label: b.label, custom_id: b.id })) }];
+      const user = { id: ALICE.discordId, username: ALICE.username };
+      const body = JSON.stringify(clickInteraction({ discord: fake }, { ...m, components: drawn }, action as "retry", user));
+      return h.app.request("/discord/interactions", { method: "POST", headers: { ...signInteraction(keys.privateKey, body), "content-type": "application/json" }, body });
+    },
+    close: () => fake.close(),
+  };
+}
+
+export const DRIVERS = [slackDriver, discordDriver];

@@ -1,0 +1,129 @@
+// What every chat platform must do (SPEC §5, §10), run once per platform in-process: the fake
+// clock, SQLite :memory:, app.request(), and the fake Slack / Discord behind the injected fetch.
+import { afterEach, describe, expect, it } from "vitest";
+import { current, DRIVERS, failingFlow, failOnce, runStatus, startHarness, type Driver, type Harness } from "./harness";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const labels = (m: { buttons: { label: string }[] }) => m.buttons.map((b) => b.label);
+
+describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriver: () => Driver) => {
+  it("offers Retry on a run its error handler recovered, and the Retry works", async () => {
+    h = await startHarness(makeDriver());
+    const harness = h;
+    await failingFlow(harness, { on_failure: [{ id: "note", compute: { expr: "1" } }] });
+    const { runId, message } = await failOnce(harness);
+    expect(await runStatus(harness, runId)).toBe("recovered");
+    await harness.until(() => labels(current(harness, message.id)).includes("Retry"), 5_000, "Retry on the recovered alert");
+    harness.upstream.status = 200;
+    const res = await harness.driver.click(harness, current(harness, message.id), "retry");
+    expect(res.status).toBe(200);
+    await harness.until(async () => (await runStatus(harness, runId)) === "succeeded", 5_000, "the retried run");
+    const done = await harness.until(() => (/succeeded/.test(current(harness, message.id).text) ? current(harness, message.id) : undefined), 5_000, "the outcome");
+    expect(done.buttons).toEqual([]);
+  });
+
+  it("edits the message within 5 s when the run is retried through the API, and tells the thread", async () => {
+    h = await startHarness(makeDriver());
+    const harness = h;
+    await failingFlow(harness);
+    const { runId, message } = await failOnce(harness);
+    harness.upstream.status = 200;
+    const t0 = harness.clock.now();
+    expect((await harness.api(`/api/runs/${runId}/retry`, { json: {} })).status).toBe(202);
+    await harness.until(() => /succeeded/.test(current(harness, message.id).text), 5_000, "the edit");
+    expect(harness.clock.now() - t0).toBeLessThanOrEqual(5_000);
+    expect(current(harness, message.id).buttons).toEqual([]);
+    const replies = harness.driver.replies(message.id);
+    expect(replies.some((r) => /Retry by api/.test(r))).toBe(true);
+    expect(replies.some((r) => /succeeded/.test(r))).toBe(true);
+  });
+
+  it("tracks a message posted by the built-in script in on_failure: its buttons follow the run and work", async () => {
+    h = await startHarness(makeDriver());
+    const harness = h;
+    const script = { id: "tell", script: { name: harness.driver.kind, args: harness.driver.config() } };
+    const flow = await harness.api("/api/flows/orders", { method: "PUT", json: { name: "orders", steps: [{ id: "charge", http: { method: "POST", url: "http://upstream.test/charge" } }], on_failure: [script, { id: "boom", fail: { message: "handler broke", type: "runtime" } }] } });
+    expect(flow.status).toBeLessThan(300);
+    const res = await harness.api("/hooks/orders", { json: {} });
+    const { run_id } = (await res.json()) as { run_id: string };
+    await harness.until(async () => (await runStatus(harness, run_id)) === "failed", 10_000, "the run to fail");
+    const message = await harness.until(() => harness.driver.messages()[0], 5_000, "the script's message");
+    // Posted while the run was still in on_failure; edited once it ended: now Retry can work.
+    await harness.until(() => labels(current(harness, message.id)).includes("Retry"), 5_000, "Retry once the run ended");
+    harness.upstream.status = 200;
+    await harness.driver.click(harness, current(harness, message.id), "retry");
+    await harness.until(async () => (await runStatus(harness, run_id)) === "succeeded", 5_000, "the retried run");
+    expect((await harness.deps.alerts.forRun(run_id)).length).toBe(1);
+  });
+
+  it("titles an external failure <source> / <job> and shows Retry / Replay only with their callback URLs", async () => {
+    h = await startHarness(makeDriver(), { MEND_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", MEND_GROUP_WINDOW_S: "0" });
+    const harness = h;
+    await harness.api("/api/handlers", { json: { name: "ops", kind: harness.driver.kind, config: harness.driver.config() } });
+    const report = (extra: Record<string, unknown>) => harness.api("/api/failures", { json: { source: "ci", job: "nightly-build", error: { message: "exit 1" }, ...extra } });
+    expect((await report({})).status).toBe(202);
+    const bare = await harness.until(() => harness.driver.messages()[0], 5_000, "the first alert");
+    expect(bare.text).toContain("ci / nightly-build failed");
+    expect(labels(bare)).not.toContain("Retry");
+    expect(labels(bare)).not.toContain("Replay");
+    expect((await report({ retry_url: "http://upstream.test/retry" })).status).toBe(202);
+    const withRetry = await harness.until(() => harness.driver.messages()[1], 5_000, "the second alert");
+    expect(labels(withRetry)).toContain("Retry");
+    expect(labels(withRetry)).not.toContain("Replay");
+  });
+
+  it("gives a group Retry all (N), which retries each still-failed run of the group once", async () => {
+    h = await startHarness(makeDriver());
+    const harness = h;
+    await failingFlow(harness);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await failOnce(harness)).runId);
+    expect(harness.driver.messages()).toHaveLength(1);
+    const message = await harness.until(() => (labels(harness.driver.messages()[0]!).includes("Retry all (3)") ? harness.driver.messages()[0] : undefined), 5_000, "Retry all (3)");
+    harness.upstream.status = 200;
+    const before = harness.upstream.requests;
+    await harness.driver.click(harness, message, "retry_all");
+    await harness.until(async () => (await Promise.all(ids.map((id) => runStatus(harness, id)))).every((s) => s === "succeeded"), 10_000, "every run of the group");
+    expect(harness.upstream.requests - before).toBe(3);
+    // A second click of the same (old) button runs nothing more.
+    await harness.driver.click(harness, message, "retry_all");
+    await harness.clock.advance(1_000);
+    expect(harness.upstream.requests - before).toBe(3);
+  });
+
+  it("tells a replay that fails again in the original message's thread, not as a new member of its group", async () => {
+    h = await startHarness(makeDriver());
+    const harness = h;
+    await failingFlow(harness);
+    const { message } = await failOnce(harness);
+    await harness.driver.click(harness, message, "replay");
+    await harness.until(() => harness.driver.replies(message.id).some((r) => /failed again/.test(r)), 10_000, "failed again in the thread");
+    await harness.clock.advance(5_000);
+    expect(harness.driver.messages()).toHaveLength(1);
+    expect(current(harness, message.id).text).not.toMatch(/2 in this group/);
+    expect(labels(current(harness, message.id))).toContain("Retry");
+  });
+
+  it("posts a burst of 50 alerts to one channel whose every second post is rate limited, each once and in order, within 120 s", async () => {
+    h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
+    const harness = h;
+    await harness.api("/api/handlers", { json: { name: "ops", kind: harness.driver.kind, config: harness.driver.config() } });
+    harness.driver.rateLimitEverySecondPost(1_000, 1);
+    const t0 = harness.clock.now();
+    for (let i = 1; i <= 50; i++) {
+      const res = await harness.api("/api/failures", { json: { source: "ci", job: `job-${String(i).padStart(2, "0")}`, error: { message: "exit 1" } } });
+      expect(res.status).toBe(202);
+    }
+    await harness.until(() => harness.driver.messages().length >= 50, 120_000, "50 messages");
+    expect(harness.clock.now() - t0).toBeLessThanOrEqual(120_000);
+    const jobs = harness.driver.messages().map((m) => /job-(\d\d)/.exec(m.text)?.[1]);
+    expect(jobs).toEqual(Array.from({ length: 50 }, (_, i) => String(i + 1).padStart(2, "0")));
+    const rows = (await (await harness.api("/api/handlers")).json()) as { handlers: { health?: { pending: number } }[] };
+    expect(rows.handlers[0]!.health?.pending ?? 0).toBe(0);
+  });
+});
