@@ -90,6 +90,8 @@ export const handlers = sqliteTable("handlers", {
   config: text("config").notNull(),
   match: json("match"),
   enabled: integer("enabled", { mode: "boolean" }).notNull(),
+  /** Told when another handler's alerts cannot be delivered (src/alerts/health.ts). */
+  fallback: integer("fallback", { mode: "boolean" }).notNull().default(false),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
@@ -110,7 +112,7 @@ export const outbox = sqliteTable(
     createdAt: integer("created_at").notNull(),
     deliveredAt: integer("delivered_at"),
   },
-  (t) => [index("outbox_due").on(t.status, t.nextAttemptAt), index("outbox_run").on(t.runId)],
+  (t) => [index("outbox_due").on(t.status, t.nextAttemptAt), index("outbox_run").on(t.runId), index("outbox_handler").on(t.handlerId, t.createdAt)],
 );
 
 // A chat message that can be edited later (grouping, click outcomes).

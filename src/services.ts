@@ -1,6 +1,7 @@
 // Builds the deps from a database and a runtime's primitives; both entries call it.
 import { monotonicFactory } from "ulid";
 import { Dispatcher } from "./alerts/dispatcher";
+import { deliveryNotice } from "./alerts/notice";
 import { createPlanner } from "./alerts/plan";
 import type { Deps, Log, LogLevel } from "./deps";
 import { Engine } from "./engine/engine";
@@ -212,7 +213,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     onAlerts: (rows) => dispatcher.deliverNow(rows),
     publicUrl: o.config.MEND_PUBLIC_URL,
   });
-  const dispatcher = new Dispatcher({ clock, outbox, handlers, senders: countedSenders(senders, metrics), fetch: outbound.fetch, log, schedule: o.outboxSchedule, waitUntil, onDue, random });
+  const dispatcher = new Dispatcher({ clock, outbox, handlers, senders: countedSenders(senders, metrics), fetch: outbound.fetch, log, schedule: o.outboxSchedule, waitUntil, onDue, random, onFailed: (row, error) => deliveryNotice({ handlers, outbox, runs, clock, newId, log, onDue }, row, error) });
   runActions = new RunActions({ engine, runs, silences, clock, newId, log, waitUntil, config: o.config, outbound }, new ActionClaimRepo(o.db));
   // Chat: clicks and /mend act through the service; every change it reports edits the messages about the run.
   const clicks = new ClickService({ engine, runs, runActions, chat, clock, log, waitUntil });

@@ -30,12 +30,21 @@ const matchText = (h: HandlerRecord) => {
   return parts.join(" · ") || "every flow";
 };
 
+/** "failing since …: <error> (3 waiting)" / "ok, last delivered …" / "no deliveries yet". */
+function healthText(h: HandlersProps["handlers"][number]["health"]) {
+  if (!h) return <span class="muted">—</span>;
+  const waiting = h.pending ? ` (${h.pending} waiting)` : "";
+  if (h.failing_since) return <span class="badge s-failed" title={h.last_error ?? ""}>{`failing since ${h.failing_since.slice(0, 16).replace("T", " ")}: ${h.last_error ?? "?"}${waiting}`}</span>;
+  if (h.last_success_at) return <span>{`ok, last delivered ${h.last_success_at.slice(0, 16).replace("T", " ")}${waiting}`}</span>;
+  return <span class="muted">{`no deliveries yet${waiting}`}</span>;
+}
+
 export interface HandlersProps {
   nonce: string;
   csrf: string;
   signedIn: boolean;
   user?: string;
-  handlers: HandlerRecord[];
+  handlers: (HandlerRecord & { health?: { pending: number; last_success_at: string | null; last_error: string | null; failing_since: string | null } })[];
   silences: SilenceRecord[];
 }
 
@@ -51,6 +60,7 @@ export const HandlersPage: FC<HandlersProps> = (p) => (
             <th>Name</th>
             <th>Kind</th>
             <th>State</th>
+            <th>Delivery</th>
             <th>Selects</th>
             <th>Config</th>
             <th>Id</th>
@@ -61,7 +71,8 @@ export const HandlersPage: FC<HandlersProps> = (p) => (
             <tr data-handler={h.id}>
               <td>{h.name}</td>
               <td data-label="kind">{h.kind}</td>
-              <td>{h.enabled ? <span class="badge s-succeeded">enabled</span> : <span class="badge s-off">disabled</span>}</td>
+              <td>{h.enabled ? <span class="badge s-succeeded">enabled</span> : <span class="badge s-off">disabled</span>}{h.fallback ? <span class="badge s-off">fallback</span> : ""}</td>
+              <td data-label="delivery">{healthText(h.health)}</td>
               <td data-label="selects">{matchText(h)}</td>
               <td data-label="config">
                 <code>{JSON.stringify(shownConfig(h.config))}</code>

@@ -12,6 +12,7 @@ import { deliveryExtras } from "../hub/delivery-view";
 import { externalOf } from "../hub/external";
 import { ApiError } from "../routes/errors";
 import { actorOf } from "../routes/actor";
+import { publicHealth } from "../routes/handlers";
 import { actionFromForm } from "./action-form";
 import { RunList } from "../store/run-list";
 import { RunStats } from "../store/run-stats";
@@ -251,7 +252,9 @@ export function pageRoutes(deps: Deps): Hono {
     "/handlers",
     page(async (c, x) => {
       const [handlers, silences] = await Promise.all([deps.handlers.list(), deps.silences.active(deps.clock.now())]);
-      return html(c, 200, x.nonce, <HandlersPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} handlers={handlers.map((h) => redact(h))} silences={silences} />);
+      const health = await deps.outbox.health(handlers.map((h) => h.id));
+      const shown = handlers.map((h) => ({ ...redact(h), health: publicHealth(health.get(h.id)) }));
+      return html(c, 200, x.nonce, <HandlersPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} handlers={shown} silences={silences} />);
     }),
   );
 

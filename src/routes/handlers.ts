@@ -11,6 +11,7 @@ import { isWebhookSecret, newWebhookSecret, WEBHOOK_SECRET_HINT } from "../hub/s
 import { sampleAlert } from "../hub/sample";
 import { PLATFORMS } from "../chat/platforms";
 import { targetSchema } from "../chat/target";
+import type { DeliveryHealth } from "../store/outbox";
 
 const matchSchema = z.strictObject({
   flows: z.array(z.string().min(1)).optional(),
@@ -35,12 +36,15 @@ export const createSchema = z.strictObject({
   config: z.record(z.string(), z.unknown()).default({}),
   match: matchSchema.nullable().optional(),
   enabled: z.boolean().default(true),
+  /** Told (a notice through this handler) when another handler's alerts cannot be delivered. */
+  fallback: z.boolean().default(false),
 });
 export const patchSchema = z.strictObject({
   name: z.string().min(1).max(100).optional(),
   config: z.record(z.string(), z.unknown()).optional(),
   match: matchSchema.nullable().optional(),
   enabled: z.boolean().optional(),
+  fallback: z.boolean().optional(),
 });
 
 function checkConfig(kind: Kind, config: unknown): Record<string, unknown> {
@@ -63,6 +67,11 @@ async function checkUrls(deps: Deps, config: Record<string, unknown>): Promise<v
   if (issues.length) throw badRequest(`refused ${issues.map((i) => i.path).join(", ")}: ${issues[0]!.message}`, issues);
 }
 
+/** `health` as GET /api/handlers shows it. */
+export function publicHealth(h: DeliveryHealth | undefined): Omit<DeliveryHealth, "failing"> {
+  return { pending: h?.pending ?? 0, last_success_at: h?.last_success_at ?? null, last_error: h?.last_error ?? null, failing_since: h?.failing_since ?? null };
+}
+
 export function handlerRoutes(deps: Deps) {
   const app = new Hono();
 
@@ -73,11 +82,15 @@ export function handlerRoutes(deps: Deps) {
     const config = checkConfig(h.kind, h.config);
     await checkUrls(deps, config);
     if (h.kind === "webhook" && !config.secret) config.secret = newWebhookSecret();
-    const created = await deps.handlers.insert({ id: deps.newId(), name: h.name, kind: h.kind, config, match: h.match ?? null, enabled: h.enabled }, deps.clock.now());
+    const created = await deps.handlers.insert({ id: deps.newId(), name: h.name, kind: h.kind, config, match: h.match ?? null, enabled: h.enabled, fallback: h.fallback }, deps.clock.now());
     return c.json(created, 201);
   });
 
-  app.get("/handlers", async (c) => c.json({ handlers: await deps.handlers.list() }));
+  app.get("/handlers", async (c) => {
+    const list = await deps.handlers.list();
+    const health = await deps.outbox.health(list.map((h) => h.id));
+    return c.json({ handlers: list.map((h) => ({ ...h, health: publicHealth(health.get(h.id)) })) });
+  });
 
   app.get("/handlers/:id", async (c) => {
     const h = await deps.handlers.get(c.req.param("id"));

@@ -16,6 +16,8 @@ export interface HandlerRecord {
   config: Record<string, unknown>;
   match: HandlerMatch | null;
   enabled: boolean;
+  /** Told when another handler's alerts cannot be delivered. */
+  fallback: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -30,6 +32,7 @@ function toHandler(r: Row): HandlerRecord {
     config: JSON.parse(r.config) as Record<string, unknown>,
     match: (r.match as HandlerMatch | null) ?? null,
     enabled: r.enabled,
+    fallback: r.fallback,
     created_at: new Date(r.createdAt).toISOString(),
     updated_at: new Date(r.updatedAt).toISOString(),
   };
@@ -49,21 +52,22 @@ export class HandlerRepo {
     return (await this.list()).find((h) => h.id === id);
   }
 
-  async insert(h: Omit<HandlerRecord, "created_at" | "updated_at">, now: number): Promise<HandlerRecord> {
+  async insert(h: Omit<HandlerRecord, "created_at" | "updated_at" | "fallback"> & { fallback?: boolean }, now: number): Promise<HandlerRecord> {
     await this.d.db
       .insert(handlers)
-      .values({ id: h.id, name: h.name, kind: h.kind, config: JSON.stringify(h.config), match: h.match, enabled: h.enabled, createdAt: now, updatedAt: now })
+      .values({ id: h.id, name: h.name, kind: h.kind, config: JSON.stringify(h.config), match: h.match, enabled: h.enabled, fallback: h.fallback ?? false, createdAt: now, updatedAt: now })
       .run();
     this.cache = undefined;
     return (await this.get(h.id))!;
   }
 
-  async update(id: string, patch: Partial<Pick<HandlerRecord, "name" | "config" | "match" | "enabled">>, now: number): Promise<HandlerRecord | undefined> {
+  async update(id: string, patch: Partial<Pick<HandlerRecord, "name" | "config" | "match" | "enabled" | "fallback">>, now: number): Promise<HandlerRecord | undefined> {
     const set: Partial<typeof handlers.$inferInsert> = { updatedAt: now };
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.config !== undefined) set.config = JSON.stringify(patch.config);
     if (patch.match !== undefined) set.match = patch.match;
     if (patch.enabled !== undefined) set.enabled = patch.enabled;
+    if (patch.fallback !== undefined) set.fallback = patch.fallback;
     await this.d.db.update(handlers).set(set).where(eq(handlers.id, id)).run();
     this.cache = undefined;
     return this.get(id);

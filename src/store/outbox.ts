@@ -1,10 +1,19 @@
 // The outbox: one row per notification, delivered with retries by the dispatcher.
-import { and, asc, eq, inArray, lte, min } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, isNotNull, lte, max, min, or, sql } from "drizzle-orm";
 import { outbox } from "../../db/schema";
 import type { AlertPayload, OutboxRecord } from "../engine/ports";
 import type { Database } from "./database";
 
 type Row = typeof outbox.$inferSelect;
+
+/** GET /api/handlers `health` (plus `failing`: how many alerts failed since the last delivery). */
+export interface DeliveryHealth {
+  pending: number;
+  last_success_at: string | null;
+  last_error: string | null;
+  failing_since: string | null;
+  failing: number;
+}
 
 function toRecord(r: Row): OutboxRecord {
   return { ...r, payload: JSON.parse(r.payload) as AlertPayload, status: r.status as OutboxRecord["status"], response: r.response ?? null };
@@ -50,6 +59,44 @@ export class OutboxRepo {
       .set({ status: nextAttemptAt === null ? "failed" : "pending", attempts, nextAttemptAt, lastError: error, response })
       .where(eq(outbox.id, id))
       .run();
+  }
+
+  /**
+   * Each handler's delivery health: rows waiting, the last delivery, the last error, and since when
+   * its deliveries fail (the oldest failed attempt since the last delivery; null while they work).
+   */
+  async health(handlerIds: string[]): Promise<Map<string, DeliveryHealth>> {
+    const out = new Map<string, DeliveryHealth>();
+    for (const id of handlerIds) {
+      const agg = await this.d.db
+        .select({ pending: sql<number>`coalesce(sum(${outbox.status} = 'pending'), 0)`, lastSuccess: max(outbox.deliveredAt) })
+        .from(outbox)
+        .where(eq(outbox.handlerId, id))
+        .get();
+      const since = agg?.lastSuccess ?? 0;
+      const failing = await this.d.db
+        .select({ createdAt: outbox.createdAt, lastError: outbox.lastError })
+        .from(outbox)
+        .where(and(eq(outbox.handlerId, id), gt(outbox.createdAt, since), or(eq(outbox.status, "failed"), and(eq(outbox.status, "pending"), gt(outbox.attempts, 0)))))
+        .orderBy(asc(outbox.createdAt))
+        .limit(1000)
+        .all();
+      const lastError = await this.d.db
+        .select({ lastError: outbox.lastError })
+        .from(outbox)
+        .where(and(eq(outbox.handlerId, id), isNotNull(outbox.lastError)))
+        .orderBy(desc(outbox.createdAt))
+        .limit(1)
+        .get();
+      out.set(id, {
+        pending: Number(agg?.pending ?? 0),
+        last_success_at: agg?.lastSuccess ? new Date(agg.lastSuccess).toISOString() : null,
+        last_error: lastError?.lastError ?? null,
+        failing_since: failing.length ? new Date(failing[0]!.createdAt).toISOString() : null,
+        failing: failing.length,
+      });
+    }
+    return out;
   }
 
   async forRun(runId: string): Promise<OutboxRecord[]> {

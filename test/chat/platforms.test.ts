@@ -126,4 +126,27 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
     const rows = (await (await harness.api("/api/handlers")).json()) as { handlers: { health?: { pending: number } }[] };
     expect(rows.handlers[0]!.health?.pending ?? 0).toBe(0);
   });
+
+  it("marks a delivery to a dead channel failed, shows it in health, and tells the fallback handler", async () => {
+    h = await startHarness(makeDriver());
+    const harness = h;
+    const spare = harness.driver.kind === "slack" ? "C0SPARE" : "300000000000000999";
+    const dead = harness.driver.kind === "slack" ? "C0GONE" : "300000000000000666";
+    harness.driver.killChannel(dead);
+    const fb = await harness.api("/api/handlers", { json: { name: "spare", kind: harness.driver.kind, config: harness.driver.config(spare), match: { flows: ["nothing-*"] }, fallback: true } });
+    expect(fb.status).toBe(201);
+    await failingFlow(harness, {}, { config: harness.driver.config(dead) });
+    const res = await harness.api("/hooks/orders", { json: {} });
+    const { run_id } = (await res.json()) as { run_id: string };
+    const notice = await harness.until(() => harness.driver.messages().find((m) => /mend could not deliver 1 alert\(s\) to ops/.test(m.text)), 10_000, "the notice");
+    expect(notice).toBeDefined();
+    const view = (await (await harness.api(`/api/runs/${run_id}`)).json()) as { alerts: { status: string; attempts: number }[] };
+    expect(view.alerts[0]).toMatchObject({ status: "failed", attempts: 1 });
+    const list = (await (await harness.api("/api/handlers")).json()) as { handlers: { name: string; health: Record<string, unknown> }[] };
+    const ops = list.handlers.find((x) => x.name === "ops")!;
+    expect(ops.health).toMatchObject({ pending: 0, last_success_at: null, failing_since: expect.any(String), last_error: expect.stringMatching(/channel_not_found|404/) });
+    expect(harness.logs.some((l) => l.includes("mend could not deliver 1 alert(s) to ops"))).toBe(true);
+    const page = await (await harness.app.request("/handlers")).text();
+    expect(page).toMatch(/failing since/);
+  });
 });

@@ -1,0 +1,20 @@
+// What only Slack does (the shared behaviour is in platforms.test.ts).
+import { afterEach, describe, expect, it } from "vitest";
+import { signedSlack, slackDriver, startHarness, type Harness } from "./harness";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe("slack requests", () => {
+  it("answers a signed block_actions without a user with 400 naming it, and runs nothing", async () => {
+    h = await startHarness(slackDriver());
+    const payload = { type: "block_actions", actions: [{ action_id: "mend_retry", value: "mend:retry::R1:1" }], team: { id: "T1" } };
+    const res = await signedSlack(h, new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "block_actions payload has no user.id" });
+    expect(h.upstream.requests).toBe(0);
+  });
+});
