@@ -129,7 +129,8 @@ export class ChatAlerts {
 
   /** Whether any alert row exists (cached once true): nothing to edit before the first. */
   async hasAlerts(): Promise<boolean> {
-    if (this.known === undefined || this.known === false) this.known = await this.alerts.any();
+    // Rows are only made by deliver() here, which sets it; other processes have their own services.
+    this.known ??= await this.alerts.any();
     return this.known;
   }
 

@@ -72,7 +72,7 @@ describe("discord handler", () => {
     env.discord.rateLimit("POST", POSTS, 1, 1);
     const run = await runOnce(env);
     const view = await waitDelivered(env, run.id, 15_000);
-    expect(view.alerts[0]).toMatchObject({ status: "delivered", attempts: 2 });
+    expect(view.alerts[0]).toMatchObject({ status: "delivered", attempts: 1 });
     const posts = env.discord.callsOf("POST", POSTS);
     expect(posts.map((p) => p.status)).toEqual([429, 200]);
     // The outbox waited Retry-After (1 s), not its own 50 ms schedule; @discordjs/rest neither slept nor retried by itself.
@@ -87,7 +87,7 @@ describe("discord handler", () => {
     env.discord.rateLimit("PATCH", EDITS, 1, 1, { global: true });
     const second = await runOnce(env);
     const v2 = await waitDelivered(env, second.id, 15_000);
-    expect(v2.alerts[0]).toMatchObject({ status: "delivered", attempts: 2 });
+    expect(v2.alerts[0]).toMatchObject({ status: "delivered", attempts: 1 });
     const patches = env.discord.callsOf("PATCH", EDITS);
     expect(patches.map((c) => c.status)).toEqual([429, 200]);
     expect(patches[1]!.at - patches[0]!.at).toBeGreaterThanOrEqual(950);

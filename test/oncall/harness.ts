@@ -114,14 +114,15 @@ export async function startOncall(kind: Kind, env: Record<string, string> = {}) 
   /** Every message the bot posted on the fake platform, threads included, oldest first. */
   function messages(): Posted[] {
     if (slack) {
-      return slack.messages.map((m) => ({
+      const replies = slack.replies.map((r) => ({ id: r.ts, text: r.text, replyTo: r.thread_ts, versions: [r.text] }));
+      return [...slack.messages, ...replies.map((r) => ({ ...r, reply: true }))].map((m) => ("reply" in m ? { id: m.id, text: m.text, replyTo: m.replyTo, versions: m.versions } : {
         id: m.ts,
         text: [m.text, JSON.stringify(m.blocks)].join("\n"),
         replyTo: (slack.callsOf("chat.postMessage", true).find((c) => (c.answer as { ts?: string })?.ts === m.ts)?.args.thread_ts as string | undefined) ?? undefined,
         versions: m.versions.map((v) => [v.text, JSON.stringify(v.blocks)].join("\n")),
-      }));
+      })).sort((a, b) => (a.id < b.id ? -1 : 1));
     }
-    return discord!.messages.map((m) => {
+    return [...discord!.messages, ...discord!.replies].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1)).map((m) => {
       const post = discord!.callsOf("POST", /^\/channels\/\d+\/messages$/, true).find((c) => (c.answer as { id?: string })?.id === m.id);
       return {
         id: m.id,

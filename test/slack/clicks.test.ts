@@ -132,7 +132,7 @@ describe("slack clicks", () => {
     expect(findButton(muted, "retry")).toBeDefined();
     const silences = await env.server.deps.silences.active(Date.now());
     expect(silences).toHaveLength(1);
-    expect(silences[0]).toMatchObject({ flow: "orders", step: "charge", error_type: "http_status", created_by: `alice (slack:${ALICE.id})` });
+    expect(silences[0]).toMatchObject({ flow: "orders", step: "charge", error_type: "http_status", created_by: expect.stringContaining(`slack:${ALICE.id}`) });
     const ends = Date.parse(silences[0]!.ends_at) - Date.now();
     expect(ends).toBeGreaterThan(3_500_000);
     expect(ends).toBeLessThanOrEqual(3_600_000);
@@ -189,7 +189,7 @@ describe("slack clicks on external failures", () => {
     const calls = env.upstream.requests.filter((r) => r.path === "/retry");
     expect(calls).toHaveLength(1);
     expect(calls[0]!.headers["webhook-signature"]).toBeDefined();
-    expect(JSON.parse(calls[0]!.body)).toMatchObject({ type: "retry", run_id, source: "ci", job: "nightly", requested_by: `alice (slack:${ALICE.id})` });
+    expect(JSON.parse(calls[0]!.body)).toMatchObject({ type: "retry", run_id, source: "ci", job: "nightly", requested_by: expect.stringContaining(`slack:${ALICE.id}`) });
 
     // When the job later reports success, code that resolves the run edits the alert.
     const run = (await env.server.deps.runs.getRun(run_id))!;
