@@ -165,6 +165,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   for (const [kind, send] of Object.entries(senders)) scripts[kind] = senderScript(send, { fetch: outbound.fetch, log }, o.config.MEND_PUBLIC_URL);
 
   let runActions: RunActions | undefined;
+  let updates: MessageUpdates | undefined;
   const metrics = o.metrics ?? new TextMetrics();
   // Ended runs and finished attempts are counted from what the engine commits.
   const counter = new RunCounter(metrics);
@@ -209,7 +210,10 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     waitUntil,
     log,
     onDue,
-    onRunEnded: (run) => runActions?.runEnded(run),
+    onRunEnded: (run) => {
+      updates?.ended(run);
+      runActions?.runEnded(run);
+    },
     onAlerts: (rows) => dispatcher.deliverNow(rows),
     publicUrl: o.config.MEND_PUBLIC_URL,
   });
@@ -217,14 +221,14 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   runActions = new RunActions({ engine, runs, silences, clock, newId, log, waitUntil, config: o.config, outbound }, new ActionClaimRepo(o.db));
   // Chat: clicks and /mend act through the service; every change it reports edits the messages about the run.
   const clicks = new ClickService({ engine, runs, runActions, chat, clock, log, waitUntil });
-  const updates = new MessageUpdates({ chat, runs, facts, clock, log });
-  runActions.onChange((change) => updates.onChange(change));
+  updates = new MessageUpdates({ chat, runs, facts, clock, log });
+  runActions.onChange((change) => updates!.onChange(change));
   scheduler = new Scheduler(
     clock,
     [
       { tick: () => engine.tick(), nextDueAt: () => runs.nextDueAt() },
       { tick: () => dispatcher.tick(), nextDueAt: () => outbox.nextDueAt() },
-      { tick: () => updates.tick(), nextDueAt: () => updates.nextDueAt() },
+      { tick: () => updates!.tick(), nextDueAt: () => updates!.nextDueAt() },
       { tick: () => escalator.tick(), nextDueAt: () => escalator.nextDueAt() },
       { tick: () => fixed.tick(), nextDueAt: () => fixed.nextDueAt() },
     ],

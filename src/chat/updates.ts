@@ -38,9 +38,29 @@ export function runOutcome(run: RunRecord): string {
 const WHAT: Partial<Record<RunChange["kind"], string>> = { ack: "Acknowledged", resolve: "Resolved", mute: "Muted", unmute: "Unmuted", cancel: "Cancelled" };
 
 export class MessageUpdates {
+  /** Runs an action set going in this process, and how runs that just ended ended (both bounded). */
+  private readonly started = new Set<string>();
+  private readonly endedAs = new Map<string, RunStatus>();
+
   constructor(private readonly deps: UpdateDeps) {}
 
+  /** The engine's end hook (before the RunChange): a first-time success needs no message lookup. */
+  ended(run: RunRecord): void {
+    if (this.endedAs.size > 1000) this.endedAs.clear();
+    this.endedAs.set(run.id, run.status);
+  }
+
   async onChange(change: RunChange): Promise<void> {
+    if (change.started) {
+      if (this.started.size > 1000) this.started.clear();
+      this.started.add(change.started);
+    }
+    if (change.kind === "ended") {
+      const status = this.endedAs.get(change.runId);
+      this.endedAs.delete(change.runId);
+      // A run that succeeded and that no action started has no message to tell (no D1 trip for it).
+      if (status === "succeeded" && !this.started.has(change.runId)) return;
+    }
     if (!(await this.deps.chat.hasAlerts())) return;
     const about = await this.deps.chat.alerts.about(change.runId, this.deps.clock.now() - LOOKBACK_MS);
     for (const a of about) await this.update(a.id, change);
