@@ -10,13 +10,19 @@ import type { AlertPayload, RunRecord } from "../../src/engine/ports";
 import { nonceFor } from "../../src/chat/discord/send";
 import { discordDeliveryError } from "../../src/chat/discord/rest";
 import { newKeyPair, signInteraction } from "./harness";
+import { createApp } from "../../src/app";
+import { parseEnv } from "../../src/env";
+import { createServices } from "../../src/services";
+import { openSqlite } from "../../src/store/sqlite-node";
+import { FakeClock } from "../fakes/fake-clock";
 
 describe("verifyDiscordRequest", () => {
   it("accepts Discord's Ed25519 signature over timestamp + body and refuses anything else", async () => {
     const keys = newKeyPair();
     const body = '{"type":1}';
     const h = signInteraction(keys.privateKey, body, "1700000000");
-    const base = { publicKey: keys.publicKeyHex, body, signature: h["x-signature-ed25519"], timestamp: h["x-signature-timestamp"] };
+    const nowMs = 1700000000_000;
+    const base = { publicKey: keys.publicKeyHex, body, signature: h["x-signature-ed25519"], timestamp: h["x-signature-timestamp"], nowMs };
     expect(await verifyDiscordRequest(base)).toEqual({ ok: true });
     expect(await verifyDiscordRequest({ ...base, publicKey: base.publicKey.toUpperCase() })).toEqual({ ok: true });
     expect(await verifyDiscordRequest({ ...base, body: body + " " })).toMatchObject({ ok: false, reason: expect.stringMatching(/signature/) });
@@ -26,6 +32,39 @@ describe("verifyDiscordRequest", () => {
     expect(await verifyDiscordRequest({ ...base, signature: "00".repeat(64) })).toMatchObject({ ok: false });
     expect(await verifyDiscordRequest({ ...base, signature: "not hex" })).toMatchObject({ ok: false });
     expect(await verifyDiscordRequest({ ...base, publicKey: "abcd" })).toMatchObject({ ok: false, reason: expect.stringMatching(/DISCORD_PUBLIC_KEY/) });
+  });
+
+  it("refuses a validly signed request whose timestamp is more than 5 minutes from now", async () => {
+    const keys = newKeyPair();
+    const body = '{"type":1}';
+    const h = signInteraction(keys.privateKey, body, "1700000000");
+    const base = { publicKey: keys.publicKeyHex, body, signature: h["x-signature-ed25519"], timestamp: h["x-signature-timestamp"] };
+    expect(await verifyDiscordRequest({ ...base, nowMs: 1700000300_000 })).toEqual({ ok: true });
+    expect(await verifyDiscordRequest({ ...base, nowMs: 1699999700_000 })).toEqual({ ok: true });
+    expect(await verifyDiscordRequest({ ...base, nowMs: 1700000301_000 })).toMatchObject({ ok: false, reason: expect.stringMatching(/stale/) });
+    expect(await verifyDiscordRequest({ ...base, nowMs: 1699999699_000 })).toMatchObject({ ok: false, reason: expect.stringMatching(/stale/) });
+    const odd = signInteraction(keys.privateKey, body, "soon");
+    expect(await verifyDiscordRequest({ ...base, ...odd, signature: odd["x-signature-ed25519"], timestamp: "soon", nowMs: 0 })).toMatchObject({ ok: false });
+  });
+
+  it("the interactions route answers a stale but validly signed click 401 by the injected clock", async () => {
+    const keys = newKeyPair();
+    const clock = new FakeClock();
+    const config = parseEnv({ MEND_DB: ":memory:", DISCORD_BOT_TOKEN: "t", DISCORD_APPLICATION_ID: "1", DISCORD_PUBLIC_KEY: keys.publicKeyHex });
+    const { deps } = createServices({ config, db: openSqlite(":memory:"), clock });
+    const routes = await deps.chat.platforms.find((p) => p.platform.kind === "discord")!.conn.routes!(deps);
+    const app = createApp(deps, (a) => a.route("/discord", routes!));
+    const body = '{"type":1}';
+    const post = (ts: number) =>
+      app.request("/discord/interactions", { method: "POST", headers: { ...signInteraction(keys.privateKey, body, String(ts)), "content-type": "application/json" }, body });
+    const nowS = Math.floor(clock.now() / 1000);
+    expect((await post(nowS - 240)).status).toBe(200);
+    const stale = await post(nowS - 301);
+    expect(stale.status).toBe(401);
+    expect(((await stale.json()) as { error: string }).error).toMatch(/stale/);
+    await clock.advance(400_000);
+    expect((await post(nowS)).status).toBe(401);
+    expect((await post(nowS + 400)).status).toBe(200);
   });
 });
 

@@ -15,7 +15,7 @@ const FOLLOW_UP_GAP_MS = 50;
 
 export function discordRoutes(deps: Deps, interactions: DiscordInteractions): Hono {
   const verify = (raw: string, c: Context) =>
-    verifyDiscordRequest({ publicKey: deps.config.DISCORD_PUBLIC_KEY ?? "", body: raw, signature: c.req.header("x-signature-ed25519"), timestamp: c.req.header("x-signature-timestamp") });
+    verifyDiscordRequest({ publicKey: deps.config.DISCORD_PUBLIC_KEY ?? "", body: raw, signature: c.req.header("x-signature-ed25519"), timestamp: c.req.header("x-signature-timestamp"), nowMs: deps.clock.now() });
   return signedRoute("/interactions", verify, async (raw, c) => {
     let body: DiscordInteraction;
     try {
