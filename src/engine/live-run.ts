@@ -26,6 +26,8 @@ export interface LiveRun {
   /** Top-level steps whose `when` was falsy: they do not count as the run's last result. */
   skipped?: Set<string>;
   children?: ChildRuns;
+  /** The current step's attempt at `path` was interrupted this many times in a row: it is not resumed again. */
+  interrupted?: { path: string; times: number };
   /** A new run: told when its first commit (its insert with the first flush) is done or failed. */
   firstCommit?: { resolve(): void; reject(err: unknown): void };
 }
@@ -58,9 +60,14 @@ function fnv1a(text: string): string {
   return h.toString(36);
 }
 
+const INTERRUPTED = "interrupted: the server stopped during this attempt";
+/** A step whose attempt the process died in this many times in a row (an OOM crash loop) fails instead. */
+export const MAX_INTERRUPTIONS = 2;
+
 /** Rebuilds results and attempt numbers from the ledger; closes attempts a crash interrupted. */
 export function restoreFromLedger(live: LiveRun, attempts: AttemptRecord[], now: number): void {
   const latest = new Map<string, AttemptRecord>();
+  const closed = new Set<AttemptRecord>();
   const current = currentStep(live);
   const reattach: AttemptRecord[] = [];
   for (const a of attempts) {
@@ -73,14 +80,20 @@ export function restoreFromLedger(live: LiveRun, attempts: AttemptRecord[], now:
         reattach.push(a);
         continue;
       }
-      const error: ErrorContext = { message: "interrupted: the server stopped during this attempt", type: "runtime", step: a.step };
+      const error: ErrorContext = { message: INTERRUPTED, type: "runtime", step: a.step };
       live.pending.push({ op: "putAttempt", attempt: { ...a, status: "failed", finishedAt: now, durationMs: now - a.startedAt, error } });
+      closed.add(a);
       continue;
     }
     const prev = latest.get(a.step);
     if (!prev || prev.attempt < a.attempt) latest.set(a.step, a);
   }
   for (const a of reattach) live.nextAttempt[a.step] = a.attempt;
+  for (const a of closed) {
+    if (stepChain(live.flow, a.step)[0] !== current) continue;
+    const times = interruptedInARow(attempts.filter((b) => b.step === a.step));
+    if (times >= MAX_INTERRUPTIONS && times > (live.interrupted?.times ?? 0)) live.interrupted = { path: a.step, times };
+  }
   for (const [path, a] of latest) {
     if (a.status === "skipped" && !isNested(path)) (live.skipped ??= new Set()).add(path);
     if (a.status === "succeeded" && isNested(path)) (live.nested ??= {})[path] = a.output;
@@ -96,6 +109,16 @@ export function restoreFromLedger(live: LiveRun, attempts: AttemptRecord[], now:
     else if (a.status === "skipped") live.results[step.id] = null;
     else if (step.continue_on_error && a.error) live.results[step.id] = failedResult(a.output, a.error);
   }
+}
+
+/** How many of a path's latest attempts were cut short by the process stopping (open now, or closed as such). */
+function interruptedInARow(attempts: AttemptRecord[]): number {
+  let times = 0;
+  for (const a of [...attempts].sort((x, y) => y.attempt - x.attempt)) {
+    if (a.status !== "running" && a.error?.message !== INTERRUPTED) break;
+    times++;
+  }
+  return times;
 }
 
 export const isNested = (path: string) => path.includes(".") || path.includes("[");

@@ -98,7 +98,7 @@ export class RunExecution {
         if (waited) return waited;
         continue;
       }
-      const outcome = isBlock(step) ? await this.block(step) : await this.attempt(step);
+      const outcome = this.live.interrupted ? this.interruptedOutcome(step) : isBlock(step) ? await this.block(step) : await this.attempt(step);
       if (outcome.ok) {
         this.live.results[step.id] = outcome.value;
         this.moveOn();
@@ -132,6 +132,15 @@ export class RunExecution {
       if (c.phase === "main") Object.assign(c, { failed_index: c.index, failed });
       return this.finish("failed", null, ctx, failed);
     }
+  }
+
+  /** The process died in this step's attempt again and again: fail it (no retry) rather than crash once more. */
+  private interruptedOutcome(step: Step): BlockOutcome {
+    const { path, times } = this.live.interrupted!;
+    this.live.interrupted = undefined;
+    const err = new StepError(`step ${path} was interrupted ${times} times in a row (the process stopped while it ran); not resumed again`, "runtime");
+    const ctx = this.failureContext(toContext(err, step.id, Math.max(1, this.cursor.attempt + 1)));
+    return { ok: false, error: ctx, failed: failedResult(null, ctx) };
   }
 
   /** The error context as stored and shown: the error object's params and schema applied, secrets redacted. */

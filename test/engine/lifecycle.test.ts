@@ -277,6 +277,58 @@ describe("crash recovery", () => {
     expect(await h.attemptsOf(run.id, "a")).toHaveLength(1);
     expect(h.http.requests[0]!.headers["idempotency-key"]).toBe(h.http.requests[1]!.headers["idempotency-key"]);
   });
+
+  it("fails a step the process died in twice in a row instead of resuming it a third time, and alerts", async () => {
+    const h = makeHarness({ flows: [flow("f", [{ id: "a", compute: 1 }, { id: "b", http: { method: "GET", url: URL_A }, timeout_ms: 1000 }])] });
+    h.http.fallback = hang;
+    const run = await h.start("f");
+    await h.settle();
+    // Twice: the process dies while b runs (an OOM crash loop), a new engine resumes it once its lease lapses.
+    let engine = h.engine;
+    for (let crash = 1; crash <= 2; crash++) {
+      h.clock.dropTimers();
+      engine = new Engine(h.deps);
+      await h.clock.advance(h.store.leaseOf(run.id)! - h.clock.now() + 1);
+      expect(await engine.tick()).toBe(1);
+      await h.settle();
+    }
+    expect(h.http.requests).toHaveLength(2);
+    const done = await h.run(run.id);
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatchObject({ type: "runtime", step: "b", message: "step b was interrupted 2 times in a row (the process stopped while it ran); not resumed again" });
+    expect(h.alerts).toHaveLength(1);
+    expect(h.alerts[0]!.error).toMatchObject({ type: "runtime", step: "b" });
+    const attempts = await h.attemptsOf(run.id, "b");
+    expect(attempts.map((a) => a.status)).toEqual(["failed", "failed"]);
+    expect(attempts.every((a) => a.error?.message.includes("interrupted"))).toBe(true);
+  });
+
+  it("resumes again after one interruption that a finished attempt separates from the next", async () => {
+    const h = makeHarness({ flows: [flow("f", [{ id: "b", http: { method: "GET", url: URL_A }, timeout_ms: 1000, retry: { max_attempts: 3, backoff: "constant", delay_ms: 10 } }])] });
+    h.http.reply(hang);
+    h.http.reply(reply(503));
+    h.http.reply(hang);
+    h.http.reply(reply(200, "ok"));
+    const run = await h.start("f");
+    await h.settle();
+    let engine = new Engine(h.deps);
+    h.clock.dropTimers();
+    await h.clock.advance(h.store.leaseOf(run.id)! - h.clock.now() + 1);
+    expect(await engine.tick()).toBe(1);
+    await h.settle();
+    await h.clock.advance(10);
+    await h.settle();
+    await engine.tick();
+    await h.settle();
+    expect(h.http.requests).toHaveLength(3);
+    h.clock.dropTimers();
+    engine = new Engine(h.deps);
+    await h.clock.advance(h.store.leaseOf(run.id)! - h.clock.now() + 1);
+    expect(await engine.tick()).toBe(1);
+    await h.settle();
+    expect((await h.run(run.id)).status).toBe("succeeded");
+    expect(h.http.requests).toHaveLength(4);
+  });
 });
 
 describe("waitFor with a slow store", () => {
