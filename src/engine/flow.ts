@@ -187,7 +187,7 @@ export const flowSchema = z
     on_failure: z.array(stepSchema).optional(),
     on_failure_outcome: z.enum(["failed", "recovered"]).optional(),
     alerts: z.array(z.string().min(1)).optional(),
-    webhook: z.union([z.strictObject({ public: z.literal(true) }), z.strictObject({ secret: z.string().min(8) })]).optional(),
+    webhook: z.union([z.strictObject({ public: z.literal(true) }), z.strictObject({ secret: z.string().min(8), require_timestamp: z.boolean().optional() })]).optional(),
   })
   .superRefine((flow, ctx) => {
     onErrorClash(flow, ctx);

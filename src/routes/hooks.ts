@@ -17,15 +17,36 @@ export function bearerOk(c: Context, token: string | undefined): boolean {
   return given !== undefined && timingSafeEqualStr(given, token);
 }
 
+/** A signed trigger whose X-Mend-Timestamp is further than this from now is refused (replay protection). */
+export const HOOK_TOLERANCE_S = 300;
+
+const SIGNATURE_HINT = "sha256=<hex HMAC-SHA256 of '<X-Mend-Timestamp>.<raw body>', or of the raw body without a timestamp>";
+
+/**
+ * X-Mend-Signature over "<X-Mend-Timestamp>.<raw body>" (Stripe's scheme) when a timestamp is sent, which
+ * also bounds replays to 5 minutes; over the raw body alone (GitHub's) unless the flow requires a timestamp.
+ */
+async function checkSignature(c: Context, deps: Deps, hook: { secret: string; require_timestamp?: boolean }, raw: string): Promise<void> {
+  const given = c.req.header("x-mend-signature") ?? "";
+  const ts = c.req.header("x-mend-timestamp");
+  if (ts === undefined) {
+    if (hook.require_timestamp) throw new ApiError(401, "missing X-Mend-Timestamp (unix seconds): this flow requires signed timestamps");
+    const expected = "sha256=" + (await hmacSha256Hex(hook.secret, raw));
+    if (!timingSafeEqualStr(given, expected)) throw new ApiError(401, `missing or bad X-Mend-Signature (${SIGNATURE_HINT})`);
+    return;
+  }
+  if (!/^\d{1,12}$/.test(ts)) throw new ApiError(401, "bad X-Mend-Timestamp (expected unix seconds)");
+  if (Math.abs(Math.floor(deps.clock.now() / 1000) - Number(ts)) > HOOK_TOLERANCE_S) {
+    throw new ApiError(401, "stale request: X-Mend-Timestamp is more than 5 minutes from now");
+  }
+  const expected = "sha256=" + (await hmacSha256Hex(hook.secret, `${ts}.${raw}`));
+  if (!timingSafeEqualStr(given, expected)) throw new ApiError(401, `missing or bad X-Mend-Signature (${SIGNATURE_HINT})`);
+}
+
 async function authorize(c: Context, deps: Deps, flow: Flow | undefined, raw: string): Promise<void> {
   const hook = flow?.webhook;
   if (hook && "public" in hook) return;
-  if (hook && "secret" in hook) {
-    const given = c.req.header("x-mend-signature") ?? "";
-    const expected = "sha256=" + (await hmacSha256Hex(hook.secret, raw));
-    if (!timingSafeEqualStr(given, expected)) throw new ApiError(401, "missing or bad X-Mend-Signature (sha256=<hex HMAC-SHA256 of the raw body>)");
-    return;
-  }
+  if (hook && "secret" in hook) return checkSignature(c, deps, hook, raw);
   if (!bearerOk(c, deps.config.MEND_API_TOKEN)) throw new ApiError(401, "missing or bad bearer token");
 }
 
