@@ -22,7 +22,7 @@ import { monotonicFactory } from "ulid";
 import { openSqlite } from "../src/store/sqlite-node";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const TOKEN = "bench-pages-token-0123456789";
+export const TOKEN = "bench-pages-token-0123456789";
 const TARGET_P99_MS = 50;
 
 export interface PagesBenchOptions {
@@ -218,12 +218,12 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startMend(file: string, dir: string): Promise<Server> {
+export async function startMend(file: string, dir: string, env: Record<string, string> = {}): Promise<Server> {
   const flowsDir = join(dir, "flows");
   mkdirSync(flowsDir, { recursive: true });
   const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/entry/node.ts")], {
     cwd: ROOT,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", MEND_DB: file, MEND_FLOWS_DIR: flowsDir, MEND_API_TOKEN: TOKEN },
+    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", MEND_DB: file, MEND_FLOWS_DIR: flowsDir, MEND_API_TOKEN: TOKEN, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -273,7 +273,7 @@ function get(agent: Agent, base: URL, path: string, cookie: string): Promise<{ s
   });
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+export const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 
 async function drive(url: string, cookie: string, label: string, next: () => string, marker: string, connections: number, seconds: number): Promise<PageFigure> {
   const base = new URL(url);

@@ -30,6 +30,7 @@ import { join } from "node:path";
 import { alertFlow, runChatScenario, CHAT_SCENARIOS, type ChatOutcome } from "./chat";
 import { countD1Trips, type D1Trips } from "./d1-trips";
 import { drive } from "./drive";
+import { runPruneBench } from "./prune";
 import { runPagesBench } from "./pages";
 import { cpuMark, killChildren, RssSampler, startChild, type Child, type CpuMark } from "./procs";
 import { CONNECTIONS, CPU_PROF, FLAG_SETS, ONLY, ROUNDS, SECONDS, SERVER_V8_FLAGS, WARMUP_SECONDS, fmt, getJson, median, percentile, table } from "./settings";
@@ -453,7 +454,7 @@ async function main(): Promise<number> {
   const sets = FLAG_SETS;
   const scenarios = sets ? chosen.flatMap((s) => sets.map((f) => ({ ...s, name: `${s.name} [${f.join(" ") || "no flags"}]`, v8Flags: f }))) : chosen;
   const chatScenarios = CHAT_SCENARIOS.filter((n) => (ONLY.length === 0 && !FLAG_SETS) || ONLY.includes(n));
-  const known = [...SCENARIOS.map((s) => s.name), ...CHAT_SCENARIOS, "d1-trips", "pages"];
+  const known = [...SCENARIOS.map((s) => s.name), ...CHAT_SCENARIOS, "d1-trips", "pages", "prune-under-load"];
   const unknown = ONLY.filter((n) => !known.includes(n));
   if (unknown.length) throw new Error(`BENCH_ONLY: unknown scenario(s) ${unknown.join(", ")} (known: ${known.join(", ")})`);
   if (CPU_PROF) mkdirSync(CPU_PROF, { recursive: true });
@@ -498,6 +499,11 @@ async function main(): Promise<number> {
     if ((ONLY.length === 0 && !FLAG_SETS) || ONLY.includes("pages")) {
       console.log("\npages (history pages with 100k runs; bench/pages.ts):");
       await runPagesBench({ log: (line) => console.log(`  ${line}`) });
+    }
+    // prune-under-load (issue 14): accept's p99 while Retention.prune() deletes 500k old runs (BENCH_PRUNE_RUNS).
+    if ((ONLY.length === 0 && !FLAG_SETS) || ONLY.includes("prune-under-load")) {
+      console.log("\nprune-under-load (bench/prune.ts):");
+      await runPruneBench((line) => console.log(`  ${line}`));
     }
     const failed = [...byName.values()].flat().some((o) => o.failures.length) || chat.some((c) => c.failures.length);
     return failed ? 1 : 0;
