@@ -44,7 +44,6 @@ interface Post {
   at: number;
   answer: { channel: string; ts: string; message: { text: string; blocks: Block[] } };
 }
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Block = Record<string, any>;
 
 const SIGNING_SECRET = "bench-signing-secret-0123456789abcdef";

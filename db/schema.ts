@@ -112,7 +112,11 @@ export const outbox = sqliteTable(
     createdAt: integer("created_at").notNull(),
     deliveredAt: integer("delivered_at"),
   },
-  (t) => [index("outbox_due").on(t.status, t.nextAttemptAt), index("outbox_run").on(t.runId), index("outbox_handler").on(t.handlerId, t.createdAt)],
+  (t) => [
+    index("outbox_due").on(t.status, t.nextAttemptAt),
+    index("outbox_run").on(t.runId),
+    index("outbox_handler").on(t.handlerId, t.createdAt),
+  ],
 );
 
 // A chat message that can be edited later (grouping, click outcomes).
@@ -130,7 +134,11 @@ export const alerts = sqliteTable(
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
-  (t) => [index("alerts_group").on(t.handlerId, t.groupKey, t.createdAt), index("alerts_run").on(t.runId), index("alerts_kind_time").on(t.kind, t.createdAt)],
+  (t) => [
+    index("alerts_group").on(t.handlerId, t.groupKey, t.createdAt),
+    index("alerts_run").on(t.runId),
+    index("alerts_kind_time").on(t.kind, t.createdAt),
+  ],
 );
 
 export const silences = sqliteTable("silences", {

@@ -7,7 +7,16 @@ const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url),
 
 // Bundled: small pure-JS packages (fewer files to resolve at start). Left in node_modules: native
 // modules, packages that load files or workers at run time, and the big lazily loaded chat SDKs.
-const EXTERNAL = ["better-sqlite3", "pino", "pino-pretty", "@slack/*", "discord.js", "@discordjs/*", "undici", "prom-client"];
+const EXTERNAL = [
+  "better-sqlite3",
+  "pino",
+  "pino-pretty",
+  "@slack/*",
+  "discord.js",
+  "@discordjs/*",
+  "undici",
+  "prom-client",
+];
 
 export async function buildDist() {
   const { build } = await import("esbuild");
@@ -26,7 +35,9 @@ export async function buildDist() {
     target: "node20",
     external: [...EXTERNAL, ...Object.keys(pkg.devDependencies ?? {})],
     // Bundled CommonJS packages call require(); give the ESM bundle one.
-    banner: { js: 'import { createRequire as __mendRequire } from "node:module"; const require = __mendRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __mendRequire } from "node:module"; const require = __mendRequire(import.meta.url);',
+    },
     logLevel: "warning",
     legalComments: "none",
   });

@@ -35,7 +35,8 @@ export function createApp(deps: Deps, extend?: (app: Hono) => void, options: App
     "*",
     bodyLimit({
       maxSize: deps.config.MEND_MAX_BODY,
-      onError: (c) => c.json({ error: `request body is larger than MEND_MAX_BODY (${deps.config.MEND_MAX_BODY} bytes)` }, 413),
+      onError: (c) =>
+        c.json({ error: `request body is larger than MEND_MAX_BODY (${deps.config.MEND_MAX_BODY} bytes)` }, 413),
     }),
   );
 
@@ -45,17 +46,26 @@ export function createApp(deps: Deps, extend?: (app: Hono) => void, options: App
     const ms = performance.now() - started;
     deps.metrics.httpRequest(c.req.method, c.req.routePath, c.res.status, ms / 1000);
     // The path only: query strings may carry secrets (tokens, signatures).
-    deps.log("info", "request", { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(ms * 10) / 10 });
+    deps.log("info", "request", {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: Math.round(ms * 10) / 10,
+    });
   });
 
   const people = new People(deps.config.MEND_API_TOKEN, deps.config.MEND_USERS);
   const throttle: WrongTokenThrottle = new WrongTokenThrottle(deps.clock);
   const requireToken: MiddlewareHandler = async function requireToken(c, next) {
-    const browser = c.req.method === "GET" && DOCS_PATHS.has(c.req.path) && (await readSession(c, people)) !== undefined;
+    const browser =
+      c.req.method === "GET" && DOCS_PATHS.has(c.req.path) && (await readSession(c, people)) !== undefined;
     if (people.on && !browser) {
       const token = bearerToken(c);
       const person = token === undefined ? undefined : people.byToken(token);
-      if (!person) throttle.refuse("missing or bad bearer token (Authorization: Bearer <MEND_API_TOKEN or your MEND_USERS token>)");
+      if (!person)
+        throttle.refuse(
+          "missing or bad bearer token (Authorization: Bearer <MEND_API_TOKEN or your MEND_USERS token>)",
+        );
       c.set("actor", { id: person.name, name: person.name, via: "api" });
     }
     await next();

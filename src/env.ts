@@ -65,10 +65,13 @@ export function parseEnv(raw: Record<string, string | undefined>): Config {
     const set = names.filter((n) => cleaned[n] !== undefined);
     if (set.length > 0 && set.length < names.length) {
       const missing = names.filter((n) => !set.includes(n));
-      throw new ConfigError(`${missing.join(", ")}: must be set together with ${set.join(", ")} (${p.name} stays off until all are set)`);
+      throw new ConfigError(
+        `${missing.join(", ")}: must be set together with ${set.join(", ")} (${p.name} stays off until all are set)`,
+      );
     }
   }
   const secrets: Record<string, string> = {};
-  for (const [k, v] of Object.entries(cleaned)) if (k.startsWith("MEND_SECRET_") && v) secrets[k.slice("MEND_SECRET_".length)] = v;
+  for (const [k, v] of Object.entries(cleaned))
+    if (k.startsWith("MEND_SECRET_") && v) secrets[k.slice("MEND_SECRET_".length)] = v;
   return { ...parsed.data, secrets } as Config;
 }

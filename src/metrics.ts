@@ -111,15 +111,28 @@ export class TextMetrics implements Metrics {
       out.push(`# HELP ${name} ${HELP[name]}`, `# TYPE ${name} counter`);
       for (const [key, v] of this.counters.get(name) ?? []) out.push(`${name}${key} ${v}`);
     }
-    out.push(`# HELP mend_outbox_pending ${HELP.mend_outbox_pending}`, "# TYPE mend_outbox_pending gauge", `mend_outbox_pending ${g.outboxPending}`);
-    out.push(`# HELP mend_runs_active ${HELP.mend_runs_active}`, "# TYPE mend_runs_active gauge", `mend_runs_active ${g.runsActive}`);
+    out.push(
+      `# HELP mend_outbox_pending ${HELP.mend_outbox_pending}`,
+      "# TYPE mend_outbox_pending gauge",
+      `mend_outbox_pending ${g.outboxPending}`,
+    );
+    out.push(
+      `# HELP mend_runs_active ${HELP.mend_runs_active}`,
+      "# TYPE mend_runs_active gauge",
+      `mend_runs_active ${g.runsActive}`,
+    );
     const h = "mend_http_request_duration_seconds";
     out.push(`# HELP ${h} ${HELP[h]}`, `# TYPE ${h} histogram`);
     for (const [key, v] of this.histogram) {
       const [method, route, status] = key.split("\u0000") as [string, string, string];
-      const base = (extra: string[] = [], values: string[] = []) => labels(["method", "route", "status", ...extra], [method, route, status, ...values]);
+      const base = (extra: string[] = [], values: string[] = []) =>
+        labels(["method", "route", "status", ...extra], [method, route, status, ...values]);
       DURATION_BUCKETS.forEach((b, i) => out.push(`${h}_bucket${base(["le"], [String(b)])} ${v.buckets[i]}`));
-      out.push(`${h}_bucket${base(["le"], ["+Inf"])} ${v.count}`, `${h}_sum${base()} ${v.sum}`, `${h}_count${base()} ${v.count}`);
+      out.push(
+        `${h}_bucket${base(["le"], ["+Inf"])} ${v.count}`,
+        `${h}_sum${base()} ${v.sum}`,
+        `${h}_count${base()} ${v.count}`,
+      );
     }
     return `${out.join("\n")}\n`;
   }

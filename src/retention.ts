@@ -49,7 +49,8 @@ export class Retention {
       if (n < this.batch || this.stopped) break;
       await breathe();
     }
-    if (total > 0) this.deps.log("info", "retention: deleted ended runs", { runs: total, older_than_days: this.deps.days });
+    if (total > 0)
+      this.deps.log("info", "retention: deleted ended runs", { runs: total, older_than_days: this.deps.days });
     return total;
   }
 }

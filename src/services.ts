@@ -130,7 +130,10 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   const senders: Record<string, Sender> = { log: sendLog, webhook: sendWebhook, ...o.senders };
   // Handler senders and callbacks call out through this: URL checked after DNS, redirects re-checked.
   const urlPolicy = { blockPrivate: o.config.MEND_BLOCK_PRIVATE_URLS, lookup: o.lookup };
-  const outbound = { fetch: guardedFetch(fetchFn, urlPolicy), check: (url: string) => registrationRefusal(url, urlPolicy) };
+  const outbound = {
+    fetch: guardedFetch(fetchFn, urlPolicy),
+    check: (url: string) => registrationRefusal(url, urlPolicy),
+  };
   // Chat alerts (Slack, Discord): editable messages, grouping inside MEND_GROUP_WINDOW_S, clicks.
   const alerts = new AlertRepo(o.db);
   const platforms = (o.platforms ?? PLATFORMS).map((platform: AnyChatPlatform) => ({
@@ -160,9 +163,11 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   // Each platform is a handler kind and a `script:` (its webhook_url works alone; a channel needs the bot token).
   // resolve_on_success: a later success of the flow marks its open alerts fixed.
   const fixed = new FixedAlerts({ db: o.db, chat, clock, log });
-  for (const { platform: p } of platforms) if (!Object.hasOwn(senders, p.kind)) senders[p.kind] = escalator.wrap(p.kind, fixed.wrap(chat.sender(p.kind)));
+  for (const { platform: p } of platforms)
+    if (!Object.hasOwn(senders, p.kind)) senders[p.kind] = escalator.wrap(p.kind, fixed.wrap(chat.sender(p.kind)));
   const scripts: Record<string, ScriptFn> = {};
-  for (const [kind, send] of Object.entries(senders)) scripts[kind] = senderScript(send, { fetch: outbound.fetch, log }, o.config.MEND_PUBLIC_URL);
+  for (const [kind, send] of Object.entries(senders))
+    scripts[kind] = senderScript(send, { fetch: outbound.fetch, log }, o.config.MEND_PUBLIC_URL);
 
   let runActions: RunActions | undefined;
   let updates: MessageUpdates | undefined;
@@ -217,8 +222,23 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     onAlerts: (rows) => dispatcher.deliverNow(rows),
     publicUrl: o.config.MEND_PUBLIC_URL,
   });
-  const dispatcher = new Dispatcher({ clock, outbox, handlers, senders: countedSenders(senders, metrics), fetch: outbound.fetch, log, schedule: o.outboxSchedule, waitUntil, onDue, random, onFailed: (row, error) => deliveryNotice({ handlers, outbox, runs, clock, newId, log, onDue }, row, error) });
-  runActions = new RunActions({ engine, runs, silences, clock, newId, log, waitUntil, config: o.config, outbound }, new ActionClaimRepo(o.db));
+  const dispatcher = new Dispatcher({
+    clock,
+    outbox,
+    handlers,
+    senders: countedSenders(senders, metrics),
+    fetch: outbound.fetch,
+    log,
+    schedule: o.outboxSchedule,
+    waitUntil,
+    onDue,
+    random,
+    onFailed: (row, error) => deliveryNotice({ handlers, outbox, runs, clock, newId, log, onDue }, row, error),
+  });
+  runActions = new RunActions(
+    { engine, runs, silences, clock, newId, log, waitUntil, config: o.config, outbound },
+    new ActionClaimRepo(o.db),
+  );
   // Chat: clicks and /mend act through the service; every change it reports edits the messages about the run.
   const clicks = new ClickService({ engine, runs, runActions, chat, clock, log, waitUntil });
   updates = new MessageUpdates({ chat, runs, facts, clock, log });
@@ -236,6 +256,31 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     o.pollMs,
     waitUntil,
   );
-  const deps: Deps = { config: o.config, clock, random, newId, db: o.db, runs, flows, handlers, outbox, silences, engine, dispatcher, fetch: fetchFn, senders, outbound, waitUntil, log, alerts, chat, clicks, updates: updates!, runActions, metrics, escalator };
+  const deps: Deps = {
+    config: o.config,
+    clock,
+    random,
+    newId,
+    db: o.db,
+    runs,
+    flows,
+    handlers,
+    outbox,
+    silences,
+    engine,
+    dispatcher,
+    fetch: fetchFn,
+    senders,
+    outbound,
+    waitUntil,
+    log,
+    alerts,
+    chat,
+    clicks,
+    updates: updates!,
+    runActions,
+    metrics,
+    escalator,
+  };
   return { deps, scheduler };
 }

@@ -71,7 +71,9 @@ export class Dispatcher {
     for (const [key, lane] of lanes) {
       const task = (this.lanes.get(key) ?? Promise.resolve())
         .then(() => this.deliverLane(key, lane))
-        .catch((err: unknown) => this.deps.log("error", "outbox delivery crashed", { outbox: lane[0]!.id, error: String(err) }))
+        .catch((err: unknown) =>
+          this.deps.log("error", "outbox delivery crashed", { outbox: lane[0]!.id, error: String(err) }),
+        )
         .finally(() => {
           lane.forEach((r) => this.inFlight.delete(r.id));
           if (this.lanes.get(key) === task) this.lanes.delete(key);
@@ -88,7 +90,12 @@ export class Dispatcher {
       const waitUntil = until > this.deps.clock.now() ? until : await this.deliver(rows[i]!);
       if (waitUntil === undefined) continue;
       this.blocked.set(key, waitUntil);
-      for (const later of rows.slice(waitUntil === until ? i : i + 1)) await this.deps.outbox.deferred(later.id, waitUntil, "waiting behind a rate-limited alert to the same destination");
+      for (const later of rows.slice(waitUntil === until ? i : i + 1))
+        await this.deps.outbox.deferred(
+          later.id,
+          waitUntil,
+          "waiting behind a rate-limited alert to the same destination",
+        );
       this.deps.onDue?.(waitUntil);
       return;
     }
@@ -114,7 +121,11 @@ export class Dispatcher {
       return;
     }
     try {
-      const response = await send(handler?.config ?? {}, row.payload, { fetch: this.deps.fetch, log: this.deps.log, deliveryId: row.id });
+      const response = await send(handler?.config ?? {}, row.payload, {
+        fetch: this.deps.fetch,
+        log: this.deps.log,
+        deliveryId: row.id,
+      });
       await outbox.delivered(row.id, attempts, clock.now(), response ?? null);
     } catch (err) {
       const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error)?.message ?? String(err));
@@ -130,7 +141,11 @@ export class Dispatcher {
       const next = wait === undefined ? null : clock.now() + Math.max(wait, e.retryAfterMs ?? 0);
       await outbox.failedAttempt(row.id, attempts, next, e.message, e.response ?? null);
       if (next !== null) this.deps.onDue?.(next);
-      this.deps.log("warn", `alert delivery failed (attempt ${attempts})${next === null ? ", giving up" : ""}`, { outbox: row.id, kind, error: e.message });
+      this.deps.log("warn", `alert delivery failed (attempt ${attempts})${next === null ? ", giving up" : ""}`, {
+        outbox: row.id,
+        kind,
+        error: e.message,
+      });
       if (next === null) await this.deps.onFailed?.(row, e.message);
     }
     return undefined;

@@ -32,7 +32,11 @@ export async function deliveryNotice(d: NoticeDeps, row: OutboxRecord, error: st
   const fallbacks = (await d.handlers.list()).filter((h) => h.enabled && h.fallback && h.id !== row.handlerId);
   if (fallbacks.length === 0) return;
   const now = d.clock.now();
-  const payload = { ...row.payload, error: { message: text, type: "network" as const, step: NOTICE_STEP }, failed: { error: { message: text, type: "network" as const, step: NOTICE_STEP } } };
+  const payload = {
+    ...row.payload,
+    error: { message: text, type: "network" as const, step: NOTICE_STEP },
+    failed: { error: { message: text, type: "network" as const, step: NOTICE_STEP } },
+  };
   const rows: OutboxRecord[] = fallbacks.map((h) => ({
     id: d.newId(),
     runId: row.runId,

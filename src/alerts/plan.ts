@@ -5,7 +5,12 @@ import type { HandlerRepo } from "../store/handlers";
 import type { SilenceRepo } from "../store/silences";
 import { selectHandlers } from "./match";
 
-export function createPlanner(deps: { flows: FlowRepo; handlers: HandlerRepo; silences: SilenceRepo; newId: () => string }): AlertPlanner {
+export function createPlanner(deps: {
+  flows: FlowRepo;
+  handlers: HandlerRepo;
+  silences: SilenceRepo;
+  newId: () => string;
+}): AlertPlanner {
   return async (payload, now) => {
     // A silenced failure is still recorded (status `silenced`), just not sent.
     const silenced = await deps.silences.matching(now, payload.run.flow, payload.error);

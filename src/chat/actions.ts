@@ -52,8 +52,10 @@ export interface ChatActionSpec {
 
 const MUTE_MS = 3_600_000;
 const open = (v: ButtonView) => !v.busy && !v.closed;
-const retryable = (f: RunFacts) => (f.status === "failed" || f.status === "recovered") && (!f.external || f.external.retry);
-const finished = (f: RunFacts) => f.status === "failed" || f.status === "recovered" || f.status === "succeeded" || f.status === "cancelled";
+const retryable = (f: RunFacts) =>
+  (f.status === "failed" || f.status === "recovered") && (!f.external || f.external.retry);
+const finished = (f: RunFacts) =>
+  f.status === "failed" || f.status === "recovered" || f.status === "succeeded" || f.status === "cancelled";
 
 function answer(o: { ok: boolean; summary: string; replayed?: boolean; started?: RunRecord }): ClickAnswer {
   return { ok: o.ok, summary: o.summary, replayed: o.replayed, started: o.started };
@@ -65,13 +67,15 @@ export const CHAT_ACTIONS: readonly ChatActionSpec[] = [
     label: () => "Retry",
     style: "primary",
     shown: (v) => open(v) && retryable(v.facts),
-    call: async (r) => answer(await r.actions.perform({ action: "retry", runId: r.runId, by: r.by, idempotencyKey: r.key })),
+    call: async (r) =>
+      answer(await r.actions.perform({ action: "retry", runId: r.runId, by: r.by, idempotencyKey: r.key })),
   },
   {
     id: "replay",
     label: () => "Replay",
     shown: (v) => open(v) && finished(v.facts) && (!v.facts.external || v.facts.external.replay),
-    call: async (r) => answer(await r.actions.perform({ action: "replay", runId: r.runId, by: r.by, idempotencyKey: r.key })),
+    call: async (r) =>
+      answer(await r.actions.perform({ action: "replay", runId: r.runId, by: r.by, idempotencyKey: r.key })),
   },
   {
     id: "retry_all",
@@ -82,7 +86,8 @@ export const CHAT_ACTIONS: readonly ChatActionSpec[] = [
       const ids = r.alert?.state.runs ?? [r.runId];
       const failed: string[] = [];
       for (const id of ids) if ((await r.runs.getRun(id))?.status === "failed") failed.push(id);
-      if (failed.length === 0) return { ok: false, summary: "No run of this group is still failed; nothing was retried." };
+      if (failed.length === 0)
+        return { ok: false, summary: "No run of this group is still failed; nothing was retried." };
       return answer(await r.actions.bulk({ action: "retry", runIds: failed, by: r.by, idempotencyKey: r.key }));
     },
   },
@@ -90,9 +95,16 @@ export const CHAT_ACTIONS: readonly ChatActionSpec[] = [
     id: "mute",
     label: () => "Mute 1h",
     style: "danger",
-    confirm: { title: "Mute for 1 hour?", text: "No alerts for this flow, step and error type for the next hour.", ok: "Mute 1h" },
+    confirm: {
+      title: "Mute for 1 hour?",
+      text: "No alerts for this flow, step and error type for the next hour.",
+      ok: "Mute 1h",
+    },
     shown: (v) => open(v) && !v.facts.muted,
-    call: async (r) => answer(await r.actions.perform({ action: "mute", runId: r.runId, by: r.by, idempotencyKey: r.key, muteMs: MUTE_MS })),
+    call: async (r) =>
+      answer(
+        await r.actions.perform({ action: "mute", runId: r.runId, by: r.by, idempotencyKey: r.key, muteMs: MUTE_MS }),
+      ),
   },
 ];
 

@@ -94,24 +94,54 @@ export class ClickService {
     const spec = chatAction(click.action);
     const what = click.action === "mute" ? "mute alerts" : `${click.action.replace("_all", "")} runs`;
     if (!click.allowed) {
-      return { status: "denied", reply: `You are not allowed to ${what} from chat: your user id ${click.user.id} is not on the allow-list. Nothing was run.`, summary: `${click.action} by ${click.user.id} refused (not on the allow-list)` };
+      return {
+        status: "denied",
+        reply: `You are not allowed to ${what} from chat: your user id ${click.user.id} is not on the allow-list. Nothing was run.`,
+        summary: `${click.action} by ${click.user.id} refused (not on the allow-list)`,
+      };
     }
-    if (!spec) return { status: "not_found", reply: `mend has no '${click.action}' button (any more).`, summary: `unknown action ${click.action}` };
+    if (!spec)
+      return {
+        status: "not_found",
+        reply: `mend has no '${click.action}' button (any more).`,
+        summary: `unknown action ${click.action}`,
+      };
     const run = await deps.runs.getRun(click.runId);
-    if (!run) return { status: "not_found", reply: `Run ${click.runId} does not exist.`, summary: `unknown run ${click.runId}` };
+    if (!run)
+      return {
+        status: "not_found",
+        reply: `Run ${click.runId} does not exist.`,
+        summary: `unknown run ${click.runId}`,
+      };
     const alert = click.alertId ? await deps.chat.alerts.get(click.alertId) : undefined;
     if (alert && click.gen !== undefined && (click.gen !== alert.state.gen || click.runId !== alert.state.target_run)) {
-      return { status: "stale", reply: "This alert has changed since those buttons were drawn; use the buttons on the current message.", summary: `stale ${click.action} click on alert ${alert.id}`, alert };
+      return {
+        status: "stale",
+        reply: "This alert has changed since those buttons were drawn; use the buttons on the current message.",
+        summary: `stale ${click.action} click on alert ${alert.id}`,
+        alert,
+      };
     }
-    const gen = click.gen ?? (run.finishedAt ?? run.updatedAt);
+    const gen = click.gen ?? run.finishedAt ?? run.updatedAt;
     const key = `${click.platform}:${click.action}:${click.alertId ?? ""}:${click.runId}:${gen}`;
     const by: Actor = { id: click.user.id, name: click.user.name, via: click.platform as Actor["via"] };
     const a = await spec.call({ runId: run.id, alert, by, key, actions: deps.runActions, runs: deps.runs });
     if (a.replayed) {
       const now = (await deps.runs.getRun(run.id))?.status ?? run.status;
-      return { status: "duplicate", reply: `Already done: ${a.summary}. Nothing new was run. Run ${run.id} is ${now} now.`, summary: `duplicate ${click.action} of run ${run.id}`, alert };
+      return {
+        status: "duplicate",
+        reply: `Already done: ${a.summary}. Nothing new was run. Run ${run.id} is ${now} now.`,
+        summary: `duplicate ${click.action} of run ${run.id}`,
+        alert,
+      };
     }
-    if (!a.ok) return { status: "refused", reply: `Could not ${verb(click.action).toLowerCase()} run ${run.id}: ${a.summary}`, summary: `${click.action} of run ${run.id} refused: ${a.summary}`, alert };
+    if (!a.ok)
+      return {
+        status: "refused",
+        reply: `Could not ${verb(click.action).toLowerCase()} run ${run.id}: ${a.summary}`,
+        summary: `${click.action} of run ${run.id} refused: ${a.summary}`,
+        alert,
+      };
     if (a.started && click.onEnd) deps.waitUntil(this.follow(a.started.id, click.onEnd));
     return { status: a.started ? "started" : "done", summary: a.summary, alert, run: a.started };
   }
@@ -120,14 +150,43 @@ export class ClickService {
    * A click on one of mend's buttons (decodeButton of its id) by a user the platform allowed.
    * `tellClicker` hears the outcome of a run started from a button without an alert (a /mend status list).
    */
-  button(platform: string, b: DecodedButton, user: ChatUser, tellClicker: (run: RunRecord) => Promise<void>): Promise<ClickResult> {
-    return this.handle({ platform, action: b.action, runId: b.runId, alertId: b.alertId || undefined, gen: b.gen, user, allowed: true, onEnd: b.alertId ? undefined : tellClicker });
+  button(
+    platform: string,
+    b: DecodedButton,
+    user: ChatUser,
+    tellClicker: (run: RunRecord) => Promise<void>,
+  ): Promise<ClickResult> {
+    return this.handle({
+      platform,
+      action: b.action,
+      runId: b.runId,
+      alertId: b.alertId || undefined,
+      gen: b.gen,
+      user,
+      allowed: true,
+      onEnd: b.alertId ? undefined : tellClicker,
+    });
   }
 
   /** `/mend retry|replay <run>`: acts through the run's newest message on `platform` when there is one, so it is edited too. */
-  async command(platform: string, action: "retry" | "replay", runId: string, user: ChatUser, tellEnd?: (run: RunRecord) => Promise<void>): Promise<ClickResult> {
+  async command(
+    platform: string,
+    action: "retry" | "replay",
+    runId: string,
+    user: ChatUser,
+    tellEnd?: (run: RunRecord) => Promise<void>,
+  ): Promise<ClickResult> {
     const alert = await this.alertFor(runId, platform);
-    return this.handle({ platform, action, runId, alertId: alert?.id, gen: alert?.state.gen, user, allowed: true, onEnd: tellEnd });
+    return this.handle({
+      platform,
+      action,
+      runId,
+      alertId: alert?.id,
+      gen: alert?.state.gen,
+      user,
+      allowed: true,
+      onEnd: tellEnd,
+    });
   }
 
   /** The `platform` alert a command about `runId` acts through: the newest one whose buttons target that run. */
@@ -152,7 +211,11 @@ export class ClickService {
     const now = this.deps.clock.now();
     for (const a of await this.deps.chat.alerts.forRun(run.id)) {
       if (a.state.target_run !== run.id) continue;
-      await this.deps.chat.change(a.id, (x) => (x.state.resolved ? undefined : { state: { ...x.state, resolved: { status: run.status, at: now, note }, closed: true } }));
+      await this.deps.chat.change(a.id, (x) =>
+        x.state.resolved
+          ? undefined
+          : { state: { ...x.state, resolved: { status: run.status, at: now, note }, closed: true } },
+      );
     }
   }
 
@@ -161,7 +224,10 @@ export class ClickService {
       const run = await this.deps.engine.waitFor(runId, FOLLOW_MS);
       if (run && TERMINAL.includes(run.status) && !this.stopped) await onEnd(run);
     } catch (err) {
-      this.deps.log("warn", "following a clicked run failed", { run: runId, error: String((err as Error)?.message ?? err) });
+      this.deps.log("warn", "following a clicked run failed", {
+        run: runId,
+        error: String((err as Error)?.message ?? err),
+      });
     }
   }
 }

@@ -110,7 +110,8 @@ export class ChatAlerts {
    */
   async call<T>(kind: string, fn: () => Promise<T>): Promise<T> {
     const wait = this.pausedFor(kind);
-    if (wait > 0) throw new DeliveryError(`${kind} is rate limited for ${wait} ms more`, wait, { status: 429 }, false, true);
+    if (wait > 0)
+      throw new DeliveryError(`${kind} is rate limited for ${wait} ms more`, wait, { status: 429 }, false, true);
     try {
       return await fn();
     } catch (err) {
@@ -146,8 +147,16 @@ export class ChatAlerts {
     } catch (err) {
       const e = err as { message?: string; retryAfterMs?: number; rateLimited?: boolean };
       const again = e?.rateLimited === true && attempt < EDIT_RETRIES;
-      this.deps.log("warn", `could not post in the chat alert's thread${again ? "; trying again" : ""}`, { alert: alert.id, kind: alert.kind, error: String(e?.message ?? err) });
-      if (again) this.deps.clock.setTimer(e.retryAfterMs ?? 1000, () => void this.reply(alert, text, attempt + 1).catch(() => undefined));
+      this.deps.log("warn", `could not post in the chat alert's thread${again ? "; trying again" : ""}`, {
+        alert: alert.id,
+        kind: alert.kind,
+        error: String(e?.message ?? err),
+      });
+      if (again)
+        this.deps.clock.setTimer(
+          e.retryAfterMs ?? 1000,
+          () => void this.reply(alert, text, attempt + 1).catch(() => undefined),
+        );
     }
   }
 
@@ -169,30 +178,47 @@ export class ChatAlerts {
   /** The Sender of handler kind `kind` (outbox deliveries and `script:` steps). */
   sender(kind: string): Sender {
     return async (config, payload, ctx) => {
-      const { alert, action } = await this.deliver({ kind, config, payload, deliveryId: ctx.deliveryId, fetch: ctx.fetch });
+      const { alert, action } = await this.deliver({
+        kind,
+        config,
+        payload,
+        deliveryId: ctx.deliveryId,
+        fetch: ctx.fetch,
+      });
       return { alert_id: alert.id, action, count: alert.count, ...(alert.ref ?? {}) };
     };
   }
 
-  async deliver(o: DeliverOptions): Promise<{ alert: AlertRecord; action: "posted" | "updated" | "counted" | "threaded" }> {
+  async deliver(
+    o: DeliverOptions,
+  ): Promise<{ alert: AlertRecord; action: "posted" | "updated" | "counted" | "threaded" }> {
     const c = this.byKind.get(o.kind);
     if (!c) throw new Error(`no chat platform '${o.kind}'`);
     const conn = c.conn;
     const where = parseTarget(c.platform, o.config);
-    if (where.channel && !conn.bot) throw new DeliveryError(`${o.kind} handler with \`${c.platform.channel.field}\` needs the bot token (${c.platform.name}), or use \`webhook_url\``, undefined, undefined, true);
+    if (where.channel && !conn.bot)
+      throw new DeliveryError(
+        `${o.kind} handler with \`${c.platform.channel.field}\` needs the bot token (${c.platform.name}), or use \`webhook_url\``,
+        undefined,
+        undefined,
+        true,
+      );
     const target = targetKey(o.kind, where);
     const runId = o.payload.run.id;
     // A run started from a message (a retry or replay) that fails again is told in that message's
     // thread (src/chat/updates.ts), never counted into its group or posted anew.
     if (this.known !== false) {
-      const origin = (await this.alerts.about(runId, this.deps.clock.now() - LOOKBACK_MS)).find((a) => a.target === target && a.state.follow?.includes(runId));
+      const origin = (await this.alerts.about(runId, this.deps.clock.now() - LOOKBACK_MS)).find(
+        (a) => a.target === target && a.state.follow?.includes(runId),
+      );
       if (origin) return { alert: origin, action: "threaded" };
     }
     const facts = await this.deps.facts(runId);
     const groupKey = groupKeyOf(o.payload);
     return this.groupLock.run(`${target}\u0000${groupKey}`, async () => {
       const now = this.deps.clock.now();
-      let open = this.deps.windowMs > 0 ? await this.alerts.findOpen(target, groupKey, now - this.deps.windowMs) : undefined;
+      let open =
+        this.deps.windowMs > 0 ? await this.alerts.findOpen(target, groupKey, now - this.deps.windowMs) : undefined;
       if (!open) {
         // A redelivery of the failure that created a (still unposted) alert finds it here too,
         // unless the window closed meanwhile: then the outbox row simply gets its own message.
@@ -242,9 +268,16 @@ export class ChatAlerts {
     });
   }
 
-  private async postOrUpdate(alert: AlertRecord, o: DeliverOptions, conn: ChatConnection, where: ChatTarget): Promise<{ alert: AlertRecord; action: "posted" | "updated" | "counted" | "threaded" }> {
+  private async postOrUpdate(
+    alert: AlertRecord,
+    o: DeliverOptions,
+    conn: ChatConnection,
+    where: ChatTarget,
+  ): Promise<{ alert: AlertRecord; action: "posted" | "updated" | "counted" | "threaded" }> {
     if (!alert.ref) {
-      const ref = await this.call(o.kind, () => conn.post(where, this.model(alert), { alertId: alert.id, fetch: o.fetch }));
+      const ref = await this.call(o.kind, () =>
+        conn.post(where, this.model(alert), { alertId: alert.id, fetch: o.fetch }),
+      );
       const { alert: saved } = await this.mutate(alert.id, () => ({ ref }));
       return { alert: saved ?? { ...alert, ref }, action: "posted" };
     }
@@ -253,7 +286,11 @@ export class ChatAlerts {
     return { alert, action: "updated" };
   }
 
-  async change(alertId: string, fn: (a: AlertRecord) => AlertPatch | undefined, opts: { edit?: boolean } = {}): Promise<{ alert: AlertRecord | undefined; changed: boolean }> {
+  async change(
+    alertId: string,
+    fn: (a: AlertRecord) => AlertPatch | undefined,
+    opts: { edit?: boolean } = {},
+  ): Promise<{ alert: AlertRecord | undefined; changed: boolean }> {
     return this.alertLock.run(alertId, async () => {
       const r = await this.mutate(alertId, fn);
       if (r.changed && r.alert && opts.edit !== false) await this.edit(r.alert);
@@ -274,7 +311,11 @@ export class ChatAlerts {
     } catch (err) {
       const e = err as { message?: string; retryAfterMs?: number; permanent?: boolean };
       const again = !e?.permanent && attempt < EDIT_RETRIES;
-      this.deps.log("warn", `could not edit chat alert${again ? "; trying again" : ""}`, { alert: alert.id, kind: alert.kind, error: String(e?.message ?? err) });
+      this.deps.log("warn", `could not edit chat alert${again ? "; trying again" : ""}`, {
+        alert: alert.id,
+        kind: alert.kind,
+        error: String(e?.message ?? err),
+      });
       if (!again) return;
       const wait = Math.max(e.retryAfterMs ?? 0, 1000 * 2 ** attempt);
       this.deps.clock.setTimer(wait, () => {
@@ -288,7 +329,10 @@ export class ChatAlerts {
     }
   }
 
-  private async mutate(alertId: string, fn: (a: AlertRecord) => AlertPatch | undefined): Promise<{ alert: AlertRecord | undefined; changed: boolean }> {
+  private async mutate(
+    alertId: string,
+    fn: (a: AlertRecord) => AlertPatch | undefined,
+  ): Promise<{ alert: AlertRecord | undefined; changed: boolean }> {
     for (let i = 0; i < 20; i++) {
       const a = await this.alerts.get(alertId);
       if (!a) return { alert: undefined, changed: false };

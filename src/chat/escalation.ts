@@ -43,7 +43,10 @@ export class Escalator {
         const run = await this.deps.runs.getRun(payload.run.id);
         const failedAt = run?.finishedAt ?? this.deps.clock.now();
         const dueAt = failedAt + Math.round(escalate.after_minutes * 60_000);
-        await this.deps.repo.schedule({ alertId: result.alert_id, kind, dueAt, mention: escalate.mention }, this.deps.clock.now());
+        await this.deps.repo.schedule(
+          { alertId: result.alert_id, kind, dueAt, mention: escalate.mention },
+          this.deps.clock.now(),
+        );
         this.deps.onDue?.(dueAt);
       }
       return result;
@@ -83,7 +86,9 @@ export class Escalator {
     const text = `Escalation: nobody has acknowledged this alert (${minutes} min) — ${p.run.flow} failed at step ${p.error.step ?? "?"}: ${p.error.type} (run ${alert.state.target_run})`;
     await chat.call(row.kind, () => conn.reply(alert.ref!, text, { mention: row.mention }));
     await repo.done(row.alertId, "escalated", clock.now());
-    await chat.change(alert.id, (a) => ({ state: { ...a.state, escalated: { at: clock.now(), mention: row.mention } } }));
+    await chat.change(alert.id, (a) => ({
+      state: { ...a.state, escalated: { at: clock.now(), mention: row.mention } },
+    }));
     return true;
   }
 
@@ -97,7 +102,11 @@ export class Escalator {
       if (!run) continue;
       if (run.marks?.ackedAt) return "acked";
       if (run.marks?.resolvedAt) return "resolved";
-      if (id === s.target_run && (run.status === "succeeded" || run.status === "running" || run.status === "queued" || run.status === "retrying")) return "fixed";
+      if (
+        id === s.target_run &&
+        (run.status === "succeeded" || run.status === "running" || run.status === "queued" || run.status === "retrying")
+      )
+        return "fixed";
     }
     return undefined;
   }
@@ -107,8 +116,14 @@ export class Escalator {
     const e = err as { message?: string; retryAfterMs?: number; permanent?: boolean };
     const attempts = row.attempts + 1;
     const message = String(e?.message ?? err);
-    this.deps.log("warn", "could not post an escalation", { alert: row.alertId, kind: row.kind, attempts, error: message });
-    if (e?.permanent || attempts >= MAX_ATTEMPTS) return this.deps.repo.done(row.alertId, `failed: ${message}`.slice(0, 500), now);
+    this.deps.log("warn", "could not post an escalation", {
+      alert: row.alertId,
+      kind: row.kind,
+      attempts,
+      error: message,
+    });
+    if (e?.permanent || attempts >= MAX_ATTEMPTS)
+      return this.deps.repo.done(row.alertId, `failed: ${message}`.slice(0, 500), now);
     const at = now + Math.max(e?.retryAfterMs ?? 0, 5_000 * 2 ** (attempts - 1));
     await this.deps.repo.retryAt(row.alertId, at, attempts, message);
     this.deps.onDue?.(at);

@@ -20,10 +20,17 @@ export async function readFacts(d: FactsDeps, runId: string): Promise<RunFacts |
 export async function factsOfRun(d: FactsDeps, run: RunRecord): Promise<RunFacts> {
   const facts: RunFacts = { status: run.status };
   const ext = externalOf(run);
-  if (ext) facts.external = { source: ext.source, job: ext.job, retry: Boolean(ext.retry_url), replay: Boolean(ext.replay_url) };
+  if (ext)
+    facts.external = {
+      source: ext.source,
+      job: ext.job,
+      retry: Boolean(ext.retry_url),
+      replay: Boolean(ext.replay_url),
+    };
   const marks = (run as Partial<StoredRun>).marks;
   if (marks?.ackedAt) facts.acked = { by: marks.ackedBy ?? "someone", at: marks.ackedAt };
-  if (marks?.resolvedAt) facts.resolved = { by: marks.resolvedBy ?? "someone", at: marks.resolvedAt, note: marks.resolutionNote };
+  if (marks?.resolvedAt)
+    facts.resolved = { by: marks.resolvedBy ?? "someone", at: marks.resolvedAt, note: marks.resolutionNote };
   const error = run.error ?? run.cursor?.primary;
   if (error) {
     const s = (await d.silences.active(d.now())).find((x) => silenceMatches(x, run.flow, error));

@@ -38,7 +38,11 @@ export class FixedAlerts {
     return async (config, payload, ctx) => {
       const result = (await send(config, payload, ctx)) as { alert_id?: string; action?: string } | undefined;
       if (result?.alert_id && result.action === "posted" && oncallOf(config).resolve_on_success === false) {
-        await this.deps.chat.change(result.alert_id, (a) => (a.state.keep_open ? undefined : { state: { ...a.state, keep_open: true } }), { edit: false });
+        await this.deps.chat.change(
+          result.alert_id,
+          (a) => (a.state.keep_open ? undefined : { state: { ...a.state, keep_open: true } }),
+          { edit: false },
+        );
       }
       return result;
     };
@@ -57,7 +61,14 @@ export class FixedAlerts {
     const rows = await this.deps.db.db
       .select({ id: alerts.id, runId: runs.id, flow: runs.flow, finishedAt: runs.finishedAt })
       .from(alerts)
-      .innerJoin(runs, and(sql`${runs.flow} = json_extract(${alerts.groupKey}, '$[0]')`, eq(runs.status, "succeeded"), sql`${runs.finishedAt} > ${alerts.createdAt}`))
+      .innerJoin(
+        runs,
+        and(
+          sql`${runs.flow} = json_extract(${alerts.groupKey}, '$[0]')`,
+          eq(runs.status, "succeeded"),
+          sql`${runs.finishedAt} > ${alerts.createdAt}`,
+        ),
+      )
       .where(and(gte(alerts.createdAt, now - LOOKBACK_MS), isNotNull(alerts.ref), open))
       .orderBy(desc(runs.finishedAt))
       .limit(200)
@@ -78,10 +89,19 @@ export class FixedAlerts {
 
   private async fix(alertId: string, run: { id: string; flow: string; finishedAt: number }): Promise<boolean> {
     const now = this.deps.clock.now();
-    const { alert, changed } = await this.deps.chat.change(alertId, (a) => (isOpen(a.state, a.createdAt, run.id, run.finishedAt) ? { state: { ...a.state, fixed: { run_id: run.id, at: now }, closed: true } } : undefined));
+    const { alert, changed } = await this.deps.chat.change(alertId, (a) =>
+      isOpen(a.state, a.createdAt, run.id, run.finishedAt)
+        ? { state: { ...a.state, fixed: { run_id: run.id, at: now }, closed: true } }
+        : undefined,
+    );
     if (!changed || !alert) return false;
     const conn = this.deps.chat.connection(alert.kind);
-    if (conn && alert.ref) await this.deps.chat.call(alert.kind, () => conn.reply(alert.ref!, `Fixed by run ${run.id} (${run.flow} succeeded)`)).catch((err: unknown) => this.deps.log("warn", "could not tell a thread its alert is fixed", { alert: alertId, error: String(err) }));
+    if (conn && alert.ref)
+      await this.deps.chat
+        .call(alert.kind, () => conn.reply(alert.ref!, `Fixed by run ${run.id} (${run.flow} succeeded)`))
+        .catch((err: unknown) =>
+          this.deps.log("warn", "could not tell a thread its alert is fixed", { alert: alertId, error: String(err) }),
+        );
     return true;
   }
 }

@@ -133,7 +133,10 @@ export function decodeButton(id: string): DecodedButton | undefined {
 }
 
 /** The button for one action of the table on a run (alert messages and the /mend status lists). */
-export function actionButton(b: { action: ChatAction; alertId: string; runId: string; gen: number }, view?: ButtonView): AlertButton {
+export function actionButton(
+  b: { action: ChatAction; alertId: string; runId: string; gen: number },
+  view?: ButtonView,
+): AlertButton {
   const spec = chatAction(b.action)!;
   const label = spec.label(view ?? { facts: { status: "failed" }, count: 1, busy: false, closed: false });
   return { action: b.action, label, style: spec.style, confirm: spec.confirm, id: encodeButton(b) };
@@ -142,7 +145,9 @@ export function actionButton(b: { action: ChatAction; alertId: string; runId: st
 /** The buttons of one run on a /mend status list (no message: what its status allows). */
 export function runButtons(run: { id: string; status: RunStatus }, alertId: string, gen: number): AlertButton[] {
   const view: ButtonView = { facts: { status: run.status }, count: 1, busy: false, closed: false };
-  return CHAT_ACTIONS.filter((a) => a.shown(view)).map((a) => actionButton({ action: a.id, alertId, runId: run.id, gen }, view));
+  return CHAT_ACTIONS.filter((a) => a.shown(view)).map((a) =>
+    actionButton({ action: a.id, alertId, runId: run.id, gen }, view),
+  );
 }
 
 /** The facts of a message whose row predates them: what the payload said when it was posted. */
@@ -161,19 +166,33 @@ export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertMode
   const facts = factsOf(payload, state);
   const act = state?.activity;
   const activity: AlertModel["activity"] = act
-    ? { action: act.action, by: act.by, phase: act.phase, outcome: act.outcome, runId: act.run_id, error: act.error ? truncate(act.error.message, opts.messageLimit) : undefined, note: act.note }
+    ? {
+        action: act.action,
+        by: act.by,
+        phase: act.phase,
+        outcome: act.outcome,
+        runId: act.run_id,
+        error: act.error ? truncate(act.error.message, opts.messageLimit) : undefined,
+        note: act.note,
+      }
     : undefined;
   const busy = act?.phase === "running";
   const fixed = facts.status === "succeeded" || Boolean(state?.resolved || state?.fixed);
   const closed = fixed || Boolean(facts.resolved);
   const count = opts.count ?? 1;
   const view: ButtonView = { facts, count, busy, closed };
-  const buttons = CHAT_ACTIONS.filter((a) => a.shown(view)).map((a) => actionButton({ action: a.id, alertId, runId: targetRun, gen }, view));
+  const buttons = CHAT_ACTIONS.filter((a) => a.shown(view)).map((a) =>
+    actionButton({ action: a.id, alertId, runId: targetRun, gen }, view),
+  );
   const step = err.step ?? "?";
   const recovered = facts.status === "recovered" || payload.handler?.outcome === "recovered";
   const tone: AlertModel["tone"] = closed ? "resolved" : busy ? "running" : recovered ? "recovered" : "failed";
   const name = payload.external ? `${payload.external.source} / ${payload.external.job}` : payload.run.flow;
-  const headline = fixed ? `${name} failed — fixed` : recovered ? `${name} failed (recovered by on_failure)` : `${name} failed`;
+  const headline = fixed
+    ? `${name} failed — fixed`
+    : recovered
+      ? `${name} failed (recovered by on_failure)`
+      : `${name} failed`;
   const what = recovered ? "failed (recovered by its error handler)" : "failed";
   return {
     alertId,
@@ -186,7 +205,10 @@ export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertMode
     status: err.status ?? undefined,
     attempts: err.attempts ?? 1,
     runId: targetRun,
-    runUrl: targetRun === payload.run.id ? (payload.run.url ?? runLink(opts.publicUrl, targetRun)) : runLink(opts.publicUrl, targetRun),
+    runUrl:
+      targetRun === payload.run.id
+        ? (payload.run.url ?? runLink(opts.publicUrl, targetRun))
+        : runLink(opts.publicUrl, targetRun),
     link: payload.link,
     runStatus: facts.status,
     handlerOutcome: payload.handler?.outcome,
@@ -223,7 +245,11 @@ const OUTCOME_TEXT: Partial<Record<RunStatus, string>> = {
 
 /** "Retry" for a table action, else the run action's name capitalised ("Ack", "Resolve"). */
 export function verb(action: ChatAction): string {
-  return chatAction(action)?.label({ facts: { status: "failed" }, count: 2, busy: false, closed: false }).replace(/ \(\d+\)$/, "") ?? action.charAt(0).toUpperCase() + action.slice(1);
+  return (
+    chatAction(action)
+      ?.label({ facts: { status: "failed" }, count: 2, busy: false, closed: false })
+      .replace(/ \(\d+\)$/, "") ?? action.charAt(0).toUpperCase() + action.slice(1)
+  );
 }
 
 /** "Retry by @ann — running…" / "Retry by @ann — succeeded" / "Acknowledged by ann" / "Muted by ann until 14:05 UTC". */
@@ -235,15 +261,20 @@ export function statusLine(m: AlertModel, mention: (u: ChatUser) => string): str
     const ran = a.action === "replay" && a.runId !== m.runId ? ` (run ${a.runId})` : "";
     if (a.note) parts.push(`${who} — ${a.note}`);
     else if (a.phase === "running") parts.push(`${who} — running…${ran}`);
-    else parts.push(`${who} — ${OUTCOME_TEXT[a.outcome ?? "failed"] ?? a.outcome}${ran}${a.outcome === "failed" && a.error ? `: ${a.error}` : ""}`);
+    else
+      parts.push(
+        `${who} — ${OUTCOME_TEXT[a.outcome ?? "failed"] ?? a.outcome}${ran}${a.outcome === "failed" && a.error ? `: ${a.error}` : ""}`,
+      );
   }
   if (m.closedNote) parts.push(`Resolved: ${m.closedNote} (run ${m.runStatus})`);
   if (m.fixedBy) parts.push(`Fixed by run ${m.fixedBy}`);
   if (m.resolved) parts.push(`Resolved by ${m.resolved.by}${m.resolved.note ? `: ${m.resolved.note}` : ""}`);
   else if (m.acked) parts.push(`Acknowledged by ${m.acked.by}`);
-  else if (m.escalatedAt) parts.push(`Escalated at ${new Date(m.escalatedAt).toISOString().slice(11, 16)} UTC: nobody had acknowledged it`);
+  else if (m.escalatedAt)
+    parts.push(`Escalated at ${new Date(m.escalatedAt).toISOString().slice(11, 16)} UTC: nobody had acknowledged it`);
   if (m.muted) {
-    const until = m.muted.until === null ? "until resolved" : `until ${new Date(m.muted.until).toISOString().slice(11, 16)} UTC`;
+    const until =
+      m.muted.until === null ? "until resolved" : `until ${new Date(m.muted.until).toISOString().slice(11, 16)} UTC`;
     parts.push(`Muted by ${m.muted.by} ${until}: no alerts for ${m.flow} / ${m.step} / ${m.errorType}`);
   }
   return parts.length ? parts.join("\n") : undefined;

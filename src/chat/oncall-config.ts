@@ -20,7 +20,10 @@ export const oncallFields = {
   mention: mentionList.optional(),
   escalate: z
     .strictObject({
-      after_minutes: z.number().positive().max(7 * 24 * 60),
+      after_minutes: z
+        .number()
+        .positive()
+        .max(7 * 24 * 60),
       mention: mentionList.min(1),
     })
     .optional(),
@@ -78,5 +81,8 @@ export function discordMentions(list: readonly string[]): Mentions {
   }
   const u = [...new Set(users)];
   const r = [...new Set(roles)];
-  return { text: [...u.map((id) => `<@${id}>`), ...r.map((id) => `<@&${id}>`)].join(" "), allowed: { parse: [], users: u, roles: r } };
+  return {
+    text: [...u.map((id) => `<@${id}>`), ...r.map((id) => `<@&${id}>`)].join(" "),
+    allowed: { parse: [], users: u, roles: r },
+  };
 }

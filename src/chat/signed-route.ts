@@ -4,7 +4,11 @@ import { Hono, type Context } from "hono";
 
 export type VerifyResult = { ok: true } | { ok: false; reason: string };
 
-export function signedRoute(path: string, verify: (raw: string, c: Context) => Promise<VerifyResult>, handle: (raw: string, c: Context) => Promise<Response>): Hono {
+export function signedRoute(
+  path: string,
+  verify: (raw: string, c: Context) => Promise<VerifyResult>,
+  handle: (raw: string, c: Context) => Promise<Response>,
+): Hono {
   const app = new Hono();
   app.post(path, async (c) => {
     const raw = await c.req.text();

@@ -18,7 +18,10 @@ type ChannelSpec = { field: string; id: z.ZodType<string> };
 
 /** The handler config schema: `{ [field]: <channel id> }` or `{ webhook_url }`, with the on-call fields. */
 export function targetSchema(channel: ChannelSpec): z.ZodType<Record<string, unknown>> {
-  return z.union([z.strictObject({ [channel.field]: channel.id, ...oncallFields }), z.strictObject({ webhook_url: httpUrl, ...oncallFields })]);
+  return z.union([
+    z.strictObject({ [channel.field]: channel.id, ...oncallFields }),
+    z.strictObject({ webhook_url: httpUrl, ...oncallFields }),
+  ]);
 }
 
 /** Parses a config; a bad one is a permanent DeliveryError naming what is wrong. */
@@ -27,10 +30,17 @@ export function parseTarget(p: { kind: string; channel: ChannelSpec }, config: R
   if (r.success) {
     const channel = r.data[p.channel.field];
     const mention = (r.data.mention as string[] | undefined)?.length ? { mention: r.data.mention as string[] } : {};
-    return typeof channel === "string" ? { channel, ...mention } : { webhook_url: String(r.data.webhook_url), ...mention };
+    return typeof channel === "string"
+      ? { channel, ...mention }
+      : { webhook_url: String(r.data.webhook_url), ...mention };
   }
   const why = r.error.issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`).join("; ");
-  throw new DeliveryError(`${p.kind} handler config needs \`${p.channel.field}\` (with the bot token) or \`webhook_url\` (${why})`, undefined, undefined, true);
+  throw new DeliveryError(
+    `${p.kind} handler config needs \`${p.channel.field}\` (with the bot token) or \`webhook_url\` (${why})`,
+    undefined,
+    undefined,
+    true,
+  );
 }
 
 /** The alerts.handler_id of a target: `<kind>:<channel>` or `<kind>:webhook:<hash of the url>` (a webhook URL is a credential). */

@@ -35,7 +35,13 @@ export function runOutcome(run: RunRecord): string {
   return run.status === "failed" ? `failed again${run.error ? `: ${run.error.message}` : ""}` : run.status;
 }
 
-const WHAT: Partial<Record<RunChange["kind"], string>> = { ack: "Acknowledged", resolve: "Resolved", mute: "Muted", unmute: "Unmuted", cancel: "Cancelled" };
+const WHAT: Partial<Record<RunChange["kind"], string>> = {
+  ack: "Acknowledged",
+  resolve: "Resolved",
+  mute: "Muted",
+  unmute: "Unmuted",
+  cancel: "Cancelled",
+};
 
 export class MessageUpdates {
   /** Runs an action set going in this process, and how runs that just ended ended (both bounded). */
@@ -101,7 +107,10 @@ export class MessageUpdates {
     if (!before) return false;
     // Read what the change may need: the run it is about, and the message's main run (perhaps switching to the changed run).
     const runs = new Map<string, RunRecord | undefined>();
-    for (const id of new Set([change.runId, before.state.target_run, change.started].filter((x): x is string => Boolean(x)))) runs.set(id, await this.deps.runs.getRun(id));
+    for (const id of new Set(
+      [change.runId, before.state.target_run, change.started].filter((x): x is string => Boolean(x)),
+    ))
+      runs.set(id, await this.deps.runs.getRun(id));
     const facts = new Map<string, RunFacts>();
     for (const [id, run] of runs) if (run) facts.set(id, await this.deps.facts(run));
     const callbackNote = change.started ? undefined : await this.callbackNote(change, runs.get(change.runId));
@@ -118,7 +127,13 @@ export class MessageUpdates {
 }
 
 /** The message's state after `change`, and the lines to post in its thread. */
-function apply(state: AlertState, change: RunChange, runs: Map<string, RunRecord | undefined>, now: number, callbackNote?: string): { state: AlertState; lines: string[] } {
+function apply(
+  state: AlertState,
+  change: RunChange,
+  runs: Map<string, RunRecord | undefined>,
+  now: number,
+  callbackNote?: string,
+): { state: AlertState; lines: string[] } {
   const s: AlertState = { ...state };
   const lines: string[] = [];
   const mine = change.runId === s.target_run || Boolean(s.runs?.includes(change.runId));
@@ -130,12 +145,21 @@ function apply(state: AlertState, change: RunChange, runs: Map<string, RunRecord
       if (!change.started) {
         // An external run: the reporting system was called back (src/hub/callbacks.ts).
         const note = callbackNote ?? "sent";
-        if (change.runId === s.target_run) s.activity = { action: change.kind, by: userOf(change.by), at: now, run_id: change.runId, phase: "done", note };
+        if (change.runId === s.target_run)
+          s.activity = {
+            action: change.kind,
+            by: userOf(change.by),
+            at: now,
+            run_id: change.runId,
+            phase: "done",
+            note,
+          };
         lines.push(`${verb(change.kind)} by ${nameOf(change.by)} of run ${change.runId}: ${note}`);
         break;
       }
       if (!s.follow?.includes(change.started)) s.follow = [...(s.follow ?? []), change.started].slice(-MAX_FOLLOW);
-      if (change.runId === s.target_run) s.activity = { action: change.kind, by: userOf(change.by), at: now, run_id: change.started, phase: "running" };
+      if (change.runId === s.target_run)
+        s.activity = { action: change.kind, by: userOf(change.by), at: now, run_id: change.started, phase: "running" };
       const what = change.kind === "replay" ? `run ${change.runId} → new run ${change.started}` : `run ${change.runId}`;
       lines.push(`${verb(change.kind)} by ${nameOf(change.by)} of ${what} — running…`);
       break;
@@ -152,7 +176,9 @@ function apply(state: AlertState, change: RunChange, runs: Map<string, RunRecord
           s.gen = s.gen + 1;
           s.target_run = ended.id;
         } else s.closed = true;
-        lines.push(`${verb(act.action)} by ${nameOf({ id: act.by.id, name: act.by.name, via: "api" })}: run ${ended.id} ${runOutcome(ended)}`);
+        lines.push(
+          `${verb(act.action)} by ${nameOf({ id: act.by.id, name: act.by.name, via: "api" })}: run ${ended.id} ${runOutcome(ended)}`,
+        );
       } else if (s.follow?.includes(change.runId)) {
         lines.push(`Run ${ended.id} ${runOutcome(ended)}`);
       }

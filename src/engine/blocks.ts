@@ -7,7 +7,9 @@ import { mergePolicy, nextDelay } from "./retry";
 import { render, renderString, type TemplateScope } from "./template";
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: StepError };
-export type BlockOutcome = { ok: true; value: unknown } | { ok: false; error: ErrorContext; failed: Record<string, unknown> & { error: ErrorContext } };
+export type BlockOutcome =
+  | { ok: true; value: unknown }
+  | { ok: false; error: ErrorContext; failed: Record<string, unknown> & { error: ErrorContext } };
 
 /** What a block needs from the run executing it (src/engine/run.ts). */
 export interface BlockHost {
@@ -54,7 +56,13 @@ export class Blocks {
   constructor(private readonly host: BlockHost) {}
 
   /** Runs a parallel or for_each step whose own `when` already held. */
-  run(step: Step, path: string, scope: TemplateScope, chain: Step[] = [], signal = this.host.signal): Promise<BlockOutcome> {
+  run(
+    step: Step,
+    path: string,
+    scope: TemplateScope,
+    chain: Step[] = [],
+    signal = this.host.signal,
+  ): Promise<BlockOutcome> {
     const frame = { scope, chain: [...chain, step], signal };
     return step.parallel ? this.parallel(step, path, frame) : this.forEach(step, path, frame);
   }
@@ -71,14 +79,18 @@ export class Blocks {
           const out = await this.list(steps, `${path}.${name}.`, { ...frame, signal: controller.signal });
           if (!out.ok && !first) {
             first = out;
-            if (mode === "fail_fast") controller.abort(new StepError(`branch '${name}' of '${step.id}' failed`, "cancelled"));
+            if (mode === "fail_fast")
+              controller.abort(new StepError(`branch '${name}' of '${step.id}' failed`, "cancelled"));
           }
           return [name, out] as const;
         }),
       );
       if (mode === "all") first = outcomes.map(([, o]) => o).find((o) => !o.ok);
       if (first) return first;
-      return { ok: true, value: Object.fromEntries(outcomes.map(([name, o]) => [name, (o as { value: unknown }).value])) };
+      return {
+        ok: true,
+        value: Object.fromEntries(outcomes.map(([name, o]) => [name, (o as { value: unknown }).value])),
+      };
     } finally {
       frame.signal.removeEventListener("abort", onAbort);
     }
@@ -90,7 +102,8 @@ export class Blocks {
     try {
       items = render(loop.items, frame.scope);
       if (!Array.isArray(items)) throw new StepError(`for_each items of '${step.id}' is not a list`, "validation");
-      if (items.length > 10_000) throw new StepError(`for_each items of '${step.id}' has more than 10000 entries`, "validation");
+      if (items.length > 10_000)
+        throw new StepError(`for_each items of '${step.id}' has more than 10000 entries`, "validation");
     } catch (thrown) {
       const error = this.host.failure(coerceError(thrown), path, 1);
       return { ok: false, error, failed: this.host.failedResult(null, error) };
@@ -129,7 +142,10 @@ export class Blocks {
         local[step.id] = null;
         continue;
       }
-      const out = step.parallel || step.for_each ? await this.run(step, path, scope, frame.chain, frame.signal) : await this.leaf(step, path, scope, frame);
+      const out =
+        step.parallel || step.for_each
+          ? await this.run(step, path, scope, frame.chain, frame.signal)
+          : await this.leaf(step, path, scope, frame);
       if (!out.ok && !step.continue_on_error) return out;
       local[step.id] = last = out.ok ? out.value : out.failed;
     }
@@ -144,7 +160,9 @@ export class Blocks {
       }
       const out = await this.host.attempt(step, path, scope, frame.signal);
       if (out.ok) return out;
-      const delay = frame.signal.aborted ? undefined : nextDelay(policy, attempts, out.error.type, () => this.host.random(), out.error.extra.retryAfterMs);
+      const delay = frame.signal.aborted
+        ? undefined
+        : nextDelay(policy, attempts, out.error.type, () => this.host.random(), out.error.extra.retryAfterMs);
       if (delay === undefined) {
         const error = this.host.failure(out.error, path, attempts);
         return { ok: false, error, failed: this.host.failedResult(out.error.extra.result ?? null, error) };

@@ -11,7 +11,9 @@ const START_LEASE_MS = 60_000;
 const CHILD_POLL_MS = 60_000;
 
 function aborted(signal: AbortSignal): Promise<undefined> {
-  return new Promise((resolve) => (signal.aborted ? resolve(undefined) : signal.addEventListener("abort", () => resolve(undefined), { once: true })));
+  return new Promise((resolve) =>
+    signal.aborted ? resolve(undefined) : signal.addEventListener("abort", () => resolve(undefined), { once: true }),
+  );
 }
 
 export interface StartOptions {
@@ -32,7 +34,12 @@ export interface RetryOptions {
 }
 
 /** The main step a retry resumes at: the failed step's id in `target`, or the earlier `fromStep`. */
-function resumeIndex(run: RunRecord, original: Flow, target: { version: number; flow: Flow }, fromStep?: string): number {
+function resumeIndex(
+  run: RunRecord,
+  original: Flow,
+  target: { version: number; flow: Flow },
+  fromStep?: string,
+): number {
   const failed = original.steps[run.cursor.failed_index ?? run.cursor.index]?.id;
   const index = failed === undefined ? -1 : target.flow.steps.findIndex((s) => s.id === failed);
   const where = `version ${target.version} of flow '${run.flow}'`;
@@ -73,7 +80,11 @@ export class Engine {
 
   async loadFlow(name: string, version?: number): Promise<{ version: number; flow: Flow }> {
     const found = await this.deps.store.getFlow(name, version);
-    if (!found) throw new EngineError("not_found", version ? `flow '${name}' has no version ${version}` : `unknown flow '${name}'`);
+    if (!found)
+      throw new EngineError(
+        "not_found",
+        version ? `flow '${name}' has no version ${version}` : `unknown flow '${name}'`,
+      );
     return found;
   }
 
@@ -81,7 +92,8 @@ export class Engine {
   async start(opts: StartOptions): Promise<RunRecord> {
     const { version, flow } = await this.loadFlow(opts.flow, opts.version);
     const issues = validateInput(flow.input, opts.input);
-    if (issues.length) throw new EngineError("invalid", `input does not match the schema of flow '${flow.name}'`, issues);
+    if (issues.length)
+      throw new EngineError("invalid", `input does not match the schema of flow '${flow.name}'`, issues);
     const now = this.deps.clock.now();
     const run: RunRecord = {
       id: opts.id ?? this.deps.newId(),
@@ -105,7 +117,11 @@ export class Engine {
     // its end): one transaction (one D1 round trip) less per run; the caller still hears only then.
     let first!: NewRun["first"];
     const committed = new Promise<void>((resolve, reject) => {
-      first = { settled: false, resolve: () => ((first.settled = true), resolve()), reject: (err) => ((first.settled = true), reject(err)) };
+      first = {
+        settled: false,
+        resolve: () => ((first.settled = true), resolve()),
+        reject: (err) => ((first.settled = true), reject(err)),
+      };
     });
     this.spawn(run, flow, true, { insert: { op: "insertRun", run: queued, leaseUntil: now + START_LEASE_MS }, first });
     await committed;
@@ -122,7 +138,11 @@ export class Engine {
     if (run.status !== "failed" && run.status !== "recovered") {
       throw new EngineError("conflict", `run ${id} is ${run.status}; only failed or recovered runs can be retried`);
     }
-    if (run.external) throw new EngineError("conflict", `run ${id} reports an external failure; its retry goes to the reporting system`);
+    if (run.external)
+      throw new EngineError(
+        "conflict",
+        `run ${id} reports an external failure; its retry goes to the reporting system`,
+      );
     const original = await this.loadFlow(run.flow, run.flowVersion);
     const target = opts.version === "latest" ? await this.loadFlow(run.flow) : original;
     const index = resumeIndex(run, original.flow, target, opts.fromStep);
@@ -147,7 +167,11 @@ export class Engine {
 
   async replay(id: string, opts: { original?: boolean; input?: unknown } = {}): Promise<RunRecord> {
     const run = await this.mustGet(id);
-    if (run.external) throw new EngineError("conflict", `run ${id} reports an external failure; its replay goes to the reporting system`);
+    if (run.external)
+      throw new EngineError(
+        "conflict",
+        `run ${id} reports an external failure; its replay goes to the reporting system`,
+      );
     return this.start({
       flow: run.flow,
       version: opts.original ? run.flowVersion : undefined,
@@ -213,7 +237,11 @@ export class Engine {
       if (this.running.has(run.id)) continue;
       const found = await this.deps.store.getFlow(run.flow, run.flowVersion);
       if (!found) {
-        this.deps.log("error", "run's flow version is missing", { run: run.id, flow: run.flow, version: run.flowVersion });
+        this.deps.log("error", "run's flow version is missing", {
+          run: run.id,
+          flow: run.flow,
+          version: run.flowVersion,
+        });
         continue;
       }
       this.spawn(run, found.flow, false);
@@ -247,7 +275,10 @@ export class Engine {
     const task = this.execute(run, flow, fresh, controller, start)
       .catch((err: unknown) => {
         start?.first.reject(err);
-        this.deps.log("error", "run execution failed; it will be resumed by the scheduler", { run: run.id, error: String((err as Error)?.stack ?? err) });
+        this.deps.log("error", "run execution failed; it will be resumed by the scheduler", {
+          run: run.id,
+          error: String((err as Error)?.stack ?? err),
+        });
       })
       .finally(() => {
         // Settled already unless the run stopped before any commit (nothing of it was stored).
@@ -261,10 +292,26 @@ export class Engine {
     if (this.running.get(id) === controller) this.running.delete(id);
   }
 
-  private async execute(run: RunRecord, flow: Flow, fresh: boolean, controller: AbortController, start?: NewRun): Promise<void> {
+  private async execute(
+    run: RunRecord,
+    flow: Flow,
+    fresh: boolean,
+    controller: AbortController,
+    start?: NewRun,
+  ): Promise<void> {
     if (!ACTIVE.includes(run.status)) return;
     const defaults = await this.deps.store.getDefaults();
-    const live: LiveRun = { run, flow, defaults, results: {}, nextAttempt: {}, pending: start ? [start.insert] : [], signal: controller.signal, firstCommit: start?.first, children: this.children };
+    const live: LiveRun = {
+      run,
+      flow,
+      defaults,
+      results: {},
+      nextAttempt: {},
+      pending: start ? [start.insert] : [],
+      signal: controller.signal,
+      firstCommit: start?.first,
+      children: this.children,
+    };
     if (!fresh) restoreFromLedger(live, await this.deps.store.getAttempts(run.id), this.deps.clock.now());
     if (run.status !== "running") Object.assign(run, { status: "running", dueAt: null });
     const outcome = await new RunExecution(this.deps, live).advance();

@@ -56,7 +56,8 @@ export function decorateError(obj: ErrorObject, error: ErrorContext, scope: Temp
     }
     out = { ...out, details };
   }
-  if (obj.params) out = { ...out, params: render(obj.params, { ...scope, error: out }, "null") as Record<string, unknown> };
+  if (obj.params)
+    out = { ...out, params: render(obj.params, { ...scope, error: out }, "null") as Record<string, unknown> };
   return out;
 }
 
@@ -83,8 +84,19 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
 /** Builds the HTTP answer for a failed run. Roots: input, steps, failed, error, run. */
-export function errorAnswer(obj: ErrorObject, error: ErrorContext, scope: TemplateScope, base: Record<string, unknown>): ErrorAnswer {
-  const s: TemplateScope = { input: scope.input, steps: scope.steps ?? {}, failed: scope.failed ?? null, run: scope.run, error };
+export function errorAnswer(
+  obj: ErrorObject,
+  error: ErrorContext,
+  scope: TemplateScope,
+  base: Record<string, unknown>,
+): ErrorAnswer {
+  const s: TemplateScope = {
+    input: scope.input,
+    steps: scope.steps ?? {},
+    failed: scope.failed ?? null,
+    run: scope.run,
+    error,
+  };
   const status = typeof obj.status === "string" ? toStatus(renderString(obj.status, s, "null")) : (obj.status ?? 500);
   const message = obj.message !== undefined ? renderText(obj.message, s, "null") : error.message;
   const headers: Record<string, string> = {};

@@ -36,7 +36,12 @@ export class StepError extends Error {
   constructor(
     message: string,
     readonly type: ErrorType,
-    readonly extra: { status?: number; details?: Record<string, unknown>; retryAfterMs?: number; result?: unknown } = {},
+    readonly extra: {
+      status?: number;
+      details?: Record<string, unknown>;
+      retryAfterMs?: number;
+      result?: unknown;
+    } = {},
   ) {
     super(message);
   }
@@ -68,7 +73,14 @@ function safeString(value: unknown): string {
 }
 
 export function toContext(err: StepError, step: string, attempts: number): ErrorContext {
-  return { message: err.message, type: err.type, step, attempts, status: err.extra.status ?? null, details: err.extra.details ?? {} };
+  return {
+    message: err.message,
+    type: err.type,
+    step,
+    attempts,
+    status: err.extra.status ?? null,
+    details: err.extra.details ?? {},
+  };
 }
 
 /** A refused request (unknown run, wrong state, bad input): mapped to 4xx at the HTTP edge. */

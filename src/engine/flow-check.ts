@@ -28,7 +28,8 @@ export function allStepIds(steps: Step[], out = new Set<string>()): Set<string> 
 
 /** A block's step lists with their path below the step: branches or the loop's steps. */
 export function innerLists(step: Step): [(string | number)[], Step[]][] {
-  if (step.parallel) return Object.entries(step.parallel.branches).map(([name, list]) => [["parallel", "branches", name], list]);
+  if (step.parallel)
+    return Object.entries(step.parallel.branches).map(([name, list]) => [["parallel", "branches", name], list]);
   if (step.for_each) return [[["for_each", "steps"], step.for_each.steps]];
   return [];
 }
@@ -39,7 +40,8 @@ export function checkDefaultsError(obj: ErrorObject | undefined, key: string): P
   for (const tpl of obj ? templatePaths(obj) : []) {
     try {
       const root = parsePath(tpl)[0]!;
-      if (!ERROR_OBJECT_ROOTS.has(root)) issues.push({ path: [key], message: `template '${tpl}': '${root}' is not available in an error object` });
+      if (!ERROR_OBJECT_ROOTS.has(root))
+        issues.push({ path: [key], message: `template '${tpl}': '${root}' is not available in an error object` });
     } catch (err) {
       issues.push({ path: [key], message: (err as Error).message });
     }
@@ -59,7 +61,13 @@ export function checkReferences(flow: FlowLike): PathIssue[] {
   dupes(flow.steps, ["steps"]);
   dupes(flow.on_failure ?? [], ["on_failure"]);
 
-  const checkPath = (tpl: string, where: (string | number)[], visible: Set<string>, inLoop: boolean, errorObject: boolean) => {
+  const checkPath = (
+    tpl: string,
+    where: (string | number)[],
+    visible: Set<string>,
+    inLoop: boolean,
+    errorObject: boolean,
+  ) => {
     let parts: string[];
     try {
       parts = parsePath(tpl);
@@ -69,11 +77,16 @@ export function checkReferences(flow: FlowLike): PathIssue[] {
     }
     const root = parts[0]!;
     if (errorObject && !ERROR_OBJECT_ROOTS.has(root)) {
-      issues.push({ path: where, message: `template '${tpl}': '${root}' is not available in an error object (use ${[...ERROR_OBJECT_ROOTS].join(", ")})` });
+      issues.push({
+        path: where,
+        message: `template '${tpl}': '${root}' is not available in an error object (use ${[...ERROR_OBJECT_ROOTS].join(", ")})`,
+      });
     } else if (!errorObject && (root === "item" || root === "index") && !inLoop) {
       issues.push({ path: where, message: `template '${tpl}': '${root}' exists only inside a for_each's steps` });
     } else if (root === "steps" && parts[1] !== undefined && !visible.has(parts[1])) {
-      const why = all.has(parts[1]) ? `names step '${parts[1]}', which has not run at this point` : `names unknown step '${parts[1]}'`;
+      const why = all.has(parts[1])
+        ? `names step '${parts[1]}', which has not run at this point`
+        : `names unknown step '${parts[1]}'`;
       issues.push({ path: where, message: `template '${tpl}' ${why}` });
     }
   };

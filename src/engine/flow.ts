@@ -6,7 +6,11 @@ import { checkSchema } from "./input";
 
 const errorType = z.enum(ERROR_TYPES);
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "must be an HTTP header name");
-const positiveMs = z.number().int().min(0).max(7 * 24 * 3600 * 1000);
+const positiveMs = z
+  .number()
+  .int()
+  .min(0)
+  .max(7 * 24 * 3600 * 1000);
 
 const retryFields = z.strictObject({
   max_attempts: z.number().int().min(1).max(100).optional(),
@@ -56,7 +60,10 @@ const httpSchema = z.strictObject({
     .string()
     .transform((m) => m.toUpperCase())
     .pipe(z.enum(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])),
-  url: z.string().min(1).refine((u) => u.includes("{{") || URL.canParse(u), "must be an absolute URL"),
+  url: z
+    .string()
+    .min(1)
+    .refine((u) => u.includes("{{") || URL.canParse(u), "must be an absolute URL"),
   headers: z.record(headerName, z.string()).optional(),
   query: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   body: z.unknown().optional(),
@@ -128,14 +135,20 @@ export const stepSchema: z.ZodType<Step, unknown> = z
         concurrency: z.number().int().min(1).max(50).default(1),
       })
       .optional(),
-    flow: z.strictObject({ name: z.string().regex(/^[a-z0-9_-]{1,64}$/, "must match [a-z0-9_-]{1,64}"), input: z.unknown().optional() }).optional(),
+    flow: z
+      .strictObject({
+        name: z.string().regex(/^[a-z0-9_-]{1,64}$/, "must match [a-z0-9_-]{1,64}"),
+        input: z.unknown().optional(),
+      })
+      .optional(),
   })
   .superRefine((step, ctx) => {
     const kinds = STEP_KINDS.filter((k) => Object.hasOwn(step, k) && step[k] !== undefined);
     if (kinds.length !== 1) {
       ctx.addIssue({
         code: "custom",
-        message: kinds.length === 0 ? `needs one of ${STEP_KINDS.join(", ")}` : `has more than one kind: ${kinds.join(", ")}`,
+        message:
+          kinds.length === 0 ? `needs one of ${STEP_KINDS.join(", ")}` : `has more than one kind: ${kinds.join(", ")}`,
       });
     }
     onErrorClash(step, ctx);
@@ -144,10 +157,14 @@ export const stepSchema: z.ZodType<Step, unknown> = z
 
 /** Semaphore's `on_error` is a synonym of `error`. */
 function onErrorClash(o: { error?: unknown; on_error?: unknown }, ctx: z.RefinementCtx): void {
-  if (o.error !== undefined && o.on_error !== undefined) ctx.addIssue({ code: "custom", path: ["on_error"], message: "use error or on_error, not both" });
+  if (o.error !== undefined && o.on_error !== undefined)
+    ctx.addIssue({ code: "custom", path: ["on_error"], message: "use error or on_error, not both" });
 }
 
-function moveOnError<T extends { error?: ErrorObject; on_error?: ErrorObject }>({ on_error, ...rest }: T): Omit<T, "on_error"> {
+function moveOnError<T extends { error?: ErrorObject; on_error?: ErrorObject }>({
+  on_error,
+  ...rest
+}: T): Omit<T, "on_error"> {
   return on_error === undefined ? rest : { ...rest, error: on_error };
 }
 
@@ -163,7 +180,12 @@ export function isBlock(step: Step): boolean {
 const timeoutMs = z.number().int().min(1).max(600_000);
 
 export const defaultsSchema = z
-  .strictObject({ retry: retryPatchSchema.optional(), timeout_ms: timeoutMs.optional(), error: errorObjectSchema.optional(), on_error: errorObjectSchema.optional() })
+  .strictObject({
+    retry: retryPatchSchema.optional(),
+    timeout_ms: timeoutMs.optional(),
+    error: errorObjectSchema.optional(),
+    on_error: errorObjectSchema.optional(),
+  })
   .superRefine((d, ctx) => {
     onErrorClash(d, ctx);
     const key = d.error ? "error" : "on_error";
@@ -187,11 +209,17 @@ export const flowSchema = z
     on_failure: z.array(stepSchema).optional(),
     on_failure_outcome: z.enum(["failed", "recovered"]).optional(),
     alerts: z.array(z.string().min(1)).optional(),
-    webhook: z.union([z.strictObject({ public: z.literal(true) }), z.strictObject({ secret: z.string().min(8), require_timestamp: z.boolean().optional() })]).optional(),
+    webhook: z
+      .union([
+        z.strictObject({ public: z.literal(true) }),
+        z.strictObject({ secret: z.string().min(8), require_timestamp: z.boolean().optional() }),
+      ])
+      .optional(),
   })
   .superRefine((flow, ctx) => {
     onErrorClash(flow, ctx);
-    for (const issue of checkReferences(flow)) ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
+    for (const issue of checkReferences(flow))
+      ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
   })
   .transform(moveOnError);
 export type Flow = z.output<typeof flowSchema>;

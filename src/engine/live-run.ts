@@ -8,10 +8,7 @@ import { jsonLargerThan } from "./size";
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const LEASE_MARGIN_MS = 30_000;
 
-export type Advance =
-  | { kind: "ended"; run: RunRecord }
-  | { kind: "waiting"; dueAt: number }
-  | { kind: "cancelled" };
+export type Advance = { kind: "ended"; run: RunRecord } | { kind: "waiting"; dueAt: number } | { kind: "cancelled" };
 
 export interface LiveRun {
   run: RunRecord;
@@ -42,7 +39,9 @@ const CHILD_TIMEOUT_MS = 600_000;
 
 export function stepTimeout(live: LiveRun, step: Step): number {
   if (step.flow) return step.timeout_ms ?? CHILD_TIMEOUT_MS;
-  return step.http?.timeout_ms ?? step.timeout_ms ?? live.flow.timeout_ms ?? live.defaults.timeout_ms ?? DEFAULT_TIMEOUT_MS;
+  return (
+    step.http?.timeout_ms ?? step.timeout_ms ?? live.flow.timeout_ms ?? live.defaults.timeout_ms ?? DEFAULT_TIMEOUT_MS
+  );
 }
 
 /**
@@ -81,7 +80,10 @@ export function restoreFromLedger(live: LiveRun, attempts: AttemptRecord[], now:
         continue;
       }
       const error: ErrorContext = { message: INTERRUPTED, type: "runtime", step: a.step };
-      live.pending.push({ op: "putAttempt", attempt: { ...a, status: "failed", finishedAt: now, durationMs: now - a.startedAt, error } });
+      live.pending.push({
+        op: "putAttempt",
+        attempt: { ...a, status: "failed", finishedAt: now, durationMs: now - a.startedAt, error },
+      });
       closed.add(a);
       continue;
     }
@@ -92,7 +94,8 @@ export function restoreFromLedger(live: LiveRun, attempts: AttemptRecord[], now:
   for (const a of closed) {
     if (stepChain(live.flow, a.step)[0] !== current) continue;
     const times = interruptedInARow(attempts.filter((b) => b.step === a.step));
-    if (times >= MAX_INTERRUPTIONS && times > (live.interrupted?.times ?? 0)) live.interrupted = { path: a.step, times };
+    if (times >= MAX_INTERRUPTIONS && times > (live.interrupted?.times ?? 0))
+      live.interrupted = { path: a.step, times };
   }
   for (const [path, a] of latest) {
     if (a.status === "skipped" && !isNested(path)) (live.skipped ??= new Set()).add(path);
@@ -125,7 +128,7 @@ export const isNested = (path: string) => path.includes(".") || path.includes("[
 
 function currentStep(live: LiveRun): Step | undefined {
   const c = live.run.cursor;
-  return (c.phase === "main" ? live.flow.steps : live.flow.on_failure ?? [])[c.index];
+  return (c.phase === "main" ? live.flow.steps : (live.flow.on_failure ?? []))[c.index];
 }
 
 const NOTIFYING_SCRIPTS = new Set(["slack", "discord", "webhook", "log"]);
@@ -146,6 +149,7 @@ function cutBody(body: unknown): unknown {
 }
 
 export function failedResult(last: unknown, error: ErrorContext): Record<string, unknown> & { error: ErrorContext } {
-  const base = last !== null && typeof last === "object" && !Array.isArray(last) ? (last as Record<string, unknown>) : {};
+  const base =
+    last !== null && typeof last === "object" && !Array.isArray(last) ? (last as Record<string, unknown>) : {};
   return { ...base, ...("body" in base ? { body: cutBody(base.body) } : {}), error };
 }

@@ -105,7 +105,14 @@ export class MemoryStore implements RunStore {
         this.attemptRows.set(
           key,
           prev
-            ? { ...prev, status: a.status, finishedAt: a.finishedAt, durationMs: a.durationMs, output: copy(a.output), error: copy(a.error) }
+            ? {
+                ...prev,
+                status: a.status,
+                finishedAt: a.finishedAt,
+                durationMs: a.durationMs,
+                output: copy(a.output),
+                error: copy(a.error),
+              }
             : copy(a),
         );
       } else {
@@ -116,7 +123,8 @@ export class MemoryStore implements RunStore {
 
   private apply(row: RunRow, set: RunSet): void {
     const { leaseUntil, ...rest } = set;
-    for (const [k, v] of Object.entries(rest)) if (v !== undefined) (row.run as unknown as Record<string, unknown>)[k] = copy(v);
+    for (const [k, v] of Object.entries(rest))
+      if (v !== undefined) (row.run as unknown as Record<string, unknown>)[k] = copy(v);
     if (leaseUntil !== undefined) row.leaseUntil = leaseUntil;
   }
 
@@ -129,7 +137,13 @@ export class MemoryStore implements RunStore {
 
   async claimDue(now: number, leaseMs: number, limit: number): Promise<RunRecord[]> {
     const due = [...this.runs.values()]
-      .filter((r) => ACTIVE.includes(r.run.status) && r.run.dueAt !== null && r.run.dueAt <= now && (r.leaseUntil === null || r.leaseUntil < now))
+      .filter(
+        (r) =>
+          ACTIVE.includes(r.run.status) &&
+          r.run.dueAt !== null &&
+          r.run.dueAt <= now &&
+          (r.leaseUntil === null || r.leaseUntil < now),
+      )
       .sort((a, b) => a.run.dueAt! - b.run.dueAt!)
       .slice(0, limit);
     for (const r of due) r.leaseUntil = now + leaseMs;
@@ -152,7 +166,11 @@ export class MemoryStore implements RunStore {
     row.leaseUntil = null;
     for (const a of this.attemptRows.values()) {
       if (a.runId === id && a.status === "running") {
-        Object.assign(a, { status: "failed", finishedAt: now, error: { message: "the run was cancelled", type: "cancelled" } });
+        Object.assign(a, {
+          status: "failed",
+          finishedAt: now,
+          error: { message: "the run was cancelled", type: "cancelled" },
+        });
       }
     }
     return true;

@@ -88,7 +88,9 @@ export interface AlertPayload {
   external?: { source: string; job: string };
 }
 
-export type RunSet = Partial<Pick<RunRecord, "status" | "flowVersion" | "output" | "error" | "cursor" | "dueAt" | "finishedAt" | "updatedAt">> & {
+export type RunSet = Partial<
+  Pick<RunRecord, "status" | "flowVersion" | "output" | "error" | "cursor" | "dueAt" | "finishedAt" | "updatedAt">
+> & {
   leaseUntil?: number | null;
 };
 
@@ -147,7 +149,10 @@ export interface HttpAnswer {
 }
 
 /** Sends one request of an http step: fetch on Workers and in tests, undici's request() on Node. */
-export type HttpSend = (url: URL, init: { method: string; headers: Headers; body?: string; signal: AbortSignal }) => Promise<HttpAnswer>;
+export type HttpSend = (
+  url: URL,
+  init: { method: string; headers: Headers; body?: string; signal: AbortSignal },
+) => Promise<HttpAnswer>;
 
 export function fetchSend(f: typeof fetch): HttpSend {
   return async (url, init) => {

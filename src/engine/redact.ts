@@ -32,7 +32,13 @@ export function makeRedactor(secrets: Record<string, string>): <T>(value: T) => 
   // inside a JSON string shows up escaped: those forms go too.
   const forms = Object.values(secrets)
     .filter((v) => v.length >= 3)
-    .flatMap((v) => [v, encodeURIComponent(v), encodeURI(v), new URLSearchParams({ v }).toString().slice(2), ...jsonForms(v)]);
+    .flatMap((v) => [
+      v,
+      encodeURIComponent(v),
+      encodeURI(v),
+      new URLSearchParams({ v }).toString().slice(2),
+      ...jsonForms(v),
+    ]);
   const values = [...new Set(forms)].sort((a, b) => b.length - a.length);
   if (values.length === 0) return (v) => v;
   const text = (s: string) => {
@@ -48,7 +54,9 @@ export function makeRedactor(secrets: Record<string, string>): <T>(value: T) => 
     const stack: [unknown, Record<string, unknown> | unknown[]][] = [[value, root as Record<string, unknown>]];
     while (stack.length > 0) {
       const [from, to] = stack.pop()!;
-      const entries: [string | number, unknown][] = Array.isArray(from) ? from.map((v, i) => [i, v]) : Object.entries(from as object);
+      const entries: [string | number, unknown][] = Array.isArray(from)
+        ? from.map((v, i) => [i, v])
+        : Object.entries(from as object);
       for (const [k, v] of entries) {
         let copy: unknown = leaf(v);
         if (v !== null && typeof v === "object") {

@@ -2,14 +2,34 @@
 // A failed step is data (StepError → ErrorContext), never an escaping throw.
 import { StepError, coerceError, toContext, type ErrorContext } from "./errors";
 import { isBlock, type Step } from "./flow";
-import { fetchSend, type AlertPayload, type AttemptRecord, type Cursor, type EngineDeps, type HttpSend, type OutboxRecord, type RunRecord, type RunStatus } from "./ports";
+import {
+  fetchSend,
+  type AlertPayload,
+  type AttemptRecord,
+  type Cursor,
+  type EngineDeps,
+  type HttpSend,
+  type OutboxRecord,
+  type RunRecord,
+  type RunStatus,
+} from "./ports";
 import { Blocks, whenHolds, type BlockHost, type BlockOutcome, type Outcome } from "./blocks";
 import { decorateError, layerErrorObject } from "./error-object";
 import { makeRedactor } from "./redact";
 import { mergePolicy, nextDelay } from "./retry";
 import { coerceAbort, runAttempt, type AttemptEnv } from "./steps";
 import type { TemplateScope } from "./template";
-import { LEASE_MARGIN_MS, childId, failedResult, isNested, isNotifyStep, isSideEffect, stepTimeout, type Advance, type LiveRun } from "./live-run";
+import {
+  LEASE_MARGIN_MS,
+  childId,
+  failedResult,
+  isNested,
+  isNotifyStep,
+  isSideEffect,
+  stepTimeout,
+  type Advance,
+  type LiveRun,
+} from "./live-run";
 
 export class RunExecution {
   private readonly redact: <T>(v: T) => T;
@@ -33,7 +53,12 @@ export class RunExecution {
     const scope: TemplateScope = {
       input: this.live.run.input,
       steps: this.live.results,
-      run: { id: this.live.run.id, flow: this.live.run.flow, flow_version: this.live.run.flowVersion, attempt: attemptNo },
+      run: {
+        id: this.live.run.id,
+        flow: this.live.run.flow,
+        flow_version: this.live.run.flowVersion,
+        attempt: attemptNo,
+      },
       secrets: this.deps.secrets,
     };
     if (c.primary) scope.error = c.primary;
@@ -80,9 +105,10 @@ export class RunExecution {
     for (;;) {
       if (this.live.signal.aborted) return { kind: "cancelled" };
       const c = this.cursor;
-      const steps = c.phase === "main" ? flow.steps : flow.on_failure ?? [];
+      const steps = c.phase === "main" ? flow.steps : (flow.on_failure ?? []);
       const step = steps[c.index];
-      if (!step) return c.phase === "main" ? this.finish("succeeded", this.lastResult(steps)) : this.finishHandled(steps);
+      if (!step)
+        return c.phase === "main" ? this.finish("succeeded", this.lastResult(steps)) : this.finishHandled(steps);
       if (step.when !== undefined && !whenHolds(step.when, this.scope(c.attempt + 1))) {
         this.skip(step.id);
         this.moveOn();
@@ -98,7 +124,11 @@ export class RunExecution {
         if (waited) return waited;
         continue;
       }
-      const outcome = this.live.interrupted ? this.interruptedOutcome(step) : isBlock(step) ? await this.block(step) : await this.attempt(step);
+      const outcome = this.live.interrupted
+        ? this.interruptedOutcome(step)
+        : isBlock(step)
+          ? await this.block(step)
+          : await this.attempt(step);
       if (outcome.ok) {
         this.live.results[step.id] = outcome.value;
         this.moveOn();
@@ -138,7 +168,10 @@ export class RunExecution {
   private interruptedOutcome(step: Step): BlockOutcome {
     const { path, times } = this.live.interrupted!;
     this.live.interrupted = undefined;
-    const err = new StepError(`step ${path} was interrupted ${times} times in a row (the process stopped while it ran); not resumed again`, "runtime");
+    const err = new StepError(
+      `step ${path} was interrupted ${times} times in a row (the process stopped while it ran); not resumed again`,
+      "runtime",
+    );
     const ctx = this.failureContext(toContext(err, step.id, Math.max(1, this.cursor.attempt + 1)));
     return { ok: false, error: ctx, failed: failedResult(null, ctx) };
   }
@@ -174,7 +207,8 @@ export class RunExecution {
   private lastResult(steps: Step[]): unknown {
     for (let i = steps.length - 1; i >= 0; i--) {
       const s = steps[i]!;
-      if (!s.async && !this.live.skipped?.has(s.id) && Object.hasOwn(this.live.results, s.id)) return this.live.results[s.id];
+      if (!s.async && !this.live.skipped?.has(s.id) && Object.hasOwn(this.live.results, s.id))
+        return this.live.results[s.id];
     }
     return null;
   }
@@ -194,13 +228,21 @@ export class RunExecution {
     if (status !== "succeeded") {
       const primary = c.primary ?? error!;
       const payload: AlertPayload = {
-        run: { id: this.live.run.id, flow: this.live.run.flow, flow_version: this.live.run.flowVersion, status, replay_of: this.live.run.replayOf },
-        failed: (c.phase === "on_failure" ? (c.failed as AlertPayload["failed"]) : failed) ?? failedResult(null, primary),
+        run: {
+          id: this.live.run.id,
+          flow: this.live.run.flow,
+          flow_version: this.live.run.flowVersion,
+          status,
+          replay_of: this.live.run.replayOf,
+        },
+        failed:
+          (c.phase === "on_failure" ? (c.failed as AlertPayload["failed"]) : failed) ?? failedResult(null, primary),
         error: primary,
         input: this.redact(this.live.run.input),
       };
       if (this.deps.publicUrl) payload.run.url = `${this.deps.publicUrl.replace(/\/$/, "")}/runs/${this.live.run.id}`;
-      if (c.phase === "on_failure" && !notified) payload.handler = status === "recovered" ? { outcome: "recovered" } : { outcome: "failed", error: error! };
+      if (c.phase === "on_failure" && !notified)
+        payload.handler = status === "recovered" ? { outcome: "recovered" } : { outcome: "failed", error: error! };
       alerts = await this.deps.planAlerts(payload, now);
       if (alerts.length) this.live.pending.push({ op: "insertOutbox", rows: alerts });
     }
@@ -238,7 +280,11 @@ export class RunExecution {
     };
     const out = await new Blocks(host).run(step, step.id, this.scope(1));
     const now = this.deps.clock.now();
-    const row = { ...this.attemptRow(step.id, this.nextAttemptNo(step.id), startedAt, "succeeded"), finishedAt: now, durationMs: now - startedAt };
+    const row = {
+      ...this.attemptRow(step.id, this.nextAttemptNo(step.id), startedAt, "succeeded"),
+      finishedAt: now,
+      durationMs: now - startedAt,
+    };
     if (out.ok) row.output = this.redact(out.value);
     else Object.assign(row, { status: "failed", output: out.failed, error: out.error });
     this.live.pending.push({ op: "putAttempt", attempt: row });
@@ -272,7 +318,15 @@ export class RunExecution {
     if (now < c.sleep_until) return this.waitUntil("running", c.sleep_until);
     const attempt = (this.live.nextAttempt[step.id] ?? 2) - 1;
     const started = c.sleep_until - step.sleep!.ms;
-    this.live.pending.push({ op: "putAttempt", attempt: { ...this.attemptRow(step.id, attempt, started, "succeeded"), finishedAt: now, durationMs: now - started, output: null } });
+    this.live.pending.push({
+      op: "putAttempt",
+      attempt: {
+        ...this.attemptRow(step.id, attempt, started, "succeeded"),
+        finishedAt: now,
+        durationMs: now - started,
+        output: null,
+      },
+    });
     this.live.results[step.id] = null;
     delete c.sleep_until;
     this.setRun("running", { dueAt: null });
@@ -301,7 +355,12 @@ export class RunExecution {
     };
   }
 
-  private async attempt(step: Step, path = step.id, scope?: TemplateScope, signal = this.live.signal): Promise<Outcome> {
+  private async attempt(
+    step: Step,
+    path = step.id,
+    scope?: TemplateScope,
+    signal = this.live.signal,
+  ): Promise<Outcome> {
     const attemptNo = this.nextAttemptNo(path);
     const startedAt = this.deps.clock.now();
     const row = this.attemptRow(path, attemptNo, startedAt, "running");
@@ -331,7 +390,13 @@ export class RunExecution {
     return result;
   }
 
-  private attemptEnv(step: Step, attemptNo: number, signal: AbortSignal, path: string, given?: TemplateScope): AttemptEnv {
+  private attemptEnv(
+    step: Step,
+    attemptNo: number,
+    signal: AbortSignal,
+    path: string,
+    given?: TemplateScope,
+  ): AttemptEnv {
     const scope = given ?? this.scope(attemptNo);
     return {
       http: this.http,
@@ -343,18 +408,31 @@ export class RunExecution {
         steps: scope.steps as Record<string, unknown>,
         error: this.cursor.primary,
         failed: this.cursor.failed,
-        run: { id: this.live.run.id, flow: this.live.run.flow, flow_version: this.live.run.flowVersion, attempt: attemptNo },
+        run: {
+          id: this.live.run.id,
+          flow: this.live.run.flow,
+          flow_version: this.live.run.flowVersion,
+          attempt: attemptNo,
+        },
       },
       idempotencyKey: `${this.live.run.id}:${path}`,
       now: () => this.deps.clock.now(),
       runChild:
         step.flow && this.live.children
-          ? (flow, input, sig) => this.live.children!.run(childId(this.live.run.id, path, attemptNo), flow, input, this.live.run.id, sig)
+          ? (flow, input, sig) =>
+              this.live.children!.run(childId(this.live.run.id, path, attemptNo), flow, input, this.live.run.id, sig)
           : undefined,
     };
   }
 
-  private async execute(step: Step, attemptNo: number, timeout: number, parent: AbortSignal, path: string, scope?: TemplateScope): Promise<Outcome> {
+  private async execute(
+    step: Step,
+    attemptNo: number,
+    timeout: number,
+    parent: AbortSignal,
+    path: string,
+    scope?: TemplateScope,
+  ): Promise<Outcome> {
     const mocked = this.deps.mock?.(path, step);
     if (mocked) return mocked;
     if (!isSideEffect(step)) {
@@ -372,7 +450,10 @@ export class RunExecution {
       controller.abort(new StepError(`step '${step.id}' timed out after ${timeout} ms`, "timeout")),
     );
     try {
-      return { ok: true, value: await runAttempt(step, this.attemptEnv(step, attemptNo, controller.signal, path, scope)) };
+      return {
+        ok: true,
+        value: await runAttempt(step, this.attemptEnv(step, attemptNo, controller.signal, path, scope)),
+      };
     } catch (thrown) {
       return { ok: false, error: controller.signal.aborted ? coerceAbort(controller.signal) : coerceError(thrown) };
     } finally {
@@ -384,7 +465,11 @@ export class RunExecution {
   /** Fire and forget: attempts are recorded, waits are in memory, failures never touch the run. */
   private startDetached(step: Step): void {
     const run = { ...this.live.run, cursor: { ...this.cursor, attempt: 0 } };
-    const child = new RunExecution(this.deps, { ...this.live, run, results: { ...this.live.results }, pending: [], firstCommit: undefined }, true);
+    const child = new RunExecution(
+      this.deps,
+      { ...this.live, run, results: { ...this.live.results }, pending: [], firstCommit: undefined },
+      true,
+    );
     const task = child.detachedLoop(step).catch((err: unknown) => {
       this.deps.log("warn", "async step crashed", { run: this.live.run.id, step: step.id, error: String(err) });
     });
@@ -398,9 +483,19 @@ export class RunExecution {
       await this.deps.store.commit(this.live.pending.splice(0));
       if (outcome.ok) return;
       this.cursor.attempt += 1;
-      const delay = nextDelay(policy, this.cursor.attempt, outcome.error.type, this.deps.random, outcome.error.extra.retryAfterMs);
+      const delay = nextDelay(
+        policy,
+        this.cursor.attempt,
+        outcome.error.type,
+        this.deps.random,
+        outcome.error.extra.retryAfterMs,
+      );
       if (delay === undefined) {
-        this.deps.log("warn", "async step failed", { run: this.live.run.id, step: step.id, error: this.redact(outcome.error.message) });
+        this.deps.log("warn", "async step failed", {
+          run: this.live.run.id,
+          step: step.id,
+          error: this.redact(outcome.error.message),
+        });
         return;
       }
       if (delay > 0) await new Promise<void>((resolve) => this.deps.clock.setTimer(delay, resolve));

@@ -5,7 +5,15 @@ import { Engine } from "./engine";
 import { StepError, isErrorType, type ErrorType } from "./errors";
 import type { Step } from "./flow";
 import { MemoryStore } from "./memory-store";
-import { TERMINAL, type AttemptRecord, type Clock, type EngineDeps, type OutboxRecord, type RunRecord, type RunStore } from "./ports";
+import {
+  TERMINAL,
+  type AttemptRecord,
+  type Clock,
+  type EngineDeps,
+  type OutboxRecord,
+  type RunRecord,
+  type RunStore,
+} from "./ports";
 
 export type Mock = { output: unknown } | { error: { message: string; type?: string; status?: number } };
 
@@ -65,13 +73,18 @@ class SimStore extends MemoryStore {
 function mockFor(mocks: Record<string, Mock>, live: boolean, notified: SimulateResult["notified"]) {
   return (path: string, step: Step) => {
     const mock = mocks[path] ?? mocks[step.id];
-    if (step.script && NOTIFYING.has(step.script.name) && (mock || live)) notified.push({ step: path, script: step.script.name });
+    if (step.script && NOTIFYING.has(step.script.name) && (mock || live))
+      notified.push({ step: path, script: step.script.name });
     if (mock && "error" in mock) {
       const type: ErrorType = isErrorType(mock.error.type) ? mock.error.type : "runtime";
       return { ok: false as const, error: new StepError(mock.error.message, type, { status: mock.error.status }) };
     }
     if (mock) return { ok: true as const, value: mock.output };
-    if (!live && (step.http || step.script)) return { ok: false as const, error: new StepError(`no mock for step '${path}' (add mocks.${step.id}, or live: true)`, "validation") };
+    if (!live && (step.http || step.script))
+      return {
+        ok: false as const,
+        error: new StepError(`no mock for step '${path}' (add mocks.${step.id}, or live: true)`, "validation"),
+      };
     return undefined;
   };
 }
@@ -88,7 +101,9 @@ export async function simulate(base: EngineDeps, req: SimulateRequest): Promise<
     ...base,
     clock,
     store,
-    fetch: live ? base.fetch : () => Promise.reject(new StepError("flow tests call nothing unless live: true", "validation")),
+    fetch: live
+      ? base.fetch
+      : () => Promise.reject(new StepError("flow tests call nothing unless live: true", "validation")),
     planAlerts: async (payload, now) => {
       const rows = await base.planAlerts(payload, now);
       alerts.push(...rows);

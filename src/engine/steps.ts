@@ -22,7 +22,8 @@ const DETAIL_BODY_LIMIT = 2000;
 /** Request headers whose values never go into the ledger (the redactor only knows MEND_SECRET_* values). */
 const SENSITIVE_HEADER = /authorization|cookie|token|secret|signature|password|api[-_]?key|^x-.*key$/i;
 
-const cut = (text: string) => (text.length > DETAIL_BODY_LIMIT ? `${text.slice(0, DETAIL_BODY_LIMIT)}…truncated…` : text);
+const cut = (text: string) =>
+  text.length > DETAIL_BODY_LIMIT ? `${text.slice(0, DETAIL_BODY_LIMIT)}…truncated…` : text;
 
 export async function runAttempt(step: Step, env: AttemptEnv): Promise<unknown> {
   if (step.compute !== undefined) return bounded(render(step.compute, env.scope), "compute");
@@ -43,7 +44,10 @@ async function runScript(script: NonNullable<Step["script"]>, env: AttemptEnv): 
     if (env.signal.aborted) onAbort();
     else env.signal.addEventListener("abort", onAbort, { once: true });
   });
-  const result = await Promise.race([Promise.resolve().then(() => fn(args, { ...env.scriptContext, signal: env.signal })), aborted]);
+  const result = await Promise.race([
+    Promise.resolve().then(() => fn(args, { ...env.scriptContext, signal: env.signal })),
+    aborted,
+  ]);
   return storable(result);
 }
 
@@ -52,9 +56,13 @@ function storable(result: unknown): unknown {
   try {
     JSON.stringify(result);
   } catch (err) {
-    throw new StepError(`the script's result cannot be stored as JSON: ${(err as Error).message.split("\n")[0]}`, "validation");
+    throw new StepError(
+      `the script's result cannot be stored as JSON: ${(err as Error).message.split("\n")[0]}`,
+      "validation",
+    );
   }
-  if (nestsDeeperThan(result, MAX_DEPTH)) throw new StepError(`the script's result nests deeper than ${MAX_DEPTH} levels`, "validation");
+  if (nestsDeeperThan(result, MAX_DEPTH))
+    throw new StepError(`the script's result nests deeper than ${MAX_DEPTH} levels`, "validation");
   return bounded(result, "script result");
 }
 
@@ -66,7 +74,10 @@ async function runChildFlow(spec: NonNullable<Step["flow"]>, env: AttemptEnv): P
   try {
     child = await env.runChild(spec.name, input, env.signal);
   } catch (err) {
-    if (err instanceof EngineError) throw new StepError(`flow '${spec.name}': ${err.message}`, "validation", { details: { issues: err.issues ?? [] } });
+    if (err instanceof EngineError)
+      throw new StepError(`flow '${spec.name}': ${err.message}`, "validation", {
+        details: { issues: err.issues ?? [] },
+      });
     throw err;
   }
   if (child.status === "succeeded" || child.status === "recovered") return child.output;
@@ -92,7 +103,8 @@ async function runHttp(http: NonNullable<Step["http"]>, env: AttemptEnv): Promis
   } catch {
     throw new StepError(`invalid URL after templates: ${rawUrl}`, "validation");
   }
-  for (const [k, v] of Object.entries(http.query ?? {})) url.searchParams.append(k, typeof v === "string" ? renderText(v, env.scope) : String(v));
+  for (const [k, v] of Object.entries(http.query ?? {}))
+    url.searchParams.append(k, typeof v === "string" ? renderText(v, env.scope) : String(v));
   const headers = new Headers();
   for (const [k, v] of Object.entries(http.headers ?? {})) headers.set(k, renderText(v, env.scope));
   if (!headers.has("idempotency-key")) headers.set("Idempotency-Key", env.idempotencyKey);
@@ -140,7 +152,8 @@ async function runHttp(http: NonNullable<Step["http"]>, env: AttemptEnv): Promis
   throw new StepError(`${label} returned ${res.status}`, type, {
     status: res.status,
     details: { body: cut(text), headers: resHeaders, request: request() },
-    retryAfterMs: res.status === 429 || res.status === 503 ? retryAfterMs(resHeaders["retry-after"] ?? null, env.now()) : undefined,
+    retryAfterMs:
+      res.status === 429 || res.status === 503 ? retryAfterMs(resHeaders["retry-after"] ?? null, env.now()) : undefined,
     result,
   });
 }
@@ -160,7 +173,8 @@ function parseBody(text: string, contentType: string | null): unknown {
 
 /** A template's output, refused past MAX_TEMPLATE_OUTPUT (a value doubling itself step after step). */
 function bounded<T>(value: T, what: string): T {
-  if (jsonLargerThan(value, MAX_TEMPLATE_OUTPUT)) throw new StepError(`${what} template output is larger than ${MAX_TEMPLATE_OUTPUT} bytes`, "template");
+  if (jsonLargerThan(value, MAX_TEMPLATE_OUTPUT))
+    throw new StepError(`${what} template output is larger than ${MAX_TEMPLATE_OUTPUT} bytes`, "template");
   return value;
 }
 

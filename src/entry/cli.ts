@@ -40,7 +40,10 @@ export function check(files: string[], out: (line: string) => void): number {
       if (read.kind === "invalid") {
         bad++;
         for (const i of read.issues) out(`${file}: ${i.path || "flow"}: ${i.message}`);
-      } else out(`${file}: ok (${read.kind === "flow" ? `flow ${read.flow.name}, ${read.flow.steps.length} step(s)` : "defaults"})`);
+      } else
+        out(
+          `${file}: ok (${read.kind === "flow" ? `flow ${read.flow.name}, ${read.flow.steps.length} step(s)` : "defaults"})`,
+        );
     } catch (err) {
       bad++;
       out(err instanceof ConfigError ? err.message : `${file}: ${(err as Error).message}`);
@@ -53,7 +56,11 @@ export function check(files: string[], out: (line: string) => void): number {
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { help: { type: "boolean", short: "h" }, version: { type: "boolean", short: "v" } },
+    });
   } catch (err) {
     console.error(`mend: ${(err as Error).message.split("\n")[0]} (see mend --help)`);
     return 1;

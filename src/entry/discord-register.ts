@@ -19,11 +19,15 @@ async function main(): Promise<void> {
   const apiUrl = process.env.DISCORD_API_URL?.trim() || undefined;
   const commands = await registerMendCommand({ token: token!, applicationId: applicationId!, apiUrl, guildId });
   const mend = commands.find((c) => c.name === "mend");
-  console.log(`Registered /mend (command id ${mend?.id ?? "?"}) for application ${applicationId} ${guildId ? `in guild ${guildId}` : "globally"}.`);
+  console.log(
+    `Registered /mend (command id ${mend?.id ?? "?"}) for application ${applicationId} ${guildId ? `in guild ${guildId}` : "globally"}.`,
+  );
 }
 
 main().catch((err: unknown) => {
   const e = err as { status?: number; message?: string };
-  console.error(`discord:register: ${e?.status ? `Discord answered HTTP ${e.status}: ` : ""}${e?.message ?? String(err)}`);
+  console.error(
+    `discord:register: ${e?.status ? `Discord answered HTTP ${e.status}: ` : ""}${e?.message ?? String(err)}`,
+  );
   process.exit(1);
 });

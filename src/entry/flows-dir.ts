@@ -14,7 +14,10 @@ export const FLOW_FILE_EXTS = new Set([".yaml", ".yml", ".json"]);
 export const TEST_FILE = /\.test\.(ya?ml|json)$/;
 
 /** A flow file read and checked: the flow or the defaults it holds, or every issue found. */
-export type FlowFile = { kind: "flow"; flow: Flow } | { kind: "defaults"; defaults: Defaults } | { kind: "invalid"; issues: Issue[] };
+export type FlowFile =
+  | { kind: "flow"; flow: Flow }
+  | { kind: "defaults"; defaults: Defaults }
+  | { kind: "invalid"; issues: Issue[] };
 
 export function readDoc(file: string): unknown {
   const text = readFileSync(file, "utf8");
@@ -34,7 +37,8 @@ export function readFlowFile(file: string): FlowFile {
   }
   const doc = readDoc(file);
   try {
-    const raw = doc && typeof doc === "object" && !Array.isArray(doc) && !("name" in doc) ? { ...doc, name: base } : doc;
+    const raw =
+      doc && typeof doc === "object" && !Array.isArray(doc) && !("name" in doc) ? { ...doc, name: base } : doc;
     return { kind: "flow", flow: validateFlow(raw) };
   } catch (err) {
     if (err instanceof ApiError) return { kind: "invalid", issues: err.issues ?? [{ path: "", message: err.message }] };
@@ -62,8 +66,10 @@ export async function loadFlowsDir(dir: string, deps: Deps): Promise<string[]> {
     const isDefaults = basename(file, extname(file)) === "_defaults";
     if (isDefaults && dirname(file) !== dir) throw new ConfigError(`${file}: _defaults belongs at the top of ${dir}`);
     const read = readFlowFile(file);
-    const issues = read.kind === "flow" ? await checkNames(read.flow, deps) : read.kind === "invalid" ? read.issues : [];
-    if (issues.length) throw new ConfigError(`${file}: ${issues[0]!.path || (isDefaults ? "defaults" : "flow")}: ${issues[0]!.message}`);
+    const issues =
+      read.kind === "flow" ? await checkNames(read.flow, deps) : read.kind === "invalid" ? read.issues : [];
+    if (issues.length)
+      throw new ConfigError(`${file}: ${issues[0]!.path || (isDefaults ? "defaults" : "flow")}: ${issues[0]!.message}`);
     if (read.kind === "defaults") await deps.flows.putDefaults(read.defaults);
     else if (read.kind === "flow") {
       const other = from.get(read.flow.name);

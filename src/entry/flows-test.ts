@@ -22,14 +22,21 @@ interface FlowTest {
 function mismatches(t: FlowTest, got: { status: string; output: unknown; error: { type?: string } | null }): string[] {
   const out: string[] = [];
   if (got.status !== t.expect.status) out.push(`status ${got.status}, expected ${t.expect.status}`);
-  if ("output" in t.expect && !isDeepStrictEqual(got.output, t.expect.output)) out.push(`output ${JSON.stringify(got.output)}, expected ${JSON.stringify(t.expect.output)}`);
-  if (t.expect.error_type !== undefined && got.error?.type !== t.expect.error_type) out.push(`error type ${got.error?.type ?? "none"}, expected ${t.expect.error_type}`);
+  if ("output" in t.expect && !isDeepStrictEqual(got.output, t.expect.output))
+    out.push(`output ${JSON.stringify(got.output)}, expected ${JSON.stringify(t.expect.output)}`);
+  if (t.expect.error_type !== undefined && got.error?.type !== t.expect.error_type)
+    out.push(`error type ${got.error?.type ?? "none"}, expected ${t.expect.error_type}`);
   return out;
 }
 
 export async function runFlowTests(dir: string, print: (line: string) => void): Promise<number> {
   const db = openSqlite(":memory:");
-  const { deps } = createServices({ config: parseEnv({ MEND_DB: ":memory:" }), db, log: () => undefined, userScripts: await loadScriptsDir(process.env.MEND_SCRIPTS_DIR) });
+  const { deps } = createServices({
+    config: parseEnv({ MEND_DB: ":memory:" }),
+    db,
+    log: () => undefined,
+    userScripts: await loadScriptsDir(process.env.MEND_SCRIPTS_DIR),
+  });
   let failed = 0;
   let passed = 0;
   try {

@@ -46,9 +46,17 @@ export function createNodeLog(o: NodeLogOptions): { log: Log; logger: Logger } {
 }
 
 /** Every secret of the configuration, for the log's redactor. */
-export function configSecrets(config: { secrets: Record<string, string> } & Record<string, unknown>): Record<string, string> {
+export function configSecrets(
+  config: { secrets: Record<string, string> } & Record<string, unknown>,
+): Record<string, string> {
   const out: Record<string, string> = { ...config.secrets };
-  for (const name of ["MEND_API_TOKEN", "MEND_WEBHOOK_SECRET", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_BOT_TOKEN"]) {
+  for (const name of [
+    "MEND_API_TOKEN",
+    "MEND_WEBHOOK_SECRET",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "DISCORD_BOT_TOKEN",
+  ]) {
     const v = config[name];
     if (typeof v === "string" && v) out[name] = v;
   }

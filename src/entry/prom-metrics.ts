@@ -6,9 +6,24 @@ export function promMetrics(): Metrics {
   const registers = [new Registry()];
   const register = registers[0]!;
   collectDefaultMetrics({ register, prefix: "mend_process_" });
-  const runs = new Counter({ name: "mend_runs_total", help: HELP.mend_runs_total, labelNames: ["flow", "status"], registers });
-  const attempts = new Counter({ name: "mend_step_attempts_total", help: HELP.mend_step_attempts_total, labelNames: ["flow", "step", "outcome"], registers });
-  const deliveries = new Counter({ name: "mend_alert_deliveries_total", help: HELP.mend_alert_deliveries_total, labelNames: ["kind", "outcome"], registers });
+  const runs = new Counter({
+    name: "mend_runs_total",
+    help: HELP.mend_runs_total,
+    labelNames: ["flow", "status"],
+    registers,
+  });
+  const attempts = new Counter({
+    name: "mend_step_attempts_total",
+    help: HELP.mend_step_attempts_total,
+    labelNames: ["flow", "step", "outcome"],
+    registers,
+  });
+  const deliveries = new Counter({
+    name: "mend_alert_deliveries_total",
+    help: HELP.mend_alert_deliveries_total,
+    labelNames: ["kind", "outcome"],
+    registers,
+  });
   const outboxPending = new Gauge({ name: "mend_outbox_pending", help: HELP.mend_outbox_pending, registers });
   const runsActive = new Gauge({ name: "mend_runs_active", help: HELP.mend_runs_active, registers });
   const duration = new Histogram({
@@ -23,7 +38,8 @@ export function promMetrics(): Metrics {
     runEnded: (flow, status) => runs.inc({ flow, status }),
     stepAttempt: (flow, step, outcome) => attempts.inc({ flow, step, outcome }),
     alertDelivery: (kind, outcome) => deliveries.inc({ kind, outcome }),
-    httpRequest: (method, route, status, seconds) => duration.observe({ method, route, status: String(status) }, seconds),
+    httpRequest: (method, route, status, seconds) =>
+      duration.observe({ method, route, status: String(status) }, seconds),
     async render(g: Gauges) {
       outboxPending.set(g.outboxPending);
       runsActive.set(g.runsActive);

@@ -9,7 +9,13 @@ export function scalarDocs(): ApiDocsPage {
   const file = () => createRequire(import.meta.url).resolve("@scalar/api-reference/browser/standalone.js");
   return {
     // No fonts or scripts from a CDN: the page works offline.
-    page: Scalar({ url: "/api/openapi.json", cdn: DOCS_SCRIPT_PATH, pageTitle: "mend API", withDefaultFonts: false, hideClientButton: true }),
+    page: Scalar({
+      url: "/api/openapi.json",
+      cdn: DOCS_SCRIPT_PATH,
+      pageTitle: "mend API",
+      withDefaultFonts: false,
+      hideClientButton: true,
+    }),
     script: () => (script ??= readFile(file(), "utf8")),
   };
 }

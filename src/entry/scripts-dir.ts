@@ -23,7 +23,8 @@ export async function loadScriptsDir(dir: string | undefined): Promise<Record<st
     } catch (err) {
       throw new ConfigError(`${file}: cannot load: ${(err as Error).message.split("\n")[0]}`);
     }
-    if (typeof mod.default !== "function") throw new ConfigError(`${file}: must export a default function (args, ctx) => result`);
+    if (typeof mod.default !== "function")
+      throw new ConfigError(`${file}: must export a default function (args, ctx) => result`);
     scripts[basename(name, extname(name))] = mod.default as ScriptFn;
   }
   return scripts;

@@ -48,9 +48,20 @@ const pidAlive = (pid: number) => {
 };
 
 /** The one owner of the file: refuses to start beside a live owner, heartbeats while running. */
-async function takeOwnership(db: Db, config: Config, onLost: () => void, log: StartOptions["log"]): Promise<() => Promise<void>> {
+async function takeOwnership(
+  db: Db,
+  config: Config,
+  onLost: () => void,
+  log: StartOptions["log"],
+): Promise<() => Promise<void>> {
   if (config.MEND_DB === ":memory:") return async () => undefined;
-  const lease = new OwnerLease(db, { pid: process.pid, host: hostname(), token: randomUUID(), now: Date.now, alive: pidAlive });
+  const lease = new OwnerLease(db, {
+    pid: process.pid,
+    host: hostname(),
+    token: randomUUID(),
+    now: Date.now,
+    alive: pidAlive,
+  });
   try {
     await lease.acquire();
   } catch (err) {
@@ -80,16 +91,26 @@ async function takeOwnership(db: Db, config: Config, onLost: () => void, log: St
 /** Longest a client may take to send a request's headers and body (Node's default is 300 s). */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
-function listen(fetchFn: (req: Request) => Response | Promise<Response>, config: Config, requestTimeoutMs: number): Promise<ServerType> {
+function listen(
+  fetchFn: (req: Request) => Response | Promise<Response>,
+  config: Config,
+  requestTimeoutMs: number,
+): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     // A slow body (one byte a minute) would hold a connection and its buffers: cut it off.
-    const serverOptions = { requestTimeout: requestTimeoutMs, headersTimeout: Math.min(10_000, requestTimeoutMs), connectionsCheckingInterval: Math.min(5_000, requestTimeoutMs / 2) };
+    const serverOptions = {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(10_000, requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(5_000, requestTimeoutMs / 2),
+    };
     const s = serve({ fetch: fetchFn, port: config.PORT, hostname: config.HOST, serverOptions }, () => resolve(s));
     s.once("error", (err: NodeJS.ErrnoException) => {
       const where = `${config.HOST}:${config.PORT}`;
-      if (err.code === "EADDRINUSE") reject(new ConfigError(`PORT: ${where} is already in use (another mend or another program listens there)`));
+      if (err.code === "EADDRINUSE")
+        reject(new ConfigError(`PORT: ${where} is already in use (another mend or another program listens there)`));
       else if (err.code === "EACCES") reject(new ConfigError(`PORT: not allowed to listen on ${where}`));
-      else if (err.code === "EADDRNOTAVAIL") reject(new ConfigError(`HOST: ${config.HOST} is not an address of this machine`));
+      else if (err.code === "EADDRNOTAVAIL")
+        reject(new ConfigError(`HOST: ${config.HOST} is not an address of this machine`));
       else reject(new ConfigError(`PORT: cannot listen on ${where}: ${err.message}`));
     });
   });
@@ -115,8 +136,23 @@ export async function startServer(config: Config, options: Partial<StartOptions>
   const agent = pinnedAgent(config.MEND_BLOCK_PRIVATE_URLS);
   const fetchFn = options.fetch ?? pinnedFetch(config.MEND_BLOCK_PRIVATE_URLS, agent);
   // http steps on undici's request() over the same Agent, unless the caller brings its own fetch (tests).
-  const http = options.http ?? (options.fetch ? undefined : nodeHttp(agent, { blockPrivate: config.MEND_BLOCK_PRIVATE_URLS }, config.MEND_MAX_RESPONSE));
-  const { deps, scheduler } = createServices({ config, db, userScripts, lookup: nodeLookup, chatNode, metrics, ...options, fetch: fetchFn, http, senders });
+  const http =
+    options.http ??
+    (options.fetch
+      ? undefined
+      : nodeHttp(agent, { blockPrivate: config.MEND_BLOCK_PRIVATE_URLS }, config.MEND_MAX_RESPONSE));
+  const { deps, scheduler } = createServices({
+    config,
+    db,
+    userScripts,
+    lookup: nodeLookup,
+    chatNode,
+    metrics,
+    ...options,
+    fetch: fetchFn,
+    http,
+    senders,
+  });
   await loadFlowsDir(config.MEND_FLOWS_DIR, deps);
   // Only the owner gets here: leases left by a killed owner are void, nobody else is running steps.
   await deps.runs.releaseLeases();
@@ -125,9 +161,13 @@ export async function startServer(config: Config, options: Partial<StartOptions>
     const routes = await conn.routes?.(deps);
     if (routes) chatRoutes.push([platform.kind, routes]);
   }
-  const app = createApp(deps, (a) => {
-    for (const [kind, routes] of chatRoutes) a.route(`/${kind}`, routes);
-  }, { apiDocs: scalarDocs() });
+  const app = createApp(
+    deps,
+    (a) => {
+      for (const [kind, routes] of chatRoutes) a.route(`/${kind}`, routes);
+    },
+    { apiDocs: scalarDocs() },
+  );
   let server: ServerType;
   try {
     server = await listen(app.fetch, config, options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
@@ -138,7 +178,8 @@ export async function startServer(config: Config, options: Partial<StartOptions>
   }
   scheduler.start();
   const retention = new Retention({ db, clock: deps.clock, log: deps.log, days: config.MEND_RETENTION_DAYS });
-  const prune = () => void retention.prune().catch((err: unknown) => deps.log("warn", "retention pass failed", { error: String(err) }));
+  const prune = () =>
+    void retention.prune().catch((err: unknown) => deps.log("warn", "retention pass failed", { error: String(err) }));
   const pruneTimers = [setTimeout(prune, 5_000), setInterval(prune, PRUNE_EVERY_MS)];
   for (const t of pruneTimers) t.unref();
   // Long-lived chat connections (the Discord gateway) connect and retry in the background: one that

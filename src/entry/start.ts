@@ -22,7 +22,10 @@ export async function start(env: Record<string, string | undefined>): Promise<nu
   try {
     server = await startServer(config, { log, onOwnershipLost: () => exit(1) });
   } catch (err) {
-    const why = err instanceof ConfigError ? err.message : `cannot start: ${(err as Error)?.message?.split("\n")[0] ?? String(err)}`;
+    const why =
+      err instanceof ConfigError
+        ? err.message
+        : `cannot start: ${(err as Error)?.message?.split("\n")[0] ?? String(err)}`;
     console.error(`mend: ${why}`);
     return 1;
   }

@@ -67,7 +67,9 @@ const HOLD_MAX_MS = 10_000;
 
 function holdMs(env: WorkerEnv): number {
   const v = Number(env.MEND_WORKER_HOLD_MS);
-  return typeof env.MEND_WORKER_HOLD_MS === "string" && env.MEND_WORKER_HOLD_MS !== "" && Number.isFinite(v) && v >= 0 ? Math.min(v, HOLD_MAX_MS) : HOLD_MAX_MS;
+  return typeof env.MEND_WORKER_HOLD_MS === "string" && env.MEND_WORKER_HOLD_MS !== "" && Number.isFinite(v) && v >= 0
+    ? Math.min(v, HOLD_MAX_MS)
+    : HOLD_MAX_MS;
 }
 /** The Ticker comes this much later for work a request is doing itself, so the two rarely race. */
 const TICKER_GRACE_MS = 3_000;
@@ -165,10 +167,18 @@ interface WorkerServices {
   app: ReturnType<typeof createApp>;
 }
 
-async function buildWorker(env: WorkerEnv, o: { waitUntil: (p: Promise<unknown>) => void; holdUntil: number; onDue?: (at: number) => void; log?: Log }): Promise<WorkerServices> {
+async function buildWorker(
+  env: WorkerEnv,
+  o: { waitUntil: (p: Promise<unknown>) => void; holdUntil: number; onDue?: (at: number) => void; log?: Log },
+): Promise<WorkerServices> {
   const config = configOf(env);
   const log = o.log ?? consoleLogAt(config.MEND_LOG_LEVEL);
-  const waitUntil = (p: Promise<unknown>) => o.waitUntil(p.catch((err: unknown) => log("error", "background task failed", { error: String((err as Error)?.stack ?? err) })));
+  const waitUntil = (p: Promise<unknown>) =>
+    o.waitUntil(
+      p.catch((err: unknown) =>
+        log("error", "background task failed", { error: String((err as Error)?.stack ?? err) }),
+      ),
+    );
   const { deps, scheduler } = createServices({
     config,
     db: openD1(env.DB),
@@ -239,11 +249,18 @@ export async function handleFetch(request: Request, env: WorkerEnv, ctx: Executi
       // The Ticker re-reads what is due from D1 on every alarm, so only an earlier time matters.
       if (when >= armedAt) return;
       armedAt = when;
-      ctx.waitUntil(wakeTicker(env, when).catch((err: unknown) => consoleLog("error", "could not arm the ticker", { error: String(err) })));
+      ctx.waitUntil(
+        wakeTicker(env, when).catch((err: unknown) =>
+          consoleLog("error", "could not arm the ticker", { error: String(err) }),
+        ),
+      );
     };
     services = await buildWorker(env, { waitUntil: (p) => ctx.waitUntil(p), holdUntil, onDue });
   } catch (err) {
-    const message = err instanceof ConfigError ? `configuration: ${err.message}` : `cannot start: ${(err as Error)?.message ?? String(err)}`;
+    const message =
+      err instanceof ConfigError
+        ? `configuration: ${err.message}`
+        : `cannot start: ${(err as Error)?.message ?? String(err)}`;
     consoleLog("error", message);
     return Response.json({ error: message }, { status: 500 });
   }
@@ -270,7 +287,9 @@ async function nextWake(deps: Deps, now: number): Promise<number | null> {
       .get(),
     deps.alerts.following(1),
   ]);
-  const due = [run, outbox, escalation, lease?.at ?? null, following.length > 0 ? now + FOLLOW_POLL_MS : null].filter((x): x is number => typeof x === "number");
+  const due = [run, outbox, escalation, lease?.at ?? null, following.length > 0 ? now + FOLLOW_POLL_MS : null].filter(
+    (x): x is number => typeof x === "number",
+  );
   return due.length ? Math.min(...due) : null;
 }
 
@@ -287,7 +306,8 @@ export class TickerObject {
 
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    if (request.method !== "POST" || url.pathname !== "/wake") return Response.json({ error: "not found" }, { status: 404 });
+    if (request.method !== "POST" || url.pathname !== "/wake")
+      return Response.json({ error: "not found" }, { status: 404 });
     const at = Number(url.searchParams.get("at"));
     if (!Number.isFinite(at)) return Response.json({ error: "at must be epoch milliseconds" }, { status: 400 });
     await this.arm(at);
@@ -313,7 +333,12 @@ export class TickerObject {
     try {
       await scheduler.run();
       // MEND_RETENTION_DAYS: a few batches per pass (the cron wakes the Ticker every minute).
-      await new Retention({ db: deps.db, clock: deps.clock, log: deps.log, days: deps.config.MEND_RETENTION_DAYS }).prune(RETENTION_BATCHES_PER_PASS);
+      await new Retention({
+        db: deps.db,
+        clock: deps.clock,
+        log: deps.log,
+        days: deps.config.MEND_RETENTION_DAYS,
+      }).prune(RETENTION_BATCHES_PER_PASS);
       while (pending.size > 0 && Date.now() - started < PASS_MAX_MS) {
         let timer: ReturnType<typeof setTimeout> | undefined;
         const left = new Promise((r) => (timer = setTimeout(r, Math.max(1, PASS_MAX_MS - (Date.now() - started)))));
@@ -328,7 +353,10 @@ export class TickerObject {
       scheduler.stop();
       const next = await nextWake(deps, Date.now()).catch(() => Date.now() + 60_000);
       if (next !== null) await this.arm(next);
-      deps.log("info", "ticker pass", { ms: Date.now() - started, next: next === null ? null : new Date(next).toISOString() });
+      deps.log("info", "ticker pass", {
+        ms: Date.now() - started,
+        next: next === null ? null : new Date(next).toISOString(),
+      });
     }
   }
 }

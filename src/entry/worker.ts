@@ -2,7 +2,13 @@
 // database and a Durable Object alarm (the Ticker) for retries and the outbox. Nothing is read or
 // opened at import time: every invocation builds its services from its `env` (src/entry/worker-runtime.ts).
 // Flows come through PUT /api/flows/:name (there is no flows folder on Workers); see docs/workers.md.
-import { handleFetch, handleScheduled, TickerObject, type ExecutionContextLike, type WorkerEnv } from "./worker-runtime";
+import {
+  handleFetch,
+  handleScheduled,
+  TickerObject,
+  type ExecutionContextLike,
+  type WorkerEnv,
+} from "./worker-runtime";
 
 /** The Durable Object class bound as TICKER in wrangler.toml. */
 export class Ticker extends TickerObject {}

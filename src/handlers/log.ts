@@ -3,7 +3,11 @@ import type { AlertPayload } from "../engine/ports";
 import type { Sender } from "./types";
 
 export function describeAlert(p: AlertPayload): string {
-  const outcome = p.handler ? (p.handler.outcome === "recovered" ? " (recovered by its error handler)" : " (its error handler failed too)") : "";
+  const outcome = p.handler
+    ? p.handler.outcome === "recovered"
+      ? " (recovered by its error handler)"
+      : " (its error handler failed too)"
+    : "";
   const schema = schemaNote(p.error);
   return `run ${p.run.id} of flow ${p.run.flow} failed at step ${p.error.step ?? "?"} after ${p.error.attempts ?? 1} attempt(s): [${p.error.type}] ${p.error.message}${outcome}${schema ? ` (${schema})` : ""}`;
 }

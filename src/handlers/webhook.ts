@@ -32,7 +32,10 @@ export async function readAnswer(res: Response): Promise<unknown> {
 /** Why a fetch threw: a timeout (AbortSignal.timeout), or one line naming the network cause when there is one. */
 export function fetchFailure(err: unknown): { timeout: boolean; reason: string } {
   const e = err as Error | undefined;
-  return { timeout: e?.name === "TimeoutError", reason: (e?.cause as Error | undefined)?.message ?? e?.message ?? String(err) };
+  return {
+    timeout: e?.name === "TimeoutError",
+    reason: (e?.cause as Error | undefined)?.message ?? e?.message ?? String(err),
+  };
 }
 
 /** A refused URL is a permanent failure: retrying would only be refused again. */
@@ -43,12 +46,19 @@ export function refusedDelivery(err: UrlRefusedError): DeliveryError {
 export const sendWebhook: Sender = async (config, payload, ctx) => {
   const url = config.url;
   const secret = config.secret;
-  if (typeof url !== "string" || !URL.canParse(url)) throw new DeliveryError("webhook handler config needs url (an http or https URL)", undefined, undefined, true);
-  if (!isWebhookSecret(secret)) throw new DeliveryError(`webhook handler config needs secret: ${WEBHOOK_SECRET_HINT}`, undefined, undefined, true);
+  if (typeof url !== "string" || !URL.canParse(url))
+    throw new DeliveryError("webhook handler config needs url (an http or https URL)", undefined, undefined, true);
+  if (!isWebhookSecret(secret))
+    throw new DeliveryError(`webhook handler config needs secret: ${WEBHOOK_SECRET_HINT}`, undefined, undefined, true);
   const body = JSON.stringify(webhookBody(payload));
   let res: Response;
   try {
-    res = await ctx.fetch(url, { method: "POST", headers: signedHeaders(secret, ctx.deliveryId, body), body, signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS) });
+    res = await ctx.fetch(url, {
+      method: "POST",
+      headers: signedHeaders(secret, ctx.deliveryId, body),
+      body,
+      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+    });
   } catch (err) {
     if (err instanceof UrlRefusedError) throw refusedDelivery(err);
     const f = fetchFailure(err);
@@ -57,6 +67,13 @@ export const sendWebhook: Sender = async (config, payload, ctx) => {
   }
   const answer = await readAnswer(res);
   if (res.ok) return { status: res.status, body: answer };
-  const wait = res.status === 429 || res.status === 503 ? retryAfterMs(res.headers.get("retry-after"), Date.now()) : undefined;
-  throw new DeliveryError(`POST ${url} answered ${res.status}`, wait, { status: res.status, body: answer }, false, res.status === 429);
+  const wait =
+    res.status === 429 || res.status === 503 ? retryAfterMs(res.headers.get("retry-after"), Date.now()) : undefined;
+  throw new DeliveryError(
+    `POST ${url} answered ${res.status}`,
+    wait,
+    { status: res.status, body: answer },
+    false,
+    res.status === 429,
+  );
 };

@@ -63,24 +63,66 @@ export async function requestCallback(
   if (!ext) throw new CallbackError(409, `run ${run.id} is not an external failure; mend runs its retry itself`);
   const field = action === "retry" ? "retry_url" : "replay_url";
   const url = ext[field];
-  if (!url) throw new CallbackError(409, `run ${run.id} was reported without a ${field}, so mend has nowhere to send the ${action}`);
-  if (action === "retry" && run.status !== "failed") throw new CallbackError(409, `run ${run.id} is ${run.status}; only failed runs can be retried`);
+  if (!url)
+    throw new CallbackError(
+      409,
+      `run ${run.id} was reported without a ${field}, so mend has nowhere to send the ${action}`,
+    );
+  if (action === "retry" && run.status !== "failed")
+    throw new CallbackError(409, `run ${run.id} is ${run.status}; only failed runs can be retried`);
   const secret = deps.config.MEND_WEBHOOK_SECRET;
-  if (!isWebhookSecret(secret)) throw new CallbackError(409, `MEND_WEBHOOK_SECRET is not set; mend signs ${action} callbacks with it (whsec_…), so it cannot call ${field}`);
+  if (!isWebhookSecret(secret))
+    throw new CallbackError(
+      409,
+      `MEND_WEBHOOK_SECRET is not set; mend signs ${action} callbacks with it (whsec_…), so it cannot call ${field}`,
+    );
 
-  const body = JSON.stringify({ type: action, run_id: run.id, source: ext.source, job: ext.job, input: opts.input !== undefined ? opts.input : run.input, requested_by: requestedBy });
+  const body = JSON.stringify({
+    type: action,
+    run_id: run.id,
+    source: ext.source,
+    job: ext.job,
+    input: opts.input !== undefined ? opts.input : run.input,
+    requested_by: requestedBy,
+  });
   const messageId = `msg_${deps.newId()}`;
   const step = `${action}_callback`;
   const started = deps.clock.now();
   // The ledger row is opened before the call, numbered in the same statement: concurrent requests
   // never share (and overwrite) a row, and while one call is in flight the others are refused.
   const sent = { url, message_id: messageId, requested_by: requestedBy, status: null, body: null };
-  const attempt = await deps.runs.beginCallback(run.id, step, started, started - CALLBACK_TIMEOUT_MS - IN_FLIGHT_MARGIN_MS, sent);
-  if (attempt === undefined) throw new CallbackError(409, `a ${action} callback for run ${run.id} is already on its way to ${field}; wait for its answer`);
-  const answer: CallbackAnswer = { run_id: run.id, action, url, message_id: messageId, ok: false, status: null, body: null, step, attempt, requested_by: requestedBy };
+  const attempt = await deps.runs.beginCallback(
+    run.id,
+    step,
+    started,
+    started - CALLBACK_TIMEOUT_MS - IN_FLIGHT_MARGIN_MS,
+    sent,
+  );
+  if (attempt === undefined)
+    throw new CallbackError(
+      409,
+      `a ${action} callback for run ${run.id} is already on its way to ${field}; wait for its answer`,
+    );
+  const answer: CallbackAnswer = {
+    run_id: run.id,
+    action,
+    url,
+    message_id: messageId,
+    ok: false,
+    status: null,
+    body: null,
+    step,
+    attempt,
+    requested_by: requestedBy,
+  };
   let failure: { type: ErrorType; code: 400 | 502 } | undefined;
   try {
-    const res = await deps.outbound.fetch(url, { method: "POST", headers: signedHeaders(secret, messageId, body), body, signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS) });
+    const res = await deps.outbound.fetch(url, {
+      method: "POST",
+      headers: signedHeaders(secret, messageId, body),
+      body,
+      signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
+    });
     answer.status = res.status;
     answer.body = await readAnswer(res);
     answer.ok = res.ok;
@@ -94,13 +136,23 @@ export async function requestCallback(
       failure = { type: "validation", code: 400 };
     } else {
       const { timeout, reason } = fetchFailure(err);
-      answer.error = timeout ? `${field} did not answer within ${CALLBACK_TIMEOUT_MS / 1000} s` : `${field} could not be reached: ${reason}`;
+      answer.error = timeout
+        ? `${field} did not answer within ${CALLBACK_TIMEOUT_MS / 1000} s`
+        : `${field} could not be reached: ${reason}`;
       failure = { type: timeout ? "timeout" : "network", code: 502 };
     }
   }
 
   const finished = deps.clock.now();
-  const error: ErrorContext | null = failure ? { message: answer.error!, type: failure.type, step, attempts: attempt, ...(answer.status !== null ? { status: answer.status } : {}) } : null;
+  const error: ErrorContext | null = failure
+    ? {
+        message: answer.error!,
+        type: failure.type,
+        step,
+        attempts: attempt,
+        ...(answer.status !== null ? { status: answer.status } : {}),
+      }
+    : null;
   const row: AttemptRecord = {
     runId: run.id,
     step,
@@ -117,6 +169,12 @@ export async function requestCallback(
     { op: "putAttempt", attempt: row },
     { op: "updateRun", id: run.id, set: { updatedAt: finished } },
   ]);
-  if (failure) throw new CallbackError(failure.code, `${action} callback failed: ${answer.error}`, answer, failure.code === 400 ? field : undefined);
+  if (failure)
+    throw new CallbackError(
+      failure.code,
+      `${action} callback failed: ${answer.error}`,
+      answer,
+      failure.code === 400 ? field : undefined,
+    );
   return answer;
 }

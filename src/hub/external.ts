@@ -27,14 +27,38 @@ export function externalOf(run: RunRecord): ExternalInfo | undefined {
   return e && typeof e === "object" && typeof e.source === "string" ? e : undefined;
 }
 
-type HubDeps = Pick<Deps, "config" | "clock" | "newId" | "runs" | "flows" | "handlers" | "silences" | "dispatcher" | "waitUntil" | "db" | "log" | "clicks" | "runActions">;
+type HubDeps = Pick<
+  Deps,
+  | "config"
+  | "clock"
+  | "newId"
+  | "runs"
+  | "flows"
+  | "handlers"
+  | "silences"
+  | "dispatcher"
+  | "waitUntil"
+  | "db"
+  | "log"
+  | "clicks"
+  | "runActions"
+>;
 
 /** Stores a reported failure as a failed run with one failed step attempt and its alerts, in one transaction. */
-export async function recordFailure(deps: HubDeps, report: FailureReport & { error: NonNullable<FailureReport["error"]> }): Promise<RunRecord> {
+export async function recordFailure(
+  deps: HubDeps,
+  report: FailureReport & { error: NonNullable<FailureReport["error"]> },
+): Promise<RunRecord> {
   const now = deps.clock.now();
   const redact = makeRedactor(deps.config.secrets);
   const step = report.step ?? report.job;
-  const error: ErrorContext = redact({ message: report.error.message, type: report.error.type, step, attempts: 1, ...(report.error.details ? { details: report.error.details } : {}) });
+  const error: ErrorContext = redact({
+    message: report.error.message,
+    type: report.error.type,
+    step,
+    attempts: 1,
+    ...(report.error.details ? { details: report.error.details } : {}),
+  });
   const input = report.input === undefined ? null : redact(report.input);
   const external: ExternalInfo = { source: report.source, job: report.job, format: report.format };
   if (report.link) external.link = report.link;
@@ -56,10 +80,28 @@ export async function recordFailure(deps: HubDeps, report: FailureReport & { err
     updatedAt: now,
     finishedAt: now,
   };
-  const attempt: AttemptRecord = { runId: run.id, step, attempt: 1, phase: "main", status: "failed", startedAt: now, finishedAt: now, durationMs: 0, output: null, error };
+  const attempt: AttemptRecord = {
+    runId: run.id,
+    step,
+    attempt: 1,
+    phase: "main",
+    status: "failed",
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 0,
+    output: null,
+    error,
+  };
   const base = deps.config.MEND_PUBLIC_URL?.replace(/\/$/, "");
   const payload: AlertPayload = {
-    run: { id: run.id, flow: run.flow, flow_version: 1, status: "failed", ...(base ? { url: `${base}/runs/${run.id}` } : {}), replay_of: null },
+    run: {
+      id: run.id,
+      flow: run.flow,
+      flow_version: 1,
+      status: "failed",
+      ...(base ? { url: `${base}/runs/${run.id}` } : {}),
+      replay_of: null,
+    },
     failed: { error },
     error,
     external: { source: report.source, job: report.job },
@@ -73,7 +115,9 @@ export async function recordFailure(deps: HubDeps, report: FailureReport & { err
     { op: "insertOutbox", rows },
   ]);
   // The alerts are due now: deliver them without waiting for the scheduler's next poll.
-  deps.waitUntil(deps.dispatcher.tick().catch((err: unknown) => deps.log("error", "outbox tick failed", { error: String(err) })));
+  deps.waitUntil(
+    deps.dispatcher.tick().catch((err: unknown) => deps.log("error", "outbox tick failed", { error: String(err) })),
+  );
   return run;
 }
 
@@ -82,7 +126,13 @@ export async function openExternalRuns(deps: Pick<Deps, "db">, source: string, j
   const rows = await deps.db.db
     .select()
     .from(runs)
-    .where(and(eq(runs.flow, EXTERNAL_PREFIX + source), eq(runs.status, "failed"), sql`json_extract(${runs.external}, '$.job') = ${job}`))
+    .where(
+      and(
+        eq(runs.flow, EXTERNAL_PREFIX + source),
+        eq(runs.status, "failed"),
+        sql`json_extract(${runs.external}, '$.job') = ${job}`,
+      ),
+    )
     .orderBy(desc(runs.id))
     .all();
   return rows.map(toRun);
@@ -99,14 +149,20 @@ export async function resolveExternal(deps: HubDeps, source: string, job: string
   for (const run of await openExternalRuns(deps, source, job)) {
     const output = { resolved: true, resolved_at: new Date(now).toISOString(), resolved_by: "success report" };
     // Only a run still `failed` changes: a concurrent report or a click may have won.
-    if (await deps.runs.transition(run.id, "failed", { status: "succeeded", output, finishedAt: now, updatedAt: now })) {
+    if (
+      await deps.runs.transition(run.id, "failed", { status: "succeeded", output, finishedAt: now, updatedAt: now })
+    ) {
       resolved.push({ ...run, status: "succeeded", output, finishedAt: now, updatedAt: now });
     }
   }
   for (const run of resolved) {
     deps.runActions.externalResolved(run);
     const edit = deps.clicks.resolved(run, `${source} reported ${job} succeeded`);
-    deps.waitUntil(edit.catch((err: unknown) => deps.log("warn", "could not mark the alerts of a resolved run", { run: run.id, error: String(err) })));
+    deps.waitUntil(
+      edit.catch((err: unknown) =>
+        deps.log("warn", "could not mark the alerts of a resolved run", { run: run.id, error: String(err) }),
+      ),
+    );
   }
   return resolved;
 }

@@ -23,8 +23,15 @@ export type Normalized = { ok: true; report: FailureReport } | { ok: false; issu
 
 const MAX_MESSAGE = 10_000;
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http or https URL" });
-const required = (what: string) => ({ error: (iss: { input: unknown }) => (iss.input === undefined ? `required: ${what}` : undefined) });
-export const sourceSchema = z.string(required("the reporting system's name, e.g. \"ci\" (the run's flow is external:<source>)")).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit");
+const required = (what: string) => ({
+  error: (iss: { input: unknown }) => (iss.input === undefined ? `required: ${what}` : undefined),
+});
+export const sourceSchema = z
+  .string(required("the reporting system's name, e.g. \"ci\" (the run's flow is external:<source>)"))
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/,
+    "must be 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit",
+  );
 
 const nativeError = z.preprocess(
   (v) => (typeof v === "string" ? { message: v } : v),
@@ -40,16 +47,27 @@ const nativeError = z.preprocess(
 
 const nativeFields = {
   source: sourceSchema,
-  job: z.string(required("the failed job's name (a later success report with the same source and job resolves it)")).min(1).max(200),
+  job: z
+    .string(required("the failed job's name (a later success report with the same source and job resolves it)"))
+    .min(1)
+    .max(200),
   step: z.string().min(1).max(200).optional(),
   input: z.unknown().optional(),
   link: httpUrl.optional(),
   retry_url: httpUrl.optional(),
   replay_url: httpUrl.optional(),
 };
-export const failureSchema = z.strictObject({ ...nativeFields, error: nativeError, status: z.literal("failed").default("failed") });
+export const failureSchema = z.strictObject({
+  ...nativeFields,
+  error: nativeError,
+  status: z.literal("failed").default("failed"),
+});
 // A success report needs no error: it closes the open failures of source + job.
-const successSchema = z.strictObject({ ...nativeFields, error: nativeError.optional(), status: z.literal("succeeded") });
+const successSchema = z.strictObject({
+  ...nativeFields,
+  error: nativeError.optional(),
+  status: z.literal("succeeded"),
+});
 const statusSchema = z.enum(["failed", "succeeded"]).optional();
 
 // Windmill: the arguments of a workspace (or instance) error handler script —
@@ -74,11 +92,23 @@ const windmillSchema = z.looseObject({
 // n8n: an Error Trigger item — { execution: { id, url, retryOf, error: { message, stack }, lastNodeExecuted, mode }, workflow: { id, name } },
 // or for trigger errors { trigger: { error, mode }, workflow }; sent as the item or as an array of items.
 const id = z.union([z.string(), z.number()]);
-const n8nError = z.looseObject({ message: z.string().optional(), name: z.string().optional(), description: z.string().nullish(), node: z.looseObject({ name: z.string().optional() }).optional() });
+const n8nError = z.looseObject({
+  message: z.string().optional(),
+  name: z.string().optional(),
+  description: z.string().nullish(),
+  node: z.looseObject({ name: z.string().optional() }).optional(),
+});
 const n8nSchema = z.looseObject({
   workflow: z.looseObject({ id: id.optional(), name: z.string().optional() }),
   execution: z
-    .looseObject({ id: id.optional(), url: z.string().optional(), retryOf: id.nullish(), error: n8nError.optional(), lastNodeExecuted: z.string().nullish(), mode: z.string().optional() })
+    .looseObject({
+      id: id.optional(),
+      url: z.string().optional(),
+      retryOf: id.nullish(),
+      error: n8nError.optional(),
+      lastNodeExecuted: z.string().nullish(),
+      mode: z.string().optional(),
+    })
     .optional(),
   trigger: z.looseObject({ error: n8nError.optional(), mode: z.string().optional() }).optional(),
   retry_url: httpUrl.nullish(),
@@ -98,13 +128,19 @@ export function detectFormat(raw: unknown): ReportFormat {
 
 const clip = (s: string) => (s.length > MAX_MESSAGE ? s.slice(0, MAX_MESSAGE) + "…" : s);
 const validUrl = (u: unknown) => (typeof u === "string" && /^https?:\/\//i.test(u) && URL.canParse(u) ? u : undefined);
-const compact = <T extends Record<string, unknown>>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as T;
+const compact = <T extends Record<string, unknown>>(o: T): T =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as T;
 
 function fromWindmill(w: z.infer<typeof windmillSchema>, raw: unknown): FailureReport {
   const e = w.error;
   const eo = isObject(e) ? e : undefined;
   const kind = w.is_flow ? "flow" : "script";
-  const message = typeof e === "string" && e ? e : typeof eo?.message === "string" && eo.message ? eo.message : `Windmill ${kind} ${w.path || w.job_id} failed (job ${w.job_id})`;
+  const message =
+    typeof e === "string" && e
+      ? e
+      : typeof eo?.message === "string" && eo.message
+        ? eo.message
+        : `Windmill ${kind} ${w.path || w.job_id} failed (job ${w.job_id})`;
   const stepId = typeof eo?.step_id === "string" && eo.step_id ? eo.step_id : undefined;
   return compact({
     format: "windmill" as const,
@@ -115,7 +151,16 @@ function fromWindmill(w: z.infer<typeof windmillSchema>, raw: unknown): FailureR
     error: {
       message: clip(message),
       type: "runtime" as const,
-      details: compact({ name: typeof eo?.name === "string" ? eo.name : undefined, job_id: w.job_id, workspace_id: w.workspace_id, is_flow: w.is_flow, email: w.email, started_at: w.started_at, schedule_path: w.schedule_path, trigger_path: w.trigger_path }),
+      details: compact({
+        name: typeof eo?.name === "string" ? eo.name : undefined,
+        job_id: w.job_id,
+        workspace_id: w.workspace_id,
+        is_flow: w.is_flow,
+        email: w.email,
+        started_at: w.started_at,
+        schedule_path: w.schedule_path,
+        trigger_path: w.trigger_path,
+      }),
     },
     input: raw,
     link: w.link ?? undefined,
@@ -128,7 +173,8 @@ function fromN8n(n: z.infer<typeof n8nSchema>, raw: unknown): FailureReport {
   const err = n.execution?.error ?? n.trigger?.error;
   const name = n.workflow.name || (n.workflow.id !== undefined ? `workflow ${n.workflow.id}` : "workflow");
   const step = n.execution?.lastNodeExecuted || err?.node?.name || (n.trigger ? "trigger" : undefined);
-  const message = err?.message || `n8n ${name} failed${n.execution?.id !== undefined ? ` (execution ${n.execution.id})` : ""}`;
+  const message =
+    err?.message || `n8n ${name} failed${n.execution?.id !== undefined ? ` (execution ${n.execution.id})` : ""}`;
   return compact({
     format: "n8n" as const,
     status: "failed" as const,
@@ -160,7 +206,12 @@ export function normalizeReport(raw: unknown): Normalized {
   if (format === "n8n") {
     const items = Array.isArray(raw) ? raw : [raw];
     const r = n8nSchema.safeParse(items[0]);
-    if (!r.success) return { ok: false, format, issues: zodIssues(r.error).map((i) => (Array.isArray(raw) ? { ...i, path: i.path ? `0.${i.path}` : "0" } : i)) };
+    if (!r.success)
+      return {
+        ok: false,
+        format,
+        issues: zodIssues(r.error).map((i) => (Array.isArray(raw) ? { ...i, path: i.path ? `0.${i.path}` : "0" } : i)),
+      };
     return { ok: true, report: fromN8n(r.data, items[0]) };
   }
   if (format === "windmill") {
@@ -168,9 +219,15 @@ export function normalizeReport(raw: unknown): Normalized {
     if (!r.success) return { ok: false, format, issues: zodIssues(r.error) };
     return { ok: true, report: fromWindmill(r.data, raw) };
   }
-  if (!isObject(raw)) return { ok: false, format, issues: [{ path: "", message: "expected a JSON object { source, job, error: { message, type? }, … }" }] };
+  if (!isObject(raw))
+    return {
+      ok: false,
+      format,
+      issues: [{ path: "", message: "expected a JSON object { source, job, error: { message, type? }, … }" }],
+    };
   const status = statusSchema.safeParse(raw.status);
-  if (!status.success) return { ok: false, format, issues: zodIssues(status.error).map((i) => ({ ...i, path: "status" })) };
+  if (!status.success)
+    return { ok: false, format, issues: zodIssues(status.error).map((i) => ({ ...i, path: "status" })) };
   const r = (status.data === "succeeded" ? successSchema : failureSchema).safeParse(raw);
   if (!r.success) return { ok: false, format, issues: zodIssues(r.error) };
   return { ok: true, report: compact({ format, ...r.data }) as FailureReport };

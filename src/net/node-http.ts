@@ -57,7 +57,8 @@ export function nodeHttp(dispatcher: Dispatcher, policy: UrlPolicy, maxResponse:
         res = await request(url, { method: method as "GET", headers, body, signal: init.signal, dispatcher });
       } catch (err) {
         const e = err as { code?: string; message?: string; cause?: { code?: string; message?: string } };
-        if (e.code === REFUSED_ADDRESS || e.cause?.code === REFUSED_ADDRESS) throw new StepError(e.cause?.message ?? e.message ?? `refused to call ${url}`, "validation");
+        if (e.code === REFUSED_ADDRESS || e.cause?.code === REFUSED_ADDRESS)
+          throw new StepError(e.cause?.message ?? e.message ?? `refused to call ${url}`, "validation");
         throw new TypeError("fetch failed", { cause: err });
       }
       const location = res.headers.location;
@@ -66,7 +67,11 @@ export function nodeHttp(dispatcher: Dispatcher, policy: UrlPolicy, maxResponse:
         if (hop >= MAX_REDIRECTS) throw refused(url, `more than ${MAX_REDIRECTS} redirects`);
         const next = new URL(location, url);
         // As fetch does: 303 (and 301/302 after a POST) continue as GET without a body.
-        if (res.statusCode === 303 ? method !== "HEAD" : (res.statusCode === 301 || res.statusCode === 302) && method === "POST") {
+        if (
+          res.statusCode === 303
+            ? method !== "HEAD"
+            : (res.statusCode === 301 || res.statusCode === 302) && method === "POST"
+        ) {
           method = "GET";
           body = undefined;
           delete headers["content-type"];
@@ -82,7 +87,11 @@ export function nodeHttp(dispatcher: Dispatcher, policy: UrlPolicy, maxResponse:
       }
       const done = res;
       const at = url;
-      return { status: res.statusCode, headers: headersOf(res), text: () => (Number.isFinite(length) ? done.body.text() : cappedText(done, at, maxResponse)) };
+      return {
+        status: res.statusCode,
+        headers: headersOf(res),
+        text: () => (Number.isFinite(length) ? done.body.text() : cappedText(done, at, maxResponse)),
+      };
     }
   };
 }

@@ -2,4 +2,5 @@
 import { lookup } from "node:dns/promises";
 import type { Lookup } from "./url-safety";
 
-export const nodeLookup: Lookup = async (hostname) => (await lookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
+export const nodeLookup: Lookup = async (hostname) =>
+  (await lookup(hostname, { all: true, verbatim: true })).map((a) => a.address);

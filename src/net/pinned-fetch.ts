@@ -14,7 +14,11 @@ export function checkedLookup(blockPrivate: boolean) {
       if (err) return callback(err, []);
       for (const a of addresses) {
         const why = addressRefusal(a.address, blockPrivate);
-        if (why) return callback(Object.assign(new Error(`refused to connect to ${hostname}: ${why}`), { code: REFUSED_ADDRESS }), []);
+        if (why)
+          return callback(
+            Object.assign(new Error(`refused to connect to ${hostname}: ${why}`), { code: REFUSED_ADDRESS }),
+            [],
+          );
       }
       if (options.all) callback(null, addresses);
       else callback(null, addresses[0]!.address, addresses[0]!.family);
@@ -27,11 +31,18 @@ export function checkedLookup(blockPrivate: boolean) {
  * request()) whose connections are checked at connect time.
  */
 export function pinnedAgent(blockPrivate: boolean): Agent {
-  return new Agent({ connect: { lookup: checkedLookup(blockPrivate) }, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000 });
+  return new Agent({
+    connect: { lookup: checkedLookup(blockPrivate) },
+    keepAliveTimeout: 60_000,
+    keepAliveMaxTimeout: 600_000,
+  });
 }
 
 /** fetch over the pinned Agent. */
 export function pinnedFetch(blockPrivate: boolean, dispatcher: Agent = pinnedAgent(blockPrivate)): typeof fetch {
   return ((input: Parameters<typeof fetch>[0], init?: RequestInit) =>
-    undiciFetch(input as Parameters<typeof undiciFetch>[0], { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
+    undiciFetch(
+      input as Parameters<typeof undiciFetch>[0],
+      { ...(init as object), dispatcher } as Parameters<typeof undiciFetch>[1],
+    )) as unknown as typeof fetch;
 }

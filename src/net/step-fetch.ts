@@ -21,7 +21,11 @@ function capped(res: Response, url: string, max: number): Response {
       else controller.enqueue(chunk);
     },
   });
-  return new Response(res.body!.pipeThrough(limit), { status: res.status, statusText: res.statusText, headers: res.headers });
+  return new Response(res.body!.pipeThrough(limit), {
+    status: res.status,
+    statusText: res.statusText,
+    headers: res.headers,
+  });
 }
 
 export function stepFetch(fetchFn: typeof fetch, policy: UrlPolicy, maxResponse: number): typeof fetch {

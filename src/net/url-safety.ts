@@ -79,11 +79,12 @@ export function parseIPv6(text: string): number[] | undefined {
 const inV4 = (ip: number, base: string, bits: number) => {
   const b = parseIPv4(base)!;
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return ((ip & mask) >>> 0) === ((b & mask) >>> 0);
+  return (ip & mask) >>> 0 === (b & mask) >>> 0;
 };
 
 function classifyV4(ip: number): Verdict {
-  if (inV4(ip, "169.254.0.0", 16)) return { refuse: "always", why: "link-local / cloud metadata address (169.254.0.0/16)" };
+  if (inV4(ip, "169.254.0.0", 16))
+    return { refuse: "always", why: "link-local / cloud metadata address (169.254.0.0/16)" };
   if (ip === parseIPv4("100.100.100.200")) return { refuse: "always", why: "cloud metadata address (100.100.100.200)" };
   if (inV4(ip, "224.0.0.0", 4) || ip === 0xffffffff) return { refuse: "always", why: "multicast or broadcast address" };
   if (inV4(ip, "127.0.0.0", 8)) return { refuse: "private", why: "loopback address (127.0.0.0/8)" };
@@ -100,10 +101,12 @@ function classifyV4(ip: number): Verdict {
 function classifyV6(g: number[]): Verdict {
   const v4 = (hi: number, lo: number) => classifyV4(((hi << 16) >>> 0) + lo);
   // IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) carry an IPv4 address.
-  if (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || (g[5] === 0 && (g[6]! > 0 || g[7]! > 1)))) return v4(g[6]!, g[7]!);
+  if (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || (g[5] === 0 && (g[6]! > 0 || g[7]! > 1))))
+    return v4(g[6]!, g[7]!);
   if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return v4(g[6]!, g[7]!);
   const eq = (other: number[]) => other.every((x, i) => x === g[i]);
-  if (eq([0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254])) return { refuse: "always", why: "cloud metadata address (fd00:ec2::254)" };
+  if (eq([0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254]))
+    return { refuse: "always", why: "cloud metadata address (fd00:ec2::254)" };
   if ((g[0]! & 0xffc0) === 0xfe80) return { refuse: "always", why: "link-local address (fe80::/10)" };
   if ((g[0]! & 0xff00) === 0xff00) return { refuse: "always", why: "multicast address (ff00::/8)" };
   if (eq([0, 0, 0, 0, 0, 0, 0, 1])) return { refuse: "private", why: "loopback address (::1)" };
@@ -131,7 +134,10 @@ export function addressRefusal(address: string, blockPrivate: boolean): string |
 }
 
 function hostOf(url: URL): string {
-  return url.hostname.replace(/^\[|\]$/g, "").replace(/\.$/, "").toLowerCase();
+  return url.hostname
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "")
+    .toLowerCase();
 }
 
 const isLiteral = (host: string) => parseIPv4(host) !== undefined || parseIPv6(host) !== undefined;
@@ -144,12 +150,14 @@ export function staticRefusal(raw: string, blockPrivate: boolean): string | unde
   } catch {
     return "not an absolute URL";
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return `scheme '${url.protocol.replace(/:$/, "")}' is not allowed; use http or https`;
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    return `scheme '${url.protocol.replace(/:$/, "")}' is not allowed; use http or https`;
   const host = hostOf(url);
   if (!host) return "the URL has no host";
   if (METADATA_HOSTS.has(host)) return `${host} is a cloud metadata host`;
   if (isLiteral(host)) return addressRefusal(host, blockPrivate);
-  if (blockPrivate && (host === "localhost" || host.endsWith(".localhost"))) return `${host} is a loopback name, refused because MEND_BLOCK_PRIVATE_URLS=true`;
+  if (blockPrivate && (host === "localhost" || host.endsWith(".localhost")))
+    return `${host} is a loopback name, refused because MEND_BLOCK_PRIVATE_URLS=true`;
   return undefined;
 }
 
@@ -190,7 +198,13 @@ export function guardedFetch(fetchFn: typeof fetch, policy: UrlPolicy): typeof f
     if (typeof input === "object" && !(input instanceof URL)) {
       // A Request: take its parts so that every hop can be sent again.
       const req = new Request(input, given);
-      init = { method: req.method, headers: req.headers, body: req.body ? await req.arrayBuffer() : undefined, signal: req.signal, redirect: given.redirect ?? req.redirect };
+      init = {
+        method: req.method,
+        headers: req.headers,
+        body: req.body ? await req.arrayBuffer() : undefined,
+        signal: req.signal,
+        redirect: given.redirect ?? req.redirect,
+      };
     }
     let url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
     let method = (init.method ?? "GET").toUpperCase();

@@ -12,7 +12,10 @@ interface HttpExchange {
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const headersOf = (v: unknown) => (isRecord(v) ? (Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) as Record<string, string>) : undefined);
+const headersOf = (v: unknown) =>
+  isRecord(v)
+    ? (Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) as Record<string, string>)
+    : undefined;
 
 /** The HTTP request and response of an attempt, when it was an http step (from its error details or output). */
 export function httpExchange(a: AttemptRecord): HttpExchange | undefined {
@@ -20,10 +23,21 @@ export function httpExchange(a: AttemptRecord): HttpExchange | undefined {
   const details = a.error?.details;
   if (isRecord(details?.request)) {
     const r = details.request;
-    out.request = { method: String(r.method ?? ""), url: String(r.url ?? ""), headers: headersOf(r.headers), body: typeof r.body === "string" ? r.body : undefined };
+    out.request = {
+      method: String(r.method ?? ""),
+      url: String(r.url ?? ""),
+      headers: headersOf(r.headers),
+      body: typeof r.body === "string" ? r.body : undefined,
+    };
   }
-  if (typeof a.error?.status === "number" && details) out.response = { status: a.error.status, headers: headersOf(details.headers), body: details.body };
-  else if (isRecord(a.output) && typeof a.output.status === "number" && isRecord(a.output.headers) && "body" in a.output)
+  if (typeof a.error?.status === "number" && details)
+    out.response = { status: a.error.status, headers: headersOf(details.headers), body: details.body };
+  else if (
+    isRecord(a.output) &&
+    typeof a.output.status === "number" &&
+    isRecord(a.output.headers) &&
+    "body" in a.output
+  )
     out.response = { status: a.output.status, headers: headersOf(a.output.headers), body: a.output.body };
   return out.request || out.response ? out : undefined;
 }
@@ -51,7 +65,8 @@ export function stepPlace(step: string): { label: string; depth: number } {
 /** Which attempt is shown first: the one asked for, else the last failed attempt of the failed step, else the last. */
 export function selectedAttempt(run: RunRecord, attempts: AttemptRecord[], asked?: number): number {
   if (asked !== undefined && asked >= 0 && asked < attempts.length) return asked;
-  for (let i = attempts.length - 1; i >= 0; i--) if (attempts[i]!.status === "failed" && (!run.error?.step || attempts[i]!.step === run.error.step)) return i;
+  for (let i = attempts.length - 1; i >= 0; i--)
+    if (attempts[i]!.status === "failed" && (!run.error?.step || attempts[i]!.step === run.error.step)) return i;
   for (let i = attempts.length - 1; i >= 0; i--) if (attempts[i]!.status === "failed") return i;
   return attempts.length - 1;
 }
@@ -85,7 +100,8 @@ const Panel: FC<{ a: AttemptRecord; i: number; shown: boolean; now: number }> = 
         <Status status={a.status} />
       </h3>
       <div class="small muted">
-        started {fmtTime(a.startedAt)} · {a.status === "running" ? `running for ${fmtDuration(dur)}` : `took ${fmtDuration(dur)}`}
+        started {fmtTime(a.startedAt)} ·{" "}
+        {a.status === "running" ? `running for ${fmtDuration(dur)}` : `took ${fmtDuration(dur)}`}
       </div>
       {a.error ? (
         <div class="errorbox">
@@ -110,7 +126,11 @@ const Panel: FC<{ a: AttemptRecord; i: number; shown: boolean; now: number }> = 
           <h4>Response</h4>
           <div class="reqline">
             <b>HTTP {x.response.status}</b>
-            <span class={`badge ${x.response.status !== undefined && x.response.status < 400 ? "s-succeeded" : "s-failed"}`}>{x.response.status !== undefined && x.response.status < 400 ? "ok" : "error"}</span>
+            <span
+              class={`badge ${x.response.status !== undefined && x.response.status < 400 ? "s-succeeded" : "s-failed"}`}
+            >
+              {x.response.status !== undefined && x.response.status < 400 ? "ok" : "error"}
+            </span>
           </div>
           <Headers headers={x.response.headers} />
           <pre class="body">{prettyBody(x.response.body)}</pre>
@@ -131,7 +151,12 @@ const Panel: FC<{ a: AttemptRecord; i: number; shown: boolean; now: number }> = 
   );
 };
 
-export const Trace: FC<{ run: RunRecord; attempts: AttemptRecord[]; now: number; selected: number }> = ({ run, attempts, now, selected }) => {
+export const Trace: FC<{ run: RunRecord; attempts: AttemptRecord[]; now: number; selected: number }> = ({
+  run,
+  attempts,
+  now,
+  selected,
+}) => {
   if (attempts.length === 0) return <p class="muted">No step has started yet.</p>;
   const t0 = Math.min(run.createdAt, ...attempts.map((a) => a.startedAt));
   const end = Math.max(run.finishedAt ?? now, ...attempts.map((a) => a.finishedAt ?? now));

@@ -55,9 +55,20 @@ export interface ConfirmProps {
 
 export const BulkConfirmPage: FC<ConfirmProps> = (p) => {
   const n = p.runs.length;
-  const what = p.action === "retry" ? "Each failed or recovered run resumes from its failed step; others are skipped and say why." : "Each run starts again as a new run with its own input, on its flow's latest version.";
+  const what =
+    p.action === "retry"
+      ? "Each failed or recovered run resumes from its failed step; others are skipped and say why."
+      : "Each run starts again as a new run with its own input, on its flow's latest version.";
   return (
-    <Layout title={`${VERB[p.action]} ${n} runs?`} here="/" nonce={p.nonce} csrf={p.csrf} signedIn={p.signedIn} user={p.user} script={WORKING_SCRIPT}>
+    <Layout
+      title={`${VERB[p.action]} ${n} runs?`}
+      here="/"
+      nonce={p.nonce}
+      csrf={p.csrf}
+      signedIn={p.signedIn}
+      user={p.user}
+      script={WORKING_SCRIPT}
+    >
       <h1>
         {VERB[p.action]} {n} run{n === 1 ? "" : "s"}?
       </h1>
@@ -144,8 +155,18 @@ const PROGRESS_SCRIPT = `(() => {
   setTimeout(tick, 1000);
 })();`;
 
-export const BulkResultPage: FC<ProgressProps & { nonce: string; signedIn: boolean; user?: string; summary: string }> = (p) => (
-  <Layout title={p.summary} here="/" nonce={p.nonce} csrf={p.csrf} signedIn={p.signedIn} user={p.user} script={PROGRESS_SCRIPT}>
+export const BulkResultPage: FC<
+  ProgressProps & { nonce: string; signedIn: boolean; user?: string; summary: string }
+> = (p) => (
+  <Layout
+    title={p.summary}
+    here="/"
+    nonce={p.nonce}
+    csrf={p.csrf}
+    signedIn={p.signedIn}
+    user={p.user}
+    script={PROGRESS_SCRIPT}
+  >
     <p class="small">
       <a href="/">← Runs</a>
     </p>

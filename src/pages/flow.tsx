@@ -46,7 +46,12 @@ export const FlowPage: FC<FlowProps> = (p) => {
       </p>
       <h1>
         {p.name} <span class="muted">v{p.shown}</span>
-        {p.shown !== p.latest ? <span class="small muted"> (latest is <a href={`/flows/${encodeURIComponent(p.name)}`}>v{p.latest}</a>)</span> : null}
+        {p.shown !== p.latest ? (
+          <span class="small muted">
+            {" "}
+            (latest is <a href={`/flows/${encodeURIComponent(p.name)}`}>v{p.latest}</a>)
+          </span>
+        ) : null}
       </h1>
       {p.description ? <p>{p.description}</p> : null}
       <h2>Definition</h2>
@@ -63,9 +68,25 @@ export const FlowPage: FC<FlowProps> = (p) => {
         <tbody>
           {[...p.versions].reverse().map((v) => (
             <tr data-version={v.version}>
-              <td class="num">{v.version === p.shown ? <strong>v{v.version}</strong> : <a href={`/flows/${encodeURIComponent(p.name)}?v=${v.version}`}>v{v.version}</a>}</td>
-              <td class="mono" data-label="created">{fmtTime(Date.parse(v.created_at))}</td>
-              <td>{v.version > 1 ? <a href={`/flows/${encodeURIComponent(p.name)}?a=${v.version - 1}&b=${v.version}`}>changes from v{v.version - 1}</a> : <span class="muted">first version</span>}</td>
+              <td class="num">
+                {v.version === p.shown ? (
+                  <strong>v{v.version}</strong>
+                ) : (
+                  <a href={`/flows/${encodeURIComponent(p.name)}?v=${v.version}`}>v{v.version}</a>
+                )}
+              </td>
+              <td class="mono" data-label="created">
+                {fmtTime(Date.parse(v.created_at))}
+              </td>
+              <td>
+                {v.version > 1 ? (
+                  <a href={`/flows/${encodeURIComponent(p.name)}?a=${v.version - 1}&b=${v.version}`}>
+                    changes from v{v.version - 1}
+                  </a>
+                ) : (
+                  <span class="muted">first version</span>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>

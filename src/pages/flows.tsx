@@ -38,12 +38,16 @@ export const FlowsPage: FC<FlowsProps> = (p) => (
                 <td>
                   <a href={`/flows/${encodeURIComponent(f.name)}`}>{f.name}</a>
                 </td>
-                <td class="num" data-label="version">v{f.version}</td>
+                <td class="num" data-label="version">
+                  v{f.version}
+                </td>
                 <td>{f.description ?? <span class="muted">—</span>}</td>
                 <td class="num" data-label="runs (24 h)">
                   <a href={`/?flow=${encodeURIComponent(f.name)}`}>{r?.runs ?? 0}</a>
                 </td>
-                <td class="num" data-label="failed">{r?.failed ? <a href={`/?flow=${encodeURIComponent(f.name)}&status=failed`}>{r.failed}</a> : 0}</td>
+                <td class="num" data-label="failed">
+                  {r?.failed ? <a href={`/?flow=${encodeURIComponent(f.name)}&status=failed`}>{r.failed}</a> : 0}
+                </td>
                 <td>{r ? <RateChart rate={r} /> : <span class="muted small">no runs</span>}</td>
               </tr>
             );

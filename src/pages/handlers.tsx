@@ -34,8 +34,15 @@ const matchText = (h: HandlerRecord) => {
 function healthText(h: HandlersProps["handlers"][number]["health"]) {
   if (!h) return <span class="muted">—</span>;
   const waiting = h.pending ? ` (${h.pending} waiting)` : "";
-  if (h.failing_since) return <span class="badge s-failed" title={h.last_error ?? ""}>{`failing since ${h.failing_since.slice(0, 16).replace("T", " ")}: ${h.last_error ?? "?"}${waiting}`}</span>;
-  if (h.last_success_at) return <span>{`ok, last delivered ${h.last_success_at.slice(0, 16).replace("T", " ")}${waiting}`}</span>;
+  if (h.failing_since)
+    return (
+      <span
+        class="badge s-failed"
+        title={h.last_error ?? ""}
+      >{`failing since ${h.failing_since.slice(0, 16).replace("T", " ")}: ${h.last_error ?? "?"}${waiting}`}</span>
+    );
+  if (h.last_success_at)
+    return <span>{`ok, last delivered ${h.last_success_at.slice(0, 16).replace("T", " ")}${waiting}`}</span>;
   return <span class="muted">{`no deliveries yet${waiting}`}</span>;
 }
 
@@ -44,7 +51,14 @@ export interface HandlersProps {
   csrf: string;
   signedIn: boolean;
   user?: string;
-  handlers: (HandlerRecord & { health?: { pending: number; last_success_at: string | null; last_error: string | null; failing_since: string | null } })[];
+  handlers: (HandlerRecord & {
+    health?: {
+      pending: number;
+      last_success_at: string | null;
+      last_error: string | null;
+      failing_since: string | null;
+    };
+  })[];
   silences: SilenceRecord[];
 }
 
@@ -52,7 +66,9 @@ export const HandlersPage: FC<HandlersProps> = (p) => (
   <Layout title="Handlers" here="/handlers" nonce={p.nonce} csrf={p.csrf} signedIn={p.signedIn} user={p.user}>
     <h1>Handlers</h1>
     {p.handlers.length === 0 ? (
-      <p class="muted">No handler is registered: failures are written to the server log. Register one with POST /api/handlers.</p>
+      <p class="muted">
+        No handler is registered: failures are written to the server log. Register one with POST /api/handlers.
+      </p>
     ) : (
       <table class="handlers stack">
         <thead>
@@ -71,13 +87,18 @@ export const HandlersPage: FC<HandlersProps> = (p) => (
             <tr data-handler={h.id}>
               <td>{h.name}</td>
               <td data-label="kind">{h.kind}</td>
-              <td>{h.enabled ? <span class="badge s-succeeded">enabled</span> : <span class="badge s-off">disabled</span>}{h.fallback ? <span class="badge s-off">fallback</span> : ""}</td>
+              <td>
+                {h.enabled ? <span class="badge s-succeeded">enabled</span> : <span class="badge s-off">disabled</span>}
+                {h.fallback ? <span class="badge s-off">fallback</span> : ""}
+              </td>
               <td data-label="delivery">{healthText(h.health)}</td>
               <td data-label="selects">{matchText(h)}</td>
               <td data-label="config">
                 <code>{JSON.stringify(shownConfig(h.config))}</code>
               </td>
-              <td class="mono small" data-label="id">{h.id}</td>
+              <td class="mono small" data-label="id">
+                {h.id}
+              </td>
             </tr>
           ))}
         </tbody>
@@ -104,7 +125,9 @@ export const HandlersPage: FC<HandlersProps> = (p) => (
               <td data-label="flow">{s.flow ?? <span class="muted">any</span>}</td>
               <td data-label="step">{s.step ?? <span class="muted">any</span>}</td>
               <td data-label="error type">{s.error_type ?? <span class="muted">any</span>}</td>
-              <td class="mono" data-label="ends">{fmtTime(Date.parse(s.ends_at))}</td>
+              <td class="mono" data-label="ends">
+                {fmtTime(Date.parse(s.ends_at))}
+              </td>
               <td data-label="by">{s.created_by ?? <span class="muted">—</span>}</td>
               <td data-label="comment">{s.comment ?? ""}</td>
             </tr>

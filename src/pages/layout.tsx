@@ -172,7 +172,14 @@ export const Layout: FC<LayoutProps> = (p) => (
 export const Status: FC<{ status: string }> = ({ status }) => <span class={`badge s-${status}`}>{status}</span>;
 
 /** A POST form with the CSRF token: one button, no JavaScript needed. */
-export const ActionButton: FC<{ action: string; csrf: string; label: string; kind?: "primary" | "danger"; fields?: Record<string, string>; title?: string }> = (p) => (
+export const ActionButton: FC<{
+  action: string;
+  csrf: string;
+  label: string;
+  kind?: "primary" | "danger";
+  fields?: Record<string, string>;
+  title?: string;
+}> = (p) => (
   <form method="post" action={p.action} class="inline">
     <input type="hidden" name="_csrf" value={p.csrf} />
     {Object.entries(p.fields ?? {}).map(([k, v]) => (
@@ -186,7 +193,10 @@ export const ActionButton: FC<{ action: string; csrf: string; label: string; kin
 
 export function fmtTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return "—";
-  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+  return new Date(ms)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, "Z");
 }
 
 /** "5 min ago" from the server's clock; the page's script keeps it current (RELATIVE_TIME_SCRIPT). */

@@ -7,7 +7,10 @@ export const LoginPage: FC<{ nonce: string; next: string; wrong?: boolean }> = (
   <Layout title="Sign in" nonce={p.nonce}>
     <form method="post" action="/login" class="card login" id="login">
       <h1>Sign in</h1>
-      <p class="muted small">Your token (from MEND_USERS), or the API token (MEND_API_TOKEN) to act as admin. Asked once: your browser then keeps a session cookie for 30 days.</p>
+      <p class="muted small">
+        Your token (from MEND_USERS), or the API token (MEND_API_TOKEN) to act as admin. Asked once: your browser then
+        keeps a session cookie for 30 days.
+      </p>
       {p.wrong ? <div class="notice bad">That token is not known.</div> : null}
       <label for="token">Token</label>
       <input type="password" name="token" id="token" autocomplete="current-password" required autofocus />

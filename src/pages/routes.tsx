@@ -26,7 +26,16 @@ import { RunPage, RunView, type RunViewData } from "./run";
 import { PAGE_SIZE, RunsListPage, RunsTable, describeFilter, listHref, parseFilter } from "./runs-list";
 import { BulkConfirmPage, BulkProgress, BulkResultPage } from "./bulk";
 import { BULK_MAX } from "../runs/bulk";
-import { crossSiteRefusal, csrfMatches, endSession, newNonce, readSession, safeNext, startSession, type Session } from "./session";
+import {
+  crossSiteRefusal,
+  csrfMatches,
+  endSession,
+  newNonce,
+  readSession,
+  safeNext,
+  startSession,
+  type Session,
+} from "./session";
 import { People } from "../auth/people";
 
 interface PageCtx {
@@ -40,7 +49,15 @@ type Form = Record<string, string | File | (string | File)[]>;
 
 const RUN_ID = /^[0-9A-Za-z_-]{1,100}$/;
 
-const DONE = { retry: "retried", replay: "replayed", cancel: "cancelled", ack: "acked", resolve: "resolved", mute: "muted", unmute: "unmuted" } as const;
+const DONE = {
+  retry: "retried",
+  replay: "replayed",
+  cancel: "cancelled",
+  ack: "acked",
+  resolve: "resolved",
+  mute: "muted",
+  unmute: "unmuted",
+} as const;
 
 const NOTICES: Record<string, string> = {
   retried: "Retry started: the run resumes from its failed step.",
@@ -75,12 +92,27 @@ export function pageRoutes(deps: Deps): Hono {
     secureHeaders(c, nonce);
     return c.html(node as string, status);
   };
-  const message = (c: Context, status: 400 | 401 | 403 | 404 | 409 | 500 | 502, nonce: string, title: string, text: string, back?: string) =>
-    html(c, status, nonce, <MessagePage nonce={nonce} title={title} message={text} back={back} />);
+  const message = (
+    c: Context,
+    status: 400 | 401 | 403 | 404 | 409 | 500 | 502,
+    nonce: string,
+    title: string,
+    text: string,
+    back?: string,
+  ) => html(c, status, nonce, <MessagePage nonce={nonce} title={title} message={text} back={back} />);
 
   const failure = (c: Context, err: unknown, nonce: string, back?: string) => {
-    if (err instanceof EngineError) return message(c, ({ not_found: 404, conflict: 409, invalid: 400 } as const)[err.code], nonce, "Not done", err.message, back);
-    if (err instanceof ApiError) return message(c, err.status === 404 ? 404 : 400, nonce, "Not done", err.message, back);
+    if (err instanceof EngineError)
+      return message(
+        c,
+        ({ not_found: 404, conflict: 409, invalid: 400 } as const)[err.code],
+        nonce,
+        "Not done",
+        err.message,
+        back,
+      );
+    if (err instanceof ApiError)
+      return message(c, err.status === 404 ? 404 : 400, nonce, "Not done", err.message, back);
     deps.log("error", "page failed", { path: c.req.path, error: String((err as Error)?.stack ?? err) });
     return message(c, 500, nonce, "Internal error", "Something went wrong; the server log has the details.", back);
   };
@@ -94,7 +126,8 @@ export function pageRoutes(deps: Deps): Hono {
           const url = new URL(c.req.url);
           const here = url.pathname + url.search;
           // A link from a chat alert is cross-site: the Strict cookie only comes with a same-site reload.
-          if (c.req.header("sec-fetch-site") === "cross-site") return html(c, 200, nonce, <BouncePage nonce={nonce} url={here} />);
+          if (c.req.header("sec-fetch-site") === "cross-site")
+            return html(c, 200, nonce, <BouncePage nonce={nonce} url={here} />);
           return c.redirect(`/login?next=${encodeURIComponent(here)}`, 303);
         }
         session = await startSession(c, undefined);
@@ -118,7 +151,24 @@ export function pageRoutes(deps: Deps): Hono {
         return message(c, 403, nonce, "Refused", `Refused: ${refusal}.`, back);
       }
       const session = await readSession(c, people);
-      if (!session) return people.on ? message(c, 401, nonce, "Sign in first", "Your session has ended: sign in and try again.", `/login?next=${encodeURIComponent(back)}`) : message(c, 403, nonce, "Refused", "Refused: this browser has no session; reload the page and try again.", back);
+      if (!session)
+        return people.on
+          ? message(
+              c,
+              401,
+              nonce,
+              "Sign in first",
+              "Your session has ended: sign in and try again.",
+              `/login?next=${encodeURIComponent(back)}`,
+            )
+          : message(
+              c,
+              403,
+              nonce,
+              "Refused",
+              "Refused: this browser has no session; reload the page and try again.",
+              back,
+            );
       let form: Form = {};
       try {
         form = (await c.req.parseBody({ all: true })) as Form;
@@ -127,7 +177,14 @@ export function pageRoutes(deps: Deps): Hono {
       }
       if (!csrfMatches(session, form._csrf)) {
         deps.log("warn", "page action refused", { path: c.req.path, reason: "missing or wrong CSRF token" });
-        return message(c, 403, nonce, "Refused", "Refused: the form's CSRF token is missing or wrong; reload the page and try again.", back);
+        return message(
+          c,
+          403,
+          nonce,
+          "Refused",
+          "Refused: the form's CSRF token is missing or wrong; reload the page and try again.",
+          back,
+        );
       }
       try {
         if (session.user) c.set("actor", { id: session.user, name: session.user, via: "page" });
@@ -153,7 +210,9 @@ export function pageRoutes(deps: Deps): Hono {
     ]);
     const [extras, own] = await Promise.all([
       deliveryExtras(deps, run, rows),
-      !latest || latest.version === run.flowVersion ? latest : deps.flows.get(run.flow, run.flowVersion).catch(() => undefined),
+      !latest || latest.version === run.flowVersion
+        ? latest
+        : deps.flows.get(run.flow, run.flowVersion).catch(() => undefined),
     ]);
     const error = run.error ?? run.cursor.primary;
     // Stored values are redacted already; this second pass costs nothing without secrets.
@@ -163,7 +222,12 @@ export function pageRoutes(deps: Deps): Hono {
       attempts: attempts.map((a) => ({ ...a, output: redact(a.output), error: redact(a.error) })),
       alerts: rows.map((row) => {
         const x = extras.get(row.id);
-        return { row: { ...row, lastError: redact(row.lastError) }, handlerName: x?.handler_name ?? null, messageId: x?.message_id ?? null, groupCount: x?.group_count ?? null };
+        return {
+          row: { ...row, lastError: redact(row.lastError) },
+          handlerName: x?.handler_name ?? null,
+          messageId: x?.message_id ?? null,
+          groupCount: x?.group_count ?? null,
+        };
       }),
       replays,
       latestVersion: latest?.version,
@@ -185,11 +249,49 @@ export function pageRoutes(deps: Deps): Hono {
       const filter = parseFilter(c.req.query(), now);
       if (c.req.header("x-mend-live") === "1") {
         const list = await runList.list({ ...filter, limit: PAGE_SIZE });
-        return html(c, 200, x.nonce, <RunsTable nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} filter={filter} runs={list.runs} next={list.next} flows={[]} rates={[]} now={now} />);
+        return html(
+          c,
+          200,
+          x.nonce,
+          <RunsTable
+            nonce={x.nonce}
+            csrf={x.session.csrf}
+            signedIn={x.signedIn}
+            user={x.session.user}
+            filter={filter}
+            runs={list.runs}
+            next={list.next}
+            flows={[]}
+            rates={[]}
+            now={now}
+          />,
+        );
       }
-      const [list, rates, flows] = await Promise.all([runList.list({ ...filter, limit: PAGE_SIZE }), stats.failureRates(now), deps.flows.list()]);
-      const names = [...new Set([...flows.map((f) => f.name), ...rates.map((r) => r.flow), ...(filter.flow ? [filter.flow] : [])])].sort();
-      return html(c, 200, x.nonce, <RunsListPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} filter={filter} runs={list.runs} next={list.next} flows={names} rates={rates} now={now} />);
+      const [list, rates, flows] = await Promise.all([
+        runList.list({ ...filter, limit: PAGE_SIZE }),
+        stats.failureRates(now),
+        deps.flows.list(),
+      ]);
+      const names = [
+        ...new Set([...flows.map((f) => f.name), ...rates.map((r) => r.flow), ...(filter.flow ? [filter.flow] : [])]),
+      ].sort();
+      return html(
+        c,
+        200,
+        x.nonce,
+        <RunsListPage
+          nonce={x.nonce}
+          csrf={x.session.csrf}
+          signedIn={x.signedIn}
+          user={x.session.user}
+          filter={filter}
+          runs={list.runs}
+          next={list.next}
+          flows={names}
+          rates={rates}
+          now={now}
+        />,
+      );
     }),
   );
 
@@ -201,7 +303,12 @@ export function pageRoutes(deps: Deps): Hono {
       const asked = c.req.query("attempt");
       if (asked && /^\d{1,6}$/.test(asked)) d.attempt = Number(asked);
       const notice = NOTICES[c.req.query("done") ?? ""];
-      return html(c, 200, x.nonce, <RunPage d={d} nonce={x.nonce} signedIn={x.signedIn} user={x.session.user} notice={notice} />);
+      return html(
+        c,
+        200,
+        x.nonce,
+        <RunPage d={d} nonce={x.nonce} signedIn={x.signedIn} user={x.session.user} notice={notice} />,
+      );
     }),
   );
 
@@ -219,7 +326,19 @@ export function pageRoutes(deps: Deps): Hono {
     "/flows",
     page(async (c, x) => {
       const [flows, rates] = await Promise.all([deps.flows.list(), stats.failureRates(deps.clock.now())]);
-      return html(c, 200, x.nonce, <FlowsPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} flows={flows} rates={new Map(rates.map((r) => [r.flow, r]))} />);
+      return html(
+        c,
+        200,
+        x.nonce,
+        <FlowsPage
+          nonce={x.nonce}
+          csrf={x.session.csrf}
+          signedIn={x.signedIn}
+          user={x.session.user}
+          flows={flows}
+          rates={new Map(rates.map((r) => [r.flow, r]))}
+        />,
+      );
     }),
   );
 
@@ -230,20 +349,48 @@ export function pageRoutes(deps: Deps): Hono {
       const int = (v: string | undefined) => (v !== undefined && /^\d{1,9}$/.test(v) ? Number(v) : undefined);
       const shownVersion = int(c.req.query("v"));
       const [found, versions] = await Promise.all([deps.flows.get(name, shownVersion), deps.flows.versionsOf(name)]);
-      if (!found) return message(c, 404, x.nonce, "Unknown flow", shownVersion ? `Flow '${name}' has no version ${shownVersion}.` : `There is no flow '${name}'.`, "/flows");
+      if (!found)
+        return message(
+          c,
+          404,
+          x.nonce,
+          "Unknown flow",
+          shownVersion ? `Flow '${name}' has no version ${shownVersion}.` : `There is no flow '${name}'.`,
+          "/flows",
+        );
       const latest = versions.at(-1)?.version ?? found.version;
       const [a, b] = [int(c.req.query("a")), int(c.req.query("b"))];
       let diff;
       if (a !== undefined && b !== undefined) {
         const [fa, fb] = await Promise.all([deps.flows.get(name, a), deps.flows.get(name, b)]);
-        if (!fa || !fb) return message(c, 404, x.nonce, "Unknown version", `Flow '${name}' has no version ${!fa ? a : b}.`, `/flows/${encodeURIComponent(name)}`);
+        if (!fa || !fb)
+          return message(
+            c,
+            404,
+            x.nonce,
+            "Unknown version",
+            `Flow '${name}' has no version ${!fa ? a : b}.`,
+            `/flows/${encodeURIComponent(name)}`,
+          );
         diff = { a, b, lines: diffLines(flowYaml(fa.flow, redact), flowYaml(fb.flow, redact)) };
       }
       return html(
         c,
         200,
         x.nonce,
-        <FlowPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} name={name} shown={found.version} latest={latest} description={found.flow.description} yaml={flowYaml(found.flow, redact)} versions={versions} diff={diff} />,
+        <FlowPage
+          nonce={x.nonce}
+          csrf={x.session.csrf}
+          signedIn={x.signedIn}
+          user={x.session.user}
+          name={name}
+          shown={found.version}
+          latest={latest}
+          description={found.flow.description}
+          yaml={flowYaml(found.flow, redact)}
+          versions={versions}
+          diff={diff}
+        />,
       );
     }),
   );
@@ -254,7 +401,19 @@ export function pageRoutes(deps: Deps): Hono {
       const [handlers, silences] = await Promise.all([deps.handlers.list(), deps.silences.active(deps.clock.now())]);
       const health = await deps.outbox.health(handlers.map((h) => h.id));
       const shown = handlers.map((h) => ({ ...redact(h), health: publicHealth(health.get(h.id)) }));
-      return html(c, 200, x.nonce, <HandlersPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} handlers={shown} silences={silences} />);
+      return html(
+        c,
+        200,
+        x.nonce,
+        <HandlersPage
+          nonce={x.nonce}
+          csrf={x.session.csrf}
+          signedIn={x.signedIn}
+          user={x.session.user}
+          handlers={shown}
+          silences={silences}
+        />,
+      );
     }),
   );
 
@@ -275,7 +434,8 @@ export function pageRoutes(deps: Deps): Hono {
           return html(c, 400, x.nonce, <RunPage d={d} nonce={x.nonce} signedIn={x.signedIn} user={x.session.user} />);
         };
         const edited = kind === "replay" && typeof form.input === "string" && form.input.trim() !== "";
-        if ("error" in req) return edited ? redraft(req.error) : message(c, 400, x.nonce, "Not done", req.error, `/runs/${id}`);
+        if ("error" in req)
+          return edited ? redraft(req.error) : message(c, 400, x.nonce, "Not done", req.error, `/runs/${id}`);
         deps.log("info", `${kind} from the run page`, { run: id, by: x.session.user });
         const outcome = await deps.runActions.perform({ ...req, by: actorOf(c, undefined, "page") });
         if (!outcome.ok && edited && outcome.httpStatus === 400) return redraft(outcome.error, outcome.issues);
@@ -289,9 +449,13 @@ export function pageRoutes(deps: Deps): Hono {
 
   // ------------------------------------------------------------ bulk
 
-  const idsOf = (v: Form[string] | undefined) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === "string" && RUN_ID.test(x));
+  const idsOf = (v: Form[string] | undefined) =>
+    (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter(
+      (x): x is string => typeof x === "string" && RUN_ID.test(x),
+    );
   const bulkKind = (v: unknown) => (v === "retry" || v === "replay" ? v : undefined);
-  const formText = (form: Form) => Object.fromEntries(Object.entries(form).filter((e): e is [string, string] => typeof e[1] === "string"));
+  const formText = (form: Form) =>
+    Object.fromEntries(Object.entries(form).filter((e): e is [string, string] => typeof e[1] === "string"));
 
   // The list's bulk form → a confirmation with the count: the ticked runs, or all matching the filters.
   app.post(
@@ -305,17 +469,50 @@ export function pageRoutes(deps: Deps): Hono {
       let what: string;
       if (scope === "all") {
         runs = (await runList.list({ ...filter, limit: BULK_MAX + 1 })).runs;
-        if (runs.length > BULK_MAX) return message(c, 400, x.nonce, "Too many runs", `More than ${BULK_MAX} runs match these filters: narrow them (flow, status, search, time).`, listHref(filter));
+        if (runs.length > BULK_MAX)
+          return message(
+            c,
+            400,
+            x.nonce,
+            "Too many runs",
+            `More than ${BULK_MAX} runs match these filters: narrow them (flow, status, search, time).`,
+            listHref(filter),
+          );
         what = `Every run matching the filters (${describeFilter(filter)})`;
       } else {
         const ids = idsOf(form.run);
-        if (ids.length === 0) return message(c, 400, x.nonce, "Nothing ticked", "Tick the runs to act on first, or choose “all matching”.", listHref(filter));
-        if (ids.length > BULK_MAX) return message(c, 400, x.nonce, "Too many runs", `At most ${BULK_MAX} runs at once.`, listHref(filter));
+        if (ids.length === 0)
+          return message(
+            c,
+            400,
+            x.nonce,
+            "Nothing ticked",
+            "Tick the runs to act on first, or choose “all matching”.",
+            listHref(filter),
+          );
+        if (ids.length > BULK_MAX)
+          return message(c, 400, x.nonce, "Too many runs", `At most ${BULK_MAX} runs at once.`, listHref(filter));
         runs = await runList.byIds(ids);
         what = "The runs you ticked";
       }
-      if (runs.length === 0) return message(c, 400, x.nonce, "No runs", "No run matches these filters.", listHref(filter));
-      return html(c, 200, x.nonce, <BulkConfirmPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} action={act} runs={runs} scope={what} back={listHref(filter)} key={newNonce()} />);
+      if (runs.length === 0)
+        return message(c, 400, x.nonce, "No runs", "No run matches these filters.", listHref(filter));
+      return html(
+        c,
+        200,
+        x.nonce,
+        <BulkConfirmPage
+          nonce={x.nonce}
+          csrf={x.session.csrf}
+          signedIn={x.signedIn}
+          user={x.session.user}
+          action={act}
+          runs={runs}
+          scope={what}
+          back={listHref(filter)}
+          key={newNonce()}
+        />,
+      );
     }),
   );
 
@@ -326,11 +523,30 @@ export function pageRoutes(deps: Deps): Hono {
       if (!act) return message(c, 400, x.nonce, "Not done", "Choose Retry or Replay.");
       const key = typeof form.idempotency_key === "string" ? form.idempotency_key.slice(0, 255) : undefined;
       deps.log("info", `bulk ${act} from the runs page`, { runs: idsOf(form.run).length, by: x.session.user });
-      const outcome = await deps.runActions.bulk({ action: act, runIds: idsOf(form.run), by: actorOf(c, undefined, "page"), idempotencyKey: key });
+      const outcome = await deps.runActions.bulk({
+        action: act,
+        runIds: idsOf(form.run),
+        by: actorOf(c, undefined, "page"),
+        idempotencyKey: key,
+      });
       if (!outcome.ok) return message(c, 400, x.nonce, "Not done", outcome.error);
       const started = await runList.byIds(outcome.body.accepted.map((a) => a.new_run_id ?? a.run_id));
       const { skipped } = outcome.body;
-      return html(c, 200, x.nonce, <BulkResultPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} summary={outcome.summary} action={act} started={started} skipped={skipped} />);
+      return html(
+        c,
+        200,
+        x.nonce,
+        <BulkResultPage
+          nonce={x.nonce}
+          csrf={x.session.csrf}
+          signedIn={x.signedIn}
+          user={x.session.user}
+          summary={outcome.summary}
+          action={act}
+          started={started}
+          skipped={skipped}
+        />,
+      );
     }),
   );
 
@@ -340,8 +556,28 @@ export function pageRoutes(deps: Deps): Hono {
     action(async (c, x, form) => {
       const act = bulkKind(form.do) ?? "retry";
       const started = await runList.byIds(idsOf(form.run).slice(0, BULK_MAX));
-      if (c.req.header("x-mend-live") === "1") return html(c, 200, x.nonce, <BulkProgress csrf={x.session.csrf} action={act} started={started} skipped={[]} />);
-      return html(c, 200, x.nonce, <BulkResultPage nonce={x.nonce} csrf={x.session.csrf} signedIn={x.signedIn} user={x.session.user} summary={`Bulk ${act}: progress`} action={act} started={started} skipped={[]} />);
+      if (c.req.header("x-mend-live") === "1")
+        return html(
+          c,
+          200,
+          x.nonce,
+          <BulkProgress csrf={x.session.csrf} action={act} started={started} skipped={[]} />,
+        );
+      return html(
+        c,
+        200,
+        x.nonce,
+        <BulkResultPage
+          nonce={x.nonce}
+          csrf={x.session.csrf}
+          signedIn={x.signedIn}
+          user={x.session.user}
+          summary={`Bulk ${act}: progress`}
+          action={act}
+          started={started}
+          skipped={[]}
+        />,
+      );
     }),
   );
 

@@ -38,7 +38,12 @@ const MUTE_CHOICES: [string, string][] = [
   ["", "until resolved"],
 ];
 
-const Form: FC<{ v: ActionsView; action: string; class?: string; children?: Child }> = ({ v, action, children, ...rest }) => (
+const Form: FC<{ v: ActionsView; action: string; class?: string; children?: Child }> = ({
+  v,
+  action,
+  children,
+  ...rest
+}) => (
   <form method="post" action={`/runs/${v.run.id}/${action}`} class={rest.class ?? "inline"}>
     <input type="hidden" name="_csrf" value={v.csrf} />
     <input type="hidden" name="idempotency_key" value={`${v.key}-${action}`} />
@@ -66,7 +71,10 @@ export const Marks: FC<{ v: ActionsView }> = ({ v }) => {
       ) : null}
       {s ? (
         <li class="mark muted-mark">
-          Muted{s.created_by ? ` by ${s.created_by}` : ""}: {Date.parse(s.ends_at) >= UNTIL_RESOLVED_ENDS_AT ? "until resolved" : `until ${fmtTime(Date.parse(s.ends_at))}`}
+          Muted{s.created_by ? ` by ${s.created_by}` : ""}:{" "}
+          {Date.parse(s.ends_at) >= UNTIL_RESOLVED_ENDS_AT
+            ? "until resolved"
+            : `until ${fmtTime(Date.parse(s.ends_at))}`}
         </li>
       ) : null}
     </ul>
@@ -102,7 +110,14 @@ export const RunActionsBar: FC<{ v: ActionsView }> = ({ v }) => {
       {canReplay ? (
         <Form v={v} action="replay">
           <input type="hidden" name="version" value="latest" />
-          <button type="submit" title={external ? "Ask the reporting system to run this job again" : "A new run with the same input on the latest flow version"}>
+          <button
+            type="submit"
+            title={
+              external
+                ? "Ask the reporting system to run this job again"
+                : "A new run with the same input on the latest flow version"
+            }
+          >
             {older ? `Replay on v${v.latestVersion}` : "Replay"}
           </button>
         </Form>
@@ -197,7 +212,13 @@ const ReplayEditor: FC<{ v: ActionsView; older: boolean }> = ({ v, older }) => {
       <summary class="button">Replay with edited input…</summary>
       <Form v={v} action="replay" class="pop wide">
         <label for="replay-input">Input (JSON)</label>
-        <textarea id="replay-input" name="input" rows={Math.min(Math.max(text.split("\n").length + 1, 6), 24)} spellcheck={false} aria-describedby="replay-problems">
+        <textarea
+          id="replay-input"
+          name="input"
+          rows={Math.min(Math.max(text.split("\n").length + 1, 6), 24)}
+          spellcheck={false}
+          aria-describedby="replay-problems"
+        >
           {text}
         </textarea>
         <div id="replay-problems" role="alert">

@@ -20,7 +20,11 @@ export interface RunViewData extends Omit<ActionsView, "run"> {
 
 const Alerts: FC<{ d: RunViewData }> = ({ d }) =>
   d.alerts.length === 0 ? (
-    <p class="muted">{d.run.status === "failed" || d.run.status === "recovered" ? "No alert was planned for this run (no handler selected it, or it is on its way)." : "None: alerts are sent when a run fails for good."}</p>
+    <p class="muted">
+      {d.run.status === "failed" || d.run.status === "recovered"
+        ? "No alert was planned for this run (no handler selected it, or it is on its way)."
+        : "None: alerts are sent when a run fails for good."}
+    </p>
   ) : (
     <table class="alerts stack">
       <thead>
@@ -41,8 +45,12 @@ const Alerts: FC<{ d: RunViewData }> = ({ d }) =>
             <td>
               <Status status={a.row.status} />
             </td>
-            <td class="num" data-label="tries">{a.row.attempts}</td>
-            <td class="mono" data-label="sent">{fmtTime(a.row.deliveredAt)}</td>
+            <td class="num" data-label="tries">
+              {a.row.attempts}
+            </td>
+            <td class="mono" data-label="sent">
+              {fmtTime(a.row.deliveredAt)}
+            </td>
             <td class="small">
               {a.messageId ? <span class="mono">{a.messageId}</span> : null}
               {a.groupCount && a.groupCount > 1 ? <span class="muted"> (grouped: {a.groupCount} failures)</span> : null}
@@ -59,7 +67,12 @@ export const RunView: FC<{ d: RunViewData }> = ({ d }) => {
   const { run, external } = d;
   const link = safeHref(external?.link);
   return (
-    <section id="run" data-status={run.status} data-live={`/runs/${run.id}/live`} data-title={`${run.flow} ${run.status}`}>
+    <section
+      id="run"
+      data-status={run.status}
+      data-live={`/runs/${run.id}/live`}
+      data-title={`${run.flow} ${run.status}`}
+    >
       <h1>
         <span class="mono">{run.id}</span> <Status status={run.status} />
       </h1>
@@ -67,7 +80,11 @@ export const RunView: FC<{ d: RunViewData }> = ({ d }) => {
         <dl class="meta">
           <dt>Flow</dt>
           <dd>
-            {external ? <span>{run.flow}</span> : <a href={`/flows/${encodeURIComponent(run.flow)}?v=${run.flowVersion}`}>{run.flow}</a>}{" "}
+            {external ? (
+              <span>{run.flow}</span>
+            ) : (
+              <a href={`/flows/${encodeURIComponent(run.flow)}?v=${run.flowVersion}`}>{run.flow}</a>
+            )}{" "}
             <span class="muted">v{run.flowVersion}</span>
           </dd>
           {external ? (
@@ -78,7 +95,10 @@ export const RunView: FC<{ d: RunViewData }> = ({ d }) => {
                 {link ? (
                   <>
                     {" "}
-                    · <a href={link} rel="noopener noreferrer" target="_blank">open</a>
+                    ·{" "}
+                    <a href={link} rel="noopener noreferrer" target="_blank">
+                      open
+                    </a>
                   </>
                 ) : null}
               </dd>
@@ -88,7 +108,9 @@ export const RunView: FC<{ d: RunViewData }> = ({ d }) => {
           <dd class="mono">{fmtTime(run.createdAt)}</dd>
           <dt>Finished</dt>
           <dd class="mono">
-            {run.finishedAt !== null ? `${fmtTime(run.finishedAt)} (took ${fmtDuration(run.finishedAt - run.createdAt)})` : `running for ${fmtDuration(d.now - run.createdAt)}`}
+            {run.finishedAt !== null
+              ? `${fmtTime(run.finishedAt)} (took ${fmtDuration(run.finishedAt - run.createdAt)})`
+              : `running for ${fmtDuration(d.now - run.createdAt)}`}
           </dd>
           {run.status === "retrying" && run.dueAt !== null ? (
             <>
@@ -196,8 +218,21 @@ const LIVE_SCRIPT = `(() => {${TRACE_SCRIPT}${EDITOR_SCRIPT}
   if (!END.includes(el.dataset.status)) setTimeout(tick, 1000);
 })();`;
 
-export const RunPage: FC<{ d: RunViewData; nonce: string; signedIn: boolean; user?: string; notice?: string }> = ({ d, nonce, signedIn, user, notice }) => (
-  <Layout title={`${d.run.flow} ${d.run.status}`} nonce={nonce} csrf={d.csrf} signedIn={signedIn} user={user} script={LIVE_SCRIPT + RELATIVE_TIME_SCRIPT}>
+export const RunPage: FC<{ d: RunViewData; nonce: string; signedIn: boolean; user?: string; notice?: string }> = ({
+  d,
+  nonce,
+  signedIn,
+  user,
+  notice,
+}) => (
+  <Layout
+    title={`${d.run.flow} ${d.run.status}`}
+    nonce={nonce}
+    csrf={d.csrf}
+    signedIn={signedIn}
+    user={user}
+    script={LIVE_SCRIPT + RELATIVE_TIME_SCRIPT}
+  >
     <p class="small">
       <a href="/">← Runs</a> · <a href={`/?flow=${encodeURIComponent(d.run.flow)}`}>all runs of {d.run.flow}</a>
     </p>

@@ -68,7 +68,8 @@ export function listHref(f: ListFilter): string {
   return s ? `/?${s}` : "/";
 }
 
-const pct = (n: number, of: number) => (of === 0 ? "0%" : `${((100 * n) / of).toFixed(n * 1000 < of ? 2 : 1).replace(/\.0+$/, "")}%`);
+const pct = (n: number, of: number) =>
+  of === 0 ? "0%" : `${((100 * n) / of).toFixed(n * 1000 < of ? 2 : 1).replace(/\.0+$/, "")}%`;
 const two = (n: number) => (n < 10 ? `0${n}` : String(n));
 /** HH:MM (UTC) of an epoch-ms time: arithmetic, as it runs 48 times per chart. */
 const hh = (ms: number) => {
@@ -91,7 +92,9 @@ function rateSvg(rate: FlowRate): string {
     const x = i * W;
     const failH = h.runs ? Math.max(h.failed ? 2 : 0, Math.round((H * h.failed) / h.runs)) : 0;
     out += `<g><title>${hh(h.hour)}–${hh(h.hour + HOUR_MS)} UTC: ${h.failed} of ${h.runs} failed (${pct(h.failed, h.runs)})${h.recovered ? `, ${h.recovered} recovered` : ""}</title>`;
-    out += h.runs ? `<rect x="${x}" y="1" width="${W - 2}" height="${H}" rx="1" fill="#e7eaf0"/>` : `<rect x="${x}" y="${H}" width="${W - 2}" height="1" fill="#d5d9e0"/>`;
+    out += h.runs
+      ? `<rect x="${x}" y="1" width="${W - 2}" height="${H}" rx="1" fill="#e7eaf0"/>`
+      : `<rect x="${x}" y="${H}" width="${W - 2}" height="1" fill="#d5d9e0"/>`;
     if (failH) out += `<rect x="${x}" y="${1 + H - failH}" width="${W - 2}" height="${failH}" rx="1" fill="#d64045"/>`;
     out += "</g>";
   });
@@ -120,11 +123,15 @@ const Rates: FC<{ rates: FlowRate[] }> = ({ rates }) => {
   if (rates.length === 0) return <p class="muted small">No runs in the last 24 hours.</p>;
   const total = rates.reduce((n, r) => n + r.runs, 0);
   const failed = rates.reduce((n, r) => n + r.failed, 0);
-  const worst = [...rates].filter((r) => r.failed > 0).sort((a, b) => b.failed / b.runs - a.failed / a.runs || b.failed - a.failed).slice(0, 3);
+  const worst = [...rates]
+    .filter((r) => r.failed > 0)
+    .sort((a, b) => b.failed / b.runs - a.failed / a.runs || b.failed - a.failed)
+    .slice(0, 3);
   return (
     <details class="rates-box" id="rates">
       <summary>
-        <strong>Last 24 h:</strong> {total.toLocaleString("en")} run{total === 1 ? "" : "s"}, <span class={failed ? "hot" : undefined}>{pct(failed, total)} failed</span>
+        <strong>Last 24 h:</strong> {total.toLocaleString("en")} run{total === 1 ? "" : "s"},{" "}
+        <span class={failed ? "hot" : undefined}>{pct(failed, total)} failed</span>
         {worst.length ? (
           <span class="small">
             {" "}
@@ -178,7 +185,13 @@ const Filters: FC<{ f: ListFilter; flows: string[] }> = ({ f, flows }) => (
   <form method="get" action="/" class="filters" id="filters" role="search">
     <label class="q">
       Search
-      <input type="search" name="q" value={f.q ?? ""} placeholder="run id or words of the input" aria-label="Search run ids and input" />
+      <input
+        type="search"
+        name="q"
+        value={f.q ?? ""}
+        placeholder="run id or words of the input"
+        aria-label="Search run ids and input"
+      />
     </label>
     <Choice label="Flow" name="flow" any="all flows" values={flows} chosen={f.flow} />
     <Choice label="Status" name="status" any="any status" values={STATUSES} chosen={f.status} />
@@ -208,7 +221,8 @@ const RunRow: FC<{ r: StoredRun; f: ListFilter; now: number }> = ({ r, f, now })
         {r.replayOf ? <span class="muted small"> replay</span> : null}
       </td>
       <td class="flow">
-        <a href={listHref({ flow: r.flow, status: f.status })}>{r.flow}</a> <span class="muted small">v{r.flowVersion}</span>
+        <a href={listHref({ flow: r.flow, status: f.status })}>{r.flow}</a>{" "}
+        <span class="muted small">v{r.flowVersion}</span>
         {job ? (
           <span class="small">
             {" "}
@@ -230,7 +244,11 @@ const RunRow: FC<{ r: StoredRun; f: ListFilter; now: number }> = ({ r, f, now })
       </td>
       <td class="when small">
         <Ago ms={r.createdAt} now={now} />
-        {r.finishedAt !== null ? <span class="muted"> · {fmtDuration(r.finishedAt - r.createdAt)}</span> : <span class="muted"> · running</span>}
+        {r.finishedAt !== null ? (
+          <span class="muted"> · {fmtDuration(r.finishedAt - r.createdAt)}</span>
+        ) : (
+          <span class="muted"> · running</span>
+        )}
       </td>
     </tr>
   );
@@ -336,7 +354,15 @@ const LIST_SCRIPT = `(() => {
 })();`;
 
 export const RunsListPage: FC<RunsListProps> = (p) => (
-  <Layout title="Runs" here="/" nonce={p.nonce} csrf={p.csrf} signedIn={p.signedIn} user={p.user} script={LIST_SCRIPT + RELATIVE_TIME_SCRIPT}>
+  <Layout
+    title="Runs"
+    here="/"
+    nonce={p.nonce}
+    csrf={p.csrf}
+    signedIn={p.signedIn}
+    user={p.user}
+    script={LIST_SCRIPT + RELATIVE_TIME_SCRIPT}
+  >
     <h1>Runs</h1>
     <Rates rates={p.rates} />
     <Filters f={p.filter} flows={p.flows} />

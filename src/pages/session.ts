@@ -60,7 +60,13 @@ export async function readSession(c: Context, people: People): Promise<Session |
 export async function startSession(c: Context, person: Person | undefined): Promise<Session> {
   const sid = randomHex(16);
   const value = person ? `${sid}.${person.name}.${await sign(person, sid)}` : sid;
-  setCookie(c, SESSION_COOKIE, value, { path: "/", httpOnly: true, sameSite: "Strict", secure: isHttps(c), maxAge: MAX_AGE_S });
+  setCookie(c, SESSION_COOKIE, value, {
+    path: "/",
+    httpOnly: true,
+    sameSite: "Strict",
+    secure: isHttps(c),
+    maxAge: MAX_AGE_S,
+  });
   return { sid, user: person?.name, csrf: await csrfFor(person?.token, sid) };
 }
 
@@ -75,7 +81,8 @@ export function endSession(c: Context): void {
  */
 export function crossSiteRefusal(c: Context, publicUrl: string | undefined): string | undefined {
   const site = c.req.header("sec-fetch-site");
-  if (site === "cross-site" || site === "same-site") return `the request came from another site (Sec-Fetch-Site: ${site})`;
+  if (site === "cross-site" || site === "same-site")
+    return `the request came from another site (Sec-Fetch-Site: ${site})`;
   const origin = c.req.header("origin");
   if (origin === undefined) return undefined;
   let host: string;
@@ -97,7 +104,13 @@ export function csrfMatches(session: Session, given: unknown): boolean {
 /** A path on this site to return to after login, never an open redirect. */
 export function safeNext(next: unknown): string {
   // Browsers drop tabs and newlines from URLs and read a backslash as "/": "/<TAB>/evil.com" would leave the site.
-  if (typeof next !== "string" || !next.startsWith("/") || next.startsWith("//") || /[\u0000-\u0020\u007f-\u00a0\u2028\u2029\\]/.test(next)) return "/";
+  if (
+    typeof next !== "string" ||
+    !next.startsWith("/") ||
+    next.startsWith("//") ||
+    /[\u0000-\u0020\u007f-\u00a0\u2028\u2029\\]/.test(next)
+  )
+    return "/";
   return next;
 }
 

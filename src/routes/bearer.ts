@@ -28,7 +28,9 @@ export class WrongTokenThrottle {
     this.wrong++;
     if (this.wrong > WRONG_PER_MINUTE) {
       const wait = Math.ceil((this.windowStart + 60_000 - now) / 1000);
-      throw new ApiError(429, `too many requests with a wrong token; retry in ${wait} s`, undefined, { "retry-after": String(wait) });
+      throw new ApiError(429, `too many requests with a wrong token; retry in ${wait} s`, undefined, {
+        "retry-after": String(wait),
+      });
     }
     throw new ApiError(401, message);
   }

@@ -35,7 +35,8 @@ export async function readJson(c: Context, fallback: unknown = undefined): Promi
     if (fallback !== undefined) return fallback;
     throw new ApiError(400, "body is empty; expected JSON");
   }
-  if (type && !isJsonType(type)) throw new ApiError(415, `content type '${type}' is not supported; send application/json`);
+  if (type && !isJsonType(type))
+    throw new ApiError(415, `content type '${type}' is not supported; send application/json`);
   return parseJsonText(text);
 }
 
@@ -52,7 +53,8 @@ export async function readJsonOrYaml(c: Context): Promise<unknown> {
     }
     return checkDepth(doc);
   }
-  if (!isJsonType(type)) throw new ApiError(415, `content type '${type}' is not supported; send application/json or application/yaml`);
+  if (!isJsonType(type))
+    throw new ApiError(415, `content type '${type}' is not supported; send application/json or application/yaml`);
   if (text.trim() === "") throw new ApiError(400, "body is empty; expected a flow");
   return parseJsonText(text);
 }

@@ -17,7 +17,9 @@ type Operation = { summary?: string };
 
 function plainPage(doc: Record<string, unknown>) {
   const paths = doc.paths as Record<string, Record<string, Operation>>;
-  const rows = Object.entries(paths).flatMap(([path, ops]) => Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), path, summary: op.summary ?? "" })));
+  const rows = Object.entries(paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({ method: method.toUpperCase(), path, summary: op.summary ?? "" })),
+  );
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -46,7 +48,12 @@ export function docsRoutes(full?: ApiDocsPage) {
   app.get("/api/openapi.json", (c) => c.json(document()));
   app.get("/api/docs", full?.page ?? ((c) => c.html(plainPage(document()))));
   if (full) {
-    app.get(DOCS_SCRIPT_PATH, async (c) => c.body(await full.script(), 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "public, max-age=86400" }));
+    app.get(DOCS_SCRIPT_PATH, async (c) =>
+      c.body(await full.script(), 200, {
+        "content-type": "text/javascript; charset=utf-8",
+        "cache-control": "public, max-age=86400",
+      }),
+    );
   }
   return app;
 }

@@ -24,8 +24,10 @@ const ENGINE_STATUS = { not_found: 404, conflict: 409, invalid: 400 } as const;
 
 export function errorHandler(log: Log) {
   return function onError(err: Error, c: Context) {
-    if (err instanceof ApiError) return c.json({ error: err.message, ...(err.issues ? { issues: err.issues } : {}) }, err.status, err.headers);
-    if (err instanceof EngineError) return c.json({ error: err.message, ...(err.issues ? { issues: err.issues } : {}) }, ENGINE_STATUS[err.code]);
+    if (err instanceof ApiError)
+      return c.json({ error: err.message, ...(err.issues ? { issues: err.issues } : {}) }, err.status, err.headers);
+    if (err instanceof EngineError)
+      return c.json({ error: err.message, ...(err.issues ? { issues: err.issues } : {}) }, ENGINE_STATUS[err.code]);
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode;
       return c.json({ error: err.message || (status === 413 ? "request body too large" : "request refused") }, status);

@@ -7,7 +7,11 @@ import { normalizeReport } from "../hub/report";
 import { badRequest } from "./errors";
 import { readJson } from "./body";
 
-const FORMAT_NAMES = { mend: "failure report", windmill: "Windmill error handler payload", n8n: "n8n Error Trigger payload" } as const;
+const FORMAT_NAMES = {
+  mend: "failure report",
+  windmill: "Windmill error handler payload",
+  n8n: "n8n Error Trigger payload",
+} as const;
 
 export function failureRoutes(deps: Deps) {
   const app = new Hono();

@@ -10,7 +10,9 @@ import { attemptView } from "./present";
 
 const mockSchema = z.union([
   z.strictObject({ output: z.unknown() }),
-  z.strictObject({ error: z.strictObject({ message: z.string(), type: z.string().optional(), status: z.number().int().optional() }) }),
+  z.strictObject({
+    error: z.strictObject({ message: z.string(), type: z.string().optional(), status: z.number().int().optional() }),
+  }),
 ]);
 
 export const testBodySchema = z.strictObject({
@@ -22,7 +24,13 @@ export const testBodySchema = z.strictObject({
 /** Runs one flow test and answers what the run would have done. */
 export async function runFlowTest(deps: Deps, req: SimulateRequest) {
   const result = await simulate(deps.engine.deps, req);
-  return { status: result.run.status, output: result.run.output, error: result.run.error, steps: result.attempts.map(attemptView), alerts: await alertList(deps, result) };
+  return {
+    status: result.run.status,
+    output: result.run.output,
+    error: result.run.error,
+    steps: result.attempts.map(attemptView),
+    alerts: await alertList(deps, result),
+  };
 }
 
 async function alertList(deps: Deps, r: SimulateResult) {
@@ -42,7 +50,9 @@ export function flowTestRoutes(deps: Deps) {
     const body = testBodySchema.safeParse(await readJson(c, {}));
     if (!body.success) throw badRequest("invalid flow test: expected { input, mocks, live }", zodIssues(body.error));
     const { input = {}, mocks, live } = body.data;
-    return c.json(await runFlowTest(deps, { flow: c.req.param("name"), input, mocks: mocks as SimulateRequest["mocks"], live }));
+    return c.json(
+      await runFlowTest(deps, { flow: c.req.param("name"), input, mocks: mocks as SimulateRequest["mocks"], live }),
+    );
   });
   return app;
 }

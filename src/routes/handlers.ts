@@ -49,7 +49,11 @@ export const patchSchema = z.strictObject({
 
 function checkConfig(kind: Kind, config: unknown): Record<string, unknown> {
   const r = CONFIG_SCHEMAS[kind]!.safeParse(config);
-  if (!r.success) throw badRequest(`invalid ${kind} handler config`, zodIssues(r.error).map((i) => ({ ...i, path: i.path ? `config.${i.path}` : "config" })));
+  if (!r.success)
+    throw badRequest(
+      `invalid ${kind} handler config`,
+      zodIssues(r.error).map((i) => ({ ...i, path: i.path ? `config.${i.path}` : "config" })),
+    );
   return r.data as Record<string, unknown>;
 }
 
@@ -69,7 +73,12 @@ async function checkUrls(deps: Deps, config: Record<string, unknown>): Promise<v
 
 /** `health` as GET /api/handlers shows it. */
 export function publicHealth(h: DeliveryHealth | undefined): Omit<DeliveryHealth, "failing"> {
-  return { pending: h?.pending ?? 0, last_success_at: h?.last_success_at ?? null, last_error: h?.last_error ?? null, failing_since: h?.failing_since ?? null };
+  return {
+    pending: h?.pending ?? 0,
+    last_success_at: h?.last_success_at ?? null,
+    last_error: h?.last_error ?? null,
+    failing_since: h?.failing_since ?? null,
+  };
 }
 
 export function handlerRoutes(deps: Deps) {
@@ -82,7 +91,18 @@ export function handlerRoutes(deps: Deps) {
     const config = checkConfig(h.kind, h.config);
     await checkUrls(deps, config);
     if (h.kind === "webhook" && !config.secret) config.secret = newWebhookSecret();
-    const created = await deps.handlers.insert({ id: deps.newId(), name: h.name, kind: h.kind, config, match: h.match ?? null, enabled: h.enabled, fallback: h.fallback }, deps.clock.now());
+    const created = await deps.handlers.insert(
+      {
+        id: deps.newId(),
+        name: h.name,
+        kind: h.kind,
+        config,
+        match: h.match ?? null,
+        enabled: h.enabled,
+        fallback: h.fallback,
+      },
+      deps.clock.now(),
+    );
     return c.json(created, 201);
   });
 
@@ -104,9 +124,13 @@ export function handlerRoutes(deps: Deps) {
     if (!existing) throw new ApiError(404, `unknown handler '${id}'`);
     const parsed = patchSchema.safeParse(await readJson(c));
     if (!parsed.success) throw badRequest("invalid handler change", zodIssues(parsed.error));
-    const patch = { ...parsed.data, config: parsed.data.config === undefined ? undefined : checkConfig(existing.kind as Kind, parsed.data.config) };
+    const patch = {
+      ...parsed.data,
+      config: parsed.data.config === undefined ? undefined : checkConfig(existing.kind as Kind, parsed.data.config),
+    };
     if (patch.config) await checkUrls(deps, patch.config);
-    if (patch.config && existing.kind === "webhook" && !patch.config.secret) patch.config.secret = existing.config.secret;
+    if (patch.config && existing.kind === "webhook" && !patch.config.secret)
+      patch.config.secret = existing.config.secret;
     return c.json(await deps.handlers.update(id, patch, deps.clock.now()));
   });
 
@@ -119,12 +143,30 @@ export function handlerRoutes(deps: Deps) {
     if (!send) throw new ApiError(409, `no sender for handler kind '${h.kind}' is configured`);
     const payload = sampleAlert(deps, h.name);
     try {
-      const response = await send(h.config, payload, { fetch: deps.outbound.fetch, log: deps.log, deliveryId: `test_${deps.newId()}` });
+      const response = await send(h.config, payload, {
+        fetch: deps.outbound.fetch,
+        log: deps.log,
+        deliveryId: `test_${deps.newId()}`,
+      });
       return c.json({ ok: true, handler_id: h.id, kind: h.kind, response: response ?? null }, 200);
     } catch (err) {
       const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error)?.message ?? String(err));
       const refused = (e.response as { refused?: unknown } | undefined)?.refused;
-      if (typeof refused === "string") return c.json({ ok: false, error: e.message, handler_id: h.id, issues: [{ path: `config.${URL_FIELDS.find((f) => typeof h.config[f] === "string") ?? ""}`.replace(/\.$/, ""), message: refused }] }, 400);
+      if (typeof refused === "string")
+        return c.json(
+          {
+            ok: false,
+            error: e.message,
+            handler_id: h.id,
+            issues: [
+              {
+                path: `config.${URL_FIELDS.find((f) => typeof h.config[f] === "string") ?? ""}`.replace(/\.$/, ""),
+                message: refused,
+              },
+            ],
+          },
+          400,
+        );
       return c.json({ ok: false, error: e.message, handler_id: h.id, kind: h.kind, response: e.response ?? null }, 502);
     }
   });

@@ -20,19 +20,27 @@ export function bearerOk(c: Context, token: string | undefined): boolean {
 /** A signed trigger whose X-Mend-Timestamp is further than this from now is refused (replay protection). */
 export const HOOK_TOLERANCE_S = 300;
 
-const SIGNATURE_HINT = "sha256=<hex HMAC-SHA256 of '<X-Mend-Timestamp>.<raw body>', or of the raw body without a timestamp>";
+const SIGNATURE_HINT =
+  "sha256=<hex HMAC-SHA256 of '<X-Mend-Timestamp>.<raw body>', or of the raw body without a timestamp>";
 
 /**
  * X-Mend-Signature over "<X-Mend-Timestamp>.<raw body>" (Stripe's scheme) when a timestamp is sent, which
  * also bounds replays to 5 minutes; over the raw body alone (GitHub's) unless the flow requires a timestamp.
  */
-async function checkSignature(c: Context, deps: Deps, hook: { secret: string; require_timestamp?: boolean }, raw: string): Promise<void> {
+async function checkSignature(
+  c: Context,
+  deps: Deps,
+  hook: { secret: string; require_timestamp?: boolean },
+  raw: string,
+): Promise<void> {
   const given = c.req.header("x-mend-signature") ?? "";
   const ts = c.req.header("x-mend-timestamp");
   if (ts === undefined) {
-    if (hook.require_timestamp) throw new ApiError(401, "missing X-Mend-Timestamp (unix seconds): this flow requires signed timestamps");
+    if (hook.require_timestamp)
+      throw new ApiError(401, "missing X-Mend-Timestamp (unix seconds): this flow requires signed timestamps");
     const expected = "sha256=" + (await hmacSha256Hex(hook.secret, raw));
-    if (!timingSafeEqualStr(given, expected)) throw new ApiError(401, `missing or bad X-Mend-Signature (${SIGNATURE_HINT})`);
+    if (!timingSafeEqualStr(given, expected))
+      throw new ApiError(401, `missing or bad X-Mend-Signature (${SIGNATURE_HINT})`);
     return;
   }
   if (!/^\d{1,12}$/.test(ts)) throw new ApiError(401, "bad X-Mend-Timestamp (expected unix seconds)");
@@ -40,7 +48,8 @@ async function checkSignature(c: Context, deps: Deps, hook: { secret: string; re
     throw new ApiError(401, "stale request: X-Mend-Timestamp is more than 5 minutes from now");
   }
   const expected = "sha256=" + (await hmacSha256Hex(hook.secret, `${ts}.${raw}`));
-  if (!timingSafeEqualStr(given, expected)) throw new ApiError(401, `missing or bad X-Mend-Signature (${SIGNATURE_HINT})`);
+  if (!timingSafeEqualStr(given, expected))
+    throw new ApiError(401, `missing or bad X-Mend-Signature (${SIGNATURE_HINT})`);
 }
 
 async function authorize(c: Context, deps: Deps, flow: Flow | undefined, raw: string): Promise<void> {
@@ -53,12 +62,18 @@ async function authorize(c: Context, deps: Deps, flow: Flow | undefined, raw: st
 export async function waitedAnswer(c: Context, deps: Deps, run: RunRecord): Promise<Response> {
   const ended = await deps.engine.waitFor(run.id, WAIT_MS);
   if (!ended) return c.json({ run_id: run.id, status: (await deps.runs.getRun(run.id))?.status ?? run.status }, 202);
-  if (ended.status === "succeeded" || ended.status === "recovered") return c.json({ run_id: ended.id, status: ended.status, output: ended.output }, 200);
+  if (ended.status === "succeeded" || ended.status === "recovered")
+    return c.json({ run_id: ended.id, status: ended.status, output: ended.output }, 200);
   const error = ended.error ?? { message: `run ${ended.status}`, type: "cancelled" as const };
   const found = await deps.flows.get(ended.flow, ended.flowVersion);
   const obj = found ? layerErrorObject(await deps.flows.getDefaults(), found.flow, error.step) : {};
   const steps = latestResults(await deps.runs.getAttempts(ended.id));
-  const scope = { input: ended.input, steps, failed: ended.cursor.failed ?? null, run: { id: ended.id, flow: ended.flow, flow_version: ended.flowVersion } };
+  const scope = {
+    input: ended.input,
+    steps,
+    failed: ended.cursor.failed ?? null,
+    run: { id: ended.id, flow: ended.flow, flow_version: ended.flowVersion },
+  };
   const answer = errorAnswer(obj, error, scope, { run_id: ended.id, status: ended.status });
   return c.json(answer.body, answer.status as 500, answer.headers);
 }

@@ -48,7 +48,12 @@ export function alertView(o: OutboxRecord, extra?: Record<string, unknown>) {
   };
 }
 
-export function runView(r: StoredRun, attempts: AttemptRecord[], alerts: OutboxRecord[], extras?: Map<string, Record<string, unknown>>) {
+export function runView(
+  r: StoredRun,
+  attempts: AttemptRecord[],
+  alerts: OutboxRecord[],
+  extras?: Map<string, Record<string, unknown>>,
+) {
   return {
     ...runSummary(r),
     input: r.input,

@@ -157,27 +157,52 @@ export class AlertRepo {
   }
 
   async create(a: Omit<AlertRecord, "updatedAt">): Promise<AlertRecord> {
-    const row = { id: a.id, handlerId: a.target, kind: a.kind, runId: a.runId, groupKey: a.groupKey, count: a.count, ref: a.ref, state: a.state, createdAt: a.createdAt, updatedAt: a.createdAt };
+    const row = {
+      id: a.id,
+      handlerId: a.target,
+      kind: a.kind,
+      runId: a.runId,
+      groupKey: a.groupKey,
+      count: a.count,
+      ref: a.ref,
+      state: a.state,
+      createdAt: a.createdAt,
+      updatedAt: a.createdAt,
+    };
     await this.d.db.insert(alerts).values(row).run();
     return toAlert(row);
   }
 
   /** Compare-and-set on updated_at; the new updated_at is strictly larger. */
-  async update(id: string, expectedUpdatedAt: number, patch: AlertPatch, now: number): Promise<AlertRecord | undefined> {
+  async update(
+    id: string,
+    expectedUpdatedAt: number,
+    patch: AlertPatch,
+    now: number,
+  ): Promise<AlertRecord | undefined> {
     const set: Partial<typeof alerts.$inferInsert> = { updatedAt: Math.max(now, expectedUpdatedAt + 1) };
     if (patch.runId !== undefined) set.runId = patch.runId;
     if (patch.count !== undefined) set.count = patch.count;
     if (patch.ref !== undefined) set.ref = patch.ref;
     if (patch.state !== undefined) set.state = patch.state;
     const [rows] = await this.d.batch([
-      { query: this.d.db.update(alerts).set(set).where(and(eq(alerts.id, id), eq(alerts.updatedAt, expectedUpdatedAt))).returning(), returning: true },
+      {
+        query: this.d.db
+          .update(alerts)
+          .set(set)
+          .where(and(eq(alerts.id, id), eq(alerts.updatedAt, expectedUpdatedAt)))
+          .returning(),
+        returning: true,
+      },
     ]);
     const row = (rows as Row[] | undefined)?.[0];
     return row ? toAlert(row) : undefined;
   }
 
   async forRun(runId: string): Promise<AlertRecord[]> {
-    return (await this.d.db.select().from(alerts).where(eq(alerts.runId, runId)).orderBy(alerts.createdAt).all()).map(toAlert);
+    return (await this.d.db.select().from(alerts).where(eq(alerts.runId, runId)).orderBy(alerts.createdAt).all()).map(
+      toAlert,
+    );
   }
 
   /**
@@ -189,11 +214,22 @@ export class AlertRepo {
     const rows = await this.d.db
       .select()
       .from(alerts)
-      .where(and(gte(alerts.createdAt, since), sql`(${alerts.runId} = ${runId} OR instr(${alerts.state}, ${quoted}) > 0)`))
+      .where(
+        and(gte(alerts.createdAt, since), sql`(${alerts.runId} = ${runId} OR instr(${alerts.state}, ${quoted}) > 0)`),
+      )
       .orderBy(alerts.createdAt)
       .limit(200)
       .all();
-    return rows.map(toAlert).filter((a) => a.runId === runId || a.state.target_run === runId || a.state.runs?.includes(runId) || a.state.follow?.includes(runId) || a.state.activity?.run_id === runId);
+    return rows
+      .map(toAlert)
+      .filter(
+        (a) =>
+          a.runId === runId ||
+          a.state.target_run === runId ||
+          a.state.runs?.includes(runId) ||
+          a.state.follow?.includes(runId) ||
+          a.state.activity?.run_id === runId,
+      );
   }
 
   /** True when at least one alert row exists (a cheap check before looking for messages to edit). */
@@ -220,7 +256,14 @@ export class ActionRepo {
   /** True for the first claim of `key`; false when it was claimed before. */
   async claim(key: string, runId: string, now: number): Promise<boolean> {
     const [rows] = await this.d.batch([
-      { query: this.d.db.insert(actions).values({ key, runId, result: null, createdAt: now }).onConflictDoNothing().returning({ key: actions.key }), returning: true },
+      {
+        query: this.d.db
+          .insert(actions)
+          .values({ key, runId, result: null, createdAt: now })
+          .onConflictDoNothing()
+          .returning({ key: actions.key }),
+        returning: true,
+      },
     ]);
     return (rows?.length ?? 0) > 0;
   }

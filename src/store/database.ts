@@ -4,7 +4,6 @@ import type { BaseSQLiteDatabase } from "drizzle-orm/sqlite-core";
 import type * as schema from "../../db/schema";
 import type { SqliteClient } from "./run-statements";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyDb = BaseSQLiteDatabase<"sync" | "async", any, typeof schema>;
 
 /** A built query; `returning` ones yield their rows. */

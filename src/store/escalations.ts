@@ -29,7 +29,11 @@ export class EscalationRepo {
   constructor(private readonly d: Database) {}
 
   async schedule(e: { alertId: string; kind: string; dueAt: number; mention: string[] }, now: number): Promise<void> {
-    await this.d.db.insert(escalations).values({ ...e, attempts: 0, createdAt: now }).onConflictDoNothing().run();
+    await this.d.db
+      .insert(escalations)
+      .values({ ...e, attempts: 0, createdAt: now })
+      .onConflictDoNothing()
+      .run();
   }
 
   async claimDue(now: number, leaseMs: number, limit: number): Promise<EscalationRecord[]> {
@@ -57,7 +61,11 @@ export class EscalationRepo {
   }
 
   async retryAt(alertId: string, at: number, attempts: number, error: string): Promise<void> {
-    await this.d.db.update(escalations).set({ dueAt: at, attempts, outcome: `failed: ${error}`.slice(0, 500) }).where(eq(escalations.alertId, alertId)).run();
+    await this.d.db
+      .update(escalations)
+      .set({ dueAt: at, attempts, outcome: `failed: ${error}`.slice(0, 500) })
+      .where(eq(escalations.alertId, alertId))
+      .run();
   }
 
   async get(alertId: string): Promise<EscalationRecord | undefined> {
@@ -66,7 +74,11 @@ export class EscalationRepo {
   }
 
   async nextDueAt(): Promise<number | null> {
-    const row = await this.d.db.select({ at: min(escalations.dueAt) }).from(escalations).where(isNull(escalations.doneAt)).get();
+    const row = await this.d.db
+      .select({ at: min(escalations.dueAt) })
+      .from(escalations)
+      .where(isNull(escalations.doneAt))
+      .get();
     return row?.at ?? null;
   }
 }

@@ -29,7 +29,13 @@ export class FlowRepo {
         return await this.putOnce(flow, now);
       } catch (err) {
         // Two writers took the same next version number: the loser re-reads and goes again.
-        if (tries >= 25 || !/UNIQUE constraint failed/i.test(String((err as Error)?.message ?? err) + String((err as { cause?: unknown })?.cause ?? ""))) throw err;
+        if (
+          tries >= 25 ||
+          !/UNIQUE constraint failed/i.test(
+            String((err as Error)?.message ?? err) + String((err as { cause?: unknown })?.cause ?? ""),
+          )
+        )
+          throw err;
       }
     }
   }
@@ -39,8 +45,13 @@ export class FlowRepo {
     const db = this.d.db;
     const current = await db.select().from(flows).where(eq(flows.name, flow.name)).get();
     if (current) {
-      const latest = await db.select().from(flowVersions).where(and(eq(flowVersions.name, flow.name), eq(flowVersions.version, current.latestVersion))).get();
-      if (latest?.definition === definition) return { name: flow.name, version: current.latestVersion, created: false, changed: false };
+      const latest = await db
+        .select()
+        .from(flowVersions)
+        .where(and(eq(flowVersions.name, flow.name), eq(flowVersions.version, current.latestVersion)))
+        .get();
+      if (latest?.definition === definition)
+        return { name: flow.name, version: current.latestVersion, created: false, changed: false };
     }
     const version = (current?.latestVersion ?? 0) + 1;
     await this.d.batch([
@@ -75,8 +86,12 @@ export class FlowRepo {
         ? db.select({ row: flowVersions }).from(flows).innerJoin(flowVersions, latest).where(eq(flows.name, name))
         : db.select({ row: flowVersions }).from(flowVersions).where(latest);
     const items: BatchItem[] = [{ query, returning: true }];
-    if (!this.defaults) items.push({ query: db.select().from(settings).where(eq(settings.key, "defaults")), returning: true });
-    const [rows, settingRows] = (await this.d.batch(items)) as [{ row: typeof flowVersions.$inferSelect }[], (typeof settings.$inferSelect)[] | undefined];
+    if (!this.defaults)
+      items.push({ query: db.select().from(settings).where(eq(settings.key, "defaults")), returning: true });
+    const [rows, settingRows] = (await this.d.batch(items)) as [
+      { row: typeof flowVersions.$inferSelect }[],
+      (typeof settings.$inferSelect)[] | undefined,
+    ];
     if (settingRows) this.defaults = this.parseDefaults(settingRows[0]);
     const row = rows[0]?.row;
     if (!row) return undefined;
@@ -98,11 +113,20 @@ export class FlowRepo {
       .innerJoin(flowVersions, and(eq(flowVersions.name, flows.name), eq(flowVersions.version, flows.latestVersion)))
       .orderBy(asc(flows.name))
       .all();
-    return rows.map((r) => ({ name: r.name, version: r.version, description: (JSON.parse(r.definition) as { description?: string }).description ?? null }));
+    return rows.map((r) => ({
+      name: r.name,
+      version: r.version,
+      description: (JSON.parse(r.definition) as { description?: string }).description ?? null,
+    }));
   }
 
   async versionsOf(name: string): Promise<{ version: number; created_at: string }[]> {
-    const rows = await this.d.db.select({ version: flowVersions.version, createdAt: flowVersions.createdAt }).from(flowVersions).where(eq(flowVersions.name, name)).orderBy(asc(flowVersions.version)).all();
+    const rows = await this.d.db
+      .select({ version: flowVersions.version, createdAt: flowVersions.createdAt })
+      .from(flowVersions)
+      .where(eq(flowVersions.name, name))
+      .orderBy(asc(flowVersions.version))
+      .all();
     return rows.map((r) => ({ version: r.version, created_at: new Date(r.createdAt).toISOString() }));
   }
 
@@ -120,7 +144,11 @@ export class FlowRepo {
 
   async putDefaults(defaults: Defaults): Promise<void> {
     const value = JSON.stringify(defaults);
-    await this.d.db.insert(settings).values({ key: "defaults", value }).onConflictDoUpdate({ target: settings.key, set: { value } }).run();
+    await this.d.db
+      .insert(settings)
+      .values({ key: "defaults", value })
+      .onConflictDoUpdate({ target: settings.key, set: { value } })
+      .run();
     this.defaults = defaults;
   }
 }

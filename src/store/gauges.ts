@@ -7,6 +7,10 @@ import type { Database } from "./database";
 
 export async function readGauges(d: Database): Promise<Gauges> {
   const pending = await d.db.select({ n: count() }).from(outbox).where(eq(outbox.status, "pending")).get();
-  const active = await d.db.select({ n: count() }).from(runs).where(inArray(runs.status, [...ACTIVE])).get();
+  const active = await d.db
+    .select({ n: count() })
+    .from(runs)
+    .where(inArray(runs.status, [...ACTIVE]))
+    .get();
   return { outboxPending: pending?.n ?? 0, runsActive: active?.n ?? 0 };
 }

@@ -44,7 +44,8 @@ export class HandlerRepo {
   constructor(private readonly d: Database) {}
 
   async list(): Promise<HandlerRecord[]> {
-    if (!this.cache) this.cache = (await this.d.db.select().from(handlers).orderBy(asc(handlers.createdAt)).all()).map(toHandler);
+    if (!this.cache)
+      this.cache = (await this.d.db.select().from(handlers).orderBy(asc(handlers.createdAt)).all()).map(toHandler);
     return this.cache;
   }
 
@@ -52,16 +53,33 @@ export class HandlerRepo {
     return (await this.list()).find((h) => h.id === id);
   }
 
-  async insert(h: Omit<HandlerRecord, "created_at" | "updated_at" | "fallback"> & { fallback?: boolean }, now: number): Promise<HandlerRecord> {
+  async insert(
+    h: Omit<HandlerRecord, "created_at" | "updated_at" | "fallback"> & { fallback?: boolean },
+    now: number,
+  ): Promise<HandlerRecord> {
     await this.d.db
       .insert(handlers)
-      .values({ id: h.id, name: h.name, kind: h.kind, config: JSON.stringify(h.config), match: h.match, enabled: h.enabled, fallback: h.fallback ?? false, createdAt: now, updatedAt: now })
+      .values({
+        id: h.id,
+        name: h.name,
+        kind: h.kind,
+        config: JSON.stringify(h.config),
+        match: h.match,
+        enabled: h.enabled,
+        fallback: h.fallback ?? false,
+        createdAt: now,
+        updatedAt: now,
+      })
       .run();
     this.cache = undefined;
     return (await this.get(h.id))!;
   }
 
-  async update(id: string, patch: Partial<Pick<HandlerRecord, "name" | "config" | "match" | "enabled" | "fallback">>, now: number): Promise<HandlerRecord | undefined> {
+  async update(
+    id: string,
+    patch: Partial<Pick<HandlerRecord, "name" | "config" | "match" | "enabled" | "fallback">>,
+    now: number,
+  ): Promise<HandlerRecord | undefined> {
     const set: Partial<typeof handlers.$inferInsert> = { updatedAt: now };
     if (patch.name !== undefined) set.name = patch.name;
     if (patch.config !== undefined) set.config = JSON.stringify(patch.config);

@@ -16,7 +16,12 @@ export interface DeliveryHealth {
 }
 
 function toRecord(r: Row): OutboxRecord {
-  return { ...r, payload: JSON.parse(r.payload) as AlertPayload, status: r.status as OutboxRecord["status"], response: r.response ?? null };
+  return {
+    ...r,
+    payload: JSON.parse(r.payload) as AlertPayload,
+    status: r.status as OutboxRecord["status"],
+    response: r.response ?? null,
+  };
 }
 
 export class OutboxRepo {
@@ -34,29 +39,60 @@ export class OutboxRepo {
       .orderBy(asc(outbox.id))
       .limit(limit);
     const [rows] = await this.d.batch([
-      { query: this.d.db.update(outbox).set({ nextAttemptAt: now + leaseMs }).where(inArray(outbox.id, due)).returning(), returning: true },
+      {
+        query: this.d.db
+          .update(outbox)
+          .set({ nextAttemptAt: now + leaseMs })
+          .where(inArray(outbox.id, due))
+          .returning(),
+        returning: true,
+      },
     ]);
     return (rows as Row[]).map(toRecord).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /** Puts a row back to wait until `at` without counting an attempt (a rate limit). */
   async deferred(id: string, at: number, reason: string): Promise<void> {
-    await this.d.db.update(outbox).set({ nextAttemptAt: at, lastError: reason }).where(and(eq(outbox.id, id), eq(outbox.status, "pending"))).run();
+    await this.d.db
+      .update(outbox)
+      .set({ nextAttemptAt: at, lastError: reason })
+      .where(and(eq(outbox.id, id), eq(outbox.status, "pending")))
+      .run();
   }
 
   async nextDueAt(): Promise<number | null> {
-    const row = await this.d.db.select({ at: min(outbox.nextAttemptAt) }).from(outbox).where(eq(outbox.status, "pending")).get();
+    const row = await this.d.db
+      .select({ at: min(outbox.nextAttemptAt) })
+      .from(outbox)
+      .where(eq(outbox.status, "pending"))
+      .get();
     return row?.at ?? null;
   }
 
   async delivered(id: string, attempts: number, now: number, response: unknown): Promise<void> {
-    await this.d.db.update(outbox).set({ status: "delivered", attempts, deliveredAt: now, nextAttemptAt: null, lastError: null, response }).where(eq(outbox.id, id)).run();
-  }
-
-  async failedAttempt(id: string, attempts: number, nextAttemptAt: number | null, error: string, response: unknown): Promise<void> {
     await this.d.db
       .update(outbox)
-      .set({ status: nextAttemptAt === null ? "failed" : "pending", attempts, nextAttemptAt, lastError: error, response })
+      .set({ status: "delivered", attempts, deliveredAt: now, nextAttemptAt: null, lastError: null, response })
+      .where(eq(outbox.id, id))
+      .run();
+  }
+
+  async failedAttempt(
+    id: string,
+    attempts: number,
+    nextAttemptAt: number | null,
+    error: string,
+    response: unknown,
+  ): Promise<void> {
+    await this.d.db
+      .update(outbox)
+      .set({
+        status: nextAttemptAt === null ? "failed" : "pending",
+        attempts,
+        nextAttemptAt,
+        lastError: error,
+        response,
+      })
       .where(eq(outbox.id, id))
       .run();
   }
@@ -69,7 +105,10 @@ export class OutboxRepo {
     const out = new Map<string, DeliveryHealth>();
     for (const id of handlerIds) {
       const agg = await this.d.db
-        .select({ pending: sql<number>`coalesce(sum(${outbox.status} = 'pending'), 0)`, lastSuccess: max(outbox.deliveredAt) })
+        .select({
+          pending: sql<number>`coalesce(sum(${outbox.status} = 'pending'), 0)`,
+          lastSuccess: max(outbox.deliveredAt),
+        })
         .from(outbox)
         .where(eq(outbox.handlerId, id))
         .get();
@@ -77,7 +116,13 @@ export class OutboxRepo {
       const failing = await this.d.db
         .select({ createdAt: outbox.createdAt, lastError: outbox.lastError })
         .from(outbox)
-        .where(and(eq(outbox.handlerId, id), gt(outbox.createdAt, since), or(eq(outbox.status, "failed"), and(eq(outbox.status, "pending"), gt(outbox.attempts, 0)))))
+        .where(
+          and(
+            eq(outbox.handlerId, id),
+            gt(outbox.createdAt, since),
+            or(eq(outbox.status, "failed"), and(eq(outbox.status, "pending"), gt(outbox.attempts, 0))),
+          ),
+        )
         .orderBy(asc(outbox.createdAt))
         .limit(1000)
         .all();
@@ -100,6 +145,8 @@ export class OutboxRepo {
   }
 
   async forRun(runId: string): Promise<OutboxRecord[]> {
-    return (await this.d.db.select().from(outbox).where(eq(outbox.runId, runId)).orderBy(asc(outbox.createdAt)).all()).map(toRecord);
+    return (
+      await this.d.db.select().from(outbox).where(eq(outbox.runId, runId)).orderBy(asc(outbox.createdAt)).all()
+    ).map(toRecord);
   }
 }

@@ -46,7 +46,12 @@ export class OwnerLease {
   ) {}
 
   private mine(): string {
-    return JSON.stringify({ pid: this.o.pid, host: this.o.host, token: this.o.token, heartbeat: this.o.now() } satisfies OwnerRow);
+    return JSON.stringify({
+      pid: this.o.pid,
+      host: this.o.host,
+      token: this.o.token,
+      heartbeat: this.o.now(),
+    } satisfies OwnerRow);
   }
 
   private async read(): Promise<{ raw: string; row: OwnerRow } | undefined> {
@@ -74,7 +79,11 @@ export class OwnerLease {
     if (!current) {
       await this.d.db.insert(settings).values({ key: KEY, value: this.mine() }).onConflictDoNothing().run();
     } else if (this.replaceable(current.row)) {
-      await this.d.db.update(settings).set({ value: this.mine() }).where(and(eq(settings.key, KEY), eq(settings.value, current.raw))).run();
+      await this.d.db
+        .update(settings)
+        .set({ value: this.mine() })
+        .where(and(eq(settings.key, KEY), eq(settings.value, current.raw)))
+        .run();
     }
     const after = await this.read();
     if (after?.row.token !== this.o.token) {
@@ -87,13 +96,21 @@ export class OwnerLease {
   async beat(): Promise<boolean> {
     const current = await this.read();
     if (current?.row.token !== this.o.token) return false;
-    await this.d.db.update(settings).set({ value: this.mine() }).where(and(eq(settings.key, KEY), eq(settings.value, current.raw))).run();
+    await this.d.db
+      .update(settings)
+      .set({ value: this.mine() })
+      .where(and(eq(settings.key, KEY), eq(settings.value, current.raw)))
+      .run();
     return true;
   }
 
   /** Gives the database up (clean stop): the next start needs no wait. */
   async release(): Promise<void> {
     const current = await this.read();
-    if (current?.row.token === this.o.token) await this.d.db.delete(settings).where(and(eq(settings.key, KEY), eq(settings.value, current.raw))).run();
+    if (current?.row.token === this.o.token)
+      await this.d.db
+        .delete(settings)
+        .where(and(eq(settings.key, KEY), eq(settings.value, current.raw)))
+        .run();
   }
 }

@@ -51,11 +51,15 @@ export class RunList {
     if (q.status) c.push(eq(runs.status, q.status));
     if (q.since !== undefined) {
       c.push(sql`+${runs.createdAt} >= ${q.since}`);
-      c.push(sql`${runs.id} >= coalesce((select id from runs where created_at >= ${q.since - ID_TIME_SLACK_MS} order by created_at limit 1), '~')`);
+      c.push(
+        sql`${runs.id} >= coalesce((select id from runs where created_at >= ${q.since - ID_TIME_SLACK_MS} order by created_at limit 1), '~')`,
+      );
     }
     if (q.until !== undefined) {
       c.push(sql`+${runs.createdAt} < ${q.until}`);
-      c.push(sql`${runs.id} <= coalesce((select id from runs where created_at < ${q.until + ID_TIME_SLACK_MS} order by created_at desc limit 1), '')`);
+      c.push(
+        sql`${runs.id} <= coalesce((select id from runs where created_at < ${q.until + ID_TIME_SLACK_MS} order by created_at desc limit 1), '')`,
+      );
     }
     return c;
   }
@@ -78,7 +82,11 @@ export class RunList {
   async byIds(ids: string[]): Promise<StoredRun[]> {
     const out: StoredRun[] = [];
     for (let i = 0; i < ids.length; i += 90) {
-      const rows = await this.db.select().from(runs).where(inArray(runs.id, ids.slice(i, i + 90))).all();
+      const rows = await this.db
+        .select()
+        .from(runs)
+        .where(inArray(runs.id, ids.slice(i, i + 90)))
+        .all();
       out.push(...rows.map(toRun));
     }
     return out.sort((a, b) => (a.id < b.id ? 1 : -1));
@@ -98,7 +106,11 @@ export class RunList {
     return { runs: page, next: rows.length > q.limit ? page[page.length - 1]!.id : null };
   }
 
-  private async byText(q: RunListQuery, text: string, before: number | undefined): Promise<{ runs: StoredRun[]; next: string | null }> {
+  private async byText(
+    q: RunListQuery,
+    text: string,
+    before: number | undefined,
+  ): Promise<{ runs: StoredRun[]; next: string | null }> {
     const match = ftsQuery(text);
     if (!match) return { runs: [], next: null };
     const conds = [sql`runs_fts match ${match}`, ...this.filters(q)];
@@ -112,6 +124,9 @@ export class RunList {
       .limit(q.limit + 1)
       .all();
     const page = rows.slice(0, q.limit);
-    return { runs: page.map((r) => toRun(r.run)), next: rows.length > q.limit ? `t.${page[page.length - 1]!.rid}` : null };
+    return {
+      runs: page.map((r) => toRun(r.run)),
+      next: rows.length > q.limit ? `t.${page[page.length - 1]!.rid}` : null,
+    };
   }
 }

@@ -25,9 +25,50 @@ export interface FullRunUpdate {
   leaseUntil: number | null;
 }
 
-const RUN_KEYS: (keyof RunInsert & string)[] = ["id", "flow", "flowVersion", "status", "input", "output", "error", "cursor", "dueAt", "leaseUntil", "replayOf", "parentRun", "external", "createdAt", "updatedAt", "finishedAt"];
-const ATTEMPT_KEYS: (keyof AttemptInsert & string)[] = ["runId", "step", "attempt", "phase", "status", "startedAt", "finishedAt", "durationMs", "output", "error"];
-const OUTBOX_KEYS: (keyof OutboxInsert & string)[] = ["id", "runId", "handlerId", "kind", "payload", "status", "attempts", "nextAttemptAt", "lastError", "response", "createdAt", "deliveredAt"];
+const RUN_KEYS: (keyof RunInsert & string)[] = [
+  "id",
+  "flow",
+  "flowVersion",
+  "status",
+  "input",
+  "output",
+  "error",
+  "cursor",
+  "dueAt",
+  "leaseUntil",
+  "replayOf",
+  "parentRun",
+  "external",
+  "createdAt",
+  "updatedAt",
+  "finishedAt",
+];
+const ATTEMPT_KEYS: (keyof AttemptInsert & string)[] = [
+  "runId",
+  "step",
+  "attempt",
+  "phase",
+  "status",
+  "startedAt",
+  "finishedAt",
+  "durationMs",
+  "output",
+  "error",
+];
+const OUTBOX_KEYS: (keyof OutboxInsert & string)[] = [
+  "id",
+  "runId",
+  "handlerId",
+  "kind",
+  "payload",
+  "status",
+  "attempts",
+  "nextAttemptAt",
+  "lastError",
+  "response",
+  "createdAt",
+  "deliveredAt",
+];
 
 // A retried attempt row keeps its start and takes the finish of the new write.
 const attemptUpsert = {
@@ -43,7 +84,10 @@ const attemptUpsert = {
 
 function fullUpdate(db: AnyDb, v: FullRunUpdate | Record<string, unknown>) {
   const { id, ...set } = v as FullRunUpdate;
-  return db.update(runs).set(set as never).where(and(eq(runs.id, id as never), ne(runs.status, "cancelled")));
+  return db
+    .update(runs)
+    .set(set as never)
+    .where(and(eq(runs.id, id as never), ne(runs.status, "cancelled")));
 }
 
 export interface RunStatements {
@@ -62,7 +106,8 @@ export function builtStatements(db: AnyDb): RunStatements {
     putAttempt: (v) => db.insert(stepAttempts).values(v).onConflictDoUpdate(attemptUpsert),
     insertOutbox: (v) => db.insert(outbox).values(v),
     getRun: async (id) => db.select().from(runs).where(eq(runs.id, id)).get(),
-    getAttempts: async (runId) => db.select().from(stepAttempts).where(eq(stepAttempts.runId, runId)).orderBy(sql`rowid`).all(),
+    getAttempts: async (runId) =>
+      db.select().from(stepAttempts).where(eq(stepAttempts.runId, runId)).orderBy(sql`rowid`).all(),
   };
 }
 
@@ -70,12 +115,21 @@ export function builtStatements(db: AnyDb): RunStatements {
 export interface SqliteClient {
   prepare(sql: string): Statement;
 }
-type Statement = { run(...params: unknown[]): unknown; all(...params: unknown[]): unknown[]; get(...params: unknown[]): unknown };
+type Statement = {
+  run(...params: unknown[]): unknown;
+  all(...params: unknown[]): unknown[];
+  get(...params: unknown[]): unknown;
+};
 type Table = typeof runs | typeof stepAttempts | typeof outbox;
 
 /** Column name and JSON mode of each drizzle key of a table (db/schema.ts). */
 function columnsOf(table: Table): Map<string, { name: string; json: boolean }> {
-  return new Map(Object.entries(getTableColumns(table)).map(([key, col]) => [key, { name: col.name, json: col.columnType === "SQLiteTextJson" }]));
+  return new Map(
+    Object.entries(getTableColumns(table)).map(([key, col]) => [
+      key,
+      { name: col.name, json: col.columnType === "SQLiteTextJson" },
+    ]),
+  );
 }
 
 /** A statement and how to turn a drizzle-keyed record into its positional parameters (JSON columns as text). */
@@ -95,7 +149,9 @@ function statement(client: SqliteClient, table: Table, keys: string[], sqlOf: (c
 /** A select of every column under its drizzle key, with JSON columns parsed. */
 function selectAll(client: SqliteClient, table: Table, where: string) {
   const cols = [...columnsOf(table)];
-  const stmt = client.prepare(`SELECT ${cols.map(([key, c]) => `"${c.name}" AS "${key}"`).join(", ")} FROM "${getTableName(table)}" ${where}`);
+  const stmt = client.prepare(
+    `SELECT ${cols.map(([key, c]) => `"${c.name}" AS "${key}"`).join(", ")} FROM "${getTableName(table)}" ${where}`,
+  );
   const json = cols.filter(([, c]) => c.json).map(([key]) => key);
   const parse = (row: Record<string, unknown>) => {
     for (const k of json) if (typeof row[k] === "string") row[k] = JSON.parse(row[k]);
@@ -110,7 +166,8 @@ function selectAll(client: SqliteClient, table: Table, where: string) {
   };
 }
 
-const insertInto = (table: Table) => (cols: string[]) => `INSERT INTO "${getTableName(table)}" (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`;
+const insertInto = (table: Table) => (cols: string[]) =>
+  `INSERT INTO "${getTableName(table)}" (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`;
 const UPDATE_KEYS = ["status", "output", "error", "cursor", "dueAt", "finishedAt", "updatedAt", "leaseUntil", "id"];
 
 /**
@@ -119,7 +176,16 @@ const UPDATE_KEYS = ["status", "output", "error", "cursor", "dueAt", "finishedAt
  */
 export function preparedStatements(client: SqliteClient): RunStatements {
   const insertRun = statement(client, runs, RUN_KEYS, insertInto(runs));
-  const updateRun = statement(client, runs, UPDATE_KEYS, (c) => `UPDATE "runs" SET ${c.slice(0, -1).map((n) => `${n} = ?`).join(", ")} WHERE ${c.at(-1)} = ? AND "status" <> 'cancelled'`);
+  const updateRun = statement(
+    client,
+    runs,
+    UPDATE_KEYS,
+    (c) =>
+      `UPDATE "runs" SET ${c
+        .slice(0, -1)
+        .map((n) => `${n} = ?`)
+        .join(", ")} WHERE ${c.at(-1)} = ? AND "status" <> 'cancelled'`,
+  );
   const putAttempt = statement(
     client,
     stepAttempts,

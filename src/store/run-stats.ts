@@ -88,7 +88,18 @@ export class RunStats {
       for (const r of byHour.get(h) ?? []) {
         let f = flows.get(r.flow);
         if (!f) {
-          f = { flow: r.flow, runs: 0, failed: 0, recovered: 0, hours: Array.from({ length: RATE_HOURS }, (_, j) => ({ hour: first + j * HOUR_MS, runs: 0, failed: 0, recovered: 0 })) };
+          f = {
+            flow: r.flow,
+            runs: 0,
+            failed: 0,
+            recovered: 0,
+            hours: Array.from({ length: RATE_HOURS }, (_, j) => ({
+              hour: first + j * HOUR_MS,
+              runs: 0,
+              failed: 0,
+              recovered: 0,
+            })),
+          };
           flows.set(r.flow, f);
         }
         const cell = f.hours[i]!;

@@ -2,13 +2,36 @@
 import { and, desc, eq, gte, inArray, isNull, lt, lte, or, sql, min, ne } from "drizzle-orm";
 import { runs, stepAttempts } from "../../db/schema";
 import type { ErrorContext } from "../engine/errors";
-import { ACTIVE, type AttemptRecord, type Cursor, type RunRecord, type RunSet, type RunStatus, type Write } from "../engine/ports";
+import {
+  ACTIVE,
+  type AttemptRecord,
+  type Cursor,
+  type RunRecord,
+  type RunSet,
+  type RunStatus,
+  type Write,
+} from "../engine/ports";
 import type { BatchItem, Database } from "./database";
 import { GroupCommitter } from "./group-commit";
-import { builtStatements, preparedStatements, type FullRunUpdate, type RunRow, type AttemptRow, type RunStatements } from "./run-statements";
+import {
+  builtStatements,
+  preparedStatements,
+  type FullRunUpdate,
+  type RunRow,
+  type AttemptRow,
+  type RunStatements,
+} from "./run-statements";
 
-const FULL_UPDATE_KEYS = ["status", "output", "error", "cursor", "dueAt", "finishedAt", "updatedAt", "leaseUntil"] as const;
-
+const FULL_UPDATE_KEYS = [
+  "status",
+  "output",
+  "error",
+  "cursor",
+  "dueAt",
+  "finishedAt",
+  "updatedAt",
+  "leaseUntil",
+] as const;
 
 /** Who acknowledged and who resolved a run (run actions); null until someone did. */
 export interface RunMarks {
@@ -49,12 +72,24 @@ export function toRun(r: RunRow): StoredRun {
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     finishedAt: r.finishedAt,
-    marks: { ackedBy: r.ackedBy, ackedAt: r.ackedAt, resolvedBy: r.resolvedBy, resolvedAt: r.resolvedAt, resolutionNote: r.resolutionNote },
+    marks: {
+      ackedBy: r.ackedBy,
+      ackedAt: r.ackedAt,
+      resolvedBy: r.resolvedBy,
+      resolvedAt: r.resolvedAt,
+      resolutionNote: r.resolutionNote,
+    },
   };
 }
 
 function toAttempt(a: AttemptRow): AttemptRecord {
-  return { ...a, phase: a.phase as AttemptRecord["phase"], status: a.status as AttemptRecord["status"], error: (a.error as ErrorContext | null) ?? null, output: a.output ?? null };
+  return {
+    ...a,
+    phase: a.phase as AttemptRecord["phase"],
+    status: a.status as AttemptRecord["status"],
+    error: (a.error as ErrorContext | null) ?? null,
+    output: a.output ?? null,
+  };
 }
 
 function runValues(set: RunSet): Partial<typeof runs.$inferInsert> {
@@ -126,13 +161,19 @@ export class RunRepo {
         items.push({
           query: full
             ? st.updateRun({ id: w.id, ...(v as Omit<FullRunUpdate, "id">) })
-            : this.db.update(runs).set(v).where(and(eq(runs.id, w.id), ne(runs.status, "cancelled"))),
+            : this.db
+                .update(runs)
+                .set(v)
+                .where(and(eq(runs.id, w.id), ne(runs.status, "cancelled"))),
         });
       } else if (w.op === "putAttempt") {
         items.push({ query: st.putAttempt({ ...w.attempt }) });
       } else {
         // One statement per row: D1 binds at most 100 parameters per statement (12 per row here).
-        for (const o of w.rows) items.push({ query: st.insertOutbox({ ...o, payload: JSON.stringify(o.payload), response: o.response ?? null }) });
+        for (const o of w.rows)
+          items.push({
+            query: st.insertOutbox({ ...o, payload: JSON.stringify(o.payload), response: o.response ?? null }),
+          });
       }
     }
     return items;
@@ -145,7 +186,14 @@ export class RunRepo {
 
   async transition(id: string, from: RunStatus, set: RunSet): Promise<boolean> {
     const [rows] = await this.d.batch([
-      { query: this.db.update(runs).set(runValues(set)).where(and(eq(runs.id, id), eq(runs.status, from))).returning({ id: runs.id }), returning: true },
+      {
+        query: this.db
+          .update(runs)
+          .set(runValues(set))
+          .where(and(eq(runs.id, id), eq(runs.status, from)))
+          .returning({ id: runs.id }),
+        returning: true,
+      },
     ]);
     return (rows?.length ?? 0) > 0;
   }
@@ -154,11 +202,24 @@ export class RunRepo {
     const due = this.db
       .select({ id: runs.id })
       .from(runs)
-      .where(and(inArray(runs.status, [...ACTIVE]), lte(runs.dueAt, now), or(isNull(runs.leaseUntil), lt(runs.leaseUntil, now))))
+      .where(
+        and(
+          inArray(runs.status, [...ACTIVE]),
+          lte(runs.dueAt, now),
+          or(isNull(runs.leaseUntil), lt(runs.leaseUntil, now)),
+        ),
+      )
       .orderBy(runs.dueAt)
       .limit(limit);
     const [rows] = await this.d.batch([
-      { query: this.db.update(runs).set({ leaseUntil: now + leaseMs }).where(inArray(runs.id, due)).returning(), returning: true },
+      {
+        query: this.db
+          .update(runs)
+          .set({ leaseUntil: now + leaseMs })
+          .where(inArray(runs.id, due))
+          .returning(),
+        returning: true,
+      },
     ]);
     return (rows as RunRow[]).map(toRun);
   }
@@ -178,7 +239,14 @@ export class RunRepo {
       {
         query: this.db
           .update(runs)
-          .set({ status: "cancelled", error: { ...error }, finishedAt: now, updatedAt: now, dueAt: null, leaseUntil: null })
+          .set({
+            status: "cancelled",
+            error: { ...error },
+            finishedAt: now,
+            updatedAt: now,
+            dueAt: null,
+            leaseUntil: null,
+          })
           .where(and(eq(runs.id, id), inArray(runs.status, [...ACTIVE])))
           .returning({ id: runs.id }),
         returning: true,
@@ -187,7 +255,13 @@ export class RunRepo {
         query: this.db
           .update(stepAttempts)
           .set({ status: "failed", finishedAt: now, error: { ...error } })
-          .where(and(eq(stepAttempts.runId, id), eq(stepAttempts.status, "running"), sql`exists (select 1 from runs where id = ${id} and status = 'cancelled' and finished_at = ${now})`)),
+          .where(
+            and(
+              eq(stepAttempts.runId, id),
+              eq(stepAttempts.status, "running"),
+              sql`exists (select 1 from runs where id = ${id} and status = 'cancelled' and finished_at = ${now})`,
+            ),
+          ),
       },
     ]);
     return (changed?.length ?? 0) > 0;
@@ -195,10 +269,19 @@ export class RunRepo {
 
   /** A single process owns a SQLite file: leases left by a killed process are void at start. */
   async releaseLeases(): Promise<void> {
-    await this.db.update(runs).set({ leaseUntil: null }).where(inArray(runs.status, [...ACTIVE])).run();
+    await this.db
+      .update(runs)
+      .set({ leaseUntil: null })
+      .where(inArray(runs.status, [...ACTIVE]))
+      .run();
   }
 
-  async listRuns(q: { flow?: string; status?: string; limit: number; cursor?: string }): Promise<{ runs: StoredRun[]; next: string | null }> {
+  async listRuns(q: {
+    flow?: string;
+    status?: string;
+    limit: number;
+    cursor?: string;
+  }): Promise<{ runs: StoredRun[]; next: string | null }> {
     const conds = [];
     if (q.flow) conds.push(eq(runs.flow, q.flow));
     if (q.status) conds.push(eq(runs.status, q.status));
@@ -216,7 +299,11 @@ export class RunRepo {
 
   /** Marks the run acknowledged unless it was already; answers the marks as they stand after. */
   async ack(id: string, by: string, now: number): Promise<RunMarks | undefined> {
-    await this.db.update(runs).set({ ackedBy: by, ackedAt: now }).where(and(eq(runs.id, id), isNull(runs.ackedAt))).run();
+    await this.db
+      .update(runs)
+      .set({ ackedBy: by, ackedAt: now })
+      .where(and(eq(runs.id, id), isNull(runs.ackedAt)))
+      .run();
     return (await this.getRun(id))?.marks;
   }
 
@@ -252,7 +339,13 @@ export class RunRepo {
    * statement: concurrent callers get distinct numbers, and none while another call of the same
    * step started after `busySince` is still running. Answers the attempt number, or undefined.
    */
-  async beginCallback(runId: string, step: string, now: number, busySince: number, output: unknown): Promise<number | undefined> {
+  async beginCallback(
+    runId: string,
+    step: string,
+    now: number,
+    busySince: number,
+    output: unknown,
+  ): Promise<number | undefined> {
     const a = stepAttempts;
     const rows = await this.db.all<{ attempt: number }>(sql`
       insert into ${a} (run_id, step, attempt, phase, status, started_at, output)
@@ -264,5 +357,4 @@ export class RunRepo {
       returning attempt`);
     return rows[0]?.attempt;
   }
-
 }

@@ -49,7 +49,16 @@ export class SilenceRepo {
   constructor(private readonly d: Database) {}
 
   async create(
-    s: { id: string; flow?: string | null; step?: string | null; errorType?: string | null; endsAt: number; createdBy?: string | null; comment?: string | null; untilResolved?: string | null },
+    s: {
+      id: string;
+      flow?: string | null;
+      step?: string | null;
+      errorType?: string | null;
+      endsAt: number;
+      createdBy?: string | null;
+      comment?: string | null;
+      untilResolved?: string | null;
+    },
     now: number,
   ): Promise<SilenceRecord> {
     const row = {
@@ -71,7 +80,12 @@ export class SilenceRepo {
   /** Silences that have not ended at `now`. */
   async active(now: number): Promise<SilenceRecord[]> {
     if (!this.cache || now < this.cache.at) {
-      const rows = await this.d.db.select().from(silences).where(gt(silences.endsAt, now)).orderBy(asc(silences.createdAt)).all();
+      const rows = await this.d.db
+        .select()
+        .from(silences)
+        .where(gt(silences.endsAt, now))
+        .orderBy(asc(silences.createdAt))
+        .all();
       this.cache = { at: now, rows: rows.map(toSilence) };
     }
     return this.cache.rows.filter((s) => Date.parse(s.ends_at) > now);
@@ -86,7 +100,11 @@ export class SilenceRepo {
   /** Ends the given silences now (they stay in the table, no longer active). */
   async end(ids: string[], now: number): Promise<void> {
     if (ids.length === 0) return;
-    await this.d.db.update(silences).set({ endsAt: now }).where(and(inArray(silences.id, ids), gt(silences.endsAt, now))).run();
+    await this.d.db
+      .update(silences)
+      .set({ endsAt: now })
+      .where(and(inArray(silences.id, ids), gt(silences.endsAt, now)))
+      .run();
     this.cache = undefined;
   }
 

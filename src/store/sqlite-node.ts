@@ -45,7 +45,9 @@ export function openSqlite(file: string): Db {
     // drizzle's message holds the whole failed statement; the cause's first line says what is wrong.
     const e = err as Error & { cause?: Error };
     const why = (e.cause?.message ?? e.message).split("\n")[0];
-    throw new Error(`its tables are not the ones mend creates (${why}); point MEND_DB at a new file or a mend database`);
+    throw new Error(
+      `its tables are not the ones mend creates (${why}); point MEND_DB at a new file or a mend database`,
+    );
   }
   const inTransaction = client.transaction((items: BatchItem[]) =>
     items.map((item) => (item.returning ? (item.query.all() as unknown[]) : (item.query.run(), []))),
@@ -53,7 +55,8 @@ export function openSqlite(file: string): Db {
   return {
     db: db as unknown as AnyDb,
     client,
-    batch: async (items) => (items.length === 1 && !items[0]!.returning ? (items[0]!.query.run(), [[]]) : inTransaction(items)),
+    batch: async (items) =>
+      items.length === 1 && !items[0]!.returning ? (items[0]!.query.run(), [[]]) : inTransaction(items),
     close: async () => {
       client.close();
     },

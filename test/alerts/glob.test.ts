@@ -3,13 +3,23 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileGlob } from "../../src/alerts/glob";
 
-const reference = (glob: string) => new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "s");
+const reference = (glob: string) =>
+  new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+    "s",
+  );
 
 describe("globs", () => {
   it("agree with the regular expression they stand for", () => {
     const glob = fc.stringMatching(/^[ab*?.]{0,8}$/);
     const text = fc.stringMatching(/^[ab.]{0,10}$/);
-    fc.assert(fc.property(glob, text, (g, t) => compileGlob(g).test(t) === reference(g).test(t)), { numRuns: 3000 });
+    fc.assert(
+      fc.property(glob, text, (g, t) => compileGlob(g).test(t) === reference(g).test(t)),
+      { numRuns: 3000 },
+    );
   });
 
   it("examples", () => {

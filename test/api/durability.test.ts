@@ -21,7 +21,11 @@ beforeAll(async () => {
       name: "durable",
       steps: [
         { id: "prepare", compute: { order: "{{ input.order }}" } },
-        { id: "charge", http: { method: "POST", url: `${up.url}/charge`, body: { order: "{{ steps.prepare.order }}" } }, retry: { max_attempts: 3, delay_ms: 1500 } },
+        {
+          id: "charge",
+          http: { method: "POST", url: `${up.url}/charge`, body: { order: "{{ steps.prepare.order }}" } },
+          retry: { max_attempts: 3, delay_ms: 1500 },
+        },
       ],
     }),
   );
@@ -54,10 +58,15 @@ describe("durability", () => {
   it("a run waiting for its retry survives kill -9 and succeeds after a restart, calling the upstream once per attempt", async () => {
     up.script([{ status: 503 }], { status: 200, body: { charged: true } });
     const first = await startChild();
-    const res = await fetch(`${first.url}/hooks/durable`, { method: "POST", body: JSON.stringify({ order: 42 }), headers: { "content-type": "application/json" } });
+    const res = await fetch(`${first.url}/hooks/durable`, {
+      method: "POST",
+      body: JSON.stringify({ order: 42 }),
+      headers: { "content-type": "application/json" },
+    });
     expect(res.status).toBe(202);
     const { run_id } = (await res.json()) as { run_id: string };
-    for (let i = 0; i < 200 && (await runStatus(first.url, run_id)).status !== "retrying"; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && (await runStatus(first.url, run_id)).status !== "retrying"; i++)
+      await new Promise((r) => setTimeout(r, 10));
     expect((await runStatus(first.url, run_id)).status).toBe("retrying");
     first.child.kill("SIGKILL");
     await new Promise((r) => first.child.once("exit", r));
@@ -70,7 +79,9 @@ describe("durability", () => {
     expect(up.requests).toHaveLength(2);
     expect(up.requests.map((r) => JSON.parse(r.body))).toEqual([{ order: 42 }, { order: 42 }]);
     expect(up.requests[0]!.headers["idempotency-key"]).toBe(up.requests[1]!.headers["idempotency-key"]);
-    expect((run.steps as { step: string; attempt: number; status: string }[]).map((a) => [a.step, a.attempt, a.status])).toEqual([
+    expect(
+      (run.steps as { step: string; attempt: number; status: string }[]).map((a) => [a.step, a.attempt, a.status]),
+    ).toEqual([
       ["prepare", 1, "succeeded"],
       ["charge", 1, "failed"],
       ["charge", 2, "succeeded"],
@@ -82,7 +93,11 @@ describe("durability", () => {
     up.requests.length = 0;
     up.script([{ status: 200, delayMs: 5000 }], { status: 200, body: { charged: "again" } });
     const first = await startChild();
-    const res = await fetch(`${first.url}/hooks/durable`, { method: "POST", body: JSON.stringify({ order: 7 }), headers: { "content-type": "application/json" } });
+    const res = await fetch(`${first.url}/hooks/durable`, {
+      method: "POST",
+      body: JSON.stringify({ order: 7 }),
+      headers: { "content-type": "application/json" },
+    });
     const { run_id } = (await res.json()) as { run_id: string };
     for (let i = 0; i < 200 && up.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     first.child.kill("SIGKILL");
@@ -91,7 +106,9 @@ describe("durability", () => {
     const run = await untilStatus(second.url, run_id, "succeeded");
     expect(run.status).toBe("succeeded");
     expect(up.requests).toHaveLength(2);
-    const charge = (run.steps as { step: string; status: string; error: { message: string } | null }[]).filter((a) => a.step === "charge");
+    const charge = (run.steps as { step: string; status: string; error: { message: string } | null }[]).filter(
+      (a) => a.step === "charge",
+    );
     expect(charge.map((a) => a.status)).toEqual(["failed", "succeeded"]);
     expect(charge[0]!.error!.message).toMatch(/interrupted/);
     second.child.kill("SIGTERM");

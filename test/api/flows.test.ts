@@ -48,7 +48,11 @@ describe("PUT /api/flows/:name", () => {
 
   it("accepts YAML with Content-Type application/yaml", async () => {
     const yaml = "name: from-yaml\nsteps:\n  - id: one\n    compute: 42\n";
-    const res = await s.api("/api/flows/from-yaml", { method: "PUT", body: yaml, headers: { "content-type": "application/yaml" } });
+    const res = await s.api("/api/flows/from-yaml", {
+      method: "PUT",
+      body: yaml,
+      headers: { "content-type": "application/yaml" },
+    });
     expect(res.status).toBe(201);
     const run = await s.api("/hooks/from-yaml?wait=true", { method: "POST", json: {} });
     expect((await run.json()).output).toBe(42);
@@ -69,10 +73,21 @@ describe("PUT /api/flows/:name", () => {
   });
 
   it("refuses a template root that does not exist and a step it cannot find", async () => {
-    const res = await s.putFlow({ name: "badtpl", steps: [{ id: "a", compute: "{{ nope.x }}" }, { id: "b", compute: "{{ steps.zzz.y }}" }] });
+    const res = await s.putFlow({
+      name: "badtpl",
+      steps: [
+        { id: "a", compute: "{{ nope.x }}" },
+        { id: "b", compute: "{{ steps.zzz.y }}" },
+      ],
+    });
     expect(res.status).toBe(400);
     const body = await res.json();
-    expect(body.issues).toEqual(expect.arrayContaining([expect.objectContaining({ path: "steps.0" }), expect.objectContaining({ path: "steps.1" })]));
+    expect(body.issues).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ path: "steps.0" }),
+        expect.objectContaining({ path: "steps.1" }),
+      ]),
+    );
   });
 
   it("answers 400 when the body names another flow than the URL", async () => {
@@ -82,13 +97,21 @@ describe("PUT /api/flows/:name", () => {
   });
 
   it("answers 415 for a content type that is neither JSON nor YAML", async () => {
-    const res = await s.api("/api/flows/x", { method: "PUT", body: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } });
+    const res = await s.api("/api/flows/x", {
+      method: "PUT",
+      body: "name=x",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
     expect(res.status).toBe(415);
     expect((await res.json()).error).toMatch(/application\/json/);
   });
 
   it("answers 400 for malformed JSON with a one-line error and no stack trace", async () => {
-    const res = await s.api("/api/flows/x", { method: "PUT", body: "{nope", headers: { "content-type": "application/json" } });
+    const res = await s.api("/api/flows/x", {
+      method: "PUT",
+      body: "{nope",
+      headers: { "content-type": "application/json" },
+    });
     expect(res.status).toBe(400);
     const text = await res.text();
     expect(text).not.toMatch(/at .*\.ts:\d+/);
@@ -108,7 +131,10 @@ describe("PUT /api/defaults", () => {
     const bad = await s.api("/api/defaults", { method: "PUT", json: { retry: { backoff: "sometimes" } } });
     expect(bad.status).toBe(400);
     expect((await bad.json()).issues[0].path).toBe("retry.backoff");
-    const res = await s.api("/api/defaults", { method: "PUT", json: { retry: { max_attempts: 2 }, error: { status: 503 } } });
+    const res = await s.api("/api/defaults", {
+      method: "PUT",
+      json: { retry: { max_attempts: 2 }, error: { status: 503 } },
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ retry: { max_attempts: 2 }, error: { status: 503 } });
     await s.putFlow({ name: "uses-defaults", steps: [{ id: "boom", fail: { message: "nope" } }] });

@@ -40,10 +40,21 @@ async function waitUntil(check: () => boolean | Promise<boolean>, ms = 5000): Pr
 
 describe("/api/handlers", () => {
   it("registers, lists, changes and removes a handler", async () => {
-    const res = await createHandler({ name: "ops-hook", kind: "webhook", config: { url: "http://127.0.0.1:1/x" }, match: { flows: ["billing-*"] } });
+    const res = await createHandler({
+      name: "ops-hook",
+      kind: "webhook",
+      config: { url: "http://127.0.0.1:1/x" },
+      match: { flows: ["billing-*"] },
+    });
     expect(res.status).toBe(201);
     const h = await res.json();
-    expect(h).toMatchObject({ id: expect.any(String), name: "ops-hook", kind: "webhook", enabled: true, match: { flows: ["billing-*"] } });
+    expect(h).toMatchObject({
+      id: expect.any(String),
+      name: "ops-hook",
+      kind: "webhook",
+      enabled: true,
+      match: { flows: ["billing-*"] },
+    });
     expect(h.config.secret).toMatch(/^whsec_/);
     expect((await (await s.api("/api/handlers")).json()).handlers.map((x: { id: string }) => x.id)).toContain(h.id);
     const patched = await s.api(`/api/handlers/${h.id}`, { method: "PATCH", json: { enabled: false } });
@@ -66,11 +77,35 @@ describe("/api/handlers", () => {
 
 describe("alerts through the outbox", () => {
   it("notifies handlers selected by match rules or named in the flow's alerts, once per run, with the failed result", async () => {
-    const matched = await (await createHandler({ name: "by-match", kind: "webhook", config: { url: "http://127.0.0.1:1/m" }, match: { flows: ["pay*"], error_types: ["runtime"] } })).json();
-    const named = await (await createHandler({ name: "by-name", kind: "webhook", config: { url: "http://127.0.0.1:1/n" }, match: { flows: ["nothing-matches"] } })).json();
-    await createHandler({ name: "other-type", kind: "webhook", config: { url: "http://127.0.0.1:1/o" }, match: { error_types: ["timeout"] } });
+    const matched = await (
+      await createHandler({
+        name: "by-match",
+        kind: "webhook",
+        config: { url: "http://127.0.0.1:1/m" },
+        match: { flows: ["pay*"], error_types: ["runtime"] },
+      })
+    ).json();
+    const named = await (
+      await createHandler({
+        name: "by-name",
+        kind: "webhook",
+        config: { url: "http://127.0.0.1:1/n" },
+        match: { flows: ["nothing-matches"] },
+      })
+    ).json();
+    await createHandler({
+      name: "other-type",
+      kind: "webhook",
+      config: { url: "http://127.0.0.1:1/o" },
+      match: { error_types: ["timeout"] },
+    });
     await createHandler({ name: "disabled", kind: "webhook", config: { url: "http://127.0.0.1:1/d" }, enabled: false });
-    await s.putFlow({ name: "payments", alerts: ["by-name"], retry: { max_attempts: 2 }, steps: [{ id: "charge", fail: { message: "card declined" } }] });
+    await s.putFlow({
+      name: "payments",
+      alerts: ["by-name"],
+      retry: { max_attempts: 2 },
+      steps: [{ id: "charge", fail: { message: "card declined" } }],
+    });
     delivered.length = 0;
     const { run_id } = await (await s.api("/hooks/payments", { method: "POST", json: { amount: 5 } })).json();
     await s.waitForStatus(run_id, ["failed"]);
@@ -85,19 +120,31 @@ describe("alerts through the outbox", () => {
     });
     const run = await (await s.api(`/api/runs/${run_id}`)).json();
     expect(run.alerts.map((a: { handler_id: string }) => a.handler_id).sort()).toEqual([matched.id, named.id].sort());
-    expect(run.alerts.every((a: { status: string; attempts: number }) => a.status === "delivered" && a.attempts === 1)).toBe(true);
-    for (const h of (await (await s.api("/api/handlers")).json()).handlers) await s.api(`/api/handlers/${h.id}`, { method: "DELETE" });
+    expect(
+      run.alerts.every((a: { status: string; attempts: number }) => a.status === "delivered" && a.attempts === 1),
+    ).toBe(true);
+    for (const h of (await (await s.api("/api/handlers")).json()).handlers)
+      await s.api(`/api/handlers/${h.id}`, { method: "DELETE" });
   });
 
   it("says the error handler recovered the run", async () => {
     await createHandler({ name: "all", kind: "webhook", config: { url: "http://127.0.0.1:1/all" } });
-    await s.putFlow({ name: "saved", steps: [{ id: "x", fail: { message: "down" } }], on_failure: [{ id: "fb", compute: "fallback" }] });
+    await s.putFlow({
+      name: "saved",
+      steps: [{ id: "x", fail: { message: "down" } }],
+      on_failure: [{ id: "fb", compute: "fallback" }],
+    });
     delivered.length = 0;
     const res = await (await s.api("/hooks/saved?wait=true", { method: "POST", json: {} })).json();
     expect(res.status).toBe("recovered");
     await waitUntil(() => delivered.length === 1);
-    expect(delivered[0]!.payload).toMatchObject({ run: { status: "recovered" }, handler: { outcome: "recovered" }, error: { step: "x" } });
-    for (const h of (await (await s.api("/api/handlers")).json()).handlers) await s.api(`/api/handlers/${h.id}`, { method: "DELETE" });
+    expect(delivered[0]!.payload).toMatchObject({
+      run: { status: "recovered" },
+      handler: { outcome: "recovered" },
+      error: { step: "x" },
+    });
+    for (const h of (await (await s.api("/api/handlers")).json()).handlers)
+      await s.api(`/api/handlers/${h.id}`, { method: "DELETE" });
   });
 
   it("retries a failed delivery after the target's Retry-After and delivers it exactly once", async () => {
@@ -113,7 +160,8 @@ describe("alerts through the outbox", () => {
     expect(delivered).toHaveLength(1);
     const run = await (await s.api(`/api/runs/${run_id}`)).json();
     expect(run.alerts).toEqual([expect.objectContaining({ status: "delivered", attempts: 3, last_error: null })]);
-    for (const h of (await (await s.api("/api/handlers")).json()).handlers) await s.api(`/api/handlers/${h.id}`, { method: "DELETE" });
+    for (const h of (await (await s.api("/api/handlers")).json()).handlers)
+      await s.api(`/api/handlers/${h.id}`, { method: "DELETE" });
   });
 
   it("writes failures to the server log when no handler is registered", async () => {

@@ -16,11 +16,29 @@ async function setup() {
   const { deps } = createServices({ config: parseEnv({ MEND_DB: ":memory:" }), db: openSqlite(":memory:"), clock });
   const app = createApp(deps);
   const put = (flow: Record<string, unknown>) =>
-    app.request(`/api/flows/${String(flow.name)}`, { method: "PUT", body: JSON.stringify(flow), headers: { "content-type": "application/json" } });
-  expect((await put({ name: "signed", webhook: { secret: SECRET }, steps: [{ id: "a", compute: "{{ input.n }}" }] })).status).toBeLessThan(300);
-  expect((await put({ name: "strict", webhook: { secret: SECRET, require_timestamp: true }, steps: [{ id: "a", compute: 1 }] })).status).toBeLessThan(300);
+    app.request(`/api/flows/${String(flow.name)}`, {
+      method: "PUT",
+      body: JSON.stringify(flow),
+      headers: { "content-type": "application/json" },
+    });
+  expect(
+    (await put({ name: "signed", webhook: { secret: SECRET }, steps: [{ id: "a", compute: "{{ input.n }}" }] })).status,
+  ).toBeLessThan(300);
+  expect(
+    (
+      await put({
+        name: "strict",
+        webhook: { secret: SECRET, require_timestamp: true },
+        steps: [{ id: "a", compute: 1 }],
+      })
+    ).status,
+  ).toBeLessThan(300);
   const hook = (flow: string, body: string, headers: Record<string, string>) =>
-    app.request(`/hooks/${flow}`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
+    app.request(`/hooks/${flow}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", ...headers },
+    });
   const runs = async () => ((await (await app.request("/api/runs")).json()) as { runs: unknown[] }).runs.length;
   return { clock, hook, runs, nowS: () => Math.floor(clock.now() / 1000) };
 }
@@ -57,7 +75,10 @@ describe("signed webhooks with X-Mend-Timestamp", () => {
     expect(old.status).toBe(401);
     expect(await old.json()).toEqual({ error: expect.stringMatching(/X-Mend-Timestamp/) });
     const ts = t.nowS();
-    expect((await t.hook("strict", body, { "x-mend-timestamp": String(ts), "x-mend-signature": sign(`${ts}.${body}`) })).status).toBe(202);
+    expect(
+      (await t.hook("strict", body, { "x-mend-timestamp": String(ts), "x-mend-signature": sign(`${ts}.${body}`) }))
+        .status,
+    ).toBe(202);
     expect(await t.runs()).toBe(1);
   });
 });

@@ -54,9 +54,17 @@ describe("POST /hooks/:flow", () => {
   });
 
   it("answers 400 for malformed JSON and 415 for a non-JSON content type", async () => {
-    const bad = await s.api("/hooks/echo", { method: "POST", body: "{", headers: { "content-type": "application/json" } });
+    const bad = await s.api("/hooks/echo", {
+      method: "POST",
+      body: "{",
+      headers: { "content-type": "application/json" },
+    });
     expect(bad.status).toBe(400);
-    const wrong = await s.api("/hooks/echo", { method: "POST", body: "city=x", headers: { "content-type": "text/plain" } });
+    const wrong = await s.api("/hooks/echo", {
+      method: "POST",
+      body: "city=x",
+      headers: { "content-type": "text/plain" },
+    });
     expect(wrong.status).toBe(415);
   });
 
@@ -67,7 +75,10 @@ describe("POST /hooks/:flow", () => {
   });
 
   it("answers a failed run with the layered error object: status, headers, message and body", async () => {
-    await s.api("/api/defaults", { method: "PUT", json: { error: { status: 500, headers: { "x-a": "defaults", "x-b": "defaults" }, body: { source: "defaults" } } } });
+    await s.api("/api/defaults", {
+      method: "PUT",
+      json: { error: { status: 500, headers: { "x-a": "defaults", "x-b": "defaults" }, body: { source: "defaults" } } },
+    });
     await s.putFlow({
       name: "weather",
       error: { status: 502, message: "weather unavailable: {{ error.message }}", headers: { "x-b": "flow" } },
@@ -91,7 +102,13 @@ describe("POST /hooks/:flow", () => {
       status: "failed",
       hint: "try later",
       city: "Paris",
-      error: { message: `weather unavailable: GET ${up.url}/current returned 500`, type: "http_status", step: "fetch_weather", attempts: 1, status: 500 },
+      error: {
+        message: `weather unavailable: GET ${up.url}/current returned 500`,
+        type: "http_status",
+        step: "fetch_weather",
+        attempts: 1,
+        status: 500,
+      },
     });
     expect(body.source).toBeUndefined();
   });
@@ -100,7 +117,12 @@ describe("POST /hooks/:flow", () => {
     await s.putFlow({
       name: "recovers",
       steps: [{ id: "call", http: { method: "GET", url: `${up.url}/x` }, retry: { max_attempts: 2 } }],
-      on_failure: [{ id: "fallback", compute: { source: "unavailable", why: "{{ error.message }}", status: "{{ failed.status }}" } }],
+      on_failure: [
+        {
+          id: "fallback",
+          compute: { source: "unavailable", why: "{{ error.message }}", status: "{{ failed.status }}" },
+        },
+      ],
     });
     up.script([{ status: 503 }, { status: 503 }]);
     const res = await s.api("/hooks/recovers?wait=true", { method: "POST", json: {} });
@@ -115,7 +137,11 @@ describe("authentication", () => {
     t = await startTestServer({ MEND_API_TOKEN: "sekrit-token-0123456789" });
     await t.putFlow({ name: "private", steps: [{ id: "a", compute: 1 }] });
     await t.putFlow({ name: "open", webhook: { public: true }, steps: [{ id: "a", compute: 1 }] });
-    await t.putFlow({ name: "signed", webhook: { secret: "hook-secret-123" }, steps: [{ id: "a", compute: "{{ input.n }}" }] });
+    await t.putFlow({
+      name: "signed",
+      webhook: { secret: "hook-secret-123" },
+      steps: [{ id: "a", compute: "{{ input.n }}" }],
+    });
   });
   afterAll(() => t.stop());
   const raw = (path: string, init: RequestInit = {}) => fetch(t.url + path, init);
@@ -123,29 +149,50 @@ describe("authentication", () => {
   it("refuses /api/* and /hooks/* without the bearer token with 401", async () => {
     expect((await raw("/api/flows")).status).toBe(401);
     expect((await raw("/api/flows", { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
-    const hook = await raw("/hooks/private", { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+    const hook = await raw("/hooks/private", {
+      method: "POST",
+      body: "{}",
+      headers: { "content-type": "application/json" },
+    });
     expect(hook.status).toBe(401);
     expect((await hook.json()).error).toMatch(/token/);
     expect((await raw("/hooks/unknown", { method: "POST", body: "{}" })).status).toBe(401);
   });
 
   it("accepts the bearer token", async () => {
-    expect((await raw("/api/flows", { headers: { authorization: "Bearer sekrit-token-0123456789" } })).status).toBe(200);
+    expect((await raw("/api/flows", { headers: { authorization: "Bearer sekrit-token-0123456789" } })).status).toBe(
+      200,
+    );
   });
 
   it("lets anyone trigger a flow with webhook: { public: true }", async () => {
-    expect((await raw("/hooks/open", { method: "POST", body: "{}", headers: { "content-type": "application/json" } })).status).toBe(202);
+    expect(
+      (await raw("/hooks/open", { method: "POST", body: "{}", headers: { "content-type": "application/json" } }))
+        .status,
+    ).toBe(202);
   });
 
   it("requires a valid X-Mend-Signature for a flow with a webhook secret", async () => {
     const body = JSON.stringify({ n: 7 });
     const good = "sha256=" + createHmac("sha256", "hook-secret-123").update(body).digest("hex");
-    const ok = await raw("/hooks/signed?wait=true", { method: "POST", body, headers: { "content-type": "application/json", "x-mend-signature": good } });
+    const ok = await raw("/hooks/signed?wait=true", {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", "x-mend-signature": good },
+    });
     expect(ok.status).toBe(200);
     expect((await ok.json()).output).toBe(7);
-    const bad = await raw("/hooks/signed", { method: "POST", body, headers: { "content-type": "application/json", "x-mend-signature": "sha256=00" } });
+    const bad = await raw("/hooks/signed", {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", "x-mend-signature": "sha256=00" },
+    });
     expect(bad.status).toBe(401);
-    const tokenOnly = await raw("/hooks/signed", { method: "POST", body, headers: { "content-type": "application/json", authorization: "Bearer sekrit-token-0123456789" } });
+    const tokenOnly = await raw("/hooks/signed", {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", authorization: "Bearer sekrit-token-0123456789" },
+    });
     expect(tokenOnly.status).toBe(401);
   });
 });

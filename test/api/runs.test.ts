@@ -13,7 +13,8 @@ afterAll(async () => {
   await up.close();
 });
 
-const post = async (flow: string, input: unknown = {}, query = "") => (await s.api(`/hooks/${flow}${query}`, { method: "POST", json: input })).json();
+const post = async (flow: string, input: unknown = {}, query = "") =>
+  (await s.api(`/hooks/${flow}${query}`, { method: "POST", json: input })).json();
 
 describe("GET /api/runs/:id", () => {
   it("shows every attempt of a retried step with times, durations, outputs and errors", async () => {
@@ -21,13 +22,26 @@ describe("GET /api/runs/:id", () => {
       name: "ledger",
       steps: [
         { id: "first", compute: { n: 1 } },
-        { id: "call", http: { method: "POST", url: `${up.url}/ledger`, body: { n: "{{ steps.first.n }}" } }, retry: { max_attempts: 3, delay_ms: 30 } },
+        {
+          id: "call",
+          http: { method: "POST", url: `${up.url}/ledger`, body: { n: "{{ steps.first.n }}" } },
+          retry: { max_attempts: 3, delay_ms: 30 },
+        },
       ],
     });
     up.script([{ status: 500, body: "nope" }, { status: 502 }, { status: 200, body: { done: true } }]);
     const { run_id } = await post("ledger");
     const run = await s.waitForStatus(run_id, ["succeeded"]);
-    expect(run).toMatchObject({ id: run_id, flow: "ledger", flow_version: 1, status: "succeeded", input: {}, output: { status: 200, body: { done: true } }, error: null, replay_of: null });
+    expect(run).toMatchObject({
+      id: run_id,
+      flow: "ledger",
+      flow_version: 1,
+      status: "succeeded",
+      input: {},
+      output: { status: 200, body: { done: true } },
+      error: null,
+      replay_of: null,
+    });
     const steps = run.steps as Record<string, unknown>[];
     expect(steps.map((a) => [a.step, a.attempt, a.status])).toEqual([
       ["first", 1, "succeeded"],
@@ -35,16 +49,28 @@ describe("GET /api/runs/:id", () => {
       ["call", 2, "failed"],
       ["call", 3, "succeeded"],
     ]);
-    expect(steps[1]).toMatchObject({ error: { type: "http_status", status: 500, step: "call", attempts: 1 }, output: { status: 500, body: "nope" } });
+    expect(steps[1]).toMatchObject({
+      error: { type: "http_status", status: 500, step: "call", attempts: 1 },
+      output: { status: 500, body: "nope" },
+    });
     expect(steps[1]!.started_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(typeof steps[1]!.duration_ms).toBe("number");
     // the backoff really waited between attempts
-    expect(Date.parse(String(steps[2]!.started_at)) - Date.parse(String(steps[1]!.finished_at))).toBeGreaterThanOrEqual(25);
-    expect(up.requests.filter((r) => r.path === "/ledger").map((r) => JSON.parse(r.body))).toEqual([{ n: 1 }, { n: 1 }, { n: 1 }]);
+    expect(Date.parse(String(steps[2]!.started_at)) - Date.parse(String(steps[1]!.finished_at))).toBeGreaterThanOrEqual(
+      25,
+    );
+    expect(up.requests.filter((r) => r.path === "/ledger").map((r) => JSON.parse(r.body))).toEqual([
+      { n: 1 },
+      { n: 1 },
+      { n: 1 },
+    ]);
   });
 
   it("sends the same Idempotency-Key on every attempt of a step, and another for another run", async () => {
-    await s.putFlow({ name: "idem", steps: [{ id: "call", http: { method: "POST", url: `${up.url}/idem` }, retry: { max_attempts: 2 } }] });
+    await s.putFlow({
+      name: "idem",
+      steps: [{ id: "call", http: { method: "POST", url: `${up.url}/idem` }, retry: { max_attempts: 2 } }],
+    });
     up.script([{ status: 500 }, { status: 200 }, { status: 200 }]);
     const a = await post("idem", {}, "?wait=true");
     const b = await post("idem", {}, "?wait=true");
@@ -66,7 +92,14 @@ describe("secrets", () => {
     await s.putFlow({
       name: "secretive",
       steps: [
-        { id: "call", http: { method: "GET", url: `${up.url}/s?key={{ secrets.API_KEY }}`, headers: { authorization: "Bearer {{ secrets.API_KEY }}" } } },
+        {
+          id: "call",
+          http: {
+            method: "GET",
+            url: `${up.url}/s?key={{ secrets.API_KEY }}`,
+            headers: { authorization: "Bearer {{ secrets.API_KEY }}" },
+          },
+        },
         { id: "leak", compute: { copy: "key={{ secrets.API_KEY }}" } },
         { id: "boom", fail: { message: "failed with {{ secrets.API_KEY }}" } },
       ],
@@ -106,7 +139,9 @@ describe("retry, replay and cancel", () => {
     expect(run.output).toEqual({ got: "kept" });
     expect(up.requests.filter((r) => r.path === "/before")).toHaveLength(1);
     expect(up.requests.filter((r) => r.path === "/flaky")).toHaveLength(2);
-    expect((run.steps as { step: string; attempt: number }[]).filter((a) => a.step === "flaky").map((a) => a.attempt)).toEqual([1, 2]);
+    expect(
+      (run.steps as { step: string; attempt: number }[]).filter((a) => a.step === "flaky").map((a) => a.attempt),
+    ).toEqual([1, 2]);
   });
 
   it("retry answers 409 unless the run is failed, and only one of two concurrent retries wins", async () => {
@@ -114,7 +149,10 @@ describe("retry, replay and cancel", () => {
     up.script([{ status: 500 }], { status: 200, delayMs: 100 });
     const { run_id } = await post("once");
     await s.waitForStatus(run_id, ["failed"]);
-    const [a, b] = await Promise.all([s.api(`/api/runs/${run_id}/retry`, { method: "POST" }), s.api(`/api/runs/${run_id}/retry`, { method: "POST" })]);
+    const [a, b] = await Promise.all([
+      s.api(`/api/runs/${run_id}/retry`, { method: "POST" }),
+      s.api(`/api/runs/${run_id}/retry`, { method: "POST" }),
+    ]);
     expect([a.status, b.status].sort()).toEqual([202, 409]);
     await s.waitForStatus(run_id, ["succeeded"]);
     expect((await s.api(`/api/runs/${run_id}/retry`, { method: "POST" })).status).toBe(409);
@@ -132,13 +170,20 @@ describe("retry, replay and cancel", () => {
     const orig = await (await s.api(`/api/runs/${first.run_id}/replay?version=original`, { method: "POST" })).json();
     const origRun = await s.waitForStatus(orig.run_id, ["succeeded"]);
     expect(origRun).toMatchObject({ flow_version: 1, output: { version: 1, x: "a" }, replay_of: first.run_id });
-    const withInput = await (await s.api(`/api/runs/${first.run_id}/replay`, { method: "POST", json: { input: { x: "b" } } })).json();
+    const withInput = await (
+      await s.api(`/api/runs/${first.run_id}/replay`, { method: "POST", json: { input: { x: "b" } } })
+    ).json();
     expect((await s.waitForStatus(withInput.run_id, ["succeeded"])).output).toEqual({ version: 2, x: "b" });
     expect((await s.api(`/api/runs/${first.run_id}/replay`, { method: "POST", json: { inputs: 1 } })).status).toBe(400);
   });
 
   it("cancel stops a run waiting for its retry; a second cancel answers 409", async () => {
-    await s.putFlow({ name: "slow", steps: [{ id: "x", http: { method: "GET", url: `${up.url}/slow` }, retry: { max_attempts: 5, delay_ms: 60_000 } }] });
+    await s.putFlow({
+      name: "slow",
+      steps: [
+        { id: "x", http: { method: "GET", url: `${up.url}/slow` }, retry: { max_attempts: 5, delay_ms: 60_000 } },
+      ],
+    });
     up.script([{ status: 500 }]);
     const { run_id } = await post("slow");
     await s.waitForStatus(run_id, ["retrying"]);
@@ -152,7 +197,13 @@ describe("retry, replay and cancel", () => {
   });
 
   it("cancel aborts an attempt in flight and the run stays cancelled", async () => {
-    await s.putFlow({ name: "inflight", steps: [{ id: "x", http: { method: "GET", url: `${up.url}/hang` } }, { id: "y", compute: 1 }] });
+    await s.putFlow({
+      name: "inflight",
+      steps: [
+        { id: "x", http: { method: "GET", url: `${up.url}/hang` } },
+        { id: "y", compute: 1 },
+      ],
+    });
     up.script([{ status: 200, delayMs: 3000 }]);
     const { run_id } = await post("inflight");
     await s.waitForStatus(run_id, ["running"]);
@@ -171,7 +222,16 @@ describe("GET /api/runs", () => {
     for (let i = 0; i < 5; i++) ids.push((await post("many", { i }, "?wait=true")).run_id);
     const page1 = await (await s.api("/api/runs?flow=many&status=succeeded&limit=2")).json();
     expect(page1.runs.map((r: { id: string }) => r.id)).toEqual([ids[4], ids[3]]);
-    expect(page1.runs[0]).toEqual({ id: ids[4], flow: "many", flow_version: 1, status: "succeeded", job: null, acked_by: null, created_at: expect.any(String), finished_at: expect.any(String) });
+    expect(page1.runs[0]).toEqual({
+      id: ids[4],
+      flow: "many",
+      flow_version: 1,
+      status: "succeeded",
+      job: null,
+      acked_by: null,
+      created_at: expect.any(String),
+      finished_at: expect.any(String),
+    });
     const page2 = await (await s.api(`/api/runs?flow=many&limit=2&cursor=${page1.next_cursor}`)).json();
     expect(page2.runs.map((r: { id: string }) => r.id)).toEqual([ids[2], ids[1]]);
     const page3 = await (await s.api(`/api/runs?flow=many&limit=2&cursor=${page2.next_cursor}`)).json();

@@ -14,12 +14,19 @@ export interface TestServer extends RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startTestServer(env: Record<string, string> = {}, options: Partial<StartOptions> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: Partial<StartOptions> = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), "mend-test-"));
   mkdirSync(join(dir, "flows"));
   const config = parseEnv({ PORT: "0", MEND_DB: join(dir, "mend.db"), MEND_FLOWS_DIR: join(dir, "flows"), ...env });
   const logs: string[] = [];
-  const server = await startServer(config, { pollMs: 50, log: (level, msg, fields) => logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`), ...options });
+  const server = await startServer(config, {
+    pollMs: 50,
+    log: (level, msg, fields) => logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
+    ...options,
+  });
   const token = env.MEND_API_TOKEN;
   const api = (path: string, init: RequestInit & { json?: unknown } = {}) => {
     const headers = new Headers(init.headers);

@@ -32,7 +32,9 @@ describe("start-up with a bad configuration", () => {
   it("names the missing half of a credential pair", () => {
     const r = start({ SLACK_BOT_TOKEN: "xoxb-1" });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe("mend: SLACK_SIGNING_SECRET: must be set together with SLACK_BOT_TOKEN (Slack stays off until all are set)");
+    expect(r.stderr).toBe(
+      "mend: SLACK_SIGNING_SECRET: must be set together with SLACK_BOT_TOKEN (Slack stays off until all are set)",
+    );
   });
 
   it("stops with one line, not a hang, when MEND_DB's folder cannot be created", () => {

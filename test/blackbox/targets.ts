@@ -40,8 +40,16 @@ export const startNode: StartTarget = async (env) => {
   const dir = mkdtempSync(join(tmpdir(), "mend-bb-node-"));
   mkdirSync(join(dir, "flows"));
   const logs: string[] = [];
-  const config = parseEnv({ PORT: "0", HOST: "127.0.0.1", MEND_DB: join(dir, "mend.db"), MEND_FLOWS_DIR: join(dir, "flows"), ...env });
-  const server = await startServer(config, { log: (level, msg, fields) => logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`) });
+  const config = parseEnv({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    MEND_DB: join(dir, "mend.db"),
+    MEND_FLOWS_DIR: join(dir, "flows"),
+    ...env,
+  });
+  const server = await startServer(config, {
+    log: (level, msg, fields) => logs.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`),
+  });
   return {
     name: "node",
     url: server.url,
@@ -69,7 +77,15 @@ const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 
 /** Offline and quiet: no telemetry, no Request.cf download, no prompts, no colours. */
 function wranglerEnv(dir: string): NodeJS.ProcessEnv {
-  return { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true", NO_COLOR: "1", FORCE_COLOR: "0", WRANGLER_LOG_PATH: join(dir, "logs") };
+  return {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    CI: "true",
+    NO_COLOR: "1",
+    FORCE_COLOR: "0",
+    WRANGLER_LOG_PATH: join(dir, "logs"),
+  };
 }
 
 export function startWorkersWith(opts: { startTimeoutMs?: number } = {}): StartTarget {
@@ -78,7 +94,11 @@ export function startWorkersWith(opts: { startTimeoutMs?: number } = {}): StartT
     const persist = join(dir, "state");
     const logs: string[] = [];
     const wenv = wranglerEnv(dir);
-    await promisify(execFile)(process.execPath, [WRANGLER, "d1", "migrations", "apply", "mend", "--local", "--persist-to", persist], { cwd: ROOT, env: wenv, timeout: 120_000 }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
+    await promisify(execFile)(
+      process.execPath,
+      [WRANGLER, "d1", "migrations", "apply", "mend", "--local", "--persist-to", persist],
+      { cwd: ROOT, env: wenv, timeout: 120_000 },
+    ).catch((err: { stdout?: string; stderr?: string; message: string }) => {
       throw new Error(`wrangler d1 migrations apply failed: ${err.message}\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
     });
     const port = await freePort();
@@ -86,12 +106,33 @@ export function startWorkersWith(opts: { startTimeoutMs?: number } = {}): StartT
     const vars = Object.entries(env).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
     const child: ChildProcess = spawn(
       process.execPath,
-      [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector), "--persist-to", persist, "--show-interactive-dev-session=false", ...vars],
+      [
+        WRANGLER,
+        "dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--inspector-port",
+        String(inspector),
+        "--persist-to",
+        persist,
+        "--show-interactive-dev-session=false",
+        ...vars,
+      ],
       { cwd: ROOT, env: wenv, detached: true, stdio: ["ignore", "pipe", "pipe"] },
     );
     let exited: number | null | undefined;
     const exit = new Promise<void>((r) => child.once("exit", (code) => ((exited = code), r())));
-    for (const s of [child.stdout!, child.stderr!]) s.on("data", (b: Buffer) => logs.push(...b.toString().split("\n").filter((l) => l.trim())));
+    for (const s of [child.stdout!, child.stderr!])
+      s.on("data", (b: Buffer) =>
+        logs.push(
+          ...b
+            .toString()
+            .split("\n")
+            .filter((l) => l.trim()),
+        ),
+      );
     const url = `http://127.0.0.1:${port}`;
     const kill = async () => {
       if (exited !== undefined) return;
@@ -113,11 +154,16 @@ export function startWorkersWith(opts: { startTimeoutMs?: number } = {}): StartT
     const deadline = Date.now() + (opts.startTimeoutMs ?? 90_000);
     for (;;) {
       if (exited !== undefined) throw new Error(`wrangler dev exited (${exited}) before serving:\n${logs.join("\n")}`);
-      const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (Date.now() > deadline) {
         await kill();
-        throw new Error(`wrangler dev did not answer /healthz within ${opts.startTimeoutMs ?? 90_000} ms:\n${logs.join("\n")}`);
+        throw new Error(
+          `wrangler dev did not answer /healthz within ${opts.startTimeoutMs ?? 90_000} ms:\n${logs.join("\n")}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -55,7 +55,11 @@ export interface Harness {
   logs: string[];
   api(path: string, init?: { method?: string; json?: unknown }): Promise<Response>;
   /** Moves the fake clock forward in small steps until `probe` holds (at most `maxMs` of fake time). */
-  until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, maxMs?: number, what?: string): Promise<T>;
+  until<T>(
+    probe: () => T | undefined | false | Promise<T | undefined | false>,
+    maxMs?: number,
+    what?: string,
+  ): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -69,7 +73,10 @@ export async function startHarness(driver: Driver, env: Record<string, string> =
     const url = new URL(input instanceof Request ? input.url : String(input));
     if (url.host === "upstream.test") {
       upstream.requests++;
-      return new Response(JSON.stringify({ ok: upstream.status < 300 }), { status: upstream.status, headers: { "content-type": "application/json" } });
+      return new Response(JSON.stringify({ ok: upstream.status < 300 }), {
+        status: upstream.status,
+        headers: { "content-type": "application/json" },
+      });
     }
     return driver.fetch(input, init);
   }) as typeof fetch;
@@ -103,13 +110,20 @@ export async function startHarness(driver: Driver, env: Record<string, string> =
     upstream,
     logs,
     api: async (path, init = {}) =>
-      app.request(path, { method: init.method ?? (init.json === undefined ? "GET" : "POST"), headers: { "content-type": "application/json" }, body: init.json === undefined ? undefined : JSON.stringify(init.json) }),
+      app.request(path, {
+        method: init.method ?? (init.json === undefined ? "GET" : "POST"),
+        headers: { "content-type": "application/json" },
+        body: init.json === undefined ? undefined : JSON.stringify(init.json),
+      }),
     async until(probe, maxMs = 30_000, what = "condition") {
       const end = clock.now() + maxMs;
       for (let spins = 0; ; spins++) {
         const v = await probe();
         if (v !== undefined && v !== false) return v;
-        if (clock.now() >= end) throw new Error(`timed out (${maxMs} ms of fake time) waiting for ${what}; log: ${logs.slice(-5).join(" | ")}`);
+        if (clock.now() >= end)
+          throw new Error(
+            `timed out (${maxMs} ms of fake time) waiting for ${what}; log: ${logs.slice(-5).join(" | ")}`,
+          );
         // Some work settles over real I/O turns (SQLite, the fakes): give it a few before moving time.
         if (spins % 3 === 2) await clock.advance(100, 20);
         else await new Promise((r) => setImmediate(r));
@@ -126,10 +140,23 @@ export async function startHarness(driver: Driver, env: Record<string, string> =
 }
 
 /** A flow `orders` whose one step calls the upstream (one attempt), alerting handler `ops`. */
-export async function failingFlow(h: Harness, extra: Record<string, unknown> = {}, handler: Record<string, unknown> = {}): Promise<void> {
-  const res = await h.api("/api/handlers", { json: { name: "ops", kind: h.driver.kind, config: h.driver.config(), ...handler } });
+export async function failingFlow(
+  h: Harness,
+  extra: Record<string, unknown> = {},
+  handler: Record<string, unknown> = {},
+): Promise<void> {
+  const res = await h.api("/api/handlers", {
+    json: { name: "ops", kind: h.driver.kind, config: h.driver.config(), ...handler },
+  });
   if (res.status !== 201) throw new Error(`handler: ${res.status} ${await res.text()}`);
-  const flow = await h.api("/api/flows/orders", { method: "PUT", json: { name: "orders", steps: [{ id: "charge", http: { method: "POST", url: "http://upstream.test/charge" } }], ...extra } });
+  const flow = await h.api("/api/flows/orders", {
+    method: "PUT",
+    json: {
+      name: "orders",
+      steps: [{ id: "charge", http: { method: "POST", url: "http://upstream.test/charge" } }],
+      ...extra,
+    },
+  });
   if (flow.status >= 300) throw new Error(`flow: ${flow.status} ${await flow.text()}`);
 }
 
@@ -142,8 +169,18 @@ export async function failOnce(h: Harness, flow = "orders"): Promise<{ runId: st
   const before = new Set(h.driver.messages().map((m) => m.id));
   const res = await h.api(`/hooks/${flow}`, { json: { order: 1 } });
   const { run_id } = (await res.json()) as { run_id: string };
-  await h.until(async () => ["failed", "recovered"].includes(await runStatus(h, run_id)), 30_000, `run ${run_id} to end`);
-  const message = await h.until(() => h.driver.messages().find((m) => m.text.includes(run_id) && m.buttons.length > 0) ?? h.driver.messages().find((m) => !before.has(m.id)), 30_000, "the alert");
+  await h.until(
+    async () => ["failed", "recovered"].includes(await runStatus(h, run_id)),
+    30_000,
+    `run ${run_id} to end`,
+  );
+  const message = await h.until(
+    () =>
+      h.driver.messages().find((m) => m.text.includes(run_id) && m.buttons.length > 0) ??
+      h.driver.messages().find((m) => !before.has(m.id)),
+    30_000,
+    "the alert",
+  );
   return { runId: run_id, message };
 }
 
@@ -153,7 +190,15 @@ export function current(h: Harness, id: string): Msg {
 }
 
 const slackButtons = (blocks: Json[]) =>
-  blocks.filter((b) => b.type === "actions").flatMap((b) => (b.elements as Json[]).map((e) => ({ label: String(e.text?.text ?? ""), action: String(e.action_id).replace(/^mend_/, ""), id: String(e.value ?? "") })));
+  blocks
+    .filter((b) => b.type === "actions")
+    .flatMap((b) =>
+      (b.elements as Json[]).map((e) => ({
+        label: String(e.text?.text ?? ""),
+        action: String(e.action_id).replace(/^mend_/, ""),
+        id: String(e.value ?? ""),
+      })),
+    );
 
 export function slackDriver(): Driver {
   let fake: FakeSlack;
@@ -166,7 +211,12 @@ export function slackDriver(): Driver {
     },
     env: () => ({ SLACK_BOT_TOKEN: fake.token, SLACK_SIGNING_SECRET: secret, SLACK_API_URL: fake.apiUrl }),
     fetch: (input, init) => fake.fetch(input, init),
-    messages: () => fake.messages.map((m) => ({ id: m.ts, text: `${m.text}\n${JSON.stringify(m.blocks)}`, buttons: slackButtons(m.blocks) })),
+    messages: () =>
+      fake.messages.map((m) => ({
+        id: m.ts,
+        text: `${m.text}\n${JSON.stringify(m.blocks)}`,
+        buttons: slackButtons(m.blocks),
+      })),
     replies: (id) => fake.replies.filter((r) => r.thread_ts === id).map((r) => r.text),
     rateLimitEverySecondPost: (times, s) => fake.rateLimitEvery("chat.postMessage", 2, times, s),
     killChannel: (channel) => fake.deadChannels.add(channel),
@@ -186,7 +236,16 @@ export function slackDriver(): Driver {
         container: { type: "message", message_ts: m.ts, channel_id: m.channel, is_ephemeral: false },
         message: { type: "message", ts: m.ts, text: m.text, blocks: m.blocks },
         response_url: `${fake.url}/response/${m.ts}`,
-        actions: [{ type: "button", block_id: "b", action_id: `mend_${action}`, value: b.id, text: { type: "plain_text", text: b.label }, action_ts: "1" }],
+        actions: [
+          {
+            type: "button",
+            block_id: "b",
+            action_id: `mend_${action}`,
+            value: b.id,
+            text: { type: "plain_text", text: b.label },
+            action_ts: "1",
+          },
+        ],
       };
       return signedSlack(h, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), secret);
     },
@@ -194,16 +253,27 @@ export function slackDriver(): Driver {
   };
 }
 
-export async function signedSlack(h: Harness, body: string, secret = "8f742231b10e8888abcd99yyyzzz85a5"): Promise<Response> {
+export async function signedSlack(
+  h: Harness,
+  body: string,
+  secret = "8f742231b10e8888abcd99yyyzzz85a5",
+): Promise<Response> {
   const headers = await signSlackRequest(secret, body, Math.floor(h.clock.now() / 1000));
-  return h.app.request("/slack/events", { method: "POST", headers: { ...headers, "content-type": "application/x-www-form-urlencoded" }, body });
+  return h.app.request("/slack/events", {
+    method: "POST",
+    headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
+    body,
+  });
 }
 
 export function discordDriver(): Driver {
   let fake: FakeDiscord;
   let keys: KeyPair;
   const buttons = (components: Json[]) =>
-    components.flatMap((r) => (r.components as Json[]) ?? []).filter((b) => typeof b.custom_id === "string").map((b) => ({ label: String(b.label), action: String(b.custom_id).split(":")[1]!, id: String(b.custom_id) }));
+    components
+      .flatMap((r) => (r.components as Json[]) ?? [])
+      .filter((b) => typeof b.custom_id === "string")
+      .map((b) => ({ label: String(b.label), action: String(b.custom_id).split(":")[1]!, id: String(b.custom_id) }));
   return {
     kind: "discord",
     config: (channel = CHANNELS.discord) => ({ channel_id: channel }),
@@ -211,19 +281,37 @@ export function discordDriver(): Driver {
       fake = await startFakeDiscord();
       keys = newKeyPair();
     },
-    env: () => ({ DISCORD_BOT_TOKEN: fake.token, DISCORD_PUBLIC_KEY: keys.publicKeyHex, DISCORD_APPLICATION_ID: fake.applicationId, DISCORD_API_URL: fake.apiUrl }),
+    env: () => ({
+      DISCORD_BOT_TOKEN: fake.token,
+      DISCORD_PUBLIC_KEY: keys.publicKeyHex,
+      DISCORD_APPLICATION_ID: fake.applicationId,
+      DISCORD_API_URL: fake.apiUrl,
+    }),
     fetch: (input, init) => fake.fetch(input, init),
-    messages: () => fake.messages.map((m) => ({ id: m.id, text: `${m.content}\n${JSON.stringify(m.embeds)}`, buttons: buttons(m.components) })),
+    messages: () =>
+      fake.messages.map((m) => ({
+        id: m.id,
+        text: `${m.content}\n${JSON.stringify(m.embeds)}`,
+        buttons: buttons(m.components),
+      })),
     replies: (id) => fake.replies.filter((r) => r.reference === id).map((r) => r.content),
     rateLimitEverySecondPost: (times, s) => fake.rateLimitEvery("POST", /^\/channels\/\d+\/messages$/, 2, times, s),
     killChannel: (channel) => fake.deadChannels.add(channel),
     async click(h, message, action) {
       // The buttons as they were drawn on `message` (perhaps an older version of it).
       const m = fake.messages.find((x) => x.id === message.id)!;
-      const drawn = [{ type: 1, components: message.buttons.map((b) => ({ type: 2, style: 2, label: b.label, custom_id: b.id })) }];
+      const drawn = [
+        { type: 1, components: message.buttons.map((b) => ({ type: 2, style: 2, label: b.label, custom_id: b.id })) },
+      ];
       const user = { id: ALICE.discordId, username: ALICE.username };
-      const body = JSON.stringify(clickInteraction({ discord: fake }, { ...m, components: drawn }, action as "retry", user));
-      return h.app.request("/discord/interactions", { method: "POST", headers: { ...signInteraction(keys.privateKey, body), "content-type": "application/json" }, body });
+      const body = JSON.stringify(
+        clickInteraction({ discord: fake }, { ...m, components: drawn }, action as "retry", user),
+      );
+      return h.app.request("/discord/interactions", {
+        method: "POST",
+        headers: { ...signInteraction(keys.privateKey, body), "content-type": "application/json" },
+        body,
+      });
     },
     close: () => fake.close(),
   };

@@ -18,12 +18,20 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
     await failingFlow(harness, { on_failure: [{ id: "note", compute: { expr: "1" } }] });
     const { runId, message } = await failOnce(harness);
     expect(await runStatus(harness, runId)).toBe("recovered");
-    await harness.until(() => labels(current(harness, message.id)).includes("Retry"), 5_000, "Retry on the recovered alert");
+    await harness.until(
+      () => labels(current(harness, message.id)).includes("Retry"),
+      5_000,
+      "Retry on the recovered alert",
+    );
     harness.upstream.status = 200;
     const res = await harness.driver.click(harness, current(harness, message.id), "retry");
     expect(res.status).toBe(200);
     await harness.until(async () => (await runStatus(harness, runId)) === "succeeded", 5_000, "the retried run");
-    const done = await harness.until(() => (/succeeded/.test(current(harness, message.id).text) ? current(harness, message.id) : undefined), 5_000, "the outcome");
+    const done = await harness.until(
+      () => (/succeeded/.test(current(harness, message.id).text) ? current(harness, message.id) : undefined),
+      5_000,
+      "the outcome",
+    );
     expect(done.buttons).toEqual([]);
   });
 
@@ -47,14 +55,25 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
     h = await startHarness(makeDriver());
     const harness = h;
     const script = { id: "tell", script: { name: harness.driver.kind, args: harness.driver.config() } };
-    const flow = await harness.api("/api/flows/orders", { method: "PUT", json: { name: "orders", steps: [{ id: "charge", http: { method: "POST", url: "http://upstream.test/charge" } }], on_failure: [script, { id: "boom", fail: { message: "handler broke", type: "runtime" } }] } });
+    const flow = await harness.api("/api/flows/orders", {
+      method: "PUT",
+      json: {
+        name: "orders",
+        steps: [{ id: "charge", http: { method: "POST", url: "http://upstream.test/charge" } }],
+        on_failure: [script, { id: "boom", fail: { message: "handler broke", type: "runtime" } }],
+      },
+    });
     expect(flow.status).toBeLessThan(300);
     const res = await harness.api("/hooks/orders", { json: {} });
     const { run_id } = (await res.json()) as { run_id: string };
     await harness.until(async () => (await runStatus(harness, run_id)) === "failed", 10_000, "the run to fail");
     const message = await harness.until(() => harness.driver.messages()[0], 5_000, "the script's message");
     // Posted while the run was still in on_failure; edited once it ended: now Retry can work.
-    await harness.until(() => labels(current(harness, message.id)).includes("Retry"), 5_000, "Retry once the run ended");
+    await harness.until(
+      () => labels(current(harness, message.id)).includes("Retry"),
+      5_000,
+      "Retry once the run ended",
+    );
     harness.upstream.status = 200;
     await harness.driver.click(harness, current(harness, message.id), "retry");
     await harness.until(async () => (await runStatus(harness, run_id)) === "succeeded", 5_000, "the retried run");
@@ -62,10 +81,18 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("titles an external failure <source> / <job> and shows Retry / Replay only with their callback URLs", async () => {
-    h = await startHarness(makeDriver(), { MEND_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", MEND_GROUP_WINDOW_S: "0" });
+    h = await startHarness(makeDriver(), {
+      MEND_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      MEND_GROUP_WINDOW_S: "0",
+    });
     const harness = h;
-    await harness.api("/api/handlers", { json: { name: "ops", kind: harness.driver.kind, config: harness.driver.config() } });
-    const report = (extra: Record<string, unknown>) => harness.api("/api/failures", { json: { source: "ci", job: "nightly-build", error: { message: "exit 1" }, ...extra } });
+    await harness.api("/api/handlers", {
+      json: { name: "ops", kind: harness.driver.kind, config: harness.driver.config() },
+    });
+    const report = (extra: Record<string, unknown>) =>
+      harness.api("/api/failures", {
+        json: { source: "ci", job: "nightly-build", error: { message: "exit 1" }, ...extra },
+      });
     expect((await report({})).status).toBe(202);
     const bare = await harness.until(() => harness.driver.messages()[0], 5_000, "the first alert");
     expect(bare.text).toContain("ci / nightly-build failed");
@@ -84,11 +111,20 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await failOnce(harness)).runId);
     expect(harness.driver.messages()).toHaveLength(1);
-    const message = await harness.until(() => (labels(harness.driver.messages()[0]!).includes("Retry all (3)") ? harness.driver.messages()[0] : undefined), 5_000, "Retry all (3)");
+    const message = await harness.until(
+      () =>
+        labels(harness.driver.messages()[0]!).includes("Retry all (3)") ? harness.driver.messages()[0] : undefined,
+      5_000,
+      "Retry all (3)",
+    );
     harness.upstream.status = 200;
     const before = harness.upstream.requests;
     await harness.driver.click(harness, message, "retry_all");
-    await harness.until(async () => (await Promise.all(ids.map((id) => runStatus(harness, id)))).every((s) => s === "succeeded"), 10_000, "every run of the group");
+    await harness.until(
+      async () => (await Promise.all(ids.map((id) => runStatus(harness, id)))).every((s) => s === "succeeded"),
+      10_000,
+      "every run of the group",
+    );
     expect(harness.upstream.requests - before).toBe(3);
     // A second click of the same (old) button runs nothing more.
     await harness.driver.click(harness, message, "retry_all");
@@ -102,7 +138,11 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
     await failingFlow(harness);
     const { message } = await failOnce(harness);
     await harness.driver.click(harness, message, "replay");
-    await harness.until(() => harness.driver.replies(message.id).some((r) => /failed again/.test(r)), 10_000, "failed again in the thread");
+    await harness.until(
+      () => harness.driver.replies(message.id).some((r) => /failed again/.test(r)),
+      10_000,
+      "failed again in the thread",
+    );
     await harness.clock.advance(5_000);
     expect(harness.driver.messages()).toHaveLength(1);
     expect(current(harness, message.id).text).not.toMatch(/2 in this group/);
@@ -112,18 +152,24 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   it("posts a burst of 50 alerts to one channel whose every second post is rate limited, each once and in order, within 120 s", async () => {
     h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
     const harness = h;
-    await harness.api("/api/handlers", { json: { name: "ops", kind: harness.driver.kind, config: harness.driver.config() } });
+    await harness.api("/api/handlers", {
+      json: { name: "ops", kind: harness.driver.kind, config: harness.driver.config() },
+    });
     harness.driver.rateLimitEverySecondPost(1_000, 1);
     const t0 = harness.clock.now();
     for (let i = 1; i <= 50; i++) {
-      const res = await harness.api("/api/failures", { json: { source: "ci", job: `job-${String(i).padStart(2, "0")}`, error: { message: "exit 1" } } });
+      const res = await harness.api("/api/failures", {
+        json: { source: "ci", job: `job-${String(i).padStart(2, "0")}`, error: { message: "exit 1" } },
+      });
       expect(res.status).toBe(202);
     }
     await harness.until(() => harness.driver.messages().length >= 50, 120_000, "50 messages");
     expect(harness.clock.now() - t0).toBeLessThanOrEqual(120_000);
     const jobs = harness.driver.messages().map((m) => /job-(\d\d)/.exec(m.text)?.[1]);
     expect(jobs).toEqual(Array.from({ length: 50 }, (_, i) => String(i + 1).padStart(2, "0")));
-    const rows = (await (await harness.api("/api/handlers")).json()) as { handlers: { health?: { pending: number } }[] };
+    const rows = (await (await harness.api("/api/handlers")).json()) as {
+      handlers: { health?: { pending: number } }[];
+    };
     expect(rows.handlers[0]!.health?.pending ?? 0).toBe(0);
   });
 
@@ -133,18 +179,39 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
     const spare = harness.driver.kind === "slack" ? "C0SPARE" : "300000000000000999";
     const dead = harness.driver.kind === "slack" ? "C0GONE" : "300000000000000666";
     harness.driver.killChannel(dead);
-    const fb = await harness.api("/api/handlers", { json: { name: "spare", kind: harness.driver.kind, config: harness.driver.config(spare), match: { flows: ["nothing-*"] }, fallback: true } });
+    const fb = await harness.api("/api/handlers", {
+      json: {
+        name: "spare",
+        kind: harness.driver.kind,
+        config: harness.driver.config(spare),
+        match: { flows: ["nothing-*"] },
+        fallback: true,
+      },
+    });
     expect(fb.status).toBe(201);
     await failingFlow(harness, {}, { config: harness.driver.config(dead) });
     const res = await harness.api("/hooks/orders", { json: {} });
     const { run_id } = (await res.json()) as { run_id: string };
-    const notice = await harness.until(() => harness.driver.messages().find((m) => /mend could not deliver 1 alert\(s\) to ops/.test(m.text)), 10_000, "the notice");
+    const notice = await harness.until(
+      () => harness.driver.messages().find((m) => /mend could not deliver 1 alert\(s\) to ops/.test(m.text)),
+      10_000,
+      "the notice",
+    );
     expect(notice).toBeDefined();
-    const view = (await (await harness.api(`/api/runs/${run_id}`)).json()) as { alerts: { status: string; attempts: number }[] };
+    const view = (await (await harness.api(`/api/runs/${run_id}`)).json()) as {
+      alerts: { status: string; attempts: number }[];
+    };
     expect(view.alerts[0]).toMatchObject({ status: "failed", attempts: 1 });
-    const list = (await (await harness.api("/api/handlers")).json()) as { handlers: { name: string; health: Record<string, unknown> }[] };
+    const list = (await (await harness.api("/api/handlers")).json()) as {
+      handlers: { name: string; health: Record<string, unknown> }[];
+    };
     const ops = list.handlers.find((x) => x.name === "ops")!;
-    expect(ops.health).toMatchObject({ pending: 0, last_success_at: null, failing_since: expect.any(String), last_error: expect.stringMatching(/channel_not_found|404/) });
+    expect(ops.health).toMatchObject({
+      pending: 0,
+      last_success_at: null,
+      failing_since: expect.any(String),
+      last_error: expect.stringMatching(/channel_not_found|404/),
+    });
     expect(harness.logs.some((l) => l.includes("mend could not deliver 1 alert(s) to ops"))).toBe(true);
     const page = await (await harness.app.request("/handlers")).text();
     expect(page).toMatch(/failing since/);

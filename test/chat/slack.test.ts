@@ -11,7 +11,11 @@ afterEach(async () => {
 describe("slack requests", () => {
   it("answers a signed block_actions without a user with 400 naming it, and runs nothing", async () => {
     h = await startHarness(slackDriver());
-    const payload = { type: "block_actions", actions: [{ action_id: "mend_retry", value: "mend:retry::R1:1" }], team: { id: "T1" } };
+    const payload = {
+      type: "block_actions",
+      actions: [{ action_id: "mend_retry", value: "mend:retry::R1:1" }],
+      team: { id: "T1" },
+    };
     const res = await signedSlack(h, new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ error: "block_actions payload has no user.id" });

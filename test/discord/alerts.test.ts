@@ -4,7 +4,17 @@ import { afterEach, describe, expect, it } from "vitest";
 import { sendDiscordAlert } from "../../src/chat/discord/send";
 import type { AlertPayload } from "../../src/engine/ports";
 import { startFakeDiscord, type Json } from "../fakes/discord";
-import { CHANNEL, findButton, messageText, runOnce, setupFailingFlow, sleep, startDiscordEnv, waitDelivered, type DiscordEnv } from "./harness";
+import {
+  CHANNEL,
+  findButton,
+  messageText,
+  runOnce,
+  setupFailingFlow,
+  sleep,
+  startDiscordEnv,
+  waitDelivered,
+  type DiscordEnv,
+} from "./harness";
 
 let e: DiscordEnv | undefined;
 afterEach(async () => {
@@ -14,7 +24,8 @@ afterEach(async () => {
 
 const POSTS = /^\/channels\/\d+\/messages$/;
 const EDITS = /^\/channels\/\d+\/messages\/\d+$/;
-const field = (m: { embeds: Json[] }, name: string): string | undefined => (m.embeds[0]!.fields as { name: string; value: string }[]).find((f) => f.name === name)?.value;
+const field = (m: { embeds: Json[] }, name: string): string | undefined =>
+  (m.embeds[0]!.fields as { name: string; value: string }[]).find((f) => f.name === name)?.value;
 
 describe("discord handler", () => {
   it("groups failures of the same flow, step and error type into one message with the count", async () => {
@@ -43,7 +54,10 @@ describe("discord handler", () => {
     expect(last.alerts[0]!.response).toMatchObject({ action: "updated", count: 3, message_id: m.id });
 
     // Another flow is another group: a new message.
-    await env.server.putFlow({ name: "billing", steps: [{ id: "charge", http: { method: "POST", url: `${env.upstream.url}/charge` } }] });
+    await env.server.putFlow({
+      name: "billing",
+      steps: [{ id: "charge", http: { method: "POST", url: `${env.upstream.url}/charge` } }],
+    });
     const other = await runOnce(env, "billing");
     await waitDelivered(env, other.id);
     expect(env.discord.messages).toHaveLength(2);
@@ -129,7 +143,9 @@ describe("discord handler", () => {
     const m = env.discord.messages[0]!;
     expect(m.author).toMatch(/^webhook:/);
     const how = field(m, "How to act")!;
-    expect(how).toContain(`curl -X POST -H "Authorization: Bearer $MEND_API_TOKEN" https://mend.example/api/runs/${run.id as string}/retry`);
+    expect(how).toContain(
+      `curl -X POST -H "Authorization: Bearer $MEND_API_TOKEN" https://mend.example/api/runs/${run.id as string}/retry`,
+    );
     expect(how).toContain(`/api/runs/${run.id as string}/replay`);
     expect(how).toContain(`/mend retry ${run.id as string}`);
     expect(JSON.stringify(env.discord.calls.map((c) => c.body))).not.toContain("api-token-never-shown");
@@ -174,7 +190,16 @@ describe("discord handler", () => {
     const env = e;
     const flow = await env.server.putFlow({
       name: "secretive",
-      steps: [{ id: "call", http: { method: "POST", url: `${env.upstream.url}/x?key={{ secrets.API_KEY }}`, headers: { authorization: "Bearer {{ secrets.API_KEY }}" } } }],
+      steps: [
+        {
+          id: "call",
+          http: {
+            method: "POST",
+            url: `${env.upstream.url}/x?key={{ secrets.API_KEY }}`,
+            headers: { authorization: "Bearer {{ secrets.API_KEY }}" },
+          },
+        },
+      ],
       on_failure: [{ id: "tell", script: { name: "discord", args: { channel_id: "300000000000000777" } } }],
     });
     expect(flow.status).toBe(201);
@@ -200,7 +225,10 @@ describe("discord handler", () => {
         handler: { outcome: "failed", error: { message: "y".repeat(5_000), type: "runtime" } },
         failed: { error: { message: "m", type: "runtime" } },
       };
-      const res = await sendDiscordAlert({ channel_id: CHANNEL, token: discord.token, apiUrl: discord.apiUrl }, payload);
+      const res = await sendDiscordAlert(
+        { channel_id: CHANNEL, token: discord.token, apiUrl: discord.apiUrl },
+        payload,
+      );
       // The fake refuses (400, 50035) anything over Discord's limits, so being posted proves they hold.
       expect(res.message_id).toBe(discord.messages[0]!.id);
       const embed = discord.messages[0]!.embeds[0]!;
@@ -208,7 +236,11 @@ describe("discord handler", () => {
       expect(embed.description).toContain("…");
       expect(embed.description.endsWith("\n```")).toBe(true);
       expect(embed.description.slice(3, -3)).not.toContain("```");
-      const size = embed.title.length + embed.description.length + embed.footer.text.length + embed.fields.reduce((n: number, f: { name: string; value: string }) => n + f.name.length + f.value.length, 0);
+      const size =
+        embed.title.length +
+        embed.description.length +
+        embed.footer.text.length +
+        embed.fields.reduce((n: number, f: { name: string; value: string }) => n + f.name.length + f.value.length, 0);
       expect(size).toBeLessThanOrEqual(6000);
       expect(embed.fields.find((f: { name: string }) => f.name === "Attempts").value).toBe("3");
       expect(findButton(discord.messages[0]!, "retry")!.custom_id.length).toBeLessThanOrEqual(100);
@@ -218,7 +250,9 @@ describe("discord handler", () => {
       expect(viaHook.message_id).toBe(discord.messages[1]!.id);
       expect(field(discord.messages[1]!, "How to act")).toContain("https://mend.example/api/runs/01RUN/retry");
       // A bad token is a permanent error.
-      await expect(sendDiscordAlert({ channel_id: CHANNEL, token: "wrong", apiUrl: discord.apiUrl }, payload)).rejects.toMatchObject({ permanent: true, message: expect.stringContaining("401") });
+      await expect(
+        sendDiscordAlert({ channel_id: CHANNEL, token: "wrong", apiUrl: discord.apiUrl }, payload),
+      ).rejects.toMatchObject({ permanent: true, message: expect.stringContaining("401") });
     } finally {
       await discord.close();
     }

@@ -52,13 +52,37 @@ describe("discord interactions", () => {
     // Signed over a different body, or a different timestamp.
     const good = signInteraction(env.keys.privateKey, body);
     expect((await postInteraction(env, body.replace("retry", "replay"), { headers: good })).status).toBe(401);
-    expect((await postInteraction(env, body, { headers: { ...good, "x-signature-timestamp": String(Number(good["x-signature-timestamp"]) + 1) } })).status).toBe(401);
+    expect(
+      (
+        await postInteraction(env, body, {
+          headers: { ...good, "x-signature-timestamp": String(Number(good["x-signature-timestamp"]) + 1) },
+        })
+      ).status,
+    ).toBe(401);
     // Missing or malformed headers.
     expect((await postInteraction(env, body, { headers: {} })).status).toBe(401);
-    expect((await postInteraction(env, body, { headers: { ...good, "x-signature-ed25519": "zz" + good["x-signature-ed25519"]!.slice(2) } })).status).toBe(401);
-    expect((await postInteraction(env, body, { headers: { ...good, "x-signature-ed25519": good["x-signature-ed25519"]!.slice(0, 64) } })).status).toBe(401);
+    expect(
+      (
+        await postInteraction(env, body, {
+          headers: { ...good, "x-signature-ed25519": "zz" + good["x-signature-ed25519"]!.slice(2) },
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (
+        await postInteraction(env, body, {
+          headers: { ...good, "x-signature-ed25519": good["x-signature-ed25519"]!.slice(0, 64) },
+        })
+      ).status,
+    ).toBe(401);
     // A bad signature on a PING is refused too (it is checked before anything else).
-    const ping = JSON.stringify({ id: "1", application_id: env.discord.applicationId, type: 1, token: "t", version: 1 });
+    const ping = JSON.stringify({
+      id: "1",
+      application_id: env.discord.applicationId,
+      type: 1,
+      token: "t",
+      version: 1,
+    });
     expect((await postInteraction(env, ping, { key: newKeyPair().privateKey })).status).toBe(401);
     await sleep(200);
     expect((await env.server.waitForStatus(runId, ["failed"])).status).toBe("failed");
@@ -70,7 +94,14 @@ describe("discord interactions", () => {
   it("answers PING with PONG", async () => {
     e = await startDiscordEnv();
     const env = e;
-    const ping = JSON.stringify({ id: "1", application_id: env.discord.applicationId, type: 1, token: "t", version: 1, user: { id: "1", username: "discord" } });
+    const ping = JSON.stringify({
+      id: "1",
+      application_id: env.discord.applicationId,
+      type: 1,
+      token: "t",
+      version: 1,
+      user: { id: "1", username: "discord" },
+    });
     const res = await postInteraction(env, ping);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("application/json");
@@ -108,8 +139,14 @@ describe("discord interactions", () => {
     // In a DM there is no member and no roles: refused.
     const dm = clickInteraction(env, message, "retry", ROLE_HOLDER);
     const { member, ...rest } = dm;
-    const dmRes = await postInteraction(env, JSON.stringify({ ...rest, user: member.user, guild_id: undefined, channel: { id: message.channel_id, type: 1 } }));
-    expect(((await dmRes.json()) as { data: { flags: number; content: string } }).data).toMatchObject({ flags: 64, content: expect.stringMatching(/not allowed/) });
+    const dmRes = await postInteraction(
+      env,
+      JSON.stringify({ ...rest, user: member.user, guild_id: undefined, channel: { id: message.channel_id, type: 1 } }),
+    );
+    expect(((await dmRes.json()) as { data: { flags: number; content: string } }).data).toMatchObject({
+      flags: 64,
+      content: expect.stringMatching(/not allowed/),
+    });
     await sleep(200);
     expect(env.upstream.requests).toHaveLength(1);
     // In the guild, holding the ops role: allowed.
@@ -117,7 +154,11 @@ describe("discord interactions", () => {
     const res = await click(env, message, "retry", { ...ROLE_HOLDER, roles: [OTHER_ROLE, OPS_ROLE] });
     expect(await res.json()).toEqual({ type: 6 });
     await env.server.waitForStatus(runId, ["succeeded"]);
-    const m = await env.discord.waitFor(() => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined), 5_000, "outcome");
+    const m = await env.discord.waitFor(
+      () => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined),
+      5_000,
+      "outcome",
+    );
     expect(messageText(m)).toContain(`Retry by <@${ROLE_HOLDER.id}>`);
   });
 
@@ -125,17 +166,29 @@ describe("discord interactions", () => {
     e = await startDiscordEnv();
     const env = e;
     const { runId, message } = await failedWithAlert(env);
-    const answers = await Promise.all([click(env, message, "retry"), click(env, message, "retry"), click(env, message, "retry")]);
-    const bodies = (await Promise.all(answers.map((a) => a.json()))) as { type: number; data?: { content: string; flags: number } }[];
+    const answers = await Promise.all([
+      click(env, message, "retry"),
+      click(env, message, "retry"),
+      click(env, message, "retry"),
+    ]);
+    const bodies = (await Promise.all(answers.map((a) => a.json()))) as {
+      type: number;
+      data?: { content: string; flags: number };
+    }[];
     for (const a of answers) expect(a.status).toBe(200);
     // One click started the retry (deferred update); the others were told privately it was already done.
     expect(bodies.filter((b) => b.type === 6)).toHaveLength(1);
     const dupes = bodies.filter((b) => b.type === 4);
     expect(dupes).toHaveLength(2);
     // (A click processed after the retry already failed again finds newer buttons: "changed since".)
-    for (const d of dupes) expect(d.data).toMatchObject({ flags: 64, content: expect.stringMatching(/Already done|changed since/) });
+    for (const d of dupes)
+      expect(d.data).toMatchObject({ flags: 64, content: expect.stringMatching(/Already done|changed since/) });
     // The retry fails again (upstream still 500); the message gets fresh buttons.
-    await env.discord.waitFor(() => messageText(env.discord.messages[0]!).includes("failed again"), 10_000, "failed again");
+    await env.discord.waitFor(
+      () => messageText(env.discord.messages[0]!).includes("failed again"),
+      10_000,
+      "failed again",
+    );
     await sleep(200);
     expect(env.upstream.requests).toHaveLength(2);
     // A late redelivery of the old click (same buttons) runs nothing either.
@@ -151,7 +204,11 @@ describe("discord interactions", () => {
     expect(await (await click(env, fresh, "retry")).json()).toEqual({ type: 6 });
     await env.server.waitForStatus(runId, ["succeeded"]);
     expect(env.upstream.requests).toHaveLength(3);
-    const last = await env.discord.waitFor(() => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined), 5_000, "succeeded");
+    const last = await env.discord.waitFor(
+      () => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined),
+      5_000,
+      "succeeded",
+    );
     expect(messageText(last)).toContain(`<@${ALICE.id}>`);
     expect(env.discord.messages).toHaveLength(1);
   });
@@ -162,7 +219,12 @@ describe("discord interactions", () => {
     const { runId, message } = await failedWithAlert(env);
     env.upstream.script([], { status: 200, body: { ok: true } });
     await Promise.all([click(env, message, "replay"), click(env, message, "replay")]);
-    const final = await env.discord.waitFor(() => (/Replay by .* succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined), 10_000, "replay outcome");
+    const final = await env.discord.waitFor(
+      () =>
+        /Replay by .* succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined,
+      10_000,
+      "replay outcome",
+    );
     const runs = (await (await env.server.api("/api/runs")).json()) as { runs: { id: string; status: string }[] };
     expect(runs.runs).toHaveLength(2);
     const replay = runs.runs.find((r) => r.id !== runId)!;
@@ -177,13 +239,26 @@ describe("discord interactions", () => {
     const { message } = await failedWithAlert(env);
     const res = await click(env, message, "mute");
     expect(await res.json()).toEqual({ type: 6 });
-    const muted = await env.discord.waitFor(() => (/Muted by alice/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined), 5_000, "muted message");
-    await env.discord.waitFor(() => env.discord.replies.some((r) => r.reference === muted.id && r.content === "Muted by alice"), 5_000, "the thread reply");
+    const muted = await env.discord.waitFor(
+      () => (/Muted by alice/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined),
+      5_000,
+      "muted message",
+    );
+    await env.discord.waitFor(
+      () => env.discord.replies.some((r) => r.reference === muted.id && r.content === "Muted by alice"),
+      5_000,
+      "the thread reply",
+    );
     expect(findButton(muted, "mute")).toBeUndefined();
     expect(findButton(muted, "retry")).toBeDefined();
     const silences = await env.server.deps.silences.active(Date.now());
     expect(silences).toHaveLength(1);
-    expect(silences[0]).toMatchObject({ flow: "orders", step: "charge", error_type: "http_status", created_by: expect.stringContaining(`discord:${ALICE.id}`) });
+    expect(silences[0]).toMatchObject({
+      flow: "orders",
+      step: "charge",
+      error_type: "http_status",
+      created_by: expect.stringContaining(`discord:${ALICE.id}`),
+    });
     const ends = Date.parse(silences[0]!.ends_at) - Date.now();
     expect(ends).toBeGreaterThan(3_500_000);
     expect(ends).toBeLessThanOrEqual(3_600_000);
@@ -192,7 +267,9 @@ describe("discord interactions", () => {
     const again = await runOnce(env);
     expect(again.status).toBe("failed");
     await sleep(400);
-    const view = (await (await env.server.api(`/api/runs/${again.id as string}`)).json()) as { alerts: { status: string }[] };
+    const view = (await (await env.server.api(`/api/runs/${again.id as string}`)).json()) as {
+      alerts: { status: string }[];
+    };
     expect(view.alerts.map((a) => a.status)).toEqual(["silenced"]);
     expect(env.discord.calls.slice(callsBefore).filter((c) => c.path.startsWith("/channels/"))).toHaveLength(0);
     // A second Mute click (double click) creates no second silence.
@@ -212,7 +289,11 @@ describe("discord interactions", () => {
     expect(await res.json()).toEqual({ type: 6 });
     expect(Date.now() - started).toBeLessThan(3_000);
     await env.server.waitForStatus(runId, ["succeeded"]);
-    const done = await env.discord.waitFor(() => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined), 15_000, "outcome after the rate limit");
+    const done = await env.discord.waitFor(
+      () => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined),
+      15_000,
+      "outcome after the rate limit",
+    );
     expect(messageText(done)).toContain(`<@${ALICE.id}>`);
     const patches = edits(env);
     expect(patches[0]!.status).toBe(429);
@@ -226,7 +307,10 @@ describe("discord interactions", () => {
     const { message } = await failedWithAlert(env);
     const i = clickInteraction(env, message, "retry");
     i.data.custom_id = "someone-else:button";
-    const res = (await (await postInteraction(env, JSON.stringify(i))).json()) as { type: number; data: { flags: number; content: string } };
+    const res = (await (await postInteraction(env, JSON.stringify(i))).json()) as {
+      type: number;
+      data: { flags: number; content: string };
+    };
     expect(res).toMatchObject({ type: 4, data: { flags: 64, content: expect.stringMatching(/not one of mend's/) } });
     expect(env.upstream.requests).toHaveLength(1);
   });

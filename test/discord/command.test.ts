@@ -5,7 +5,21 @@ import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { registerMendCommand } from "../../src/chat/discord/register";
 import { startFakeDiscord } from "../fakes/discord";
-import { ALICE, MALLORY, OPS_ROLE, ROLE_HOLDER, click, command, findButton, messageText, runOnce, setupFailingFlow, sleep, startDiscordEnv, type DiscordEnv } from "./harness";
+import {
+  ALICE,
+  MALLORY,
+  OPS_ROLE,
+  ROLE_HOLDER,
+  click,
+  command,
+  findButton,
+  messageText,
+  runOnce,
+  setupFailingFlow,
+  sleep,
+  startDiscordEnv,
+  type DiscordEnv,
+} from "./harness";
 
 let e: DiscordEnv | undefined;
 afterEach(async () => {
@@ -13,7 +27,14 @@ afterEach(async () => {
   e = undefined;
 });
 
-type Answer = { type: number; data: { content: string; flags?: number; components?: { type: number; components: { custom_id?: string; label: string }[] }[] } };
+type Answer = {
+  type: number;
+  data: {
+    content: string;
+    flags?: number;
+    components?: { type: number; components: { custom_id?: string; label: string }[] }[];
+  };
+};
 
 async function failedRun(env: DiscordEnv): Promise<string> {
   await setupFailingFlow(env);
@@ -67,10 +88,18 @@ describe("/mend", () => {
     expect(answer.data.content).toContain("Retry");
     await env.server.waitForStatus(runId, ["succeeded"]);
     // The outcome comes as a follow-up, and the original alert says who retried it and how it went.
-    const outcome = await env.discord.waitFor(() => env.discord.followUps.find((f) => /succeeded/.test(String(f.body.content))), 5_000, "outcome follow-up");
+    const outcome = await env.discord.waitFor(
+      () => env.discord.followUps.find((f) => /succeeded/.test(String(f.body.content))),
+      5_000,
+      "outcome follow-up",
+    );
     expect(String(outcome.body.content)).toContain(runId);
     expect(outcome.body.allowed_mentions).toEqual({ parse: [] });
-    const edited = await env.discord.waitFor(() => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined), 5_000, "alert edited");
+    const edited = await env.discord.waitFor(
+      () => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined),
+      5_000,
+      "alert edited",
+    );
     expect(messageText(edited)).toContain(`Retry by <@${ALICE.id}>`);
     expect(findButton(edited, "retry")).toBeUndefined();
     expect(env.upstream.requests).toHaveLength(2);
@@ -88,7 +117,9 @@ describe("/mend", () => {
     const env = e;
     const runId = await failedRun(env);
     env.upstream.script([], { status: 200, body: {} });
-    const answer = (await (await command(env, "replay", runId, { ...ROLE_HOLDER, roles: [OPS_ROLE] })).json()) as Answer;
+    const answer = (await (
+      await command(env, "replay", runId, { ...ROLE_HOLDER, roles: [OPS_ROLE] })
+    ).json()) as Answer;
     expect(answer.type).toBe(4);
     expect(answer.data.content).toMatch(/Replay by .*new run/);
     const list = (await (await env.server.api("/api/runs")).json()) as { runs: { id: string; status: string }[] };
@@ -96,7 +127,11 @@ describe("/mend", () => {
     expect(answer.data.content).toContain(replay.id);
     const done = await env.server.waitForStatus(replay.id, ["succeeded"]);
     expect(done).toMatchObject({ replay_of: runId, input: { order: 1 } });
-    await env.discord.waitFor(() => env.discord.followUps.find((f) => /Replay by .* succeeded/.test(String(f.body.content))), 5_000, "outcome follow-up");
+    await env.discord.waitFor(
+      () => env.discord.followUps.find((f) => /Replay by .* succeeded/.test(String(f.body.content))),
+      5_000,
+      "outcome follow-up",
+    );
   });
 
   it("refuses retry/replay to users off the allow-lists, answers unknown forms with usage, and 'not found' privately", async () => {
@@ -124,28 +159,51 @@ describe("npm run discord:register", () => {
   it("PUTs the /mend command to /applications/{id}/commands with the bot token", async () => {
     const discord = await startFakeDiscord();
     try {
-      const list = await registerMendCommand({ token: discord.token, applicationId: discord.applicationId, apiUrl: discord.apiUrl });
+      const list = await registerMendCommand({
+        token: discord.token,
+        applicationId: discord.applicationId,
+        apiUrl: discord.apiUrl,
+      });
       expect(list.map((c) => c.name)).toEqual(["mend"]);
       const put = discord.callsOf("PUT", /^\/applications\/\d+\/commands$/)[0]!;
       expect(put.path).toBe(`/applications/${discord.applicationId}/commands`);
       expect(put.headers.authorization).toBe(`Bot ${discord.token}`);
-      const cmd = (put.body as unknown as { name: string; options: { name: string; type: number; options?: { name: string; type: number; required: boolean }[] }[] }[])[0]!;
+      const cmd = (
+        put.body as unknown as {
+          name: string;
+          options: { name: string; type: number; options?: { name: string; type: number; required: boolean }[] }[];
+        }[]
+      )[0]!;
       expect(cmd.options.map((o) => o.name)).toEqual(["status", "retry", "replay"]);
       expect(cmd.options.every((o) => o.type === 1)).toBe(true);
       expect(cmd.options[1]!.options![0]).toMatchObject({ name: "run", type: 3, required: true });
 
       // The npm script itself (tsx entry), for one guild.
       const tsx = join(process.cwd(), "node_modules", ".bin", "tsx");
-      const { stdout } = await promisify(execFile)(tsx, ["src/entry/discord-register.ts", "--guild", "400000000000000001"], {
-        env: { ...process.env, DISCORD_BOT_TOKEN: discord.token, DISCORD_APPLICATION_ID: discord.applicationId, DISCORD_API_URL: discord.apiUrl },
-        timeout: 30_000,
-      });
+      const { stdout } = await promisify(execFile)(
+        tsx,
+        ["src/entry/discord-register.ts", "--guild", "400000000000000001"],
+        {
+          env: {
+            ...process.env,
+            DISCORD_BOT_TOKEN: discord.token,
+            DISCORD_APPLICATION_ID: discord.applicationId,
+            DISCORD_API_URL: discord.apiUrl,
+          },
+          timeout: 30_000,
+        },
+      );
       expect(stdout).toMatch(/Registered \/mend .* in guild 400000000000000001/);
       expect(discord.commands.get("guild:400000000000000001")!.map((c) => c.name)).toEqual(["mend"]);
 
       // A wrong token: one clear line and exit code 1.
       const failed = await promisify(execFile)(tsx, ["src/entry/discord-register.ts"], {
-        env: { ...process.env, DISCORD_BOT_TOKEN: "wrong", DISCORD_APPLICATION_ID: discord.applicationId, DISCORD_API_URL: discord.apiUrl },
+        env: {
+          ...process.env,
+          DISCORD_BOT_TOKEN: "wrong",
+          DISCORD_APPLICATION_ID: discord.applicationId,
+          DISCORD_API_URL: discord.apiUrl,
+        },
         timeout: 30_000,
       }).then(
         () => undefined,

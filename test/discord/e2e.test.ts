@@ -2,7 +2,18 @@
 // the upstream recovers, a signed Retry click makes the run succeed, and the same message is edited
 // to show the clicker and then the outcome.
 import { afterEach, describe, expect, it } from "vitest";
-import { ALICE, CHANNEL, click, findButton, messageText, runOnce, setupFailingFlow, snapshot, startDiscordEnv, type DiscordEnv } from "./harness";
+import {
+  ALICE,
+  CHANNEL,
+  click,
+  findButton,
+  messageText,
+  runOnce,
+  setupFailingFlow,
+  snapshot,
+  startDiscordEnv,
+  type DiscordEnv,
+} from "./harness";
 
 let e: DiscordEnv | undefined;
 afterEach(async () => {
@@ -22,7 +33,11 @@ describe("discord end to end", () => {
     const runId = failed.id as string;
 
     // The alert reaches Discord as the bot, with a nonce and no mentions.
-    const post = await env.discord.waitFor(() => env.discord.callsOf("POST", /^\/channels\/\d+\/messages$/, true)[0], 10_000, "the alert");
+    const post = await env.discord.waitFor(
+      () => env.discord.callsOf("POST", /^\/channels\/\d+\/messages$/, true)[0],
+      10_000,
+      "the alert",
+    );
     expect(post.path).toBe(`/channels/${CHANNEL}/messages`);
     expect(post.headers.authorization).toBe(`Bot ${env.discord.token}`);
     expect(post.headers["user-agent"]).toMatch(/^DiscordBot/);
@@ -46,7 +61,9 @@ describe("discord end to end", () => {
     expect(findButton(message, "mute")!.style).toBe(4);
 
     // The run's ledger shows the delivered alert with Discord's message id.
-    const view = (await (await env.server.api(`/api/runs/${runId}`)).json()) as { alerts: { kind: string; status: string; response: { message_id: string } }[] };
+    const view = (await (await env.server.api(`/api/runs/${runId}`)).json()) as {
+      alerts: { kind: string; status: string; response: { message_id: string } }[];
+    };
     expect(view.alerts[0]).toMatchObject({ kind: "discord", status: "delivered" });
     expect(view.alerts[0]!.response.message_id).toBe(message.id);
 
@@ -59,10 +76,14 @@ describe("discord end to end", () => {
     expect(done.status).toBe("succeeded");
 
     // The same message was edited: first "running…" with the clicker, then the outcome.
-    const final = await env.discord.waitFor(() => {
-      const m = env.discord.messages[0]!;
-      return m.versions.some((v) => /succeeded/.test(messageText(v))) ? m : undefined;
-    }, 10_000, "edit with the outcome");
+    const final = await env.discord.waitFor(
+      () => {
+        const m = env.discord.messages[0]!;
+        return m.versions.some((v) => /succeeded/.test(messageText(v))) ? m : undefined;
+      },
+      10_000,
+      "edit with the outcome",
+    );
     expect(env.discord.messages).toHaveLength(1);
     const edits = env.discord.callsOf("PATCH", /^\/channels\/\d+\/messages\/\d+$/, true);
     expect(edits.length).toBeGreaterThanOrEqual(2);

@@ -5,7 +5,21 @@ import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { startDiscordGateway, type DiscordGateway } from "../../src/chat/discord/gateway";
 import { startFakeGateway, type FakeGateway } from "../fakes/discord-gateway";
-import { ALICE, CHANNEL, MALLORY, OTHER_ROLE, clickInteraction, commandInteraction, findButton, messageText, runOnce, setupFailingFlow, snapshot, startDiscordEnv, type DiscordEnv } from "./harness";
+import {
+  ALICE,
+  CHANNEL,
+  MALLORY,
+  OTHER_ROLE,
+  clickInteraction,
+  commandInteraction,
+  findButton,
+  messageText,
+  runOnce,
+  setupFailingFlow,
+  snapshot,
+  startDiscordEnv,
+  type DiscordEnv,
+} from "./harness";
 
 let e: DiscordEnv | undefined;
 let gw: FakeGateway | undefined;
@@ -57,18 +71,35 @@ describe("discord gateway mode", () => {
     // Someone off the allow-lists clicks: a private "not allowed" through the callback endpoint, nothing runs.
     const denied = clickInteraction(env, posted, "retry", { ...MALLORY, roles: [OTHER_ROLE] });
     gateway.dispatch("INTERACTION_CREATE", denied);
-    const deniedCb = await env.discord.waitFor(() => env.discord.callbacks.find((c) => c.id === denied.id), 10_000, "denied callback");
+    const deniedCb = await env.discord.waitFor(
+      () => env.discord.callbacks.find((c) => c.id === denied.id),
+      10_000,
+      "denied callback",
+    );
     expect(deniedCb.token).toBe(denied.token);
-    expect(deniedCb.body).toMatchObject({ type: 4, data: { flags: 64, content: expect.stringMatching(/not allowed/) } });
+    expect(deniedCb.body).toMatchObject({
+      type: 4,
+      data: { flags: 64, content: expect.stringMatching(/not allowed/) },
+    });
 
     // Alice clicks Retry: a deferred update (type 6), the run succeeds, the message says who and how it ended.
     const clicked = clickInteraction(env, posted, "retry", ALICE);
     gateway.dispatch("INTERACTION_CREATE", clicked);
-    const cb = await env.discord.waitFor(() => env.discord.callbacks.find((c) => c.id === clicked.id), 10_000, "click callback");
+    const cb = await env.discord.waitFor(
+      () => env.discord.callbacks.find((c) => c.id === clicked.id),
+      10_000,
+      "click callback",
+    );
     expect(cb.body).toEqual({ type: 6 });
-    expect(env.discord.callsOf("POST", new RegExp(`^/interactions/${clicked.id}/${clicked.token}/callback$`))).toHaveLength(1);
+    expect(
+      env.discord.callsOf("POST", new RegExp(`^/interactions/${clicked.id}/${clicked.token}/callback$`)),
+    ).toHaveLength(1);
     await env.server.waitForStatus(runId, ["succeeded"]);
-    const final = await env.discord.waitFor(() => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined), 10_000, "outcome");
+    const final = await env.discord.waitFor(
+      () => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined),
+      10_000,
+      "outcome",
+    );
     const versions = final.versions.map(messageText);
     expect(versions.some((v) => v.includes(`Retry by <@${ALICE.id}>`) && v.includes("running"))).toBe(true);
     expect(versions[versions.length - 1]).toContain(`<@${ALICE.id}>`);
@@ -77,15 +108,26 @@ describe("discord gateway mode", () => {
     // Redelivered by the gateway (same buttons): nothing runs again.
     const again = clickInteraction(env, posted, "retry", ALICE);
     gateway.dispatch("INTERACTION_CREATE", again);
-    const againCb = await env.discord.waitFor(() => env.discord.callbacks.find((c) => c.id === again.id), 10_000, "repeat callback");
+    const againCb = await env.discord.waitFor(
+      () => env.discord.callbacks.find((c) => c.id === again.id),
+      10_000,
+      "repeat callback",
+    );
     expect(againCb.body).toMatchObject({ type: 4, data: { flags: 64 } });
     expect(env.upstream.requests).toHaveLength(2);
 
     // /mend status over the gateway: an ephemeral list.
     const status = commandInteraction(env, "status");
     gateway.dispatch("INTERACTION_CREATE", status);
-    const statusCb = await env.discord.waitFor(() => env.discord.callbacks.find((c) => c.id === status.id), 10_000, "status callback");
-    expect(statusCb.body).toMatchObject({ type: 4, data: { flags: 64, content: expect.stringMatching(/No failed runs/) } });
+    const statusCb = await env.discord.waitFor(
+      () => env.discord.callbacks.find((c) => c.id === status.id),
+      10_000,
+      "status callback",
+    );
+    expect(statusCb.body).toMatchObject({
+      type: 4,
+      data: { flags: 64, content: expect.stringMatching(/No failed runs/) },
+    });
     // The HTTP endpoint's channel messages were never used for answers (the gateway answers via callbacks).
     expect(env.discord.messages.every((m) => m.channel_id === CHANNEL)).toBe(true);
   });
@@ -102,7 +144,11 @@ describe("discord gateway mode", () => {
     env.upstream.script([], { status: 500, body: {} });
     await runOnce(env);
     await env.discord.waitFor(() => env.discord.messages[0], 10_000, "the alert");
-    await env.discord.waitFor(() => env.server.logs.some((l) => /discord gateway (could not connect|connection error)/.test(l)), 15_000, "a logged connection failure");
+    await env.discord.waitFor(
+      () => env.server.logs.some((l) => /discord gateway (could not connect|connection error)/.test(l)),
+      15_000,
+      "a logged connection failure",
+    );
     expect((await fetch(`${env.server.url}/healthz`)).status).toBe(200);
     const started = Date.now();
     await env.server.stop();
@@ -117,9 +163,17 @@ describe("discord gateway mode", () => {
     const env = e;
     const port = await deadPort();
     env.discord.gatewayUrl = `ws://127.0.0.1:${port}`;
-    const gateway = startDiscordGateway(env.server.deps, { handle: async () => undefined }, { loginTimeoutMs: 400, backoffMs: 100 });
+    const gateway = startDiscordGateway(
+      env.server.deps,
+      { handle: async () => undefined },
+      { loginTimeoutMs: 400, backoffMs: 100 },
+    );
     try {
-      await env.discord.waitFor(() => env.discord.callsOf("GET", /^\/gateway\/bot$/).length >= 2, 10_000, "a second attempt");
+      await env.discord.waitFor(
+        () => env.discord.callsOf("GET", /^\/gateway\/bot$/).length >= 2,
+        10_000,
+        "a second attempt",
+      );
       expect(env.server.logs.some((l) => /could not connect within/.test(l))).toBe(true);
       gw = await startFakeGateway({ token: env.discord.token, applicationId: env.discord.applicationId });
       env.discord.gatewayUrl = gw.url;

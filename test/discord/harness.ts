@@ -27,8 +27,15 @@ export function newKeyPair(): KeyPair {
   return { publicKeyHex: Buffer.from(x, "base64url").toString("hex"), privateKey };
 }
 
-export function signInteraction(key: KeyObject, body: string, timestamp = String(Math.floor(Date.now() / 1000))): Record<string, string> {
-  return { "x-signature-ed25519": sign(null, Buffer.from(timestamp + body), key).toString("hex"), "x-signature-timestamp": timestamp };
+export function signInteraction(
+  key: KeyObject,
+  body: string,
+  timestamp = String(Math.floor(Date.now() / 1000)),
+): Record<string, string> {
+  return {
+    "x-signature-ed25519": sign(null, Buffer.from(timestamp + body), key).toString("hex"),
+    "x-signature-timestamp": timestamp,
+  };
 }
 
 export interface DiscordEnv {
@@ -39,7 +46,11 @@ export interface DiscordEnv {
   stop(): Promise<void>;
 }
 
-export async function startDiscordEnv(env: Record<string, string> = {}, options: Parameters<typeof startTestServer>[1] = {}, before?: (discord: FakeDiscord) => Promise<void> | void): Promise<DiscordEnv> {
+export async function startDiscordEnv(
+  env: Record<string, string> = {},
+  options: Parameters<typeof startTestServer>[1] = {},
+  before?: (discord: FakeDiscord) => Promise<void> | void,
+): Promise<DiscordEnv> {
   const discord = await startFakeDiscord();
   const upstream = await startUpstream();
   const keys = newKeyPair();
@@ -71,27 +82,51 @@ export async function startDiscordEnv(env: Record<string, string> = {}, options:
 }
 
 /** A flow whose only step POSTs to the upstream (one attempt), alerting the `ops-discord` handler. */
-export async function setupFailingFlow(e: DiscordEnv, name = "orders", handlerConfig: Record<string, unknown> = { channel_id: CHANNEL }): Promise<void> {
-  const res = await e.server.api("/api/handlers", { method: "POST", json: { name: "ops-discord", kind: "discord", config: handlerConfig } });
+export async function setupFailingFlow(
+  e: DiscordEnv,
+  name = "orders",
+  handlerConfig: Record<string, unknown> = { channel_id: CHANNEL },
+): Promise<void> {
+  const res = await e.server.api("/api/handlers", {
+    method: "POST",
+    json: { name: "ops-discord", kind: "discord", config: handlerConfig },
+  });
   if (res.status !== 201) throw new Error(`handler: ${res.status} ${await res.text()}`);
-  const flow = await e.server.putFlow({ name, steps: [{ id: "charge", http: { method: "POST", url: `${e.upstream.url}/charge` } }] });
+  const flow = await e.server.putFlow({
+    name,
+    steps: [{ id: "charge", http: { method: "POST", url: `${e.upstream.url}/charge` } }],
+  });
   if (flow.status >= 300) throw new Error(`flow: ${flow.status} ${await flow.text()}`);
 }
 
 /** Triggers the flow and waits until its run has ended. */
-export async function runOnce(e: DiscordEnv, flow = "orders", input: unknown = { order: 1 }): Promise<Record<string, unknown>> {
+export async function runOnce(
+  e: DiscordEnv,
+  flow = "orders",
+  input: unknown = { order: 1 },
+): Promise<Record<string, unknown>> {
   const res = await e.server.api(`/hooks/${flow}`, { method: "POST", json: input });
   const { run_id } = (await res.json()) as { run_id: string };
   return e.server.waitForStatus(run_id, ["succeeded", "recovered", "failed", "cancelled"]);
 }
 
-export async function postInteraction(e: DiscordEnv, body: string, opts: { key?: KeyObject; headers?: Record<string, string> } = {}): Promise<Response> {
+export async function postInteraction(
+  e: DiscordEnv,
+  body: string,
+  opts: { key?: KeyObject; headers?: Record<string, string> } = {},
+): Promise<Response> {
   const headers = opts.headers ?? signInteraction(opts.key ?? e.keys.privateKey, body);
-  return fetch(`${e.server.url}/discord/interactions`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body });
+  return fetch(`${e.server.url}/discord/interactions`, {
+    method: "POST",
+    headers: { ...headers, "content-type": "application/json" },
+    body,
+  });
 }
 
 export function findButton(message: { components: Json[] }, action: "retry" | "replay" | "mute"): Json | undefined {
-  for (const row of message.components) for (const b of (row.components ?? []) as Json[]) if (typeof b.custom_id === "string" && b.custom_id.startsWith(`mend:${action}:`)) return b;
+  for (const row of message.components)
+    for (const b of (row.components ?? []) as Json[])
+      if (typeof b.custom_id === "string" && b.custom_id.startsWith(`mend:${action}:`)) return b;
   return undefined;
 }
 
@@ -105,7 +140,12 @@ export interface Clicker {
 }
 
 /** The MESSAGE_COMPONENT interaction Discord sends when `user` clicks `action` on `message` in a guild. */
-export function clickInteraction(e: { discord: FakeDiscord }, message: { id: string; channel_id: string; components: Json[] }, action: "retry" | "replay" | "mute", user: Clicker = ALICE): Json {
+export function clickInteraction(
+  e: { discord: FakeDiscord },
+  message: { id: string; channel_id: string; components: Json[] },
+  action: "retry" | "replay" | "mute",
+  user: Clicker = ALICE,
+): Json {
   const b = findButton(message, action);
   if (!b) throw new Error(`no ${action} button on message ${message.id}: ${JSON.stringify(message.components)}`);
   const id = nextInteractionId();
@@ -118,20 +158,58 @@ export function clickInteraction(e: { discord: FakeDiscord }, message: { id: str
     guild_id: GUILD,
     channel_id: message.channel_id,
     channel: { id: message.channel_id, type: 0, guild_id: GUILD, name: "ops" },
-    member: { user: { id: user.id, username: user.username, global_name: null, discriminator: "0", avatar: null }, roles: user.roles ?? [], nick: null, joined_at: "2024-01-01T00:00:00.000Z", permissions: "2048", deaf: false, mute: false, flags: 0 },
+    member: {
+      user: { id: user.id, username: user.username, global_name: null, discriminator: "0", avatar: null },
+      roles: user.roles ?? [],
+      nick: null,
+      joined_at: "2024-01-01T00:00:00.000Z",
+      permissions: "2048",
+      deaf: false,
+      mute: false,
+      flags: 0,
+    },
     app_permissions: "2048",
     locale: "en-US",
     guild_locale: "en-US",
     entitlements: [],
     authorizing_integration_owners: { "0": GUILD },
     context: 0,
-    message: { id: message.id, channel_id: message.channel_id, type: 0, content: "", embeds: [], components: message.components, author: { id: "900000000000000001", username: "mend", bot: true, discriminator: "0", avatar: null, global_name: null }, attachments: [], mentions: [], mention_roles: [], pinned: false, mention_everyone: false, tts: false, timestamp: "2024-01-01T00:00:00.000Z", edited_timestamp: null, flags: 0 },
+    message: {
+      id: message.id,
+      channel_id: message.channel_id,
+      type: 0,
+      content: "",
+      embeds: [],
+      components: message.components,
+      author: {
+        id: "900000000000000001",
+        username: "mend",
+        bot: true,
+        discriminator: "0",
+        avatar: null,
+        global_name: null,
+      },
+      attachments: [],
+      mentions: [],
+      mention_roles: [],
+      pinned: false,
+      mention_everyone: false,
+      tts: false,
+      timestamp: "2024-01-01T00:00:00.000Z",
+      edited_timestamp: null,
+      flags: 0,
+    },
     data: { custom_id: b.custom_id as string, component_type: 2 },
   };
 }
 
 /** A /mend chat-input command interaction. */
-export function commandInteraction(e: { discord: FakeDiscord }, sub: "status" | "retry" | "replay", runId?: string, user: Clicker = ALICE): Json {
+export function commandInteraction(
+  e: { discord: FakeDiscord },
+  sub: "status" | "retry" | "replay",
+  runId?: string,
+  user: Clicker = ALICE,
+): Json {
   const id = nextInteractionId();
   return {
     id,
@@ -142,21 +220,45 @@ export function commandInteraction(e: { discord: FakeDiscord }, sub: "status" | 
     guild_id: GUILD,
     channel_id: CHANNEL,
     channel: { id: CHANNEL, type: 0, guild_id: GUILD, name: "ops" },
-    member: { user: { id: user.id, username: user.username, global_name: null, discriminator: "0", avatar: null }, roles: user.roles ?? [], nick: null, joined_at: "2024-01-01T00:00:00.000Z", permissions: "2048", deaf: false, mute: false, flags: 0 },
+    member: {
+      user: { id: user.id, username: user.username, global_name: null, discriminator: "0", avatar: null },
+      roles: user.roles ?? [],
+      nick: null,
+      joined_at: "2024-01-01T00:00:00.000Z",
+      permissions: "2048",
+      deaf: false,
+      mute: false,
+      flags: 0,
+    },
     app_permissions: "2048",
     locale: "en-US",
     entitlements: [],
     authorizing_integration_owners: { "0": GUILD },
     context: 0,
-    data: { id: "800000000000000001", name: "mend", type: 1, options: [{ type: 1, name: sub, options: runId === undefined ? [] : [{ type: 3, name: "run", value: runId }] }] },
+    data: {
+      id: "800000000000000001",
+      name: "mend",
+      type: 1,
+      options: [{ type: 1, name: sub, options: runId === undefined ? [] : [{ type: 3, name: "run", value: runId }] }],
+    },
   };
 }
 
-export async function click(e: DiscordEnv, message: { id: string; channel_id: string; components: Json[] }, action: "retry" | "replay" | "mute", user: Clicker = ALICE): Promise<Response> {
+export async function click(
+  e: DiscordEnv,
+  message: { id: string; channel_id: string; components: Json[] },
+  action: "retry" | "replay" | "mute",
+  user: Clicker = ALICE,
+): Promise<Response> {
   return postInteraction(e, JSON.stringify(clickInteraction(e, message, action, user)));
 }
 
-export async function command(e: DiscordEnv, sub: "status" | "retry" | "replay", runId?: string, user: Clicker = ALICE): Promise<Response> {
+export async function command(
+  e: DiscordEnv,
+  sub: "status" | "retry" | "replay",
+  runId?: string,
+  user: Clicker = ALICE,
+): Promise<Response> {
   return postInteraction(e, JSON.stringify(commandInteraction(e, sub, runId, user)));
 }
 
@@ -170,10 +272,16 @@ export function snapshot(m: DiscordMessage): DiscordMessage {
   return { ...m, components: structuredClone(m.components), embeds: structuredClone(m.embeds), versions: [] };
 }
 
-export async function waitDelivered(e: DiscordEnv, runId: unknown, timeoutMs = 10_000): Promise<{ alerts: { kind: string; status: string; attempts: number; response: Record<string, unknown> | null }[] }> {
+export async function waitDelivered(
+  e: DiscordEnv,
+  runId: unknown,
+  timeoutMs = 10_000,
+): Promise<{ alerts: { kind: string; status: string; attempts: number; response: Record<string, unknown> | null }[] }> {
   const end = Date.now() + timeoutMs;
   for (;;) {
-    const v = (await (await e.server.api(`/api/runs/${String(runId)}`)).json()) as { alerts: { kind: string; status: string; attempts: number; response: Record<string, unknown> | null }[] };
+    const v = (await (await e.server.api(`/api/runs/${String(runId)}`)).json()) as {
+      alerts: { kind: string; status: string; attempts: number; response: Record<string, unknown> | null }[];
+    };
     if (v.alerts.length && v.alerts.every((a) => a.status !== "pending")) return v;
     if (Date.now() > end) throw new Error(`alerts of ${String(runId)} still pending: ${JSON.stringify(v.alerts)}`);
     await sleep(20);

@@ -6,7 +6,10 @@ const call = { id: "fetch", http: { method: "GET", url: URL_A } };
 
 describe("alert payload", () => {
   it("is handed over once for a failed run, with the run, the error and the failed result", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ ...call, retry: { max_attempts: 3, delay_ms: 10 } }])], publicUrl: "https://mend.test/" });
+    const h = makeHarness({
+      flows: [flow("f", [{ ...call, retry: { max_attempts: 3, delay_ms: 10 } }])],
+      publicUrl: "https://mend.test/",
+    });
     h.http.fallback = reply(500, { e: 1 });
     const run = await h.start("f", { city: "Oslo" });
     await h.advance(10);
@@ -15,8 +18,20 @@ describe("alert payload", () => {
     expect(h.alerts).toHaveLength(1);
     const [p] = h.alerts;
     expect(p).toEqual({
-      run: { id: run.id, flow: "f", flow_version: 1, status: "failed", replay_of: null, url: `https://mend.test/runs/${run.id}` },
-      failed: { status: 500, headers: expect.any(Object), body: { e: 1 }, error: expect.objectContaining({ type: "http_status", step: "fetch", attempts: 3 }) },
+      run: {
+        id: run.id,
+        flow: "f",
+        flow_version: 1,
+        status: "failed",
+        replay_of: null,
+        url: `https://mend.test/runs/${run.id}`,
+      },
+      failed: {
+        status: 500,
+        headers: expect.any(Object),
+        body: { e: 1 },
+        error: expect.objectContaining({ type: "http_status", step: "fetch", attempts: 3 }),
+      },
       error: expect.objectContaining({ type: "http_status", step: "fetch", attempts: 3, status: 500 }),
       input: { city: "Oslo" },
     });
@@ -44,7 +59,9 @@ describe("alert payload", () => {
   });
 
   it("says the error handler failed, with its error, while keeping the original failure", async () => {
-    const h = makeHarness({ flows: [flow("f", [call], { on_failure: [{ id: "fallback", fail: { message: "chat down", type: "network" } }] })] });
+    const h = makeHarness({
+      flows: [flow("f", [call], { on_failure: [{ id: "fallback", fail: { message: "chat down", type: "network" } }] })],
+    });
     h.http.reply(reply(500));
     await h.start("f");
     expect(h.alerts).toHaveLength(1);

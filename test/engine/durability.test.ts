@@ -38,16 +38,36 @@ describe("resuming after a backoff wait", () => {
   });
 
   it("stays on the flow version it started with even when the flow changes meanwhile", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "b", http: { method: "GET", url: URL_A }, retry: { max_attempts: 2, delay_ms: 100 } }, { id: "c", compute: "v1" }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [
+          { id: "b", http: { method: "GET", url: URL_A }, retry: { max_attempts: 2, delay_ms: 100 } },
+          { id: "c", compute: "v1" },
+        ]),
+      ],
+    });
     h.http.reply(reply(500), reply(200));
     const run = await h.start("f");
-    h.addFlow(flow("f", [{ id: "b", http: { method: "GET", url: URL_A } }, { id: "c", compute: "v2" }]));
+    h.addFlow(
+      flow("f", [
+        { id: "b", http: { method: "GET", url: URL_A } },
+        { id: "c", compute: "v2" },
+      ]),
+    );
     await h.advance(100);
     expect(await h.run(run.id)).toMatchObject({ status: "succeeded", flowVersion: 1, output: "v1" });
   });
 
   it("tells the scheduler when a retry or a sleep is due", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "b", http: { method: "GET", url: URL_A }, retry: { max_attempts: 2, delay_ms: 100 } }, { id: "nap", sleep: { ms: 500 } }, { id: "c", compute: 1 }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [
+          { id: "b", http: { method: "GET", url: URL_A }, retry: { max_attempts: 2, delay_ms: 100 } },
+          { id: "nap", sleep: { ms: 500 } },
+          { id: "c", compute: 1 },
+        ]),
+      ],
+    });
     h.http.reply(reply(500), reply(200));
     const t0 = h.clock.now();
     await h.start("f");
@@ -57,7 +77,10 @@ describe("resuming after a backoff wait", () => {
   });
 
   it("does not let the scheduler claim a run while one of its attempts is in flight", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "b", script: { name: "slow" }, timeout_ms: 5000 }])], scripts: { slow: () => new Promise(() => {}) } });
+    const h = makeHarness({
+      flows: [flow("f", [{ id: "b", script: { name: "slow" }, timeout_ms: 5000 }])],
+      scripts: { slow: () => new Promise(() => {}) },
+    });
     const run = await h.start("f");
     await h.clock.advance(4000);
     expect(await h.engine.tick()).toBe(0);

@@ -15,11 +15,21 @@ describe("error types of failing steps", () => {
     });
     const run = await h.start("f");
     expect(run.status).toBe("failed");
-    expect(run.error).toEqual({ message: "kaboom", type: "runtime", step: "s", attempts: 1, status: null, details: {} });
+    expect(run.error).toEqual({
+      message: "kaboom",
+      type: "runtime",
+      step: "s",
+      attempts: 1,
+      status: null,
+      details: {},
+    });
   });
 
   it("reports a script whose promise rejects as a runtime error", async () => {
-    const h = makeHarness({ scripts: { boom: async () => Promise.reject(new Error("later")) }, flows: [flow("f", [{ id: "s", script: { name: "boom" } }])] });
+    const h = makeHarness({
+      scripts: { boom: async () => Promise.reject(new Error("later")) },
+      flows: [flow("f", [{ id: "s", script: { name: "boom" } }])],
+    });
     expect((await h.start("f")).error).toMatchObject({ message: "later", type: "runtime" });
   });
 
@@ -51,11 +61,20 @@ describe("error types of failing steps", () => {
           return { ok: true };
         },
       },
-      flows: [flow("f", [{ id: "a", compute: 5 }, { id: "s", script: { name: "echo", args: { n: "{{ steps.a }}", who: "{{ input.who }}" } } }])],
+      flows: [
+        flow("f", [
+          { id: "a", compute: 5 },
+          { id: "s", script: { name: "echo", args: { n: "{{ steps.a }}", who: "{{ input.who }}" } } },
+        ]),
+      ],
     });
     const run = await h.start("f", { who: "me" });
     expect(got).toEqual({ n: 5, who: "me" });
-    expect(ctx).toMatchObject({ input: { who: "me" }, steps: { a: 5 }, run: { id: run.id, flow: "f", flow_version: 1, attempt: 1 } });
+    expect(ctx).toMatchObject({
+      input: { who: "me" },
+      steps: { a: 5 },
+      run: { id: run.id, flow: "f", flow_version: 1, attempt: 1 },
+    });
     expect(run.output).toEqual({ ok: true });
   });
 
@@ -65,7 +84,9 @@ describe("error types of failing steps", () => {
   });
 
   it("fails a fail step with its own templated message and type", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "guard", fail: { message: "bad {{ input.x }}", type: "validation" } }])] });
+    const h = makeHarness({
+      flows: [flow("f", [{ id: "guard", fail: { message: "bad {{ input.x }}", type: "validation" } }])],
+    });
     expect((await h.start("f", { x: 42 })).error).toMatchObject({ message: "bad 42", type: "validation" });
   });
 
@@ -84,7 +105,11 @@ describe("error types of failing steps", () => {
 
   it("refuses input that fails the flow's schema with a validation EngineError and stores no run", async () => {
     const h = makeHarness({
-      flows: [flow("f", [{ id: "c", compute: 1 }], { input: { type: "object", required: ["city"], properties: { city: { type: "string" } } } })],
+      flows: [
+        flow("f", [{ id: "c", compute: 1 }], {
+          input: { type: "object", required: ["city"], properties: { city: { type: "string" } } },
+        }),
+      ],
     });
     const err = await h.engine.start({ flow: "f", input: { city: 5 } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EngineError);
@@ -94,13 +119,18 @@ describe("error types of failing steps", () => {
   });
 
   it("starts a run whose input matches the schema", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "c", compute: "{{ input.city }}" }], { input: { type: "object", required: ["city"] } })] });
+    const h = makeHarness({
+      flows: [flow("f", [{ id: "c", compute: "{{ input.city }}" }], { input: { type: "object", required: ["city"] } })],
+    });
     expect((await h.start("f", { city: "Oslo" })).output).toBe("Oslo");
   });
 
   it("refuses an unknown flow with a not_found EngineError", async () => {
     const h = makeHarness();
-    await expect(h.engine.start({ flow: "ghost", input: {} })).rejects.toMatchObject({ name: "EngineError", code: "not_found" });
+    await expect(h.engine.start({ flow: "ghost", input: {} })).rejects.toMatchObject({
+      name: "EngineError",
+      code: "not_found",
+    });
   });
 
   it("marks an attempt cut short by cancel as a cancelled error", async () => {
@@ -126,7 +156,9 @@ describe("coerceError", () => {
   });
 
   it("keeps an error type a thrown Error carries", () => {
-    expect(coerceError(Object.assign(new Error("denied"), { type: "permission_denied" })).type).toBe("permission_denied");
+    expect(coerceError(Object.assign(new Error("denied"), { type: "permission_denied" })).type).toBe(
+      "permission_denied",
+    );
     expect(coerceError(Object.assign(new Error("x"), { type: "not-a-type" })).type).toBe("runtime");
   });
 

@@ -92,9 +92,27 @@ describe("MemoryStore", () => {
 
   it("upserts attempts by run, step and attempt, keeping the start time", async () => {
     const s = new MemoryStore();
-    const a = { runId: "r", step: "x", attempt: 1, phase: "main" as const, status: "running" as const, startedAt: 10, finishedAt: null, durationMs: null, output: null, error: null };
+    const a = {
+      runId: "r",
+      step: "x",
+      attempt: 1,
+      phase: "main" as const,
+      status: "running" as const,
+      startedAt: 10,
+      finishedAt: null,
+      durationMs: null,
+      output: null,
+      error: null,
+    };
     await s.commit([{ op: "putAttempt", attempt: a }]);
-    await s.commit([{ op: "putAttempt", attempt: { ...a, status: "succeeded", startedAt: 99, finishedAt: 20, durationMs: 10, output: 1 } }]);
-    expect(await s.getAttempts("r")).toEqual([{ ...a, status: "succeeded", finishedAt: 20, durationMs: 10, output: 1 }]);
+    await s.commit([
+      {
+        op: "putAttempt",
+        attempt: { ...a, status: "succeeded", startedAt: 99, finishedAt: 20, durationMs: 10, output: 1 },
+      },
+    ]);
+    expect(await s.getAttempts("r")).toEqual([
+      { ...a, status: "succeeded", finishedAt: 20, durationMs: 10, output: 1 },
+    ]);
   });
 });

@@ -13,18 +13,32 @@ describe("parseFlow", () => {
     const r = parseFlow({
       name: "weather",
       input: { type: "object", required: ["city"] },
-      retry: { max_attempts: 3, backoff: "exponential", delay_ms: 200, multiplier: 2, max_delay_ms: 10000, jitter: true },
+      retry: {
+        max_attempts: 3,
+        backoff: "exponential",
+        delay_ms: 200,
+        multiplier: 2,
+        max_delay_ms: 10000,
+        jitter: true,
+      },
       timeout_ms: 10000,
       error: { status: 502, message: "weather unavailable: {{ error.message }}" },
       steps: [
         {
           id: "fetch_weather",
-          http: { method: "GET", url: "http://api.example/current?city={{ input.city }}", headers: { Authorization: "Bearer {{ secrets.WEATHER_KEY }}" }, expect_status: [200, 404] },
+          http: {
+            method: "GET",
+            url: "http://api.example/current?city={{ input.city }}",
+            headers: { Authorization: "Bearer {{ secrets.WEATHER_KEY }}" },
+            expect_status: [200, 404],
+          },
           retry: { max_attempts: 5 },
         },
         { id: "format", compute: { temperature: "{{ steps.fetch_weather.body.temp }}", source: "live" } },
       ],
-      on_failure: [{ id: "fallback", compute: { temperature: null, source: "unavailable", error: "{{ error.message }}" } }],
+      on_failure: [
+        { id: "fallback", compute: { temperature: null, source: "unavailable", error: "{{ error.message }}" } },
+      ],
       alerts: ["ops-slack"],
     });
     expect(r.ok).toBe(true);
@@ -47,7 +61,13 @@ describe("parseFlow", () => {
   });
 
   it("names every bad field, not only the first", () => {
-    const paths = issues({ name: "Bad Name", steps: [{ id: "a", compute: 1, retry: { max_attempts: 0 } }, { id: "b", sleep: { ms: -1 } }] }).map((i) => i.path);
+    const paths = issues({
+      name: "Bad Name",
+      steps: [
+        { id: "a", compute: 1, retry: { max_attempts: 0 } },
+        { id: "b", sleep: { ms: -1 } },
+      ],
+    }).map((i) => i.path);
     expect(paths).toEqual(expect.arrayContaining(["name", "steps.0.retry.max_attempts", "steps.1.sleep.ms"]));
   });
 
@@ -56,8 +76,13 @@ describe("parseFlow", () => {
   });
 
   it("refuses a step with no kind or with two kinds", () => {
-    expect(issues({ name: "f", steps: [{ id: "a" }] })[0]).toMatchObject({ path: "steps.0", message: expect.stringContaining("needs one of") });
-    expect(issues({ name: "f", steps: [{ id: "a", compute: 1, sleep: { ms: 1 } }] })[0]!.message).toContain("more than one kind");
+    expect(issues({ name: "f", steps: [{ id: "a" }] })[0]).toMatchObject({
+      path: "steps.0",
+      message: expect.stringContaining("needs one of"),
+    });
+    expect(issues({ name: "f", steps: [{ id: "a", compute: 1, sleep: { ms: 1 } }] })[0]!.message).toContain(
+      "more than one kind",
+    );
   });
 
   it("refuses unknown fields", () => {
@@ -71,7 +96,10 @@ describe("parseFlow", () => {
   });
 
   it("refuses a template naming a step that does not exist", () => {
-    expect(issues({ name: "f", steps: [{ id: "a", compute: "{{ steps.nope.body }}" }] })[0]).toMatchObject({ path: "steps.0", message: expect.stringContaining("unknown step 'nope'") });
+    expect(issues({ name: "f", steps: [{ id: "a", compute: "{{ steps.nope.body }}" }] })[0]).toMatchObject({
+      path: "steps.0",
+      message: expect.stringContaining("unknown step 'nope'"),
+    });
   });
 
   it("refuses a template with an unknown root or code in it", () => {
@@ -80,11 +108,15 @@ describe("parseFlow", () => {
   });
 
   it("refuses retry types that are not error types", () => {
-    expect(issues({ name: "f", retry: { retry_on: ["oops"] }, steps: [{ id: "a", compute: 1 }] })[0]!.path).toBe("retry.retry_on.0");
+    expect(issues({ name: "f", retry: { retry_on: ["oops"] }, steps: [{ id: "a", compute: 1 }] })[0]!.path).toBe(
+      "retry.retry_on.0",
+    );
   });
 
   it("refuses an error object status outside 400-599", () => {
-    expect(issues({ name: "f", error: { status: 200 }, steps: [{ id: "a", compute: 1 }] })[0]!.path).toBe("error.status");
+    expect(issues({ name: "f", error: { status: 200 }, steps: [{ id: "a", compute: 1 }] })[0]!.path).toBe(
+      "error.status",
+    );
   });
 });
 

@@ -3,7 +3,14 @@
 // Nothing here touches the network or sleeps for real.
 import { Engine } from "../../src/engine/engine";
 import { parseFlow, type Defaults } from "../../src/engine/flow";
-import type { AlertPayload, AttemptRecord, EngineDeps, OutboxRecord, RunRecord, ScriptFn } from "../../src/engine/ports";
+import type {
+  AlertPayload,
+  AttemptRecord,
+  EngineDeps,
+  OutboxRecord,
+  RunRecord,
+  ScriptFn,
+} from "../../src/engine/ports";
 import { FakeClock, settleMicrotasks } from "../fakes/fake-clock";
 import { MemoryStore } from "../fakes/memory-store";
 
@@ -22,7 +29,8 @@ export type Reply = (req: RecordedRequest) => Response | Promise<Response>;
 export function reply(status: number, body?: unknown, headers: Record<string, string> = {}): Reply {
   return () => {
     if (body === undefined) return new Response(status === 204 || status === 304 ? null : "", { status, headers });
-    if (typeof body === "string") return new Response(body, { status, headers: { "content-type": "text/plain", ...headers } });
+    if (typeof body === "string")
+      return new Response(body, { status, headers: { "content-type": "text/plain", ...headers } });
     return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
   };
 }

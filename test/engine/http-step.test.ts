@@ -69,7 +69,11 @@ describe("http results", () => {
     const h = oneCall({});
     h.http.reply(reply(200, { temp: 3 }, { "x-ratelimit": "9" }));
     const run = await h.start("f");
-    expect(run.output).toEqual({ status: 200, headers: expect.objectContaining({ "x-ratelimit": "9", "content-type": "application/json" }), body: { temp: 3 } });
+    expect(run.output).toEqual({
+      status: 200,
+      headers: expect.objectContaining({ "x-ratelimit": "9", "content-type": "application/json" }),
+      body: { temp: 3 },
+    });
   });
 
   it("returns a non-JSON body as text", async () => {
@@ -100,7 +104,12 @@ describe("http results", () => {
 
   it("accepts a 404 listed in expect_status and hands it on as the result", async () => {
     const h = makeHarness({
-      flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A, expect_status: [200, 404] } }, { id: "s", compute: "{{ steps.call.status }}" }])],
+      flows: [
+        flow("f", [
+          { id: "call", http: { method: "GET", url: URL_A, expect_status: [200, 404] } },
+          { id: "s", compute: "{{ steps.call.status }}" },
+        ]),
+      ],
     });
     h.http.reply(reply(404, { missing: true }));
     const run = await h.start("f");
@@ -129,19 +138,34 @@ describe("http errors", () => {
       details: {
         body: "upstream exploded",
         headers: expect.objectContaining({ "x-req": "abc" }),
-        request: { method: "GET", url: "http://api.test/current?city=x", headers: { "idempotency-key": expect.any(String) } },
+        request: {
+          method: "GET",
+          url: "http://api.test/current?city=x",
+          headers: { "idempotency-key": expect.any(String) },
+        },
       },
     });
   });
 
   it("records what was sent, with credentials in headers masked", async () => {
-    const h = oneCall({ method: "POST", url: "http://api.test/orders", headers: { Authorization: "Bearer abc", "X-Api-Key": "k1", "X-Trace": "t1" }, body: { order: 7 } });
+    const h = oneCall({
+      method: "POST",
+      url: "http://api.test/orders",
+      headers: { Authorization: "Bearer abc", "X-Api-Key": "k1", "X-Trace": "t1" },
+      body: { order: 7 },
+    });
     h.http.reply(reply(422, "no"));
     const run = await h.start("f");
     expect(run.error!.details!.request).toEqual({
       method: "POST",
       url: "http://api.test/orders",
-      headers: { authorization: "[redacted]", "x-api-key": "[redacted]", "x-trace": "t1", "content-type": "application/json", "idempotency-key": expect.any(String) },
+      headers: {
+        authorization: "[redacted]",
+        "x-api-key": "[redacted]",
+        "x-trace": "t1",
+        "content-type": "application/json",
+        "idempotency-key": expect.any(String),
+      },
       body: '{"order":7}',
     });
   });
@@ -184,11 +208,19 @@ describe("http errors", () => {
 
   it("hands the failed response on as the failed step's result", async () => {
     const h = makeHarness({
-      flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A } }], { on_failure: [{ id: "h", compute: "{{ failed }}" }] })],
+      flows: [
+        flow("f", [{ id: "call", http: { method: "GET", url: URL_A } }], {
+          on_failure: [{ id: "h", compute: "{{ failed }}" }],
+        }),
+      ],
     });
     h.http.reply(reply(500, { reason: "db down" }));
     const run = await h.start("f");
-    expect(run.output).toMatchObject({ status: 500, body: { reason: "db down" }, error: { type: "http_status", status: 500 } });
+    expect(run.output).toMatchObject({
+      status: 500,
+      body: { reason: "db down" },
+      error: { type: "http_status", status: 500 },
+    });
   });
 });
 
@@ -212,7 +244,14 @@ describe("Idempotency-Key", () => {
   });
 
   it("differs between two steps of one run", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "a", http: { method: "GET", url: URL_A } }, { id: "b", http: { method: "GET", url: URL_B } }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [
+          { id: "a", http: { method: "GET", url: URL_A } },
+          { id: "b", http: { method: "GET", url: URL_B } },
+        ]),
+      ],
+    });
     h.http.fallback = reply(200);
     await h.start("f");
     expect(h.http.requests[0]!.headers["idempotency-key"]).not.toBe(h.http.requests[1]!.headers["idempotency-key"]);

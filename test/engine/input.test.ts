@@ -2,7 +2,11 @@
 import { describe, expect, it } from "vitest";
 import { checkSchema, validateInput } from "../../src/engine/input";
 
-const schema = { type: "object", required: ["city"], properties: { city: { type: "string" }, days: { type: "integer", minimum: 1 } } };
+const schema = {
+  type: "object",
+  required: ["city"],
+  properties: { city: { type: "string" }, days: { type: "integer", minimum: 1 } },
+};
 
 describe("input validation", () => {
   it("accepts anything when the flow has no schema", () => {
@@ -22,7 +26,10 @@ describe("input validation", () => {
   });
 
   it("names nested fields and array items", () => {
-    const s = { type: "object", properties: { items: { type: "array", items: { type: "object", properties: { n: { type: "number" } } } } } };
+    const s = {
+      type: "object",
+      properties: { items: { type: "array", items: { type: "object", properties: { n: { type: "number" } } } } },
+    };
     expect(validateInput(s, { items: [{ n: 1 }, { n: "x" }] }).map((i) => i.path)).toEqual(["input.items.1.n"]);
   });
 

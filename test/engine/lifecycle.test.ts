@@ -58,7 +58,9 @@ describe("manual retry", () => {
   });
 
   it("gives the retried step its full number of attempts again", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "b", http: { method: "GET", url: URL_A }, retry: { max_attempts: 2 } }])] });
+    const h = makeHarness({
+      flows: [flow("f", [{ id: "b", http: { method: "GET", url: URL_A }, retry: { max_attempts: 2 } }])],
+    });
     h.http.fallback = reply(500);
     const run = await h.start("f");
     await h.engine.retry(run.id);
@@ -69,7 +71,16 @@ describe("manual retry", () => {
 
   it("resumes from the failed main step after the error handler failed too", async () => {
     const h = makeHarness({
-      flows: [flow("f", [{ id: "a", compute: 1 }, { id: "b", http: { method: "GET", url: URL_A } }], { on_failure: [{ id: "h", fail: {} }] })],
+      flows: [
+        flow(
+          "f",
+          [
+            { id: "a", compute: 1 },
+            { id: "b", http: { method: "GET", url: URL_A } },
+          ],
+          { on_failure: [{ id: "h", fail: {} }] },
+        ),
+      ],
     });
     h.http.reply(reply(500));
     const run = await h.start("f");
@@ -144,7 +155,9 @@ describe("replay", () => {
   });
 
   it("checks a replacement input against the flow's schema", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "c", compute: 1 }], { input: { type: "object", required: ["x"] } })] });
+    const h = makeHarness({
+      flows: [flow("f", [{ id: "c", compute: 1 }], { input: { type: "object", required: ["x"] } })],
+    });
     const first = await h.start("f", { x: 1 });
     await expectEngineError(h.engine.replay(first.id, { input: {} }), "invalid");
   });
@@ -162,7 +175,14 @@ describe("replay", () => {
 
 describe("cancel", () => {
   it("cancels a running run, aborts its request and closes its attempt", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "b", http: { method: "GET", url: URL_A } }, { id: "after", compute: 1 }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [
+          { id: "b", http: { method: "GET", url: URL_A } },
+          { id: "after", compute: 1 },
+        ]),
+      ],
+    });
     h.http.fallback = hang;
     const run = await h.start("f");
     const cancelled = await h.engine.cancel(run.id);
@@ -178,7 +198,11 @@ describe("cancel", () => {
   });
 
   it("cancels a run waiting for a retry so that it never runs again", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "b", http: { method: "GET", url: URL_A }, retry: { max_attempts: 3, delay_ms: 1000 } }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [{ id: "b", http: { method: "GET", url: URL_A }, retry: { max_attempts: 3, delay_ms: 1000 } }]),
+      ],
+    });
     h.http.fallback = reply(500);
     const run = await h.start("f");
     expect(run.status).toBe("retrying");
@@ -189,7 +213,14 @@ describe("cancel", () => {
   });
 
   it("cancels a sleeping run", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "nap", sleep: { ms: 1000 } }, { id: "after", compute: 1 }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [
+          { id: "nap", sleep: { ms: 1000 } },
+          { id: "after", compute: 1 },
+        ]),
+      ],
+    });
     const run = await h.start("f");
     await h.engine.cancel(run.id);
     await h.advance(1000);
@@ -212,7 +243,11 @@ describe("cancel", () => {
 
 describe("waitFor", () => {
   it("resolves with the run once it ends after its retries", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "b", http: { method: "GET", url: URL_A }, retry: { max_attempts: 2, delay_ms: 1000 } }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [{ id: "b", http: { method: "GET", url: URL_A }, retry: { max_attempts: 2, delay_ms: 1000 } }]),
+      ],
+    });
     h.http.reply(reply(500), reply(200, { fine: true }));
     const run = await h.start("f");
     let got: unknown = "pending";
@@ -224,7 +259,9 @@ describe("waitFor", () => {
   });
 
   it("resolves with undefined when the run is still going after the timeout", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "b", http: { method: "GET", url: URL_A }, timeout_ms: 600_000 }])] });
+    const h = makeHarness({
+      flows: [flow("f", [{ id: "b", http: { method: "GET", url: URL_A }, timeout_ms: 600_000 }])],
+    });
     h.http.fallback = hang;
     const run = await h.start("f");
     let got: unknown = "pending";
@@ -255,7 +292,14 @@ describe("waitFor", () => {
 
 describe("crash recovery", () => {
   it("runs an interrupted step again once its lease lapses, marking the lost attempt failed", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "a", compute: 1 }, { id: "b", http: { method: "GET", url: URL_A }, timeout_ms: 1000 }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [
+          { id: "a", compute: 1 },
+          { id: "b", http: { method: "GET", url: URL_A }, timeout_ms: 1000 },
+        ]),
+      ],
+    });
     h.http.reply(hang);
     const run = await h.start("f");
     // The process dies: its engine and timers are gone; a new engine shares the store.
@@ -271,7 +315,11 @@ describe("crash recovery", () => {
     expect(done.status).toBe("succeeded");
     expect(done.output).toMatchObject({ body: "again" });
     expect(await h.attemptsOf(run.id, "b")).toEqual([
-      expect.objectContaining({ attempt: 1, status: "failed", error: expect.objectContaining({ message: expect.stringContaining("interrupted") }) }),
+      expect.objectContaining({
+        attempt: 1,
+        status: "failed",
+        error: expect.objectContaining({ message: expect.stringContaining("interrupted") }),
+      }),
       expect.objectContaining({ attempt: 2, status: "succeeded" }),
     ]);
     expect(await h.attemptsOf(run.id, "a")).toHaveLength(1);
@@ -279,7 +327,14 @@ describe("crash recovery", () => {
   });
 
   it("fails a step the process died in twice in a row instead of resuming it a third time, and alerts", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "a", compute: 1 }, { id: "b", http: { method: "GET", url: URL_A }, timeout_ms: 1000 }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [
+          { id: "a", compute: 1 },
+          { id: "b", http: { method: "GET", url: URL_A }, timeout_ms: 1000 },
+        ]),
+      ],
+    });
     h.http.fallback = hang;
     const run = await h.start("f");
     await h.settle();
@@ -295,7 +350,11 @@ describe("crash recovery", () => {
     expect(h.http.requests).toHaveLength(2);
     const done = await h.run(run.id);
     expect(done.status).toBe("failed");
-    expect(done.error).toMatchObject({ type: "runtime", step: "b", message: "step b was interrupted 2 times in a row (the process stopped while it ran); not resumed again" });
+    expect(done.error).toMatchObject({
+      type: "runtime",
+      step: "b",
+      message: "step b was interrupted 2 times in a row (the process stopped while it ran); not resumed again",
+    });
     expect(h.alerts).toHaveLength(1);
     expect(h.alerts[0]!.error).toMatchObject({ type: "runtime", step: "b" });
     const attempts = await h.attemptsOf(run.id, "b");
@@ -304,7 +363,18 @@ describe("crash recovery", () => {
   });
 
   it("resumes again after one interruption that a finished attempt separates from the next", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "b", http: { method: "GET", url: URL_A }, timeout_ms: 1000, retry: { max_attempts: 3, backoff: "constant", delay_ms: 10 } }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [
+          {
+            id: "b",
+            http: { method: "GET", url: URL_A },
+            timeout_ms: 1000,
+            retry: { max_attempts: 3, backoff: "constant", delay_ms: 10 },
+          },
+        ]),
+      ],
+    });
     h.http.reply(hang);
     h.http.reply(reply(503));
     h.http.reply(hang);
@@ -334,7 +404,10 @@ describe("crash recovery", () => {
 describe("waitFor with a slow store", () => {
   it("does not miss a run that ends while its status is being read", async () => {
     let finish!: (v: unknown) => void;
-    const h = makeHarness({ scripts: { slow: () => new Promise((r) => (finish = r)) }, flows: [flow("f", [{ id: "s", script: { name: "slow" } }])] });
+    const h = makeHarness({
+      scripts: { slow: () => new Promise((r) => (finish = r)) },
+      flows: [flow("f", [{ id: "s", script: { name: "slow" } }])],
+    });
     const run = await h.start("f");
     h.store.readLatency = 3;
     let got: unknown = "pending";

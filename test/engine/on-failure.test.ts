@@ -3,12 +3,20 @@ import { describe, expect, it } from "vitest";
 import type { ScriptContext } from "../../src/engine/ports";
 import { flow, makeHarness, reply, URL_A } from "./harness";
 
-const failingCall = (extra: Record<string, unknown> = {}) => ({ id: "fetch", http: { method: "GET", url: URL_A }, ...extra });
+const failingCall = (extra: Record<string, unknown> = {}) => ({
+  id: "fetch",
+  http: { method: "GET", url: URL_A },
+  ...extra,
+});
 
 describe("on_failure", () => {
   it("runs the error handler after the last attempt and the run is recovered with the handler's output", async () => {
     const h = makeHarness({
-      flows: [flow("f", [failingCall({ retry: { max_attempts: 2 } })], { on_failure: [{ id: "fallback", compute: { source: "unavailable" } }] })],
+      flows: [
+        flow("f", [failingCall({ retry: { max_attempts: 2 } })], {
+          on_failure: [{ id: "fallback", compute: { source: "unavailable" } }],
+        }),
+      ],
     });
     h.http.fallback = reply(500);
     const run = await h.start("f");
@@ -27,7 +35,11 @@ describe("on_failure", () => {
   });
 
   it("skips the main steps after the failed one", async () => {
-    const h = makeHarness({ flows: [flow("f", [failingCall(), { id: "after", compute: 1 }], { on_failure: [{ id: "fallback", compute: 2 }] })] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [failingCall(), { id: "after", compute: 1 }], { on_failure: [{ id: "fallback", compute: 2 }] }),
+      ],
+    });
     h.http.reply(reply(500));
     const run = await h.start("f");
     expect(await h.attemptsOf(run.id, "after")).toHaveLength(0);
@@ -35,7 +47,13 @@ describe("on_failure", () => {
   });
 
   it("gives handler steps the error context as `error`", async () => {
-    const h = makeHarness({ flows: [flow("f", [failingCall({ retry: { max_attempts: 2 } })], { on_failure: [{ id: "fallback", compute: "{{ error }}" }] })] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [failingCall({ retry: { max_attempts: 2 } })], {
+          on_failure: [{ id: "fallback", compute: "{{ error }}" }],
+        }),
+      ],
+    });
     h.http.fallback = reply(500, "down");
     const run = await h.start("f");
     expect(run.output).toEqual({
@@ -44,24 +62,57 @@ describe("on_failure", () => {
       step: "fetch",
       attempts: 2,
       status: 500,
-      details: { body: "down", headers: expect.any(Object), request: expect.objectContaining({ method: "GET", url: "http://api.test/a" }) },
+      details: {
+        body: "down",
+        headers: expect.any(Object),
+        request: expect.objectContaining({ method: "GET", url: "http://api.test/a" }),
+      },
     });
   });
 
   it("reads error fields with both error.message and error:message", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "x", fail: { message: "nope" } }], { on_failure: [{ id: "fallback", compute: ["{{ error.message }}", "{{ error:message }}", "at {{ error:step }}"] }] })] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [{ id: "x", fail: { message: "nope" } }], {
+          on_failure: [
+            { id: "fallback", compute: ["{{ error.message }}", "{{ error:message }}", "at {{ error:step }}"] },
+          ],
+        }),
+      ],
+    });
     expect((await h.start("f")).output).toEqual(["nope", "nope", "at x"]);
   });
 
   it("gives handler steps `failed`: the failed step's last result with its error in `error`", async () => {
-    const h = makeHarness({ flows: [flow("f", [failingCall()], { on_failure: [{ id: "fallback", compute: { status: "{{ failed.status }}", body: "{{ failed.body }}", msg: "{{ failed.error.message }}" } }] })] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [failingCall()], {
+          on_failure: [
+            {
+              id: "fallback",
+              compute: { status: "{{ failed.status }}", body: "{{ failed.body }}", msg: "{{ failed.error.message }}" },
+            },
+          ],
+        }),
+      ],
+    });
     h.http.reply(reply(502, { why: "gateway" }));
-    expect((await h.start("f")).output).toEqual({ status: 502, body: { why: "gateway" }, msg: "GET http://api.test/a returned 502" });
+    expect((await h.start("f")).output).toEqual({
+      status: 502,
+      body: { why: "gateway" },
+      msg: "GET http://api.test/a returned 502",
+    });
   });
 
   it("gives `failed` only the error when the failed step had no result", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "x", fail: { message: "m" } }], { on_failure: [{ id: "fallback", compute: "{{ failed }}" }] })] });
-    expect((await h.start("f")).output).toEqual({ error: { message: "m", type: "runtime", step: "x", attempts: 1, status: null, details: {} } });
+    const h = makeHarness({
+      flows: [
+        flow("f", [{ id: "x", fail: { message: "m" } }], { on_failure: [{ id: "fallback", compute: "{{ failed }}" }] }),
+      ],
+    });
+    expect((await h.start("f")).output).toEqual({
+      error: { message: "m", type: "runtime", step: "x", attempts: 1, status: null, details: {} },
+    });
   });
 
   it("hands error and failed to handler scripts", async () => {
@@ -83,13 +134,31 @@ describe("on_failure", () => {
   });
 
   it("lets handler steps read results of main steps that succeeded", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "a", compute: { n: 1 } }, { id: "x", fail: {} }], { on_failure: [{ id: "fallback", compute: "{{ steps.a.n }}" }] })] });
+    const h = makeHarness({
+      flows: [
+        flow(
+          "f",
+          [
+            { id: "a", compute: { n: 1 } },
+            { id: "x", fail: {} },
+          ],
+          { on_failure: [{ id: "fallback", compute: "{{ steps.a.n }}" }] },
+        ),
+      ],
+    });
     expect((await h.start("f")).output).toBe(1);
   });
 
   it("ends the run failed with the handler's error when a handler step fails", async () => {
     const h = makeHarness({
-      flows: [flow("f", [failingCall()], { on_failure: [{ id: "fallback", fail: { message: "handler broke" } }, { id: "never", compute: 1 }] })],
+      flows: [
+        flow("f", [failingCall()], {
+          on_failure: [
+            { id: "fallback", fail: { message: "handler broke" } },
+            { id: "never", compute: 1 },
+          ],
+        }),
+      ],
     });
     h.http.reply(reply(500));
     const run = await h.start("f");
@@ -115,7 +184,11 @@ describe("on_failure", () => {
           return "sent";
         },
       },
-      flows: [flow("f", [{ id: "x", fail: {} }], { on_failure: [{ id: "tell", script: { name: "flaky" }, retry: { max_attempts: 3, delay_ms: 100 } }] })],
+      flows: [
+        flow("f", [{ id: "x", fail: {} }], {
+          on_failure: [{ id: "tell", script: { name: "flaky" }, retry: { max_attempts: 3, delay_ms: 100 } }],
+        }),
+      ],
     });
     const run = await h.start("f");
     expect(run.status).toBe("retrying");
@@ -128,7 +201,21 @@ describe("on_failure", () => {
 
   it("keeps error and failed for handler steps across a backoff wait", async () => {
     const h = makeHarness({
-      flows: [flow("f", [failingCall()], { on_failure: [{ id: "tell", http: { method: "POST", url: "http://hooks.test/x", body: { e: "{{ error:message }}", s: "{{ failed.status }}" } }, retry: { max_attempts: 2, delay_ms: 50 } }] })],
+      flows: [
+        flow("f", [failingCall()], {
+          on_failure: [
+            {
+              id: "tell",
+              http: {
+                method: "POST",
+                url: "http://hooks.test/x",
+                body: { e: "{{ error:message }}", s: "{{ failed.status }}" },
+              },
+              retry: { max_attempts: 2, delay_ms: 50 },
+            },
+          ],
+        }),
+      ],
     });
     h.http.reply(reply(500), reply(503), reply(200));
     const run = await h.start("f");
@@ -150,7 +237,12 @@ describe("on_failure", () => {
 describe("continue_on_error", () => {
   it("makes the failed result the step's result and goes on", async () => {
     const h = makeHarness({
-      flows: [flow("f", [failingCall({ continue_on_error: true }), { id: "next", compute: { s: "{{ steps.fetch.status }}", t: "{{ steps.fetch.error.type }}" } }])],
+      flows: [
+        flow("f", [
+          failingCall({ continue_on_error: true }),
+          { id: "next", compute: { s: "{{ steps.fetch.status }}", t: "{{ steps.fetch.error.type }}" } },
+        ]),
+      ],
     });
     h.http.reply(reply(500, { a: 1 }));
     const run = await h.start("f");
@@ -159,7 +251,14 @@ describe("continue_on_error", () => {
   });
 
   it("uses every attempt before continuing", async () => {
-    const h = makeHarness({ flows: [flow("f", [failingCall({ continue_on_error: true, retry: { max_attempts: 3 } }), { id: "next", compute: "{{ steps.fetch.error.attempts }}" }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [
+          failingCall({ continue_on_error: true, retry: { max_attempts: 3 } }),
+          { id: "next", compute: "{{ steps.fetch.error.attempts }}" },
+        ]),
+      ],
+    });
     h.http.fallback = reply(500);
     const run = await h.start("f");
     expect(h.http.requests).toHaveLength(3);
@@ -167,7 +266,11 @@ describe("continue_on_error", () => {
   });
 
   it("does not run the error handler for a step that continues on error", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "x", fail: {}, continue_on_error: true }], { on_failure: [{ id: "fallback", compute: 1 }] })] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [{ id: "x", fail: {}, continue_on_error: true }], { on_failure: [{ id: "fallback", compute: 1 }] }),
+      ],
+    });
     const run = await h.start("f");
     expect(run.status).toBe("succeeded");
     expect(run.output).toMatchObject({ error: { type: "runtime", step: "x" } });
@@ -179,7 +282,12 @@ describe("async steps", () => {
     let finish!: (v: unknown) => void;
     const h = makeHarness({
       scripts: { slow: () => new Promise((r) => (finish = r)) },
-      flows: [flow("f", [{ id: "bg", script: { name: "slow" }, async: true }, { id: "after", compute: "done" }])],
+      flows: [
+        flow("f", [
+          { id: "bg", script: { name: "slow" }, async: true },
+          { id: "after", compute: "done" },
+        ]),
+      ],
     });
     const run = await h.start("f");
     expect(run.status).toBe("succeeded");
@@ -191,7 +299,14 @@ describe("async steps", () => {
   });
 
   it("never fails the run when an async step fails", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "bg", fail: { message: "bg broke" }, async: true }, { id: "after", compute: 1 }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [
+          { id: "bg", fail: { message: "bg broke" }, async: true },
+          { id: "after", compute: 1 },
+        ]),
+      ],
+    });
     const run = await h.start("f");
     expect(run.status).toBe("succeeded");
     expect(h.alerts).toHaveLength(0);
@@ -199,7 +314,14 @@ describe("async steps", () => {
   });
 
   it("retries a failing async step with its policy after the run has ended", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "bg", http: { method: "POST", url: URL_A }, async: true, retry: { max_attempts: 2, delay_ms: 100 } }, { id: "after", compute: 1 }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [
+          { id: "bg", http: { method: "POST", url: URL_A }, async: true, retry: { max_attempts: 2, delay_ms: 100 } },
+          { id: "after", compute: 1 },
+        ]),
+      ],
+    });
     h.http.reply(reply(500), reply(200));
     const run = await h.start("f");
     expect(run.status).toBe("succeeded");
@@ -211,7 +333,14 @@ describe("async steps", () => {
   });
 
   it("does not make an async step's result the run's output", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "a", compute: "main" }, { id: "bg", compute: "side", async: true }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [
+          { id: "a", compute: "main" },
+          { id: "bg", compute: "side", async: true },
+        ]),
+      ],
+    });
     expect((await h.start("f")).output).toBe("main");
   });
 });

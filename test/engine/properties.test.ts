@@ -52,10 +52,15 @@ function checkIssues(raw: unknown, result: ReturnType<typeof parseFlow>): void {
 
 type Mutation = { path: (string | number)[]; op: "set"; value: unknown } | { path: (string | number)[]; op: "delete" };
 
-function allPaths(value: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+function allPaths(
+  value: unknown,
+  prefix: (string | number)[] = [],
+  out: (string | number)[][] = [],
+): (string | number)[][] {
   out.push(prefix);
   if (Array.isArray(value)) value.forEach((v, i) => allPaths(v, [...prefix, i], out));
-  else if (value !== null && typeof value === "object") for (const [k, v] of Object.entries(value)) allPaths(v, [...prefix, k], out);
+  else if (value !== null && typeof value === "object")
+    for (const [k, v] of Object.entries(value)) allPaths(v, [...prefix, k], out);
   return out;
 }
 
@@ -79,7 +84,22 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({
     path: fc.constantFrom(...PATHS),
     op: fc.constant("set" as const),
-    value: fc.constantFrom<unknown>("{{", "{{ }}", "{{ steps.nope.x }}", "{{ error:message }}", "{{ a + b }}", -1, 0, 1e12, "", null, [], {}, "GET", "http://x"),
+    value: fc.constantFrom<unknown>(
+      "{{",
+      "{{ }}",
+      "{{ steps.nope.x }}",
+      "{{ error:message }}",
+      "{{ a + b }}",
+      -1,
+      0,
+      1e12,
+      "",
+      null,
+      [],
+      {},
+      "GET",
+      "http://x",
+    ),
   }),
 );
 
@@ -99,7 +119,19 @@ describe("parseFlow fuzzing", () => {
         name: fc.oneof(fc.string(), fc.constantFrom("ok", "a_b-1")),
         steps: fc.array(
           fc.dictionary(
-            fc.constantFrom("id", "http", "compute", "script", "sleep", "fail", "retry", "async", "timeout_ms", "error", "__proto__"),
+            fc.constantFrom(
+              "id",
+              "http",
+              "compute",
+              "script",
+              "sleep",
+              "fail",
+              "retry",
+              "async",
+              "timeout_ms",
+              "error",
+              "__proto__",
+            ),
             fc.jsonValue({ maxDepth: 2 }),
           ),
           { maxLength: 4 },
@@ -155,11 +187,26 @@ const templateText = fc
   .array(
     fc.oneof(
       fc.string({ maxLength: 8 }),
-      fc.constantFrom("{{", "}}", "{", "}", "{{ input }}", "{{ input.a }}", "{{error:message}}", "{{ steps.a }}", "{{ input[0] }}", "{{ x }}", "{{ }}"),
+      fc.constantFrom(
+        "{{",
+        "}}",
+        "{",
+        "}",
+        "{{ input }}",
+        "{{ input.a }}",
+        "{{error:message}}",
+        "{{ steps.a }}",
+        "{{ input[0] }}",
+        "{{ x }}",
+        "{{ }}",
+      ),
       fc.string({ maxLength: 12 }).map((s) => `{{ ${s} }}`),
       fc
         .tuple(
-          fc.array(fc.constantFrom("input", "steps", "error", "a", "b", "0", "message", "__proto__", "constructor", "length"), { minLength: 1, maxLength: 4 }),
+          fc.array(
+            fc.constantFrom("input", "steps", "error", "a", "b", "0", "message", "__proto__", "constructor", "length"),
+            { minLength: 1, maxLength: 4 },
+          ),
           fc.constantFrom(".", ":"),
         )
         .map(([ps, sep]) => `{{ ${ps.join(sep)} }}`),
@@ -222,7 +269,14 @@ describe("retry delay properties", () => {
         fc.option(fc.integer({ min: 0, max: 50_000 }), { nil: undefined }),
         fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
         (delay_ms, multiplier, attempt, max_delay_ms, r) => {
-          const policy = mergePolicy({ max_attempts: 10, backoff: "exponential", delay_ms, multiplier, jitter: true, max_delay_ms });
+          const policy = mergePolicy({
+            max_attempts: 10,
+            backoff: "exponential",
+            delay_ms,
+            multiplier,
+            jitter: true,
+            max_delay_ms,
+          });
           const d = nextDelay(policy, attempt, "network", () => r)!;
           const full = delay_ms * multiplier ** (attempt - 1);
           const cap = max_delay_ms ?? MAX_DELAY_MS;

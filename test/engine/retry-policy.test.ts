@@ -47,7 +47,13 @@ describe("nextDelay", () => {
   });
 
   it("never waits longer than max_delay_ms", () => {
-    const p = mergePolicy({ max_attempts: 6, backoff: "exponential", delay_ms: 1000, multiplier: 10, max_delay_ms: 5000 });
+    const p = mergePolicy({
+      max_attempts: 6,
+      backoff: "exponential",
+      delay_ms: 1000,
+      multiplier: 10,
+      max_delay_ms: 5000,
+    });
     expect([1, 2, 3].map((a) => nextDelay(p, a, "network", fixed(0)))).toEqual([1000, 5000, 5000]);
   });
 
@@ -87,12 +93,14 @@ describe("nextDelay", () => {
 describe("which errors are retried", () => {
   it("retries runtime, network, timeout, http_status and permission_denied errors by default", () => {
     const p = mergePolicy({ max_attempts: 2 });
-    for (const t of ["runtime", "network", "timeout", "http_status", "permission_denied"] as const) expect(isRetryable(p, t)).toBe(true);
+    for (const t of ["runtime", "network", "timeout", "http_status", "permission_denied"] as const)
+      expect(isRetryable(p, t)).toBe(true);
   });
 
   it("does not retry template, validation or cancelled errors by default", () => {
     const p = mergePolicy({ max_attempts: 2 });
-    for (const t of ["template", "validation", "cancelled"] as const) expect(nextDelay(p, 1, t, fixed(0))).toBeUndefined();
+    for (const t of ["template", "validation", "cancelled"] as const)
+      expect(nextDelay(p, 1, t, fixed(0))).toBeUndefined();
   });
 
   it("retries only the types listed in retry_on", () => {

@@ -76,7 +76,12 @@ describe("retry delays", () => {
     expect(h.store.commits.flat().some((w) => w.op === "updateRun" && w.set.status === "retrying")).toBe(false);
   });
 
-  async function observedDelays(retry: Record<string, unknown>, failures: number, random?: () => number, replies?: ReturnType<typeof reply>[]): Promise<number[]> {
+  async function observedDelays(
+    retry: Record<string, unknown>,
+    failures: number,
+    random?: () => number,
+    replies?: ReturnType<typeof reply>[],
+  ): Promise<number[]> {
     const h = makeHarness({ flows: [flow("f", [get({ retry })])], random });
     h.http.fallback = reply(500);
     if (replies) h.http.reply(...replies);
@@ -97,11 +102,15 @@ describe("retry delays", () => {
   });
 
   it("multiplies the wait by multiplier after each attempt with exponential backoff", async () => {
-    expect(await observedDelays({ max_attempts: 5, backoff: "exponential", delay_ms: 100, multiplier: 3 }, 5)).toEqual([100, 300, 900, 2700]);
+    expect(await observedDelays({ max_attempts: 5, backoff: "exponential", delay_ms: 100, multiplier: 3 }, 5)).toEqual([
+      100, 300, 900, 2700,
+    ]);
   });
 
   it("caps exponential waits at max_delay_ms", async () => {
-    expect(await observedDelays({ max_attempts: 5, backoff: "exponential", delay_ms: 1000, max_delay_ms: 3000 }, 5)).toEqual([1000, 2000, 3000, 3000]);
+    expect(
+      await observedDelays({ max_attempts: 5, backoff: "exponential", delay_ms: 1000, max_delay_ms: 3000 }, 5),
+    ).toEqual([1000, 2000, 3000, 3000]);
   });
 
   it("jitters waits between half and all of the delay using the engine's random source", async () => {
@@ -110,7 +119,11 @@ describe("retry delays", () => {
   });
 
   it("waits at least a 429's Retry-After seconds", async () => {
-    expect(await observedDelays({ max_attempts: 2, delay_ms: 100 }, 2, undefined, [reply(429, "slow down", { "retry-after": "5" })])).toEqual([5000]);
+    expect(
+      await observedDelays({ max_attempts: 2, delay_ms: 100 }, 2, undefined, [
+        reply(429, "slow down", { "retry-after": "5" }),
+      ]),
+    ).toEqual([5000]);
   });
 
   it("waits at least a 503's Retry-After given as an HTTP date", async () => {
@@ -122,17 +135,25 @@ describe("retry delays", () => {
   });
 
   it("caps Retry-After by max_delay_ms", async () => {
-    expect(await observedDelays({ max_attempts: 2, delay_ms: 100, max_delay_ms: 2000 }, 2, undefined, [reply(429, "", { "retry-after": "60" })])).toEqual([2000]);
+    expect(
+      await observedDelays({ max_attempts: 2, delay_ms: 100, max_delay_ms: 2000 }, 2, undefined, [
+        reply(429, "", { "retry-after": "60" }),
+      ]),
+    ).toEqual([2000]);
   });
 
   it("ignores Retry-After on statuses other than 429 and 503", async () => {
-    expect(await observedDelays({ max_attempts: 2, delay_ms: 100 }, 2, undefined, [reply(500, "", { "retry-after": "60" })])).toEqual([100]);
+    expect(
+      await observedDelays({ max_attempts: 2, delay_ms: 100 }, 2, undefined, [reply(500, "", { "retry-after": "60" })]),
+    ).toEqual([100]);
   });
 });
 
 describe("which failures are retried", () => {
   it("does not retry error types missing from retry_on", async () => {
-    const h = makeHarness({ flows: [flow("f", [get({ retry: { max_attempts: 3, retry_on: ["timeout", "network"] } })])] });
+    const h = makeHarness({
+      flows: [flow("f", [get({ retry: { max_attempts: 3, retry_on: ["timeout", "network"] } })])],
+    });
     h.http.fallback = reply(500);
     const run = await h.start("f");
     expect(h.http.requests).toHaveLength(1);
@@ -146,7 +167,9 @@ describe("which failures are retried", () => {
   });
 
   it("fails at once on a non_retryable error type", async () => {
-    const h = makeHarness({ flows: [flow("f", [get({ retry: { max_attempts: 3, non_retryable: ["permission_denied"] } })])] });
+    const h = makeHarness({
+      flows: [flow("f", [get({ retry: { max_attempts: 3, non_retryable: ["permission_denied"] } })])],
+    });
     h.http.fallback = reply(403);
     const run = await h.start("f");
     expect(h.http.requests).toHaveLength(1);
@@ -154,7 +177,9 @@ describe("which failures are retried", () => {
   });
 
   it("does not retry a template error by default", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "c", compute: "{{ input.missing }}", retry: { max_attempts: 3 } }])] });
+    const h = makeHarness({
+      flows: [flow("f", [{ id: "c", compute: "{{ input.missing }}", retry: { max_attempts: 3 } }])],
+    });
     const run = await h.start("f");
     expect(run.error).toMatchObject({ type: "template", attempts: 1 });
     expect(await h.attemptsOf(run.id, "c")).toHaveLength(1);
@@ -163,7 +188,9 @@ describe("which failures are retried", () => {
 
 describe("layering of retry policies", () => {
   it("lets a step's retry override its flow's field by field", async () => {
-    const h = makeHarness({ flows: [flow("f", [get({ retry: { max_attempts: 3 } })], { retry: { max_attempts: 2, delay_ms: 500 } })] });
+    const h = makeHarness({
+      flows: [flow("f", [get({ retry: { max_attempts: 3 } })], { retry: { max_attempts: 2, delay_ms: 500 } })],
+    });
     h.http.fallback = reply(500);
     const run = await h.start("f");
     expect(run.dueAt! - h.clock.now()).toBe(500);
@@ -174,7 +201,10 @@ describe("layering of retry policies", () => {
   });
 
   it("lets a flow's retry override the global defaults field by field", async () => {
-    const h = makeHarness({ defaults: { retry: { max_attempts: 3, delay_ms: 50 } }, flows: [flow("f", [get()], { retry: { delay_ms: 70 } })] });
+    const h = makeHarness({
+      defaults: { retry: { max_attempts: 3, delay_ms: 50 } },
+      flows: [flow("f", [get()], { retry: { delay_ms: 70 } })],
+    });
     h.http.fallback = reply(500);
     const run = await h.start("f");
     expect(run.dueAt! - h.clock.now()).toBe(70);
@@ -191,7 +221,9 @@ describe("layering of retry policies", () => {
   });
 
   it("applies a step's policy only to that step", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "a", http: { method: "GET", url: URL_A }, retry: { max_attempts: 3 } }, get()])] });
+    const h = makeHarness({
+      flows: [flow("f", [{ id: "a", http: { method: "GET", url: URL_A }, retry: { max_attempts: 3 } }, get()])],
+    });
     h.http.reply(reply(200), reply(500), reply(200));
     const run = await h.start("f");
     expect(run.status).toBe("failed");

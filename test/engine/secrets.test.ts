@@ -8,14 +8,31 @@ const secrets = { API_KEY: SECRET };
 
 describe("secrets", () => {
   it("are filled into requests as {{ secrets.NAME }}", async () => {
-    const h = makeHarness({ secrets, flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A, headers: { Authorization: "Bearer {{ secrets.API_KEY }}" } } }])] });
+    const h = makeHarness({
+      secrets,
+      flows: [
+        flow("f", [
+          {
+            id: "call",
+            http: { method: "GET", url: URL_A, headers: { Authorization: "Bearer {{ secrets.API_KEY }}" } },
+          },
+        ]),
+      ],
+    });
     h.http.reply(reply(200));
     await h.start("f");
     expect(h.http.requests[0]!.headers.authorization).toBe(`Bearer ${SECRET}`);
   });
 
   it("are redacted in a stored attempt output that echoes them", async () => {
-    const h = makeHarness({ secrets, flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A, headers: { Authorization: "{{ secrets.API_KEY }}" } } }])] });
+    const h = makeHarness({
+      secrets,
+      flows: [
+        flow("f", [
+          { id: "call", http: { method: "GET", url: URL_A, headers: { Authorization: "{{ secrets.API_KEY }}" } } },
+        ]),
+      ],
+    });
     h.http.reply((req) => reply(200, { echoed: req.headers.authorization })(req));
     const run = await h.start("f");
     const [a] = await h.attemptsOf(run.id, "call");
@@ -24,19 +41,29 @@ describe("secrets", () => {
   });
 
   it("are redacted in a stored error message and details", async () => {
-    const h = makeHarness({ secrets, flows: [flow("f", [{ id: "call", http: { method: "GET", url: `http://api.test/{{ secrets.API_KEY }}/x` } }])] });
+    const h = makeHarness({
+      secrets,
+      flows: [flow("f", [{ id: "call", http: { method: "GET", url: `http://api.test/{{ secrets.API_KEY }}/x` } }])],
+    });
     h.http.reply(reply(500, `bad key ${SECRET}`, { "x-key": SECRET }));
     const run = await h.start("f");
     const [a] = await h.attemptsOf(run.id, "call");
     for (const e of [a!.error, run.error]) {
       expect(e!.message).toBe(`GET http://api.test/${REDACTED}/x returned 500`);
-      expect(e!.details).toMatchObject({ body: `bad key ${REDACTED}`, headers: expect.objectContaining({ "x-key": REDACTED }), request: { url: `http://api.test/${REDACTED}/x` } });
+      expect(e!.details).toMatchObject({
+        body: `bad key ${REDACTED}`,
+        headers: expect.objectContaining({ "x-key": REDACTED }),
+        request: { url: `http://api.test/${REDACTED}/x` },
+      });
     }
   });
 
   it("are redacted where a URL carries them percent-encoded", async () => {
     const spaced = "s3cret with/slash&amp";
-    const h = makeHarness({ secrets: { ODD: spaced }, flows: [flow("f", [{ id: "call", http: { method: "GET", url: "http://api.test/{{ secrets.ODD }}/x" } }])] });
+    const h = makeHarness({
+      secrets: { ODD: spaced },
+      flows: [flow("f", [{ id: "call", http: { method: "GET", url: "http://api.test/{{ secrets.ODD }}/x" } }])],
+    });
     h.http.reply((req) => reply(500, `you sent ${new URL(req.url).pathname}`)(req));
     const run = await h.start("f");
     const text = JSON.stringify(await h.attemptsOf(run.id, "call")) + JSON.stringify(run);
@@ -46,7 +73,12 @@ describe("secrets", () => {
   });
 
   it("are redacted in the run output", async () => {
-    const h = makeHarness({ secrets, flows: [flow("f", [{ id: "c", compute: { token: "{{ secrets.API_KEY }}", mixed: "key={{ secrets.API_KEY }}" } }])] });
+    const h = makeHarness({
+      secrets,
+      flows: [
+        flow("f", [{ id: "c", compute: { token: "{{ secrets.API_KEY }}", mixed: "key={{ secrets.API_KEY }}" } }]),
+      ],
+    });
     expect((await h.start("f")).output).toEqual({ token: REDACTED, mixed: `key=${REDACTED}` });
   });
 
@@ -64,7 +96,10 @@ describe("secrets", () => {
   });
 
   it("are redacted in a network error", async () => {
-    const h = makeHarness({ secrets, flows: [flow("f", [{ id: "call", http: { method: "GET", url: `http://api.test/{{ secrets.API_KEY }}` } }])] });
+    const h = makeHarness({
+      secrets,
+      flows: [flow("f", [{ id: "call", http: { method: "GET", url: `http://api.test/{{ secrets.API_KEY }}` } }])],
+    });
     h.http.reply(refused());
     expect((await h.start("f")).error!.message).not.toContain(SECRET);
   });
@@ -73,9 +108,19 @@ describe("secrets", () => {
     const h = makeHarness({
       secrets,
       flows: [
-        flow("f", [{ id: "call", http: { method: "POST", url: URL_A, body: { key: "{{ secrets.API_KEY }}" } } }, { id: "never", compute: 1 }], {
-          on_failure: [{ id: "tell", compute: { e: "{{ error.message }}", f: "{{ failed }}", s: "{{ secrets.API_KEY }}" } }, { id: "boom", fail: { message: "x {{ secrets.API_KEY }}" } }],
-        }),
+        flow(
+          "f",
+          [
+            { id: "call", http: { method: "POST", url: URL_A, body: { key: "{{ secrets.API_KEY }}" } } },
+            { id: "never", compute: 1 },
+          ],
+          {
+            on_failure: [
+              { id: "tell", compute: { e: "{{ error.message }}", f: "{{ failed }}", s: "{{ secrets.API_KEY }}" } },
+              { id: "boom", fail: { message: "x {{ secrets.API_KEY }}" } },
+            ],
+          },
+        ),
       ],
     });
     h.http.reply((req) => reply(500, { got: JSON.parse(req.body!).key, s: SECRET })(req));
@@ -90,7 +135,11 @@ describe("secrets", () => {
 
   it("redaction replaces every occurrence, longest secret first, and ignores values under 3 characters", () => {
     const redact = makeRedactor({ A: "abc", B: "abcdef", C: "x" });
-    expect(redact({ s: "abcdef abc x", n: 1, l: ["abc"] })).toEqual({ s: `${REDACTED} ${REDACTED} x`, n: 1, l: [REDACTED] });
+    expect(redact({ s: "abcdef abc x", n: 1, l: ["abc"] })).toEqual({
+      s: `${REDACTED} ${REDACTED} x`,
+      n: 1,
+      l: [REDACTED],
+    });
   });
 });
 
@@ -107,7 +156,15 @@ describe("secrets in keys", () => {
 
 describe("secrets in logs", () => {
   it("are redacted from the log line of a failed async step", async () => {
-    const h = makeHarness({ secrets, flows: [flow("f", [{ id: "bg", fail: { message: "bad {{ secrets.API_KEY }}" }, async: true }, { id: "a", compute: 1 }])] });
+    const h = makeHarness({
+      secrets,
+      flows: [
+        flow("f", [
+          { id: "bg", fail: { message: "bad {{ secrets.API_KEY }}" }, async: true },
+          { id: "a", compute: 1 },
+        ]),
+      ],
+    });
     await h.start("f");
     expect(h.logs.length).toBeGreaterThan(0);
     expect(JSON.stringify(h.logs)).not.toContain(SECRET);

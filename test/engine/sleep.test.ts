@@ -3,7 +3,16 @@ import { describe, expect, it } from "vitest";
 import { Engine } from "../../src/engine/engine";
 import { flow, makeHarness } from "./harness";
 
-const sleepy = () => makeHarness({ flows: [flow("f", [{ id: "a", compute: 1 }, { id: "nap", sleep: { ms: 60_000 } }, { id: "b", compute: "{{ steps.a }}" }])] });
+const sleepy = () =>
+  makeHarness({
+    flows: [
+      flow("f", [
+        { id: "a", compute: 1 },
+        { id: "nap", sleep: { ms: 60_000 } },
+        { id: "b", compute: "{{ steps.a }}" },
+      ]),
+    ],
+  });
 
 describe("sleep steps", () => {
   it("park the run as a due row until the sleep ends, with nothing executing", async () => {
@@ -32,7 +41,9 @@ describe("sleep steps", () => {
     const done = await h.run(run.id);
     expect(done.status).toBe("succeeded");
     expect(done.output).toBe(1);
-    expect(await h.attemptsOf(run.id, "nap")).toEqual([expect.objectContaining({ attempt: 1, status: "succeeded", durationMs: 60_000, output: null })]);
+    expect(await h.attemptsOf(run.id, "nap")).toEqual([
+      expect.objectContaining({ attempt: 1, status: "succeeded", durationMs: 60_000, output: null }),
+    ]);
   });
 
   it("survive a restart: a new engine on the same store finishes the run", async () => {
@@ -46,7 +57,14 @@ describe("sleep steps", () => {
   });
 
   it("of 0 ms do not wait", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "nap", sleep: { ms: 0 } }, { id: "b", compute: 2 }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [
+          { id: "nap", sleep: { ms: 0 } },
+          { id: "b", compute: 2 },
+        ]),
+      ],
+    });
     expect((await h.start("f")).status).toBe("succeeded");
   });
 });

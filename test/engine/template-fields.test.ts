@@ -10,14 +10,27 @@ describe("templates in text-only fields", () => {
   });
 
   it("send an object in a header as JSON", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A, headers: { "X-Meta": "{{ input.meta }}" } } }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [{ id: "call", http: { method: "GET", url: URL_A, headers: { "X-Meta": "{{ input.meta }}" } } }]),
+      ],
+    });
     h.http.reply(reply(200));
     await h.start("f", { meta: { a: 1 } });
     expect(h.http.requests[0]!.headers["x-meta"]).toBe('{"a":1}');
   });
 
   it("send an object in a query value as JSON", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A, query: { filter: "{{ input.filter }}", n: "{{ input.n }}" } } }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [
+          {
+            id: "call",
+            http: { method: "GET", url: URL_A, query: { filter: "{{ input.filter }}", n: "{{ input.n }}" } },
+          },
+        ]),
+      ],
+    });
     h.http.reply(reply(200));
     await h.start("f", { filter: { tag: "x" }, n: 3 });
     const url = new URL(h.http.requests[0]!.url);
@@ -26,9 +39,22 @@ describe("templates in text-only fields", () => {
   });
 
   it("give each attempt its own run.attempt number", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "call", http: { method: "GET", url: "http://api.test/a?try={{ run.attempt }}&run={{ run.id }}" }, retry: { max_attempts: 2 } }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [
+          {
+            id: "call",
+            http: { method: "GET", url: "http://api.test/a?try={{ run.attempt }}&run={{ run.id }}" },
+            retry: { max_attempts: 2 },
+          },
+        ]),
+      ],
+    });
     h.http.reply(reply(500), reply(200));
     const run = await h.start("f");
-    expect(h.http.requests.map((r) => r.url)).toEqual([`http://api.test/a?try=1&run=${run.id}`, `http://api.test/a?try=2&run=${run.id}`]);
+    expect(h.http.requests.map((r) => r.url)).toEqual([
+      `http://api.test/a?try=1&run=${run.id}`,
+      `http://api.test/a?try=2&run=${run.id}`,
+    ]);
   });
 });

@@ -40,7 +40,9 @@ describe("templates", () => {
   });
 
   it("stringifies values mixed with text (objects as JSON)", () => {
-    expect(renderString("n={{ input.n }} obj={{ input.obj }} f={{ input.flag }} z={{ input.nothing }}", scope)).toBe('n=3 obj={"a":1} f=false z=null');
+    expect(renderString("n={{ input.n }} obj={{ input.obj }} f={{ input.flag }} z={{ input.nothing }}", scope)).toBe(
+      'n=3 obj={"a":1} f=false z=null',
+    );
   });
 
   it("reads error:message like error.message", () => {
@@ -85,7 +87,13 @@ describe("templates", () => {
   });
 
   it("never executes code: expressions and calls are bad paths", () => {
-    for (const t of ["{{ input.n + 1 }}", "{{ input.city.toUpperCase() }}", "{{ constructor.constructor('return process')() }}", "{{ `x` }}", "{{ }}"]) {
+    for (const t of [
+      "{{ input.n + 1 }}",
+      "{{ input.city.toUpperCase() }}",
+      "{{ constructor.constructor('return process')() }}",
+      "{{ `x` }}",
+      "{{ }}",
+    ]) {
       templateError(() => renderString(t, scope));
     }
   });
@@ -107,6 +115,10 @@ describe("templates", () => {
   });
 
   it("lists the template paths of a value for checks at save time", () => {
-    expect(templatePaths({ a: "{{ input.x }} and {{steps.b.c}}", b: ["{{ error:message }}"] })).toEqual(["input.x", "steps.b.c", "error:message"]);
+    expect(templatePaths({ a: "{{ input.x }} and {{steps.b.c}}", b: ["{{ error:message }}"] })).toEqual([
+      "input.x",
+      "steps.b.c",
+      "error:message",
+    ]);
   });
 });

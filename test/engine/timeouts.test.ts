@@ -3,13 +3,28 @@ import { describe, expect, it } from "vitest";
 import type { Defaults } from "../../src/engine/flow";
 import { flow, hang, makeHarness, reply, URL_A } from "./harness";
 
-async function timedOutAt(opts: { defaults?: Defaults; flowTimeout?: number; stepTimeout?: number; httpTimeout?: number }): Promise<number> {
+async function timedOutAt(opts: {
+  defaults?: Defaults;
+  flowTimeout?: number;
+  stepTimeout?: number;
+  httpTimeout?: number;
+}): Promise<number> {
   const h = makeHarness({
     defaults: opts.defaults,
     flows: [
-      flow("f", [{ id: "call", http: { method: "GET", url: URL_A, timeout_ms: opts.httpTimeout }, timeout_ms: opts.stepTimeout }], {
-        timeout_ms: opts.flowTimeout,
-      }),
+      flow(
+        "f",
+        [
+          {
+            id: "call",
+            http: { method: "GET", url: URL_A, timeout_ms: opts.httpTimeout },
+            timeout_ms: opts.stepTimeout,
+          },
+        ],
+        {
+          timeout_ms: opts.flowTimeout,
+        },
+      ),
     ],
   });
   h.http.fallback = hang;
@@ -32,7 +47,9 @@ async function timedOutAt(opts: { defaults?: Defaults; flowTimeout?: number; ste
 
 describe("timeouts", () => {
   it("fails an attempt that does not answer within timeout_ms with a timeout error", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A }, timeout_ms: 100 }])] });
+    const h = makeHarness({
+      flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A }, timeout_ms: 100 }])],
+    });
     h.http.fallback = hang;
     const run = await h.start("f");
     await h.clock.advance(100);
@@ -43,7 +60,9 @@ describe("timeouts", () => {
   });
 
   it("aborts the request when the attempt times out", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A }, timeout_ms: 100 }])] });
+    const h = makeHarness({
+      flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A }, timeout_ms: 100 }])],
+    });
     h.http.fallback = hang;
     await h.start("f");
     expect(h.http.requests[0]!.signal!.aborted).toBe(false);
@@ -72,7 +91,11 @@ describe("timeouts", () => {
   });
 
   it("gives every attempt its own timeout", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A }, timeout_ms: 100, retry: { max_attempts: 2 } }])] });
+    const h = makeHarness({
+      flows: [
+        flow("f", [{ id: "call", http: { method: "GET", url: URL_A }, timeout_ms: 100, retry: { max_attempts: 2 } }]),
+      ],
+    });
     h.http.reply(hang, hang);
     const run = await h.start("f");
     await h.clock.advance(100);
@@ -105,7 +128,9 @@ describe("timeouts", () => {
   });
 
   it("does not time out an attempt that answers in time, and leaves no timer behind", async () => {
-    const h = makeHarness({ flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A }, timeout_ms: 100 }])] });
+    const h = makeHarness({
+      flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A }, timeout_ms: 100 }])],
+    });
     h.http.reply(reply(200));
     const run = await h.start("f");
     expect(run.status).toBe("succeeded");

@@ -5,10 +5,16 @@
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = Record<string, any>;
 
-export const GATEWAY_BOT_USER = { id: "900000000000000001", username: "mend", discriminator: "0", global_name: null, avatar: null, bot: true };
+export const GATEWAY_BOT_USER = {
+  id: "900000000000000001",
+  username: "mend",
+  discriminator: "0",
+  global_name: null,
+  avatar: null,
+  bot: true,
+};
 
 export interface FakeGateway {
   url: string;
@@ -110,7 +116,8 @@ export async function startFakeGateway(opts: { token: string; applicationId: str
     async waitReady(timeoutMs = 10_000) {
       const end = Date.now() + timeoutMs;
       while (ready.size === 0) {
-        if (Date.now() > end) throw new Error(`fake gateway: no READY session after ${timeoutMs} ms (identifies: ${identifies.length})`);
+        if (Date.now() > end)
+          throw new Error(`fake gateway: no READY session after ${timeoutMs} ms (identifies: ${identifies.length})`);
         await new Promise((r) => setTimeout(r, 15));
       }
     },

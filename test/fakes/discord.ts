@@ -12,7 +12,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = Record<string, any>;
 
 export interface DiscordCall {
@@ -81,7 +80,8 @@ const BOT_ID = "900000000000000001";
 
 function limitErrors(body: Json): string[] {
   const errs: string[] = [];
-  if (typeof body.content === "string" && body.content.length > 2000) errs.push("content: Must be 2000 or fewer in length.");
+  if (typeof body.content === "string" && body.content.length > 2000)
+    errs.push("content: Must be 2000 or fewer in length.");
   const embeds = (body.embeds ?? []) as Json[];
   if (embeds.length > 10) errs.push("embeds: Must be 10 or fewer in length.");
   let total = 0;
@@ -96,7 +96,11 @@ function limitErrors(body: Json): string[] {
       if (!f.value || String(f.value).length > 1024) errs.push(`embeds.${i}.fields.${j}.value: bad length`);
       total += String(f.name ?? "").length + String(f.value ?? "").length;
     }
-    total += (e.title ?? "").length + (e.description ?? "").length + (e.footer?.text ?? "").length + (e.author?.name ?? "").length;
+    total +=
+      (e.title ?? "").length +
+      (e.description ?? "").length +
+      (e.footer?.text ?? "").length +
+      (e.author?.name ?? "").length;
   }
   if (total > 6000) errs.push("embeds: Embed size exceeds maximum size of 6000");
   const rows = (body.components ?? []) as Json[];
@@ -109,15 +113,20 @@ function limitErrors(body: Json): string[] {
       if (b.type !== 2) errs.push(`components.${i}.components.${j}.type: expected a button`);
       if (b.label && String(b.label).length > 80) errs.push(`components.${i}.components.${j}.label: too long`);
       if (b.style === 5) {
-        if (!b.url || b.custom_id) errs.push(`components.${i}.components.${j}: a link button has a url and no custom_id`);
-      } else if (!b.custom_id || String(b.custom_id).length > 100) errs.push(`components.${i}.components.${j}.custom_id: 1 to 100 characters`);
+        if (!b.url || b.custom_id)
+          errs.push(`components.${i}.components.${j}: a link button has a url and no custom_id`);
+      } else if (!b.custom_id || String(b.custom_id).length > 100)
+        errs.push(`components.${i}.components.${j}.custom_id: 1 to 100 characters`);
     }
   }
   if (body.nonce !== undefined && String(body.nonce).length > 25) errs.push("nonce: Must be 25 or fewer in length.");
   return errs;
 }
 
-export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bot-token", applicationId = "100000000000000001"): Promise<FakeDiscord> {
+export async function startFakeDiscord(
+  token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bot-token",
+  applicationId = "100000000000000001",
+): Promise<FakeDiscord> {
   const calls: DiscordCall[] = [];
   const messages: DiscordMessage[] = [];
   const replies: FakeDiscord["replies"] = [];
@@ -128,19 +137,41 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
   const webhooks = new Map<string, { token: string; channelId: string }>();
   const limits: { method: string; pathRe: RegExp; times: number; retryAfterS: number; global: boolean }[] = [];
   const losses: { method: string; pathRe: RegExp; times: number }[] = [];
-  const periodics: { method: string; pathRe: RegExp; every: number; times: number; retryAfterS: number; seen: number }[] = [];
+  const periodics: {
+    method: string;
+    pathRe: RegExp;
+    every: number;
+    times: number;
+    retryAfterS: number;
+    seen: number;
+  }[] = [];
   let seq = 1_000_000n;
   const snowflake = () => String(1_200_000_000_000_000_000n + seq++);
   const fake = { gatewayUrl: "" } as FakeDiscord;
 
   type Out = { status: number; body?: unknown; headers?: Record<string, string> };
-  const json = (status: number, body: unknown, headers: Record<string, string> = {}): Out => ({ status, body, headers });
+  const json = (status: number, body: unknown, headers: Record<string, string> = {}): Out => ({
+    status,
+    body,
+    headers,
+  });
   const noAuth = () => json(401, { message: "401: Unauthorized", code: 0 });
-  const invalid = (errs: string[]) => json(400, { message: "Invalid Form Body", code: 50035, errors: { _errors: errs.map((m) => ({ code: "BASE_TYPE_BAD", message: m })) } });
+  const invalid = (errs: string[]) =>
+    json(400, {
+      message: "Invalid Form Body",
+      code: 50035,
+      errors: { _errors: errs.map((m) => ({ code: "BASE_TYPE_BAD", message: m })) },
+    });
 
-  const createMessage = (channelId: string, body: Json, author: string): { message: DiscordMessage; existed: boolean } => {
+  const createMessage = (
+    channelId: string,
+    body: Json,
+    author: string,
+  ): { message: DiscordMessage; existed: boolean } => {
     if (body.enforce_nonce && body.nonce !== undefined) {
-      const prior = messages.find((m) => m.channel_id === channelId && m.author === author && m.nonce === String(body.nonce));
+      const prior = messages.find(
+        (m) => m.channel_id === channelId && m.author === author && m.nonce === String(body.nonce),
+      );
       if (prior) return { message: prior, existed: true };
     }
     const m: DiscordMessage = {
@@ -165,22 +196,43 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
     if (body.components !== undefined) m.components = body.components as Json[];
     m.versions.push({ content: m.content, embeds: m.embeds, components: m.components });
   };
-  const view = (m: DiscordMessage) => ({ id: m.id, channel_id: m.channel_id, content: m.content, embeds: m.embeds, components: m.components, nonce: m.nonce, author: { id: BOT_ID, username: "mend", bot: true }, type: 0 });
+  const view = (m: DiscordMessage) => ({
+    id: m.id,
+    channel_id: m.channel_id,
+    content: m.content,
+    embeds: m.embeds,
+    components: m.components,
+    nonce: m.nonce,
+    author: { id: BOT_ID, username: "mend", bot: true },
+    type: 0,
+  });
 
-  const route = (method: string, path: string, query: URLSearchParams, headers: IncomingHttpHeaders, body: Json | undefined): Out => {
+  const route = (
+    method: string,
+    path: string,
+    query: URLSearchParams,
+    headers: IncomingHttpHeaders,
+    body: Json | undefined,
+  ): Out => {
     const botAuth = headers.authorization === `Bot ${token}`;
     let m: RegExpExecArray | null;
     if (method === "GET" && path === "/gateway/bot") {
       if (!botAuth) return noAuth();
-      return json(200, { url: fake.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 } });
+      return json(200, {
+        url: fake.gatewayUrl,
+        shards: 1,
+        session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 },
+      });
     }
     if ((m = /^\/channels\/(\d+)\/messages$/.exec(path)) && method === "POST") {
       if (!botAuth) return noAuth();
       if (fake.deadChannels.has(m[1]!)) return json(404, { message: "Unknown Channel", code: 10003 });
-      if (!String(headers["content-type"] ?? "").includes("application/json")) return json(400, { message: "Cannot send an empty message", code: 50006 });
+      if (!String(headers["content-type"] ?? "").includes("application/json"))
+        return json(400, { message: "Cannot send an empty message", code: 50006 });
       const errs = limitErrors(body ?? {});
       if (errs.length) return invalid(errs);
-      if (!body?.content && !(body?.embeds as Json[] | undefined)?.length) return json(400, { message: "Cannot send an empty message", code: 50006 });
+      if (!body?.content && !(body?.embeds as Json[] | undefined)?.length)
+        return json(400, { message: "Cannot send an empty message", code: 50006 });
       return json(200, view(createMessage(m[1]!, body ?? {}, "bot").message));
     }
     if ((m = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path)) && method === "PATCH") {
@@ -194,9 +246,12 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
     }
     if ((m = /^\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path)) && method === "POST") {
       if (!body || typeof body.type !== "number") return invalid(["type: required"]);
-      if (callbacks.some((c) => c.id === m![1])) return json(400, { message: "Interaction has already been acknowledged.", code: 40060 });
+      if (callbacks.some((c) => c.id === m![1]))
+        return json(400, { message: "Interaction has already been acknowledged.", code: 40060 });
       callbacks.push({ id: m[1]!, token: m[2]!, body, at: Date.now() });
-      return query.get("with_response") === "true" ? json(200, { interaction: { id: m[1], type: 3 } }) : { status: 204 };
+      return query.get("with_response") === "true"
+        ? json(200, { interaction: { id: m[1], type: 3 } })
+        : { status: 204 };
     }
     if ((m = /^\/webhooks\/(\d+)\/([^/]+)$/.exec(path)) && method === "POST") {
       const hook = webhooks.get(m[1]!);
@@ -207,7 +262,9 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
         if (errs.length) return invalid(errs);
         // A webhook no application owns cannot send interactive components: Discord drops them.
         const b = { ...(body ?? {}) };
-        b.components = ((b.components ?? []) as Json[]).map((r) => ({ ...r, components: ((r.components ?? []) as Json[]).filter((c) => c.style === 5) })).filter((r) => r.components.length);
+        b.components = ((b.components ?? []) as Json[])
+          .map((r) => ({ ...r, components: ((r.components ?? []) as Json[]).filter((c) => c.style === 5) }))
+          .filter((r) => r.components.length);
         const { message } = createMessage(hook.channelId, b, `webhook:${m[1]}`);
         return query.get("wait") === "true" ? json(200, view(message)) : { status: 204 };
       }
@@ -231,7 +288,12 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
     if ((m = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(path)) && method === "PUT") {
       if (!botAuth) return noAuth();
       if (m[1] !== applicationId) return json(403, { message: "Missing Access", code: 50001 });
-      const list = ((Array.isArray(body) ? body : []) as Json[]).map((c) => ({ ...c, id: snowflake(), application_id: applicationId, version: snowflake() }));
+      const list = ((Array.isArray(body) ? body : []) as Json[]).map((c) => ({
+        ...c,
+        id: snowflake(),
+        application_id: applicationId,
+        version: snowflake(),
+      }));
       commands.set(m[2] ? `guild:${m[2]}` : "global", list);
       return json(200, list);
     }
@@ -249,7 +311,9 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
       return { status: 400, body: { message: "400: Bad Request", code: 50109 } };
     }
     let out: Out;
-    const periodic = periodics.find((l) => l.times > 0 && l.method === method && l.pathRe.test(path) && ++l.seen % l.every === 0);
+    const periodic = periodics.find(
+      (l) => l.times > 0 && l.method === method && l.pathRe.test(path) && ++l.seen % l.every === 0,
+    );
     if (periodic) {
       periodic.times--;
       limits.unshift({ method, pathRe: /.*/, times: 1, retryAfterS: periodic.retryAfterS, global: false });
@@ -267,7 +331,11 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
         "x-ratelimit-scope": limit.global ? "global" : "user",
       };
       if (limit.global) h["x-ratelimit-global"] = "true";
-      out = json(429, { message: "You are being rate limited.", retry_after: limit.retryAfterS, global: limit.global }, h);
+      out = json(
+        429,
+        { message: "You are being rate limited.", retry_after: limit.retryAfterS, global: limit.global },
+        h,
+      );
     } else {
       out = route(method, path, u.searchParams, headers, body);
       const loss = losses.find((l) => l.times > 0 && l.method === method && l.pathRe.test(path));
@@ -275,9 +343,24 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
         loss.times--;
         out = { status: 502, body: undefined, headers: { "content-type": "text/html" } };
       }
-      if (out.status < 300) Object.assign((out.headers ??= {}), { "x-ratelimit-limit": "50", "x-ratelimit-remaining": "49", "x-ratelimit-reset-after": "1", "x-ratelimit-bucket": "fakebucket" });
+      if (out.status < 300)
+        Object.assign((out.headers ??= {}), {
+          "x-ratelimit-limit": "50",
+          "x-ratelimit-remaining": "49",
+          "x-ratelimit-reset-after": "1",
+          "x-ratelimit-bucket": "fakebucket",
+        });
     }
-    calls.push({ method, path, query: u.searchParams, headers, body, at: Date.now(), status: out.status, answer: out.body });
+    calls.push({
+      method,
+      path,
+      query: u.searchParams,
+      headers,
+      body,
+      at: Date.now(),
+      status: out.status,
+      answer: out.body,
+    });
     return out;
   };
 
@@ -317,11 +400,17 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
       const u = new URL(req.url);
       const out = serve(req.method, u.pathname + u.search, headers, await req.text());
       if (out.body === undefined) return new Response(null, { status: out.status, headers: out.headers });
-      return new Response(JSON.stringify(out.body), { status: out.status, headers: { "content-type": "application/json", ...out.headers } });
+      return new Response(JSON.stringify(out.body), {
+        status: out.status,
+        headers: { "content-type": "application/json", ...out.headers },
+      });
     },
-    callsOf: (method: string, pathRe: RegExp, okOnly = false) => calls.filter((c) => c.method === method && pathRe.test(c.path) && (!okOnly || c.status < 300)),
-    rateLimit: (method: string, pathRe: RegExp, times: number, retryAfterS: number, opts: { global?: boolean } = {}) => void limits.push({ method, pathRe, times, retryAfterS, global: Boolean(opts.global) }),
-    rateLimitEvery: (method: string, pathRe: RegExp, every: number, times: number, retryAfterS: number) => void periodics.push({ method, pathRe, every, times, retryAfterS, seen: 0 }),
+    callsOf: (method: string, pathRe: RegExp, okOnly = false) =>
+      calls.filter((c) => c.method === method && pathRe.test(c.path) && (!okOnly || c.status < 300)),
+    rateLimit: (method: string, pathRe: RegExp, times: number, retryAfterS: number, opts: { global?: boolean } = {}) =>
+      void limits.push({ method, pathRe, times, retryAfterS, global: Boolean(opts.global) }),
+    rateLimitEvery: (method: string, pathRe: RegExp, every: number, times: number, retryAfterS: number) =>
+      void periodics.push({ method, pathRe, every, times, retryAfterS, seen: 0 }),
     deadChannels: new Set<string>(),
     loseAnswers: (method: string, pathRe: RegExp, times: number) => void losses.push({ method, pathRe, times }),
     createWebhook(channelId: string) {
@@ -335,7 +424,10 @@ export async function startFakeDiscord(token = "MTAwMDAwMDAwMDAwMDAwMDAx.fake.bo
       for (;;) {
         const v = probe();
         if (v !== undefined && v !== false) return v;
-        if (Date.now() > end) throw new Error(`fake discord: timed out waiting for ${what}; calls: ${calls.map((c) => `${c.method} ${c.path} ${c.status}`).join(", ")}`);
+        if (Date.now() > end)
+          throw new Error(
+            `fake discord: timed out waiting for ${what}; calls: ${calls.map((c) => `${c.method} ${c.path} ${c.status}`).join(", ")}`,
+          );
         await new Promise((r) => setTimeout(r, 15));
       }
     },

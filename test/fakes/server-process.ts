@@ -3,7 +3,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 
 /** Starts `src/entry/node.ts` on `dir`/mend.db and `dir`/flows; resolves once it listens. */
-export function startServerProcess(dir: string, children: ChildProcess[]): Promise<{ child: ChildProcess; url: string }> {
+export function startServerProcess(
+  dir: string,
+  children: ChildProcess[],
+): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", "src/entry/node.ts"], {
     env: { ...process.env, PORT: "0", MEND_DB: join(dir, "mend.db"), MEND_FLOWS_DIR: join(dir, "flows") },
     stdio: ["ignore", "pipe", "pipe"],
@@ -24,4 +27,3 @@ export function startServerProcess(dir: string, children: ChildProcess[]): Promi
     child.on("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)));
   });
 }
-

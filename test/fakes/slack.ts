@@ -24,7 +24,6 @@ export interface SlackMessage {
   versions: { text: string; blocks: Block[] }[];
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Block = Record<string, any>;
 
 /** A message posted in a thread (chat.postMessage with thread_ts). */
@@ -81,8 +80,16 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
   const fake = {} as FakeSlack;
 
   const every = new Map<string, { every: number; times: number; retryAfterS: number; seen: number }>();
-  const handle = (method: string, args: Record<string, unknown>, headers: IncomingHttpHeaders): { status: number; body: unknown; headers?: Record<string, string> } => {
-    const tooMany = (retryAfterS: number) => ({ status: 429, body: { ok: false, error: "ratelimited" }, headers: { "retry-after": String(retryAfterS) } });
+  const handle = (
+    method: string,
+    args: Record<string, unknown>,
+    headers: IncomingHttpHeaders,
+  ): { status: number; body: unknown; headers?: Record<string, string> } => {
+    const tooMany = (retryAfterS: number) => ({
+      status: 429,
+      body: { ok: false, error: "ratelimited" },
+      headers: { "retry-after": String(retryAfterS) },
+    });
     const limit = limits.get(method);
     if (limit && limit.times > 0) {
       limit.times--;
@@ -100,14 +107,27 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
     const text = typeof args.text === "string" ? args.text : "";
     switch (method) {
       case "auth.test":
-        return { status: 200, body: { ok: true, url: "https://fake.slack.com/", team: "Fake", user: "mend", team_id: "T1", user_id: "UBOT", bot_id: "BBOT" } };
+        return {
+          status: 200,
+          body: {
+            ok: true,
+            url: "https://fake.slack.com/",
+            team: "Fake",
+            user: "mend",
+            team_id: "T1",
+            user_id: "UBOT",
+            bot_id: "BBOT",
+          },
+        };
       case "chat.postMessage": {
         const channel = String(args.channel ?? "");
-        if (!channel || fake.deadChannels.has(channel)) return { status: 200, body: { ok: false, error: "channel_not_found" } };
+        if (!channel || fake.deadChannels.has(channel))
+          return { status: 200, body: { ok: false, error: "channel_not_found" } };
         if (!text && blocks.length === 0) return { status: 200, body: { ok: false, error: "no_text" } };
         const ts = `1700000000.${String(seq++).padStart(6, "0")}`;
         if (typeof args.thread_ts === "string") {
-          if (!messages.some((m) => m.channel === channel && m.ts === args.thread_ts)) return { status: 200, body: { ok: false, error: "thread_not_found" } };
+          if (!messages.some((m) => m.channel === channel && m.ts === args.thread_ts))
+            return { status: 200, body: { ok: false, error: "thread_not_found" } };
           replies.push({ channel, thread_ts: args.thread_ts, ts, text });
         } else messages.push({ channel, ts, text, blocks, versions: [{ text, blocks }] });
         return { status: 200, body: { ok: true, channel, ts, message: { type: "message", text, blocks, ts } } };
@@ -118,7 +138,10 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
         if (args.text !== undefined) m.text = text;
         if (args.blocks !== undefined) m.blocks = blocks;
         m.versions.push({ text: m.text, blocks: m.blocks });
-        return { status: 200, body: { ok: true, channel: m.channel, ts: m.ts, text: m.text, message: { text: m.text, blocks: m.blocks } } };
+        return {
+          status: 200,
+          body: { ok: true, channel: m.channel, ts: m.ts, text: m.text, message: { text: m.text, blocks: m.blocks } },
+        };
       }
       case "chat.postEphemeral":
         if (!args.channel || !args.user) return { status: 200, body: { ok: false, error: "invalid_arguments" } };
@@ -129,13 +152,21 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
   };
 
   /** One request as the fake answers it (the HTTP server and `fetch` both use this). */
-  const serve = (path: string, raw: string, headers: IncomingHttpHeaders): { status: number; body: string; headers: Record<string, string> } => {
+  const serve = (
+    path: string,
+    raw: string,
+    headers: IncomingHttpHeaders,
+  ): { status: number; body: string; headers: Record<string, string> } => {
     const type = String(headers["content-type"] ?? "");
     let args: Record<string, unknown>;
     try {
       args = parseBody(raw, type);
     } catch {
-      return { status: 200, body: JSON.stringify({ ok: false, error: "invalid_json" }), headers: { "content-type": "application/json" } };
+      return {
+        status: 200,
+        body: JSON.stringify({ ok: false, error: "invalid_json" }),
+        headers: { "content-type": "application/json" },
+      };
     }
     if (path.startsWith("/response/") || path.startsWith("/webhook/")) {
       responses.push({ path, body: args, at: Date.now() });
@@ -145,7 +176,11 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
     const method = path.replace(/^\/api\//, "");
     const out = handle(method, args, headers);
     calls.push({ method, args, headers, at: Date.now(), status: out.status, answer: out.body });
-    return { status: out.status, body: JSON.stringify(out.body), headers: { "content-type": "application/json", ...out.headers } };
+    return {
+      status: out.status,
+      body: JSON.stringify(out.body),
+      headers: { "content-type": "application/json", ...out.headers },
+    };
   };
 
   const server: Server = createServer((req, res) => {
@@ -176,16 +211,19 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
       const out = serve(new URL(req.url).pathname, await req.text(), headers);
       return new Response(out.body, { status: out.status, headers: out.headers });
     },
-    callsOf: (method: string, okOnly = false) => calls.filter((c) => c.method === method && (!okOnly || (c.answer as { ok?: boolean }).ok === true)),
+    callsOf: (method: string, okOnly = false) =>
+      calls.filter((c) => c.method === method && (!okOnly || (c.answer as { ok?: boolean }).ok === true)),
     rateLimit: (method: string, times: number, retryAfterS: number) => void limits.set(method, { times, retryAfterS }),
-    rateLimitEvery: (method: string, n: number, times: number, retryAfterS: number) => void every.set(method, { every: n, times, retryAfterS, seen: 0 }),
+    rateLimitEvery: (method: string, n: number, times: number, retryAfterS: number) =>
+      void every.set(method, { every: n, times, retryAfterS, seen: 0 }),
     deadChannels: new Set<string>(),
     async waitFor<T>(probe: () => T | undefined | false, timeoutMs = 10_000, what = "condition"): Promise<T> {
       const end = Date.now() + timeoutMs;
       for (;;) {
         const v = probe();
         if (v !== undefined && v !== false) return v;
-        if (Date.now() > end) throw new Error(`fake slack: timed out waiting for ${what}; calls: ${calls.map((c) => c.method).join(", ")}`);
+        if (Date.now() > end)
+          throw new Error(`fake slack: timed out waiting for ${what}; calls: ${calls.map((c) => c.method).join(", ")}`);
         await new Promise((r) => setTimeout(r, 15));
       }
     },

@@ -7,16 +7,26 @@ import { getRun, json, waitUntil } from "./helpers";
 let e: SlackEnv;
 beforeAll(async () => {
   e = await startSlackEnv();
-  const res = await e.server.api("/api/handlers", { method: "POST", json: { name: "ops-slack", kind: "slack", config: { channel: CHANNEL }, match: { flows: ["external:*"] } } });
+  const res = await e.server.api("/api/handlers", {
+    method: "POST",
+    json: { name: "ops-slack", kind: "slack", config: { channel: CHANNEL }, match: { flows: ["external:*"] } },
+  });
   expect(res.status).toBe(201);
 });
 afterAll(() => e.stop());
 
-const report = (body: unknown) => json<{ run_id: string }>(e.server.api("/api/failures", { method: "POST", json: body }));
+const report = (body: unknown) =>
+  json<{ run_id: string }>(e.server.api("/api/failures", { method: "POST", json: body }));
 
 describe("external failures in chat", () => {
   it("groups repeated reports into one Slack message whose ts GET /api/runs/:id shows for each run", async () => {
-    const failure = { source: "ci", job: "nightly", step: "test", error: { message: "3 tests failed" }, link: "https://ci.example.com/builds/42" };
+    const failure = {
+      source: "ci",
+      job: "nightly",
+      step: "test",
+      error: { message: "3 tests failed" },
+      link: "https://ci.example.com/builds/42",
+    };
     const first = await report(failure);
     await waitUntil(async () => (await getRun(e.server, first.run_id)).alerts[0]?.status === "delivered");
     const second = await report({ ...failure, link: "https://ci.example.com/builds/43" });
@@ -27,7 +37,15 @@ describe("external failures in chat", () => {
     expect(JSON.stringify(msg.blocks)).toContain("https://ci.example.com/builds/43");
     for (const id of [first.run_id, second.run_id]) {
       const alert = (await getRun(e.server, id)).alerts[0];
-      expect(alert).toMatchObject({ handler_name: "ops-slack", kind: "slack", status: "delivered", attempts: 1, last_error: null, message_id: msg.ts, group_count: 2 });
+      expect(alert).toMatchObject({
+        handler_name: "ops-slack",
+        kind: "slack",
+        status: "delivered",
+        attempts: 1,
+        last_error: null,
+        message_id: msg.ts,
+        group_count: 2,
+      });
     }
   });
 });

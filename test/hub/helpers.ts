@@ -34,7 +34,10 @@ export async function json<T = Record<string, unknown>>(res: Response | Promise<
   return (await (await res).json()) as T;
 }
 
-export async function createHandler(s: TestServer, body: unknown): Promise<{ id: string; config: { secret: string; url: string } }> {
+export async function createHandler(
+  s: TestServer,
+  body: unknown,
+): Promise<{ id: string; config: { secret: string; url: string } }> {
   const res = await s.api("/api/handlers", { method: "POST", json: body });
   if (res.status !== 201) throw new Error(`handler not created: ${res.status} ${await res.text()}`);
   return (await res.json()) as { id: string; config: { secret: string; url: string } };

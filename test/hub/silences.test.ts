@@ -39,19 +39,40 @@ describe("/api/silences", () => {
       expect(res.status, JSON.stringify(body)).toBe(400);
       const answer = await res.json();
       expect(typeof answer.error).toBe("string");
-      expect(answer.issues.map((i: { path: string }) => i.path), JSON.stringify(body)).toContain(path);
+      expect(
+        answer.issues.map((i: { path: string }) => i.path),
+        JSON.stringify(body),
+      ).toContain(path);
     }
     expect((await json<{ silences: unknown[] }>(s.api("/api/silences"))).silences).toEqual([]);
-    expect((await s.api("/api/silences", { method: "POST", body: "nope", headers: { "content-type": "application/json" } })).status).toBe(400);
+    expect(
+      (await s.api("/api/silences", { method: "POST", body: "nope", headers: { "content-type": "application/json" } }))
+        .status,
+    ).toBe(400);
   });
 
   it("creates, lists and deletes a silence", async () => {
-    const res = await silence({ flow: "billing-*", error_type: "timeout", duration_s: 3600, created_by: "alice", comment: "provider maintenance" });
+    const res = await silence({
+      flow: "billing-*",
+      error_type: "timeout",
+      duration_s: 3600,
+      created_by: "alice",
+      comment: "provider maintenance",
+    });
     expect(res.status).toBe(201);
     const created = await res.json();
-    expect(created).toMatchObject({ id: expect.any(String), flow: "billing-*", step: null, error_type: "timeout", created_by: "alice", comment: "provider maintenance" });
+    expect(created).toMatchObject({
+      id: expect.any(String),
+      flow: "billing-*",
+      step: null,
+      error_type: "timeout",
+      created_by: "alice",
+      comment: "provider maintenance",
+    });
     expect(Date.parse(created.ends_at) - Date.now()).toBeGreaterThan(3590_000);
-    expect((await json<{ silences: { id: string }[] }>(s.api("/api/silences"))).silences.map((x) => x.id)).toEqual([created.id]);
+    expect((await json<{ silences: { id: string }[] }>(s.api("/api/silences"))).silences.map((x) => x.id)).toEqual([
+      created.id,
+    ]);
     expect((await s.api(`/api/silences/${created.id}`)).status).toBe(200);
     expect((await s.api(`/api/silences/${created.id}`, { method: "DELETE" })).status).toBe(204);
     expect((await s.api(`/api/silences/${created.id}`, { method: "DELETE" })).status).toBe(404);
@@ -67,7 +88,9 @@ describe("/api/silences", () => {
     await sleep(250);
     const run = await getRun(s, quiet);
     expect(run.status).toBe("failed");
-    expect(run.alerts).toEqual([expect.objectContaining({ status: "silenced", attempts: 0, last_error: `silenced by ${sil.id}` })]);
+    expect(run.alerts).toEqual([
+      expect.objectContaining({ status: "silenced", attempts: 0, last_error: `silenced by ${sil.id}` }),
+    ]);
     expect(sentFor(quiet)).toBe(0);
 
     await sleep(Math.max(0, Date.parse(ends) - Date.now()) + 50);
@@ -80,8 +103,15 @@ describe("/api/silences", () => {
 
   it("silences external failures too, by flow glob and error type", async () => {
     await json(silence({ flow: "external:*", error_type: "timeout", duration_s: 60 }));
-    const timedOut = await json<{ run_id: string }>(s.api("/api/failures", { method: "POST", json: { source: "cron", job: "sync", error: { message: "took too long", type: "timeout" } } }));
-    const crashed = await json<{ run_id: string }>(s.api("/api/failures", { method: "POST", json: { source: "cron", job: "sync", error: { message: "crashed" } } }));
+    const timedOut = await json<{ run_id: string }>(
+      s.api("/api/failures", {
+        method: "POST",
+        json: { source: "cron", job: "sync", error: { message: "took too long", type: "timeout" } },
+      }),
+    );
+    const crashed = await json<{ run_id: string }>(
+      s.api("/api/failures", { method: "POST", json: { source: "cron", job: "sync", error: { message: "crashed" } } }),
+    );
     await waitUntil(() => sentFor(crashed.run_id) === 1);
     await sleep(100);
     expect((await getRun(s, timedOut.run_id)).alerts).toEqual([expect.objectContaining({ status: "silenced" })]);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { addressRefusal, checkUrl, guardedFetch, parseIPv6, staticRefusal, UrlRefusedError } from "../../src/net/url-safety";
+import {
+  addressRefusal,
+  checkUrl,
+  guardedFetch,
+  parseIPv6,
+  staticRefusal,
+  UrlRefusedError,
+} from "../../src/net/url-safety";
 
 describe("outbound URL safety (pure checks)", () => {
   it("always refuses link-local and cloud metadata addresses, in every spelling", () => {
@@ -22,17 +29,36 @@ describe("outbound URL safety (pure checks)", () => {
   });
 
   it("refuses private ranges only when MEND_BLOCK_PRIVATE_URLS is on; loopback stays allowed by default", () => {
-    for (const url of ["http://127.0.0.1:8080/", "http://10.1.2.3/", "http://172.16.0.1/", "http://172.31.255.255/", "http://192.168.1.1/", "http://[::1]/", "http://[fc00::1]/", "http://[fd12:3456::1]/", "http://localhost:3000/", "http://[::ffff:10.0.0.1]/"]) {
+    for (const url of [
+      "http://127.0.0.1:8080/",
+      "http://10.1.2.3/",
+      "http://172.16.0.1/",
+      "http://172.31.255.255/",
+      "http://192.168.1.1/",
+      "http://[::1]/",
+      "http://[fc00::1]/",
+      "http://[fd12:3456::1]/",
+      "http://localhost:3000/",
+      "http://[::ffff:10.0.0.1]/",
+    ]) {
       expect(staticRefusal(url, false), url).toBeUndefined();
       expect(staticRefusal(url, true), url).toMatch(/MEND_BLOCK_PRIVATE_URLS=true/);
     }
-    for (const url of ["https://hooks.slack.com/services/x", "http://8.8.8.8/", "http://172.32.0.1/", "http://[2606:4700::1111]/"]) expect(staticRefusal(url, true), url).toBeUndefined();
+    for (const url of [
+      "https://hooks.slack.com/services/x",
+      "http://8.8.8.8/",
+      "http://172.32.0.1/",
+      "http://[2606:4700::1111]/",
+    ])
+      expect(staticRefusal(url, true), url).toBeUndefined();
   });
 
   it("refuses other schemes and says why", () => {
     expect(staticRefusal("ftp://example.com/x", false)).toMatch(/scheme 'ftp'/);
     expect(staticRefusal("not a url", false)).toMatch(/absolute URL/);
-    expect(addressRefusal("169.254.169.254", false)).toBe("169.254.169.254 is a link-local / cloud metadata address (169.254.0.0/16)");
+    expect(addressRefusal("169.254.169.254", false)).toBe(
+      "169.254.169.254 is a link-local / cloud metadata address (169.254.0.0/16)",
+    );
   });
 
   it("parses IPv6 forms", () => {
@@ -45,10 +71,19 @@ describe("outbound URL safety (pure checks)", () => {
   });
 
   it("checks every address a name resolves to", async () => {
-    const lookup = async (host: string) => (host === "evil.test" ? ["93.184.216.34", "169.254.169.254"] : host === "inside.test" ? ["10.0.0.7"] : ["93.184.216.34"]);
-    expect(await checkUrl("https://evil.test/hook", { blockPrivate: false, lookup })).toBe("evil.test resolves to 169.254.169.254, a link-local / cloud metadata address (169.254.0.0/16)");
+    const lookup = async (host: string) =>
+      host === "evil.test"
+        ? ["93.184.216.34", "169.254.169.254"]
+        : host === "inside.test"
+          ? ["10.0.0.7"]
+          : ["93.184.216.34"];
+    expect(await checkUrl("https://evil.test/hook", { blockPrivate: false, lookup })).toBe(
+      "evil.test resolves to 169.254.169.254, a link-local / cloud metadata address (169.254.0.0/16)",
+    );
     expect(await checkUrl("https://inside.test/hook", { blockPrivate: false, lookup })).toBeUndefined();
-    expect(await checkUrl("https://inside.test/hook", { blockPrivate: true, lookup })).toMatch(/inside.test resolves to 10.0.0.7, a private address/);
+    expect(await checkUrl("https://inside.test/hook", { blockPrivate: true, lookup })).toMatch(
+      /inside.test resolves to 10.0.0.7, a private address/,
+    );
     expect(await checkUrl("https://fine.test/hook", { blockPrivate: true, lookup })).toBeUndefined();
   });
 
@@ -58,7 +93,8 @@ describe("outbound URL safety (pure checks)", () => {
       const url = String(input);
       calls.push(`${init?.method} ${url} ${init?.redirect}`);
       if (url.endsWith("/a")) return new Response(null, { status: 307, headers: { location: "/b" } });
-      if (url.endsWith("/b")) return new Response(null, { status: 302, headers: { location: "http://169.254.169.254/latest" } });
+      if (url.endsWith("/b"))
+        return new Response(null, { status: 302, headers: { location: "http://169.254.169.254/latest" } });
       return new Response("ok");
     }) as typeof fetch;
     const f = guardedFetch(fake, { blockPrivate: false });
@@ -71,10 +107,16 @@ describe("outbound URL safety (pure checks)", () => {
   it("re-sends a Request's method, headers and body on each hop", async () => {
     const seen: string[] = [];
     const fake = (async (input: RequestInfo | URL, init?: RequestInit) => {
-      seen.push(`${init?.method} ${String(input)} ${new Headers(init?.headers).get("x-k")} ${init?.body ? new TextDecoder().decode(init.body as ArrayBuffer) : ""}`);
-      return String(input).endsWith("/a") ? new Response(null, { status: 308, headers: { location: "/b" } }) : new Response("ok");
+      seen.push(
+        `${init?.method} ${String(input)} ${new Headers(init?.headers).get("x-k")} ${init?.body ? new TextDecoder().decode(init.body as ArrayBuffer) : ""}`,
+      );
+      return String(input).endsWith("/a")
+        ? new Response(null, { status: 308, headers: { location: "/b" } })
+        : new Response("ok");
     }) as typeof fetch;
-    const res = await guardedFetch(fake, { blockPrivate: false })(new Request("http://127.0.0.1:9/a", { method: "PUT", headers: { "x-k": "v" }, body: "hi" }));
+    const res = await guardedFetch(fake, { blockPrivate: false })(
+      new Request("http://127.0.0.1:9/a", { method: "PUT", headers: { "x-k": "v" }, body: "hi" }),
+    );
     expect(await res.text()).toBe("ok");
     expect(seen).toEqual(["PUT http://127.0.0.1:9/a v hi", "PUT http://127.0.0.1:9/b v hi"]);
   });

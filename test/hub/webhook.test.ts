@@ -22,9 +22,17 @@ const forPath = (path: string) => up.requests.filter((r) => r.path === path);
 
 describe("webhook handler", () => {
   it("POSTs the failed result with its run, signed so that standardwebhooks' Webhook.verify accepts it", async () => {
-    const h = await createHandler(s, { name: "signed", kind: "webhook", config: { url: `${up.url}/signed` }, match: { flows: ["wh-signed"] } });
+    const h = await createHandler(s, {
+      name: "signed",
+      kind: "webhook",
+      config: { url: `${up.url}/signed` },
+      match: { flows: ["wh-signed"] },
+    });
     expect(h.config.secret).toMatch(/^whsec_/);
-    await s.putFlow({ name: "wh-signed", steps: [{ id: "charge", fail: { message: "card declined", type: "permission_denied" } }] });
+    await s.putFlow({
+      name: "wh-signed",
+      steps: [{ id: "charge", fail: { message: "card declined", type: "permission_denied" } }],
+    });
     const runId = await failRun(s, "wh-signed", { order: 7 });
     await waitUntil(() => forPath("/signed").length === 1);
     const req = forPath("/signed")[0]!;
@@ -44,16 +52,34 @@ describe("webhook handler", () => {
     await waitUntil(async () => (await getRun(s, runId)).alerts[0]?.status === "delivered");
     const run = await getRun(s, runId);
     expect(req.headers["webhook-id"]).toBe(run.alerts[0].id);
-    expect(run.alerts[0]).toMatchObject({ handler_id: h.id, handler_name: "signed", kind: "webhook", status: "delivered", attempts: 1, last_error: null, response: { status: 200, body: { ok: true } } });
+    expect(run.alerts[0]).toMatchObject({
+      handler_id: h.id,
+      handler_name: "signed",
+      kind: "webhook",
+      status: "delivered",
+      attempts: 1,
+      last_error: null,
+      response: { status: 200, body: { ok: true } },
+    });
     // a tampered body or another secret does not verify
-    expect(() => verified(h.config.secret, { ...req, body: req.body.replace("card declined", "card accepted") })).toThrow();
+    expect(() =>
+      verified(h.config.secret, { ...req, body: req.body.replace("card declined", "card accepted") }),
+    ).toThrow();
     expect(() => verified("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", req)).toThrow();
   });
 
   it("redelivers with the same webhook-id, waiting at least the receiver's Retry-After", async () => {
-    const h = await createHandler(s, { name: "flaky", kind: "webhook", config: { url: `${up.url}/flaky` }, match: { flows: ["wh-flaky"] } });
+    const h = await createHandler(s, {
+      name: "flaky",
+      kind: "webhook",
+      config: { url: `${up.url}/flaky` },
+      match: { flows: ["wh-flaky"] },
+    });
     await s.putFlow({ name: "wh-flaky", steps: [{ id: "x", fail: { message: "boom" } }] });
-    up.script([{ status: 503, body: "busy" }, { status: 429, headers: { "retry-after": "1" } }]);
+    up.script([
+      { status: 503, body: "busy" },
+      { status: 429, headers: { "retry-after": "1" } },
+    ]);
     const runId = await failRun(s, "wh-flaky");
     await waitUntil(() => forPath("/flaky").length === 2);
     const second = Date.now();
@@ -75,11 +101,20 @@ describe("webhook handler", () => {
     try {
       await createHandler(quick, { name: "broken", kind: "webhook", config: { url: `${up.url}/broken` } });
       await quick.putFlow({ name: "wh-broken", steps: [{ id: "x", fail: { message: "boom" } }] });
-      up.script([{ status: 500, body: { error: "nope" } }, { status: 500, body: { error: "nope" } }, { status: 500, body: { error: "nope" } }]);
+      up.script([
+        { status: 500, body: { error: "nope" } },
+        { status: 500, body: { error: "nope" } },
+        { status: 500, body: { error: "nope" } },
+      ]);
       const runId = await failRun(quick, "wh-broken");
       await waitUntil(async () => (await getRun(quick, runId)).alerts[0]?.status === "failed");
       const run = await getRun(quick, runId);
-      expect(run.alerts[0]).toMatchObject({ status: "failed", attempts: 3, last_error: `POST ${up.url}/broken answered 500`, response: { status: 500, body: { error: "nope" } } });
+      expect(run.alerts[0]).toMatchObject({
+        status: "failed",
+        attempts: 3,
+        last_error: `POST ${up.url}/broken answered 500`,
+        response: { status: 500, body: { error: "nope" } },
+      });
     } finally {
       await quick.stop();
     }
@@ -87,9 +122,18 @@ describe("webhook handler", () => {
 
   it("a receiver that is down for a while and then up receives every notification exactly once", async () => {
     const port = await freePort();
-    const h = await createHandler(s, { name: "down", kind: "webhook", config: { url: `http://127.0.0.1:${port}/in` }, match: { flows: ["wh-down"] } });
+    const h = await createHandler(s, {
+      name: "down",
+      kind: "webhook",
+      config: { url: `http://127.0.0.1:${port}/in` },
+      match: { flows: ["wh-down"] },
+    });
     await s.putFlow({ name: "wh-down", steps: [{ id: "x", fail: { message: "boom {{ input.n }}" } }] });
-    const runs = [await failRun(s, "wh-down", { n: 1 }), await failRun(s, "wh-down", { n: 2 }), await failRun(s, "wh-down", { n: 3 })];
+    const runs = [
+      await failRun(s, "wh-down", { n: 1 }),
+      await failRun(s, "wh-down", { n: 2 }),
+      await failRun(s, "wh-down", { n: 3 }),
+    ];
     // while it is down, every alert fails at least twice (connection refused) and stays pending
     await waitUntil(async () => {
       for (const id of runs) {
@@ -132,8 +176,18 @@ describe("webhook handler", () => {
     const slow = await startUpstream();
     try {
       slow.script([], { status: 200, body: { slow: true }, delayMs: 2500 });
-      await createHandler(s, { name: "slow", kind: "webhook", config: { url: `${slow.url}/slow` }, match: { flows: ["wh-two"] } });
-      await createHandler(s, { name: "fast", kind: "webhook", config: { url: `${up.url}/fast` }, match: { flows: ["wh-two"] } });
+      await createHandler(s, {
+        name: "slow",
+        kind: "webhook",
+        config: { url: `${slow.url}/slow` },
+        match: { flows: ["wh-two"] },
+      });
+      await createHandler(s, {
+        name: "fast",
+        kind: "webhook",
+        config: { url: `${up.url}/fast` },
+        match: { flows: ["wh-two"] },
+      });
       await s.putFlow({ name: "wh-two", steps: [{ id: "x", fail: { message: "boom" } }] });
       const started = Date.now();
       const runId = await failRun(s, "wh-two");
@@ -141,7 +195,10 @@ describe("webhook handler", () => {
       expect(Date.now() - started).toBeLessThan(1500);
       const alerts = (await getRun(s, runId)).alerts as { handler_name: string; status: string }[];
       expect(alerts.find((a) => a.handler_name === "slow")?.status).toBe("pending");
-      await waitUntil(async () => ((await getRun(s, runId)).alerts as { status: string }[]).every((a) => a.status === "delivered"), 8000);
+      await waitUntil(
+        async () => ((await getRun(s, runId)).alerts as { status: string }[]).every((a) => a.status === "delivered"),
+        8000,
+      );
       expect(slow.requests).toHaveLength(1);
     } finally {
       await slow.close();
@@ -159,8 +216,14 @@ describe("webhook handler", () => {
     const run = await getRun(s, runId);
     // A handler that only notifies leaves the run failed (SPEC section 12).
     expect(run.status).toBe("failed");
-    expect(run.steps.find((a: { step: string }) => a.step === "notify").output).toEqual({ status: 200, body: { ok: true } });
+    expect(run.steps.find((a: { step: string }) => a.step === "notify").output).toEqual({
+      status: 200,
+      body: { ok: true },
+    });
     const req = forPath("/script")[0]!;
-    expect(verified(secret, req)).toMatchObject({ type: "run.failed", data: { run: { id: runId, flow: "wh-script" }, error: { type: "network", step: "fetch" } } });
+    expect(verified(secret, req)).toMatchObject({
+      type: "run.failed",
+      data: { run: { id: runId, flow: "wh-script" }, error: { type: "network", step: "fetch" } },
+    });
   });
 });

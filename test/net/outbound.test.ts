@@ -26,9 +26,20 @@ afterAll(() => new Promise((r) => upstream.close(r)));
 
 async function runOnce(s: TestServer, url: string) {
   const name = `f${Math.random().toString(36).slice(2, 8)}`;
-  expect((await s.putFlow({ name, steps: [{ id: "call", http: { method: "GET", url }, retry: { max_attempts: 3, delay_ms: 10 } }] })).status).toBe(201);
+  expect(
+    (
+      await s.putFlow({
+        name,
+        steps: [{ id: "call", http: { method: "GET", url }, retry: { max_attempts: 3, delay_ms: 10 } }],
+      })
+    ).status,
+  ).toBe(201);
   const { run_id } = await json<{ run_id: string }>(s.api(`/hooks/${name}`, { method: "POST", json: {} }));
-  return (await s.waitForStatus(run_id, ["failed", "succeeded"])) as { status: string; error: { type: string; message: string }; steps: unknown[] };
+  return (await s.waitForStatus(run_id, ["failed", "succeeded"])) as {
+    status: string;
+    error: { type: string; message: string };
+    steps: unknown[];
+  };
 }
 
 describe("http steps", () => {
@@ -48,7 +59,10 @@ describe("http steps", () => {
   it("fail with a validation error when the body passes MEND_MAX_RESPONSE, with or without Content-Length", async () => {
     for (const path of ["/big", "/sized"]) {
       const run = await runOnce(s, `http://127.0.0.1:${port}${path}`);
-      expect(run.error).toMatchObject({ type: "validation", message: expect.stringContaining("MEND_MAX_RESPONSE (16384 bytes)") });
+      expect(run.error).toMatchObject({
+        type: "validation",
+        message: expect.stringContaining("MEND_MAX_RESPONSE (16384 bytes)"),
+      });
       expect(run.steps).toHaveLength(1);
     }
     expect((await runOnce(s, `http://127.0.0.1:${port}/ok`)).status).toBe("succeeded");
@@ -75,8 +89,14 @@ describe("pinned connections", () => {
   it("check the address a name resolves to when connecting, not before", async () => {
     // No check happens before the request: only the connect-time lookup can refuse it.
     const strict = pinnedFetch(true);
-    const err = await strict(`http://localhost:${port}/ok`).then(() => undefined, (e: { cause?: { code?: string; message?: string } }) => e);
-    expect(err?.cause).toMatchObject({ code: "EREFUSED_ADDRESS", message: expect.stringMatching(/refused to connect to localhost: .*loopback/) });
+    const err = await strict(`http://localhost:${port}/ok`).then(
+      () => undefined,
+      (e: { cause?: { code?: string; message?: string } }) => e,
+    );
+    expect(err?.cause).toMatchObject({
+      code: "EREFUSED_ADDRESS",
+      message: expect.stringMatching(/refused to connect to localhost: .*loopback/),
+    });
     const open = pinnedFetch(false);
     expect((await open(`http://localhost:${port}/ok`)).status).toBe(200);
   });

@@ -12,7 +12,12 @@ afterEach(async () => {
 });
 
 const PEOPLE = {
-  slack: { first: ["U0ALICE", "S0OPS"], escalate: ["U0BOB", "here"], firstText: ["<@U0ALICE>", "<!subteam^S0OPS>"], escalateText: ["<@U0BOB>", "<!here>"] },
+  slack: {
+    first: ["U0ALICE", "S0OPS"],
+    escalate: ["U0BOB", "here"],
+    firstText: ["<@U0ALICE>", "<!subteam^S0OPS>"],
+    escalateText: ["<@U0BOB>", "<!here>"],
+  },
   discord: {
     first: ["500000000000000001", "&600000000000000001"],
     escalate: ["500000000000000002", "role:600000000000000002"],
@@ -40,7 +45,8 @@ describe.each(KINDS)("escalation on %s", (kind) => {
     m = await startOncall(kind);
     const { alert } = await failedAlert(m, { mention: p.first });
     for (const t of p.firstText) expect(alert.text).toContain(t);
-    if (kind === "discord") expect(alert.allowed).toEqual({ parse: [], users: ["500000000000000001"], roles: ["600000000000000001"] });
+    if (kind === "discord")
+      expect(alert.allowed).toEqual({ parse: [], users: ["500000000000000001"], roles: ["600000000000000001"] });
   });
 
   it("pings `escalate.mention` in the thread when nobody acted by then (fractions of minutes allowed)", async () => {
@@ -53,7 +59,8 @@ describe.each(KINDS)("escalation on %s", (kind) => {
     expect(thread).toHaveLength(1);
     for (const t of p.escalateText) expect(thread[0]!.text).toContain(t);
     expect(thread[0]!.text).toMatch(/escalation/i);
-    if (kind === "discord") expect(thread[0]!.allowed).toEqual({ parse: [], users: ["500000000000000002"], roles: ["600000000000000002"] });
+    if (kind === "discord")
+      expect(thread[0]!.allowed).toEqual({ parse: [], users: ["500000000000000002"], roles: ["600000000000000002"] });
     // The alert itself says so.
     expect(m.messages().find((x) => x.id === alert.id)!.text).toMatch(/Escalated at \d\d:\d\d UTC/);
     // Once only.
@@ -94,7 +101,14 @@ describe.each(KINDS)("escalation on %s", (kind) => {
 
   it("refuses a bad escalate config with 400 naming the field", async () => {
     m = await startOncall(kind);
-    const r = await m.api("POST", "/api/handlers", { name: "bad", kind, config: { ...(kind === "slack" ? { channel: "C1" } : { channel_id: "300000000000000001" }), escalate: { after_minutes: -1, mention: [] } } });
+    const r = await m.api("POST", "/api/handlers", {
+      name: "bad",
+      kind,
+      config: {
+        ...(kind === "slack" ? { channel: "C1" } : { channel_id: "300000000000000001" }),
+        escalate: { after_minutes: -1, mention: [] },
+      },
+    });
     expect(r.status).toBe(400);
     expect(JSON.stringify(r.body)).toMatch(/escalate/);
   });

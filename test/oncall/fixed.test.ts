@@ -16,7 +16,9 @@ const hasButtons = (text: string) => /mend_retry|mend:retry|mend_replay|mend:rep
 describe.each(KINDS)("resolve_on_success on %s", (kind) => {
   it("a later success of the flow marks the open alert fixed, removes its buttons and stops escalation", async () => {
     m = await startOncall(kind);
-    await m.failingFlow({ escalate: { after_minutes: 5, mention: kind === "slack" ? ["U0BOB"] : ["500000000000000002"] } });
+    await m.failingFlow({
+      escalate: { after_minutes: 5, mention: kind === "slack" ? ["U0BOB"] : ["500000000000000002"] },
+    });
     m.http.reply(reply(500, { error: "down" }));
     const failed = await m.run();
     expect(failed.status).toBe("failed");

@@ -19,7 +19,10 @@ export type Kind = "slack" | "discord";
 export const KINDS: Kind[] = ["slack", "discord"];
 
 /** Where each platform posts: its channel field and an id. */
-export const CHANNEL: Record<Kind, Record<string, string>> = { slack: { channel: "C0OPS" }, discord: { channel_id: "300000000000000001" } };
+export const CHANNEL: Record<Kind, Record<string, string>> = {
+  slack: { channel: "C0OPS" },
+  discord: { channel_id: "300000000000000001" },
+};
 
 /** A chat message as the fake holds it: its id, the text people read, and every version. */
 export interface Posted {
@@ -46,8 +49,17 @@ export async function startOncall(kind: Kind, env: Record<string, string> = {}) 
     return url.startsWith(platformUrl) ? fetch(input, init) : http.fetch(input, init);
   }) as typeof fetch;
   const platformEnv: Record<string, string> = slack
-    ? { SLACK_BOT_TOKEN: slack.token, SLACK_SIGNING_SECRET: "8f742231b10e8888abcd99yyyzzz85a5", SLACK_API_URL: slack.apiUrl }
-    : { DISCORD_BOT_TOKEN: discord!.token, DISCORD_API_URL: discord!.apiUrl, DISCORD_APPLICATION_ID: discord!.applicationId, DISCORD_PUBLIC_KEY: keys.publicKeyHex };
+    ? {
+        SLACK_BOT_TOKEN: slack.token,
+        SLACK_SIGNING_SECRET: "8f742231b10e8888abcd99yyyzzz85a5",
+        SLACK_API_URL: slack.apiUrl,
+      }
+    : {
+        DISCORD_BOT_TOKEN: discord!.token,
+        DISCORD_API_URL: discord!.apiUrl,
+        DISCORD_APPLICATION_ID: discord!.applicationId,
+        DISCORD_PUBLIC_KEY: keys.publicKeyHex,
+      };
   const config = parseEnv({ MEND_DB: dbFile, MEND_PUBLIC_URL: "https://mend.example", ...platformEnv, ...env });
   const tasks = new Set<Promise<unknown>>();
   const waitUntil = (p: Promise<unknown>) => {
@@ -58,7 +70,16 @@ export async function startOncall(kind: Kind, env: Record<string, string> = {}) 
 
   function boot() {
     const db = openSqlite(dbFile);
-    const s = createServices({ config, db, clock, fetch: fetchFn, waitUntil, pollMs: 30_000, outboxSchedule: [1000, 1000, 1000], log: (l, m, f) => logs.push(`${l} ${m} ${JSON.stringify(f ?? {})}`) });
+    const s = createServices({
+      config,
+      db,
+      clock,
+      fetch: fetchFn,
+      waitUntil,
+      pollMs: 30_000,
+      outboxSchedule: [1000, 1000, 1000],
+      log: (l, m, f) => logs.push(`${l} ${m} ${JSON.stringify(f ?? {})}`),
+    });
     s.scheduler.start();
     return { ...s, db, app: createApp(s.deps) };
   }
@@ -86,7 +107,11 @@ export async function startOncall(kind: Kind, env: Record<string, string> = {}) 
     }
   }
 
-  async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, any> }> {
+  async function api(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Record<string, any> }> {
     const init: RequestInit = { method, headers: body === undefined ? {} : { "content-type": "application/json" } };
     if (body !== undefined) init.body = JSON.stringify(body);
     const res = await mend.app.request(path, init);
@@ -98,7 +123,10 @@ export async function startOncall(kind: Kind, env: Record<string, string> = {}) 
   async function failingFlow(extra: Record<string, unknown> = {}, name = "orders"): Promise<void> {
     const h = await api("POST", "/api/handlers", { name: `ops-${kind}`, kind, config: { ...CHANNEL[kind], ...extra } });
     if (h.status !== 201) throw new Error(`handler: ${JSON.stringify(h.body)}`);
-    const f = await api("PUT", `/api/flows/${name}`, { name, steps: [{ id: "charge", http: { method: "POST", url: `${UP}/charge` } }] });
+    const f = await api("PUT", `/api/flows/${name}`, {
+      name,
+      steps: [{ id: "charge", http: { method: "POST", url: `${UP}/charge` } }],
+    });
     if (f.status >= 300) throw new Error(`flow: ${JSON.stringify(f.body)}`);
   }
 
@@ -115,23 +143,37 @@ export async function startOncall(kind: Kind, env: Record<string, string> = {}) 
   function messages(): Posted[] {
     if (slack) {
       const replies = slack.replies.map((r) => ({ id: r.ts, text: r.text, replyTo: r.thread_ts, versions: [r.text] }));
-      return [...slack.messages, ...replies.map((r) => ({ ...r, reply: true }))].map((m) => ("reply" in m ? { id: m.id, text: m.text, replyTo: m.replyTo, versions: m.versions } : {
-        id: m.ts,
-        text: [m.text, JSON.stringify(m.blocks)].join("\n"),
-        replyTo: (slack.callsOf("chat.postMessage", true).find((c) => (c.answer as { ts?: string })?.ts === m.ts)?.args.thread_ts as string | undefined) ?? undefined,
-        versions: m.versions.map((v) => [v.text, JSON.stringify(v.blocks)].join("\n")),
-      })).sort((a, b) => (a.id < b.id ? -1 : 1));
+      return [...slack.messages, ...replies.map((r) => ({ ...r, reply: true }))]
+        .map((m) =>
+          "reply" in m
+            ? { id: m.id, text: m.text, replyTo: m.replyTo, versions: m.versions }
+            : {
+                id: m.ts,
+                text: [m.text, JSON.stringify(m.blocks)].join("\n"),
+                replyTo:
+                  (slack.callsOf("chat.postMessage", true).find((c) => (c.answer as { ts?: string })?.ts === m.ts)?.args
+                    .thread_ts as string | undefined) ?? undefined,
+                versions: m.versions.map((v) => [v.text, JSON.stringify(v.blocks)].join("\n")),
+              },
+        )
+        .sort((a, b) => (a.id < b.id ? -1 : 1));
     }
-    return [...discord!.messages, ...discord!.replies].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1)).map((m) => {
-      const post = discord!.callsOf("POST", /^\/channels\/\d+\/messages$/, true).find((c) => (c.answer as { id?: string })?.id === m.id);
-      return {
-        id: m.id,
-        text: [m.content, JSON.stringify(m.embeds), JSON.stringify(m.components)].join("\n"),
-        replyTo: post?.body?.message_reference?.message_id as string | undefined,
-        allowed: post?.body?.allowed_mentions,
-        versions: m.versions.map((v) => [v.content, JSON.stringify(v.embeds), JSON.stringify(v.components)].join("\n")),
-      };
-    });
+    return [...discord!.messages, ...discord!.replies]
+      .sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1))
+      .map((m) => {
+        const post = discord!
+          .callsOf("POST", /^\/channels\/\d+\/messages$/, true)
+          .find((c) => (c.answer as { id?: string })?.id === m.id);
+        return {
+          id: m.id,
+          text: [m.content, JSON.stringify(m.embeds), JSON.stringify(m.components)].join("\n"),
+          replyTo: post?.body?.message_reference?.message_id as string | undefined,
+          allowed: post?.body?.allowed_mentions,
+          versions: m.versions.map((v) =>
+            [v.content, JSON.stringify(v.embeds), JSON.stringify(v.components)].join("\n"),
+          ),
+        };
+      });
   }
 
   /** Stops this "process" (its timers die with it) and starts a new one on the same database. */

@@ -7,7 +7,8 @@ function capture() {
   const lines: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split("\n").filter(Boolean)) lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString().split("\n").filter(Boolean))
+        lines.push(JSON.parse(l) as Record<string, unknown>);
       done();
     },
   });
@@ -29,12 +30,22 @@ describe("the Node log", () => {
 
   it("replaces secret values and secret-named fields, wherever they appear", async () => {
     const { lines, destination } = capture();
-    const { log } = createNodeLog({ level: "debug", secrets: { API: "tok-abcdef-123456" }, destination, pretty: false });
-    log("error", "upstream said tok-abcdef-123456", { nested: { body: "x tok-abcdef-123456 y", authorization: "Bearer zzz" } });
+    const { log } = createNodeLog({
+      level: "debug",
+      secrets: { API: "tok-abcdef-123456" },
+      destination,
+      pretty: false,
+    });
+    log("error", "upstream said tok-abcdef-123456", {
+      nested: { body: "x tok-abcdef-123456 y", authorization: "Bearer zzz" },
+    });
     await new Promise((r) => setImmediate(r));
     const text = JSON.stringify(lines);
     expect(text).not.toContain("tok-abcdef-123456");
     expect(text).not.toContain("zzz");
-    expect(lines[0]).toMatchObject({ msg: "upstream said [redacted]", nested: { body: "x [redacted] y", authorization: "[redacted]" } });
+    expect(lines[0]).toMatchObject({
+      msg: "upstream said [redacted]",
+      nested: { body: "x [redacted] y", authorization: "[redacted]" },
+    });
   });
 });

@@ -11,7 +11,8 @@ beforeAll(async () => {
 afterAll(() => s.stop());
 
 const scrape = async () => (await s.api("/metrics")).text();
-const value = (text: string, series: string) => Number(new RegExp(`^${series.replace(/[{}"\\]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+const value = (text: string, series: string) =>
+  Number(new RegExp(`^${series.replace(/[{}"\\]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
 
 describe("/metrics", () => {
   it("needs the bearer token when MEND_API_TOKEN is set", async () => {
@@ -26,7 +27,9 @@ describe("/metrics", () => {
     await failRun(s, "ok");
     await failRun(s, "ok");
     await failRun(s, "bad");
-    await waitUntil(async () => value(await scrape(), 'mend_alert_deliveries_total{kind="log",outcome="delivered"}') === 1);
+    await waitUntil(
+      async () => value(await scrape(), 'mend_alert_deliveries_total{kind="log",outcome="delivered"}') === 1,
+    );
     const res = await s.api("/metrics");
     expect(res.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
@@ -36,7 +39,9 @@ describe("/metrics", () => {
     expect(value(text, 'mend_step_attempts_total{flow="bad",step="boom",outcome="failed"}')).toBeGreaterThanOrEqual(1);
     expect(value(text, "mend_outbox_pending")).toBe(0);
     expect(value(text, "mend_runs_active")).toBe(0);
-    expect(text).toMatch(/^mend_http_request_duration_seconds_count\{method="POST",route="\/hooks\/:flow",status="202"\} 3$/m);
+    expect(text).toMatch(
+      /^mend_http_request_duration_seconds_count\{method="POST",route="\/hooks\/:flow",status="202"\} 3$/m,
+    );
   });
 
   it("writes one access line per request: method, path without the query, status, ms", async () => {

@@ -24,7 +24,9 @@ describe("the OpenAPI document", () => {
   });
 
   it("describes every /api and /hooks route the app serves, with request and response schemas", async () => {
-    const doc = (await (await s.api("/api/openapi.json")).json()) as { paths: Record<string, Record<string, { responses: object }>> };
+    const doc = (await (await s.api("/api/openapi.json")).json()) as {
+      paths: Record<string, Record<string, { responses: object }>>;
+    };
     const { deps } = createServices({ config: parseEnv({ MEND_DB: ":memory:" }), db: openSqlite(":memory:") });
     const app = createApp(deps);
     const served = new Set(
@@ -32,10 +34,14 @@ describe("the OpenAPI document", () => {
         .filter((r) => r.method !== "ALL" && /^\/(api|hooks)\//.test(r.path))
         .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`),
     );
-    const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)));
+    const documented = new Set(
+      Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)),
+    );
     expect([...served].filter((r) => !documented.has(r))).toEqual([]);
     expect([...documented].filter((r) => !served.has(r))).toEqual([]);
-    const put = doc.paths["/api/flows/{name}"]!.put as unknown as { requestBody: { content: Record<string, { schema: { properties: object } }> } };
+    const put = doc.paths["/api/flows/{name}"]!.put as unknown as {
+      requestBody: { content: Record<string, { schema: { properties: object } }> };
+    };
     expect(Object.keys(put.requestBody.content["application/json"]!.schema.properties)).toContain("steps");
   });
 

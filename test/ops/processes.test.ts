@@ -30,12 +30,17 @@ interface Started {
 }
 
 function launch(cmd: string, args: string[], env: Record<string, string>): Started {
-  const child = spawn(cmd, args, { env: { ...process.env, MEND_FLOWS_DIR: join(dir, "none"), ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd, args, {
+    env: { ...process.env, MEND_FLOWS_DIR: join(dir, "none"), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(child);
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
   return { child, out: () => out, exited };
 }
 
@@ -106,8 +111,14 @@ describe("npm start and signals", () => {
       const ms = await healthy(port);
       // SPEC: 1 s, measured ~0.4 s on an idle machine; the whole suite on 2 cores slows it several times.
       expect(ms).toBeLessThan(10_000);
-      const line = npm.out().split("\n").find((l) => l.includes("listening on"))!;
-      expect(JSON.parse(line)).toMatchObject({ level: "info", msg: expect.stringContaining(`listening on http://127.0.0.1:${port}`) });
+      const line = npm
+        .out()
+        .split("\n")
+        .find((l) => l.includes("listening on"))!;
+      expect(JSON.parse(line)).toMatchObject({
+        level: "info",
+        msg: expect.stringContaining(`listening on http://127.0.0.1:${port}`),
+      });
       const sent = Date.now();
       npm.child.kill(signal);
       const { code } = await npm.exited;
@@ -128,12 +139,15 @@ describe("npm start and signals", () => {
     });
     blocker.close();
     expect(r.status).toBe(1);
-    expect(r.stderr.trim()).toBe(`mend: PORT: 127.0.0.1:${port} is already in use (another mend or another program listens there)`);
+    expect(r.stderr.trim()).toBe(
+      `mend: PORT: 127.0.0.1:${port} is already in use (another mend or another program listens there)`,
+    );
   });
 });
 
 describe("the mend command", () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, ["bin/mend", ...args], { encoding: "utf8", timeout: 20_000 });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ["bin/mend", ...args], { encoding: "utf8", timeout: 20_000 });
 
   it("--help prints usage and does not start a server", () => {
     const r = run("--help");
@@ -162,7 +176,10 @@ describe("the mend command", () => {
   });
 
   it("an unknown command or option is one line and exit 1", () => {
-    expect(run("frobnicate")).toMatchObject({ status: 1, stderr: "mend: unknown command 'frobnicate' (see mend --help)\n" });
+    expect(run("frobnicate")).toMatchObject({
+      status: 1,
+      stderr: "mend: unknown command 'frobnicate' (see mend --help)\n",
+    });
     const r = run("--nope");
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);

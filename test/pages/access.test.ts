@@ -49,12 +49,17 @@ describe("with MEND_API_TOKEN set", () => {
     expect(cookie).toContain("SameSite=Strict");
     expect(cookie).toContain("Path=/");
     expect(cookie).not.toContain(TOKEN);
-    for (const path of ["/", `/runs/${failedId}`, "/flows", "/flows/orders", "/handlers"]) expect((await b.get(path)).status, path).toBe(200);
+    for (const path of ["/", `/runs/${failedId}`, "/flows", "/flows/orders", "/handlers"])
+      expect((await b.get(path)).status, path).toBe(200);
   });
 
   it("does not take a forged cookie, or one made for another token", async () => {
     const sid = "0123456789abcdef0123456789abcdef";
-    for (const cookie of [`mend_session=${sid}`, `mend_session=${sid}.${"0".repeat(64)}`, `mend_session=${sid}.${await hmacSha256Hex("another-token", `mend-session:${sid}`)}`]) {
+    for (const cookie of [
+      `mend_session=${sid}`,
+      `mend_session=${sid}.${"0".repeat(64)}`,
+      `mend_session=${sid}.${await hmacSha256Hex("another-token", `mend-session:${sid}`)}`,
+    ]) {
       const res = await fetch(`${env.s.url}/`, { headers: { cookie }, redirect: "manual" });
       expect(res.status, cookie).toBe(303);
     }
@@ -63,7 +68,10 @@ describe("with MEND_API_TOKEN set", () => {
   });
 
   it("follows a link from another site (a chat alert) by reloading it from this site, where the Strict cookie comes along", async () => {
-    const res = await fetch(`${env.s.url}/runs/${failedId}`, { headers: { "sec-fetch-site": "cross-site" }, redirect: "manual" });
+    const res = await fetch(`${env.s.url}/runs/${failedId}`, {
+      headers: { "sec-fetch-site": "cross-site" },
+      redirect: "manual",
+    });
     expect(res.status).toBe(200);
     const html = await res.text();
     expect(html).toContain(`<meta http-equiv="refresh" content="0;url=/runs/${failedId}"/>`);
@@ -92,7 +100,8 @@ describe("with MEND_API_TOKEN set", () => {
     const b = await signedIn();
     const html = await b.page(`/runs/${failedId}`);
     const csrf = csrfOf(html);
-    const attemptsBefore = ((await (await env.s.api(`/api/runs/${failedId}`)).json()) as { steps: unknown[] }).steps.length;
+    const attemptsBefore = ((await (await env.s.api(`/api/runs/${failedId}`)).json()) as { steps: unknown[] }).steps
+      .length;
     const tries: [string, Record<string, string>, Record<string, string>][] = [
       ["no token", {}, {}],
       ["wrong token", { _csrf: "0".repeat(64) }, {}],
@@ -107,7 +116,16 @@ describe("with MEND_API_TOKEN set", () => {
       expect(await res.text(), what).toContain("Refused");
     }
     // Without a session cookie at all: 401 (sign in), also nothing done.
-    expect((await fetch(`${env.s.url}/runs/${failedId}/retry`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `_csrf=${csrf}`, redirect: "manual" })).status).toBe(401);
+    expect(
+      (
+        await fetch(`${env.s.url}/runs/${failedId}/retry`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: `_csrf=${csrf}`,
+          redirect: "manual",
+        })
+      ).status,
+    ).toBe(401);
     await new Promise((r) => setTimeout(r, 200));
     const after = (await (await env.s.api(`/api/runs/${failedId}`)).json()) as { status: string; steps: unknown[] };
     expect(after.status).toBe("failed");
@@ -118,7 +136,11 @@ describe("with MEND_API_TOKEN set", () => {
   it("with the token from the page, Retry resumes the run and redirects back to it", async () => {
     const b = await signedIn();
     const csrf = csrfOf(await b.page(`/runs/${failedId}`));
-    const res = await b.post(`/runs/${failedId}/retry`, { _csrf: csrf }, { origin: env.s.url, "sec-fetch-site": "same-origin" });
+    const res = await b.post(
+      `/runs/${failedId}/retry`,
+      { _csrf: csrf },
+      { origin: env.s.url, "sec-fetch-site": "same-origin" },
+    );
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`/runs/${failedId}?done=retried`);
     await env.s.waitForStatus(failedId, ["succeeded"]);
@@ -200,7 +222,9 @@ describe("with MEND_USERS: people sign in as themselves", () => {
       expect(res.headers.get("set-cookie")).toMatch(new RegExp(`^mend_session=[0-9a-f]{32}\\.${name}\\.[0-9a-f]{64};`));
       expect(await b.page("/")).toContain(`signed in as ${name}`);
     }
-    expect((await new Browser(env.s.url).post("/login", { token: "ada-token-wrong-0000", next: "/" })).status).toBe(401);
+    expect((await new Browser(env.s.url).post("/login", { token: "ada-token-wrong-0000", next: "/" })).status).toBe(
+      401,
+    );
   });
 
   it("does not let a cookie name someone else than the token signed it for", async () => {
@@ -219,9 +243,13 @@ describe("with MEND_USERS: people sign in as themselves", () => {
     const res = await ada.post(`/runs/${one}/ack`, { _csrf: csrfOf(await ada.page(`/runs/${one}`)) });
     expect(res.status).toBe(303);
     expect(await ada.page(`/runs/${one}`)).toContain("Acknowledged by <strong>ada</strong>");
-    const asBob = (path: string) => fetch(`${env.s.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${BOB}` } });
+    const asBob = (path: string) =>
+      fetch(`${env.s.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${BOB}` } });
     expect((await asBob(`/api/runs/${two}/resolve`)).status).toBe(200);
-    const run = async (id: string) => (await (await fetch(`${env.s.url}/api/runs/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as Record<string, unknown>;
+    const run = async (id: string) =>
+      (await (
+        await fetch(`${env.s.url}/api/runs/${id}`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      ).json()) as Record<string, unknown>;
     expect((await run(one)).acked_by).toBe("ada");
     expect((await run(two)).resolved_by).toBe("bob");
     const list = await ada.page("/?flow=orders");
@@ -230,7 +258,10 @@ describe("with MEND_USERS: people sign in as themselves", () => {
   });
 
   it("lets each person call the API with their token; others get 401", async () => {
-    for (const token of [ADA, BOB, TOKEN]) expect((await fetch(`${env.s.url}/api/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    for (const token of [ADA, BOB, TOKEN])
+      expect((await fetch(`${env.s.url}/api/runs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+        200,
+      );
     const res = await fetch(`${env.s.url}/api/runs`, { headers: { authorization: "Bearer not-a-token-of-anyone" } });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: string }).error).toContain("bearer token");

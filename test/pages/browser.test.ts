@@ -29,7 +29,9 @@ async function startForeignSite(mendUrl: string): Promise<Server> {
     const target = (req.url ?? "/").replace(/^\/(post\/)?/, "").split("?")[0] ?? "";
     res.writeHead(200, { "content-type": "text/html" });
     if (req.url?.startsWith("/post/"))
-      res.end(`<!doctype html><form id="f" method="post" action="${mendUrl}/runs/${target}/retry"><input name="x" value="1"></form><script>document.getElementById("f").submit()</script>`);
+      res.end(
+        `<!doctype html><form id="f" method="post" action="${mendUrl}/runs/${target}/retry"><input name="x" value="1"></form><script>document.getElementById("f").submit()</script>`,
+      );
     else res.end(`<!doctype html><p>Alert: <a id="link" href="${mendUrl}/runs/${target}">open the run</a></p>`);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -45,12 +47,26 @@ beforeAll(async () => {
   const executablePath = requireChromium();
   mkdirSync(ARTIFACTS, { recursive: true });
   env = await startPages({ MEND_API_TOKEN: TOKEN });
-  expect((await env.s.putFlow(callFlow("orders", env.up.url, { description: "Sends the order upstream" }))).status).toBe(201);
-  expect((await env.s.putFlow(callFlow("orders", env.up.url, { description: "Sends the order upstream", timeout_ms: 5000 }))).status).toBe(200);
+  expect(
+    (await env.s.putFlow(callFlow("orders", env.up.url, { description: "Sends the order upstream" }))).status,
+  ).toBe(201);
+  expect(
+    (await env.s.putFlow(callFlow("orders", env.up.url, { description: "Sends the order upstream", timeout_ms: 5000 })))
+      .status,
+  ).toBe(200);
   env.up.script([], { status: 200, body: { ok: true } });
   for (let i = 1; i <= 3; i++) await runTo(env.s, "orders", { order: i });
-  env.up.script([{ status: 500, body: { error: "db down" } }, { status: 503, body: { error: "db down" } }], { status: 200, body: { ok: true } });
-  failed = [await runTo(env.s, "orders", { order: 4 }, ["failed"]), await runTo(env.s, "orders", { order: 5 }, ["failed"])];
+  env.up.script(
+    [
+      { status: 500, body: { error: "db down" } },
+      { status: 503, body: { error: "db down" } },
+    ],
+    { status: 200, body: { ok: true } },
+  );
+  failed = [
+    await runTo(env.s, "orders", { order: 4 }, ["failed"]),
+    await runTo(env.s, "orders", { order: 5 }, ["failed"]),
+  ];
   await runTo(env.s, "orders", { order: 6 });
   foreign = await startForeignSite(env.s.url);
   foreignUrl = `http://localhost:${(foreign.address() as AddressInfo).port}`;
@@ -58,7 +74,16 @@ beforeAll(async () => {
   ctx = await chromium.launchPersistentContext(profile, {
     executablePath,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
     viewport: { width: 1280, height: 800 },
   });
   page = ctx.pages()[0] ?? (await ctx.newPage());
@@ -91,7 +116,10 @@ describe.runIf(RUN_BROWSER_TESTS)("the pages in Chromium", () => {
     await page.waitForURL(/status=failed/);
     const rows = page.locator("table.runs tbody tr");
     expect(await rows.count()).toBe(2);
-    expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-status")))).toEqual(["failed", "failed"]);
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-status")))).toEqual([
+      "failed",
+      "failed",
+    ]);
 
     await page.click(`a[href="/runs/${failed[1]}"]`);
     await page.waitForURL(`${env.s.url}/runs/${failed[1]}`);
@@ -100,7 +128,10 @@ describe.runIf(RUN_BROWSER_TESTS)("the pages in Chromium", () => {
     await page.screenshot({ path: join(ARTIFACTS, "pages-run-failed.png"), fullPage: true });
 
     // The upstream recovers, slowly enough that the page shows the run going before it ends.
-    env.up.script([{ status: 200, body: { ok: true, recovered: true }, delayMs: 1500 }], { status: 200, body: { ok: true } });
+    env.up.script([{ status: 200, body: { ok: true, recovered: true }, delayMs: 1500 }], {
+      status: 200,
+      body: { ok: true },
+    });
     await page.click('form[action$="/retry"] button');
     await page.waitForURL(`${env.s.url}/runs/${failed[1]}?done=retried`);
     let navigations = 0;
@@ -125,7 +156,13 @@ describe.runIf(RUN_BROWSER_TESTS)("the pages in Chromium", () => {
     await page.goto(`${foreignUrl}/${failed[0]}`);
     const seen: Promise<string>[] = [];
     const onResponse = (r: { url(): string; request(): { allHeaders(): Promise<Record<string, string>> } }) => {
-      if (r.url() === `${env.s.url}/runs/${failed[0]}`) seen.push(r.request().allHeaders().then((h) => h["sec-fetch-site"] ?? "?"));
+      if (r.url() === `${env.s.url}/runs/${failed[0]}`)
+        seen.push(
+          r
+            .request()
+            .allHeaders()
+            .then((h) => h["sec-fetch-site"] ?? "?"),
+        );
     };
     page.on("response", onResponse);
     await page.click("#link");
@@ -158,13 +195,23 @@ describe.runIf(RUN_BROWSER_TESTS)("the pages on a 390×844 phone and a 1280×800
   it("no page scrolls sideways; the list is stacked rows on the phone; the status and the error are on the first screen", async () => {
     for (const size of sizes) {
       await page.setViewportSize(size);
-      for (const path of ["/", "/?status=failed", `/runs/${failed[0]}`, "/flows", "/flows/orders?a=1&b=2", "/handlers"]) {
+      for (const path of [
+        "/",
+        "/?status=failed",
+        `/runs/${failed[0]}`,
+        "/flows",
+        "/flows/orders?a=1&b=2",
+        "/handlers",
+      ]) {
         await page.goto(env.s.url + path);
         const wide = await page.evaluate(() => document.documentElement.scrollWidth);
         expect(wide, `${size.name} ${path}`).toBeLessThanOrEqual(size.width);
       }
       await page.goto(`${env.s.url}/`);
-      const display = await page.locator("table.runs tbody tr").first().evaluate((tr) => getComputedStyle(tr).display);
+      const display = await page
+        .locator("table.runs tbody tr")
+        .first()
+        .evaluate((tr) => getComputedStyle(tr).display);
       expect(display, size.name).toBe(size.name === "phone" ? "grid" : "table-row");
       expect(await page.locator("table.runs thead").isVisible()).toBe(size.name === "desktop");
       await page.screenshot({ path: join(ARTIFACTS, `list-${size.name}.png`), fullPage: true });
@@ -206,8 +253,16 @@ describe.runIf(RUN_BROWSER_TESTS)("the pages on a 390×844 phone and a 1280×800
   });
 
   it("shows the failed attempt's request and response, and another attempt's on a click, without leaving the page", async () => {
-    expect((await env.s.putFlow({ ...callFlow("flaky", env.up.url), retry: { max_attempts: 2, delay_ms: 0 } })).status).toBe(201);
-    env.up.script([{ status: 500, body: { error: "db down", pool: { size: 10, waiting: 31 } } }, { status: 503, body: { error: "db down" } }], { status: 200, body: { ok: true } });
+    expect(
+      (await env.s.putFlow({ ...callFlow("flaky", env.up.url), retry: { max_attempts: 2, delay_ms: 0 } })).status,
+    ).toBe(201);
+    env.up.script(
+      [
+        { status: 500, body: { error: "db down", pool: { size: 10, waiting: 31 } } },
+        { status: 503, body: { error: "db down" } },
+      ],
+      { status: 200, body: { ok: true } },
+    );
     const twice = await runTo(env.s, "flaky", { order: 8 }, ["failed"]);
     for (const size of sizes) {
       await page.setViewportSize(size);
@@ -245,7 +300,10 @@ describe.runIf(RUN_BROWSER_TESTS)("acting from the pages in Chromium", () => {
     for (const size of sizes) {
       await page.setViewportSize(size);
       env.up.script([{ status: 500 }, { status: 500 }], { status: 200, body: { ok: true } });
-      const ids = [await runTo(env.s, "bulky", { order: 1 }, ["failed"]), await runTo(env.s, "bulky", { order: 2 }, ["failed"])];
+      const ids = [
+        await runTo(env.s, "bulky", { order: 1 }, ["failed"]),
+        await runTo(env.s, "bulky", { order: 2 }, ["failed"]),
+      ];
       await page.goto(`${env.s.url}/?flow=bulky&status=failed`);
       for (const id of ids) await page.check(`input[name=run][value="${id}"]`);
       expect(await page.textContent("#ticked")).toBe("2 ticked:");
@@ -254,7 +312,13 @@ describe.runIf(RUN_BROWSER_TESTS)("acting from the pages in Chromium", () => {
       await page.waitForURL(`${env.s.url}/runs/bulk/confirm`);
       expect(await page.textContent("h1")).toBe("Retry 2 runs?");
       await page.screenshot({ path: join(ARTIFACTS, `bulk-confirm-${size.name}.png`) });
-      env.up.script([{ status: 200, body: { ok: true }, delayMs: 1200 }, { status: 200, body: { ok: true }, delayMs: 1200 }], { status: 200, body: { ok: true } });
+      env.up.script(
+        [
+          { status: 200, body: { ok: true }, delayMs: 1200 },
+          { status: 200, body: { ok: true }, delayMs: 1200 },
+        ],
+        { status: 200, body: { ok: true } },
+      );
       await page.getByRole("button", { name: "Retry 2 runs" }).click();
       await page.waitForURL(`${env.s.url}/runs/bulk`);
       expect(await page.textContent("h1")).toBe("Bulk retry: 2 accepted, 0 skipped");
@@ -308,9 +372,15 @@ describe.runIf(RUN_BROWSER_TESTS)("acting from the pages in Chromium", () => {
 
 describe.runIf(RUN_BROWSER_TESTS)("without JavaScript", () => {
   it("filters, selects an attempt, and bulk-retries with a progress button; every button has a name", async () => {
-    const browser = await chromium.launch({ executablePath: requireChromium(), headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+    const browser = await chromium.launch({
+      executablePath: requireChromium(),
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu"],
+    });
     try {
-      const noJs = await (await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } })).newPage();
+      const noJs = await (
+        await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } })
+      ).newPage();
       await noJs.goto(`${env.s.url}/login`);
       await noJs.fill("#token", TOKEN);
       await noJs.click("#login button[type=submit]");
@@ -322,12 +392,16 @@ describe.runIf(RUN_BROWSER_TESTS)("without JavaScript", () => {
       expect(await noJs.locator("table.runs tbody tr").count()).toBe(1);
       for (const path of ["/", `/runs/${id}`, "/flows", "/handlers"]) {
         await noJs.goto(env.s.url + path);
-        const unnamed = await noJs.locator("button, summary, input[type=checkbox]").evaluateAll((els) =>
-          els.filter((e) => !(e.getAttribute("aria-label") || e.textContent?.trim())).map((e) => e.outerHTML),
-        );
+        const unnamed = await noJs
+          .locator("button, summary, input[type=checkbox]")
+          .evaluateAll((els) =>
+            els.filter((e) => !(e.getAttribute("aria-label") || e.textContent?.trim())).map((e) => e.outerHTML),
+          );
         expect(unnamed, path).toEqual([]);
         // Status is told in words: every badge has text.
-        expect(await noJs.locator(".badge").evaluateAll((els) => els.filter((e) => !e.textContent?.trim()).length)).toBe(0);
+        expect(
+          await noJs.locator(".badge").evaluateAll((els) => els.filter((e) => !e.textContent?.trim()).length),
+        ).toBe(0);
       }
       await noJs.goto(`${env.s.url}/?q=${id}`);
       await noJs.check(`input[name=run][value="${id}"]`);

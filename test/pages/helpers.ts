@@ -23,7 +23,11 @@ export async function startPages(env: Record<string, string> = {}): Promise<Page
 
 /** A flow whose one http step calls the upstream once (no retries): a 500 fails the run. */
 export function callFlow(name: string, upstreamUrl: string, extra: Record<string, unknown> = {}) {
-  return { name, steps: [{ id: "call", http: { method: "POST", url: `${upstreamUrl}/work`, body: { order: "{{ input.order }}" } } }], ...extra };
+  return {
+    name,
+    steps: [{ id: "call", http: { method: "POST", url: `${upstreamUrl}/work`, body: { order: "{{ input.order }}" } } }],
+    ...extra,
+  };
 }
 
 export async function startRun(s: TestServer, flow: string, input: unknown): Promise<string> {
@@ -33,7 +37,12 @@ export async function startRun(s: TestServer, flow: string, input: unknown): Pro
 }
 
 /** Starts a run and waits for it to end in one of `statuses`. */
-export async function runTo(s: TestServer, flow: string, input: unknown, statuses = ["succeeded", "failed", "recovered"]): Promise<string> {
+export async function runTo(
+  s: TestServer,
+  flow: string,
+  input: unknown,
+  statuses = ["succeeded", "failed", "recovered"],
+): Promise<string> {
   const id = await startRun(s, flow, input);
   await s.waitForStatus(id, statuses);
   return id;
@@ -55,11 +64,22 @@ export class Browser {
   }
 
   async post(path: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
-    return this.request(path, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body: new URLSearchParams(form).toString() });
+    return this.request(path, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+      body: new URLSearchParams(form).toString(),
+    });
   }
 
-  private async request(path: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<Response> {
-    const res = await fetch(this.base + path, { ...init, headers: { ...(this.cookie ? { cookie: this.cookie } : {}), ...init.headers }, redirect: "manual" });
+  private async request(
+    path: string,
+    init: { method: string; headers: Record<string, string>; body?: string },
+  ): Promise<Response> {
+    const res = await fetch(this.base + path, {
+      ...init,
+      headers: { ...(this.cookie ? { cookie: this.cookie } : {}), ...init.headers },
+      redirect: "manual",
+    });
     const set = res.headers.get("set-cookie");
     if (set) {
       const [pair] = set.split(";");
@@ -78,5 +98,7 @@ export class Browser {
 
 /** Text content of the first element with this attribute (crude, enough for server-rendered tests). */
 export function count(html: string, needle: string | RegExp): number {
-  return typeof needle === "string" ? html.split(needle).length - 1 : (html.match(new RegExp(needle.source, "g")) ?? []).length;
+  return typeof needle === "string"
+    ? html.split(needle).length - 1
+    : (html.match(new RegExp(needle.source, "g")) ?? []).length;
 }

@@ -26,7 +26,9 @@ describe("the log alert's run link", () => {
     const id = await runTo(env.s, "orders", { order: 1 }, ["failed"]);
     const line = await alertLine(env, id);
     const link = `${env.s.url}/runs/${id}`;
-    expect(line).toContain(`failed at step call after 1 attempt(s): [http_status] POST ${env.up.url}/work returned 500 — ${link}`);
+    expect(line).toContain(
+      `failed at step call after 1 attempt(s): [http_status] POST ${env.up.url}/work returned 500 — ${link}`,
+    );
     expect(line).toContain(`"url":"${link}"`);
     const html = await new Browser("").page(link);
     expect(html).toContain(`<section id="run" data-status="failed"`);

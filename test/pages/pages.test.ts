@@ -12,10 +12,26 @@ beforeAll(async () => {
   env = await startPages({ MEND_SECRET_API_KEY: SECRET });
   const { s, up } = env;
   b = new Browser(s.url);
-  expect((await s.putFlow({ name: "greet", description: "Says hello", steps: [{ id: "hi", compute: { text: "hello {{ input.name }}" } }] })).status).toBe(201);
-  expect((await s.putFlow({ ...callFlow("orders", up.url), retry: { max_attempts: 2, delay_ms: 0 } })).status).toBe(201);
+  expect(
+    (
+      await s.putFlow({
+        name: "greet",
+        description: "Says hello",
+        steps: [{ id: "hi", compute: { text: "hello {{ input.name }}" } }],
+      })
+    ).status,
+  ).toBe(201);
+  expect((await s.putFlow({ ...callFlow("orders", up.url), retry: { max_attempts: 2, delay_ms: 0 } })).status).toBe(
+    201,
+  );
   for (const name of ["ada", "bob", "cy"]) await runTo(s, "greet", { name });
-  up.script([{ status: 500, body: { error: "db down" } }, { status: 500, body: { error: "db still down", key: SECRET } }], { status: 200, body: { ok: true } });
+  up.script(
+    [
+      { status: 500, body: { error: "db down" } },
+      { status: 500, body: { error: "db still down", key: SECRET } },
+    ],
+    { status: 200, body: { ok: true } },
+  );
   failedId = await runTo(s, "orders", { order: 7 });
 });
 
@@ -23,7 +39,8 @@ afterAll(async () => {
   await env?.stop();
 });
 
-const rowIds = (html: string) => [...html.matchAll(/<tr data-run="([^"]+)" data-status="([^"]+)"/g)].map((m) => ({ id: m[1]!, status: m[2]! }));
+const rowIds = (html: string) =>
+  [...html.matchAll(/<tr data-run="([^"]+)" data-status="([^"]+)"/g)].map((m) => ({ id: m[1]!, status: m[2]! }));
 
 describe("the run list", () => {
   it("shows runs newest first with flow and status, like GET /api/runs", async () => {
@@ -37,7 +54,9 @@ describe("the run list", () => {
   it("filters by status and by flow, keeping the choice selected", async () => {
     const failed = await b.page("/?status=failed");
     expect(rowIds(failed)).toEqual([{ id: failedId, status: "failed" }]);
-    expect(failed).toMatch(/<option value="failed" selected="">failed<\/option>|<option value="failed" selected>failed<\/option>/);
+    expect(failed).toMatch(
+      /<option value="failed" selected="">failed<\/option>|<option value="failed" selected>failed<\/option>/,
+    );
     const greet = await b.page("/?flow=greet");
     expect(rowIds(greet)).toHaveLength(3);
     expect(rowIds(greet).every((r) => r.status === "succeeded")).toBe(true);
@@ -48,12 +67,18 @@ describe("the run list", () => {
 
   it("says why a run failed: the failed step and the start of the error, and the job of an external run", async () => {
     const html = await b.page("/?status=failed");
-    const row = html.slice(html.indexOf(`<tr data-run="${failedId}"`), html.indexOf("</tr>", html.indexOf(`<tr data-run="${failedId}"`)));
+    const row = html.slice(
+      html.indexOf(`<tr data-run="${failedId}"`),
+      html.indexOf("</tr>", html.indexOf(`<tr data-run="${failedId}"`)),
+    );
     expect(row).toContain('<td class="step empty" data-label="failed step"><span class="mono">call</span></td>');
     expect(row).toContain(`POST ${env.up.url}/work returned 500`);
     expect(row).toMatch(/<time datetime="[^"]+Z" title="\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ">\d+ s ago<\/time>/);
     const long = "x".repeat(300);
-    const res = await env.s.api("/api/failures", { method: "POST", json: { source: "ci", job: "nightly-build", error: { message: long } } });
+    const res = await env.s.api("/api/failures", {
+      method: "POST",
+      json: { source: "ci", job: "nightly-build", error: { message: long } },
+    });
     const ext = ((await res.json()) as { run_id: string }).run_id;
     const list = await b.page("/?flow=external:ci");
     const extRow = list.slice(list.indexOf(`<tr data-run="${ext}"`));
@@ -67,12 +92,18 @@ describe("the run list", () => {
     expect(await ids(`/?q=${failedId.slice(0, 12).toLowerCase()}`)).toEqual([failedId]);
     const bob = await ids("/?q=bob");
     expect(bob).toHaveLength(1);
-    expect(((await (await env.s.api(`/api/runs/${bob[0]}`)).json()) as { input: unknown }).input).toEqual({ name: "bob" });
+    expect(((await (await env.s.api(`/api/runs/${bob[0]}`)).json()) as { input: unknown }).input).toEqual({
+      name: "bob",
+    });
     expect(await ids("/?q=nobody-has-this")).toEqual([]);
     const run = (await (await env.s.api(`/api/runs/${failedId}`)).json()) as { created_at: string };
     const all = await ids("/?flow=orders");
-    expect(await ids(`/?flow=orders&since=${encodeURIComponent(run.created_at)}`)).toEqual(all.slice(0, all.indexOf(failedId) + 1));
-    expect(await ids(`/?flow=orders&until=${encodeURIComponent(run.created_at)}`)).toEqual(all.slice(all.indexOf(failedId) + 1));
+    expect(await ids(`/?flow=orders&since=${encodeURIComponent(run.created_at)}`)).toEqual(
+      all.slice(0, all.indexOf(failedId) + 1),
+    );
+    expect(await ids(`/?flow=orders&until=${encodeURIComponent(run.created_at)}`)).toEqual(
+      all.slice(all.indexOf(failedId) + 1),
+    );
     expect(await ids("/?since=2000-01-01T00:00&until=2000-01-02T00:00")).toEqual([]);
     expect((await ids("/?since=1h")).length).toBeGreaterThan(0);
     const form = await b.page("/?q=bob&since=2020-05-01T10:30");
@@ -84,7 +115,10 @@ describe("the run list", () => {
     const html = await b.page("/");
     expect(html).toContain('aria-label="orders: 100% of 1 runs failed in the last 24 hours"');
     expect(html).toContain('aria-label="greet: 0% of 3 runs failed in the last 24 hours"');
-    const orders = html.slice(html.indexOf('data-flow="orders"'), html.indexOf("</svg>", html.indexOf('data-flow="orders"')));
+    const orders = html.slice(
+      html.indexOf('data-flow="orders"'),
+      html.indexOf("</svg>", html.indexOf('data-flow="orders"')),
+    );
     expect(count(orders, 'fill="#d64045"')).toBe(1); // one red bar: the current hour
     expect(count(orders, "<rect")).toBe(24 + 1);
     expect(orders).toMatch(/<title>\d\d:00–\d\d:00 UTC: 1 of 1 failed \(100%\)<\/title>/);
@@ -112,7 +146,10 @@ describe("a run's page", () => {
   it("shows the timeline of attempts with durations, the input and the error", async () => {
     const html = await b.page(`/runs/${failedId}`);
     expect(html).toContain('<section id="run" data-status="failed"');
-    const attempts = [...html.matchAll(/data-step="call" data-attempt="(\d)" data-status="(\w+)"/g)].map((m) => [m[1], m[2]]);
+    const attempts = [...html.matchAll(/data-step="call" data-attempt="(\d)" data-status="(\w+)"/g)].map((m) => [
+      m[1],
+      m[2],
+    ]);
     expect(attempts).toEqual([
       ["1", "failed"],
       ["2", "failed"],
@@ -128,7 +165,9 @@ describe("a run's page", () => {
 
   it("shows the failed attempt open: what was sent and what came back, JSON bodies pretty-printed", async () => {
     const html = await b.page(`/runs/${failedId}`);
-    const panels = [...html.matchAll(/<article class="attempt" id="attempt-(\d)" data-index="\d"( hidden="")?/g)].map((m) => [m[1], !m[2]]);
+    const panels = [...html.matchAll(/<article class="attempt" id="attempt-(\d)" data-index="\d"( hidden="")?/g)].map(
+      (m) => [m[1], !m[2]],
+    );
     expect(panels).toEqual([
       ["0", false],
       ["1", true],
@@ -178,7 +217,10 @@ describe("a run's page", () => {
     const html = await b.page(`/runs/${id}`);
     expect(html).not.toContain("<script>alert(1)</script>");
     expect(html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
-    const good = await env.s.api("/api/failures", { method: "POST", json: { source: "ci", job: "deploy2", error: { message: "boom" }, link: "https://ci.example/jobs/2" } });
+    const good = await env.s.api("/api/failures", {
+      method: "POST",
+      json: { source: "ci", job: "deploy2", error: { message: "boom" }, link: "https://ci.example/jobs/2" },
+    });
     expect(good.status).toBe(202);
     const goodRun = await b.page(`/runs/${((await good.json()) as { run_id: string }).run_id}`);
     expect(goodRun).toContain("ci · job");
@@ -222,11 +264,24 @@ describe("flows, handlers and silences", () => {
   });
 
   it("shows a flow's definition and versions, and a line diff between two versions; the webhook secret stays hidden", async () => {
-    const v1 = { name: "shipping", webhook: { secret: "hook-secret-123456" }, steps: [{ id: "a", compute: { x: 1 } }, { id: "b", compute: { y: 2 } }] };
+    const v1 = {
+      name: "shipping",
+      webhook: { secret: "hook-secret-123456" },
+      steps: [
+        { id: "a", compute: { x: 1 } },
+        { id: "b", compute: { y: 2 } },
+      ],
+    };
     await env.s.putFlow(v1);
-    await env.s.putFlow({ ...v1, steps: [{ id: "a", compute: { x: 1 } }, { id: "c", compute: { z: 3 } }] });
+    await env.s.putFlow({
+      ...v1,
+      steps: [
+        { id: "a", compute: { x: 1 } },
+        { id: "c", compute: { z: 3 } },
+      ],
+    });
     const html = await b.page("/flows/shipping");
-    expect(html).toContain("shipping <span class=\"muted\">v2</span>");
+    expect(html).toContain('shipping <span class="muted">v2</span>');
     expect(html).toContain('<tr data-version="1">');
     expect(html).toContain('<tr data-version="2">');
     expect(html).not.toContain("hook-secret-123456");
@@ -242,10 +297,21 @@ describe("flows, handlers and silences", () => {
   });
 
   it("lists handlers with their secrets hidden, and active silences", async () => {
-    const h = await env.s.api("/api/handlers", { method: "POST", json: { name: "ops hook", kind: "webhook", config: { url: "https://hooks.example/mend" }, match: { flows: ["orders*"] } } });
+    const h = await env.s.api("/api/handlers", {
+      method: "POST",
+      json: {
+        name: "ops hook",
+        kind: "webhook",
+        config: { url: "https://hooks.example/mend" },
+        match: { flows: ["orders*"] },
+      },
+    });
     expect(h.status).toBe(201);
     const secret = ((await h.json()) as { config: { secret: string } }).config.secret;
-    const sl = await env.s.api("/api/silences", { method: "POST", json: { flow: "orders", duration_s: 3600, comment: "db maintenance" } });
+    const sl = await env.s.api("/api/silences", {
+      method: "POST",
+      json: { flow: "orders", duration_s: 3600, comment: "db maintenance" },
+    });
     expect(sl.status).toBe(201);
     const html = await b.page("/handlers");
     expect(html).toContain("<td>ops hook</td>");
@@ -258,7 +324,12 @@ describe("flows, handlers and silences", () => {
 });
 
 describe("acting from the pages, through the run actions service", () => {
-  const api = async (path: string) => (await (await env.s.api(path)).json()) as Record<string, unknown> & { status: string; input: unknown; flow_version: number };
+  const api = async (path: string) =>
+    (await (await env.s.api(path)).json()) as Record<string, unknown> & {
+      status: string;
+      input: unknown;
+      flow_version: number;
+    };
   const csrf = async (path: string) => csrfOf(await b.page(path));
 
   it("replays with edited input: the flow's schema errors inline, nothing started; valid input starts a run with it", async () => {
@@ -286,20 +357,30 @@ describe("acting from the pages, through the run actions service", () => {
   });
 
   it("retries on the latest version and from a chosen step", async () => {
-    const v1 = { name: "two", steps: [{ id: "prep", compute: { n: "{{ input.n }}" } }, { id: "send", http: { method: "POST", url: `${env.up.url}/work`, body: { n: "{{ steps.prep.n }}" } } }] };
+    const v1 = {
+      name: "two",
+      steps: [
+        { id: "prep", compute: { n: "{{ input.n }}" } },
+        { id: "send", http: { method: "POST", url: `${env.up.url}/work`, body: { n: "{{ steps.prep.n }}" } } },
+      ],
+    };
     expect((await env.s.putFlow(v1)).status).toBe(201);
     env.up.script([{ status: 500 }], { status: 200, body: { ok: true } });
     const id = await runTo(env.s, "two", { n: 1 });
     expect((await env.s.putFlow({ ...v1, description: "v2" })).status).toBe(200);
     let html = await b.page(`/runs/${id}`);
     expect(html).toContain("Retry on v2");
-    expect(html).toMatch(/<select name="from_step"><option value="prep">prep<\/option><option value="send" selected="">send<\/option><\/select>/);
+    expect(html).toMatch(
+      /<select name="from_step"><option value="prep">prep<\/option><option value="send" selected="">send<\/option><\/select>/,
+    );
     env.up.script([{ status: 500 }], { status: 500 });
     expect((await b.post(`/runs/${id}/retry`, { _csrf: csrfOf(html), version: "latest" })).status).toBe(303);
     await env.s.waitForStatus(id, ["failed"]);
     expect((await api(`/api/runs/${id}`)).flow_version).toBe(2);
     html = await b.page(`/runs/${id}`);
-    expect((await b.post(`/runs/${id}/retry`, { _csrf: csrfOf(html), from_step: "prep", version: "original" })).status).toBe(303);
+    expect(
+      (await b.post(`/runs/${id}/retry`, { _csrf: csrfOf(html), from_step: "prep", version: "original" })).status,
+    ).toBe(303);
     await env.s.waitForStatus(id, ["failed"]);
     const steps = (await api(`/api/runs/${id}`)).steps as { step: string }[];
     expect(steps.filter((s) => s.step === "prep")).toHaveLength(2);
@@ -330,7 +411,10 @@ describe("acting from the pages, through the run actions service", () => {
   });
 
   it("bulk: a confirmation with the count, then each run acted on once, with progress", async () => {
-    env.up.script(Array.from({ length: 6 }, () => ({ status: 500 })), { status: 200, body: { ok: true } }); // orders tries twice
+    env.up.script(
+      Array.from({ length: 6 }, () => ({ status: 500 })),
+      { status: 200, body: { ok: true } },
+    ); // orders tries twice
     const ids = [];
     for (const order of [81, 82, 83]) ids.push(await runTo(env.s, "orders", { order }, ["failed"]));
     const token = await csrf("/");
@@ -343,11 +427,25 @@ describe("acting from the pages, through the run actions service", () => {
     expect(await all.text()).toContain(`Retry ${matching} runs?`);
     const body = new URLSearchParams({ _csrf: token, do: "retry:selected" });
     for (const id of ids.slice(0, 2)) body.append("run", id);
-    const confirm = await (await fetch(`${env.s.url}/runs/bulk/confirm`, { method: "POST", headers: { cookie: b.cookie, "content-type": "application/x-www-form-urlencoded" }, body })).text();
+    const confirm = await (
+      await fetch(`${env.s.url}/runs/bulk/confirm`, {
+        method: "POST",
+        headers: { cookie: b.cookie, "content-type": "application/x-www-form-urlencoded" },
+        body,
+      })
+    ).text();
     expect(confirm).toContain("Retry 2 runs?");
-    const form = [...confirm.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]+)"/g)].map((m) => [m[1]!, m[2]!]);
+    const form = [...confirm.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]+)"/g)].map((m) => [
+      m[1]!,
+      m[2]!,
+    ]);
     expect(form.filter(([k]) => k === "run").map(([, v]) => v)).toEqual([...ids.slice(0, 2)].sort().reverse());
-    const send = () => fetch(`${env.s.url}/runs/bulk`, { method: "POST", headers: { cookie: b.cookie, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(form) });
+    const send = () =>
+      fetch(`${env.s.url}/runs/bulk`, {
+        method: "POST",
+        headers: { cookie: b.cookie, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(form),
+      });
     const [first, again] = await Promise.all([send(), send()]);
     expect(first.status).toBe(200);
     expect(again.status).toBe(200);
@@ -357,7 +455,11 @@ describe("acting from the pages, through the run actions service", () => {
     for (const id of ids.slice(0, 2)) expect(((await api(`/api/runs/${id}`)).steps as unknown[]).length).toBe(3);
     expect((await api(`/api/runs/${ids[2]}`)).status).toBe("failed");
     const progress = await (
-      await fetch(`${env.s.url}/runs/bulk/progress`, { method: "POST", headers: { cookie: b.cookie, "content-type": "application/x-www-form-urlencoded", "x-mend-live": "1" }, body: new URLSearchParams(form) })
+      await fetch(`${env.s.url}/runs/bulk/progress`, {
+        method: "POST",
+        headers: { cookie: b.cookie, "content-type": "application/x-www-form-urlencoded", "x-mend-live": "1" },
+        body: new URLSearchParams(form),
+      })
     ).text();
     expect(progress.startsWith('<section id="bulk-progress" data-done="true">')).toBe(true);
     expect(progress).toContain("<strong>2 of 2</strong> retried runs ended");

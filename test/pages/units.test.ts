@@ -40,7 +40,15 @@ describe("links and redirects", () => {
 
   it("returns after sign-in only to a path of this site", () => {
     expect(safeNext("/runs/abc?x=1")).toBe("/runs/abc?x=1");
-    for (const bad of ["//evil.example/", "/\\evil.example", "https://evil.example/", "", undefined, "/a\r\nSet-Cookie: x=1"]) expect(safeNext(bad)).toBe("/");
+    for (const bad of [
+      "//evil.example/",
+      "/\\evil.example",
+      "https://evil.example/",
+      "",
+      undefined,
+      "/a\r\nSet-Cookie: x=1",
+    ])
+      expect(safeNext(bad)).toBe("/");
   });
 });
 
@@ -100,7 +108,10 @@ describe("hourly failure rates", () => {
 
 describe("MEND_USERS", () => {
   it("reads name:token pairs; the API token is admin; a token finds its person", () => {
-    const config = parseEnv({ MEND_API_TOKEN: "the-api-token-0123", MEND_USERS: "ada:ada-token-0123456789, bob:bob:token:with:colons" });
+    const config = parseEnv({
+      MEND_API_TOKEN: "the-api-token-0123",
+      MEND_USERS: "ada:ada-token-0123456789, bob:bob:token:with:colons",
+    });
     expect(config.MEND_USERS.map((p) => p.name)).toEqual(["ada", "bob"]);
     const people = new People(config.MEND_API_TOKEN, config.MEND_USERS);
     expect(people.byToken("bob:token:with:colons")?.name).toBe("bob");

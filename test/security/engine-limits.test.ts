@@ -11,17 +11,24 @@ const deep = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
 describe("template output", () => {
   it("a value that doubles itself step after step fails its step with a template error instead of exhausting memory", async () => {
     const steps: unknown[] = [{ id: "s0", compute: { x: "{{ input.seed }}" } }];
-    for (let i = 1; i <= 24; i++) steps.push({ id: `s${i}`, compute: { a: `{{ steps.s${i - 1} }}`, b: `{{ steps.s${i - 1} }}` } });
+    for (let i = 1; i <= 24; i++)
+      steps.push({ id: `s${i}`, compute: { a: `{{ steps.s${i - 1} }}`, b: `{{ steps.s${i - 1} }}` } });
     const h = makeHarness({ flows: [flow("grow", steps)] });
     const run = await h.start("grow", { seed: "x".repeat(1000) });
     expect(run.status).toBe("failed");
-    expect(run.error).toMatchObject({ type: "template", message: `compute template output is larger than ${MAX_TEMPLATE_OUTPUT} bytes` });
+    expect(run.error).toMatchObject({
+      type: "template",
+      message: `compute template output is larger than ${MAX_TEMPLATE_OUTPUT} bytes`,
+    });
   });
 });
 
 describe("deeply nested JSON", () => {
   it("an upstream body nested 5,000 levels is kept as text; the run ends instead of crashing", async () => {
-    const h = makeHarness({ secrets: { K: "secret-value-1" }, flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A } }])] });
+    const h = makeHarness({
+      secrets: { K: "secret-value-1" },
+      flows: [flow("f", [{ id: "call", http: { method: "GET", url: URL_A } }])],
+    });
     h.http.reply(reply(200, deep(5000), { "content-type": "application/json" }));
     const run = await h.start("f");
     expect(run.status).toBe("succeeded");
@@ -51,9 +58,18 @@ describe("secrets escaped by JSON encoders", () => {
   });
 
   it("an upstream echoing the secret in a JSON error body does not leak it into the run", async () => {
-    const secret = "tøken-42-\"x\"";
-    const h = makeHarness({ secrets: { T: secret }, flows: [flow("f", [{ id: "call", http: { method: "POST", url: URL_A, body: { t: "{{ secrets.T }}" } } }])] });
-    h.http.reply((req) => reply(500, `{"error":"bad token ${JSON.stringify(JSON.parse(req.body!).t).slice(1, -1).replace(/ø/g, "\\u00f8")}"}`, { "content-type": "text/plain" })(req));
+    const secret = 'tøken-42-"x"';
+    const h = makeHarness({
+      secrets: { T: secret },
+      flows: [flow("f", [{ id: "call", http: { method: "POST", url: URL_A, body: { t: "{{ secrets.T }}" } } }])],
+    });
+    h.http.reply((req) =>
+      reply(
+        500,
+        `{"error":"bad token ${JSON.stringify(JSON.parse(req.body!).t).slice(1, -1).replace(/ø/g, "\\u00f8")}"}`,
+        { "content-type": "text/plain" },
+      )(req),
+    );
     const run = await h.start("f");
     expect(JSON.stringify(run)).not.toContain("42-");
   });
@@ -100,7 +116,12 @@ describe("a flow's page", () => {
       {
         name: "f",
         webhook: { secret: "hook-secret-1" },
-        steps: [{ id: "tell", script: { name: "webhook", args: { url: "https://x.example", secret: "whsec_c2VjcmV0LXNlY3JldA==" } } }],
+        steps: [
+          {
+            id: "tell",
+            script: { name: "webhook", args: { url: "https://x.example", secret: "whsec_c2VjcmV0LXNlY3JldA==" } },
+          },
+        ],
       } as never,
       (v) => v,
     );
@@ -114,11 +135,17 @@ describe("a script result that cannot be stored", () => {
   it("fails its step with a validation error instead of crashing the commit", async () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    for (const [name, value] of [["cycle", cyclic], ["bigint", { n: 10n }]] as const) {
+    for (const [name, value] of [
+      ["cycle", cyclic],
+      ["bigint", { n: 10n }],
+    ] as const) {
       const h = makeHarness({ scripts: { [name]: () => value }, flows: [flow("f", [{ id: "s", script: { name } }])] });
       const run = await h.start("f");
       expect(run.status).toBe("failed");
-      expect(run.error).toMatchObject({ type: "validation", message: expect.stringContaining("cannot be stored as JSON") });
+      expect(run.error).toMatchObject({
+        type: "validation",
+        message: expect.stringContaining("cannot be stored as JSON"),
+      });
     }
   });
 });

@@ -18,14 +18,20 @@ const TOKEN = "a-long-enough-token-123";
 
 function app(env: Record<string, string> = {}) {
   const clock = new FakeClock();
-  const { deps } = createServices({ config: parseEnv({ MEND_DB: ":memory:", ...env }), db: openSqlite(":memory:"), clock, log: () => undefined });
+  const { deps } = createServices({
+    config: parseEnv({ MEND_DB: ":memory:", ...env }),
+    db: openSqlite(":memory:"),
+    clock,
+    log: () => undefined,
+  });
   return { app: createApp(deps), clock, deps };
 }
 
 describe("the bearer token", () => {
   it("accepts the scheme in any case", async () => {
     const { app: a } = app({ MEND_API_TOKEN: TOKEN });
-    for (const scheme of ["Bearer", "bearer", "BEARER"]) expect((await a.request("/api/flows", { headers: { authorization: `${scheme} ${TOKEN}` } })).status).toBe(200);
+    for (const scheme of ["Bearer", "bearer", "BEARER"])
+      expect((await a.request("/api/flows", { headers: { authorization: `${scheme} ${TOKEN}` } })).status).toBe(200);
   });
 
   it("must be 16 characters or more", () => {
@@ -49,13 +55,28 @@ describe("without a token", () => {
   it("refuses cross-site form posts to /hooks and /api, and still takes curl's", async () => {
     const { app: a, deps } = app();
     await deps.flows.put({ name: "hello", steps: [{ id: "a", compute: 1 }] } as never, 0);
-    const form = await a.request("/hooks/hello", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", origin: "https://evil.example" }, body: "" });
+    const form = await a.request("/hooks/hello", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: "https://evil.example" },
+      body: "",
+    });
     expect(form.status).toBe(415);
-    const noCors = await a.request("/api/runs/x/retry", { method: "POST", headers: { "sec-fetch-site": "cross-site" } });
+    const noCors = await a.request("/api/runs/x/retry", {
+      method: "POST",
+      headers: { "sec-fetch-site": "cross-site" },
+    });
     expect(noCors.status).toBe(415);
     expect((await deps.runs.listRuns({ limit: 10 })).runs).toHaveLength(0);
     expect((await a.request("/hooks/hello", { method: "POST" })).status).toBe(202);
-    expect((await a.request("/hooks/hello", { method: "POST", headers: { "content-type": "application/json", origin: "https://app.example" }, body: "{}" })).status).toBe(202);
+    expect(
+      (
+        await a.request("/hooks/hello", {
+          method: "POST",
+          headers: { "content-type": "application/json", origin: "https://app.example" },
+          body: "{}",
+        })
+      ).status,
+    ).toBe(202);
   });
 });
 
@@ -65,7 +86,13 @@ describe("deeply nested input", () => {
     await deps.flows.put({ name: "hello", steps: [{ id: "a", compute: 1 }] } as never, 0);
     const body = `{"a":${"[".repeat(2500)}${"]".repeat(2500)}}`;
     const json = { "content-type": "application/json" };
-    for (const [method, path] of [["POST", "/hooks/hello"], ["POST", "/api/failures"], ["PUT", "/api/flows/x"], ["POST", "/api/silences"], ["POST", "/api/handlers"]]) {
+    for (const [method, path] of [
+      ["POST", "/hooks/hello"],
+      ["POST", "/api/failures"],
+      ["PUT", "/api/flows/x"],
+      ["POST", "/api/silences"],
+      ["POST", "/api/handlers"],
+    ]) {
       const res = await a.request(path!, { method, headers: json, body });
       expect(res.status, `${method} ${path}`).toBe(400);
       expect(((await res.json()) as { error: string }).error).toBe("body nests deeper than 400 levels");
@@ -76,7 +103,16 @@ describe("deeply nested input", () => {
 
 describe("the login redirect", () => {
   it("stays on this site whatever `next` holds", () => {
-    for (const next of ["/\t/evil.com", "/\n/evil.com", "//evil.com", "/\\evil.com", "https://evil.com", "/ /evil.com", "/\u00a0/evil.com"]) expect(safeNext(next)).toBe("/");
+    for (const next of [
+      "/\t/evil.com",
+      "/\n/evil.com",
+      "//evil.com",
+      "/\\evil.com",
+      "https://evil.com",
+      "/ /evil.com",
+      "/\u00a0/evil.com",
+    ])
+      expect(safeNext(next)).toBe("/");
     expect(safeNext("/runs/abc?status=failed")).toBe("/runs/abc?status=failed");
   });
 });
@@ -85,9 +121,15 @@ describe("silences", () => {
   it("cannot end more than a year from now", async () => {
     const { app: a, clock } = app();
     const far = new Date(clock.now() + 400 * 86_400_000).toISOString();
-    const res = await a.request("/api/silences", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ flow: "x", ends_at: far }) });
+    const res = await a.request("/api/silences", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ flow: "x", ends_at: far }),
+    });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ issues: [{ path: "ends_at", message: expect.stringMatching(/within 366 days/) }] });
+    expect(await res.json()).toMatchObject({
+      issues: [{ path: "ends_at", message: expect.stringMatching(/within 366 days/) }],
+    });
   });
 });
 
@@ -100,9 +142,15 @@ describe("a database of another application", () => {
     const other = new Database(file);
     other.exec("create table runs (x integer); create table step_attempts (y integer);");
     other.close();
-    const r = spawnSync(process.execPath, ["--import", "tsx", "src/entry/node.ts"], { env: { ...process.env, PORT: "0", MEND_DB: file, MEND_FLOWS_DIR: join(dir, "none") }, encoding: "utf8", timeout: 20_000 });
+    const r = spawnSync(process.execPath, ["--import", "tsx", "src/entry/node.ts"], {
+      env: { ...process.env, PORT: "0", MEND_DB: file, MEND_FLOWS_DIR: join(dir, "none") },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toMatch(/^mend: MEND_DB: cannot open .*other\.db: its tables are not the ones mend creates \(table `runs` already exists\)/);
+    expect(r.stderr).toMatch(
+      /^mend: MEND_DB: cannot open .*other\.db: its tables are not the ones mend creates \(table `runs` already exists\)/,
+    );
   });
 });

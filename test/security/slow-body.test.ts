@@ -14,7 +14,9 @@ describe("a slow request body", () => {
     const started = Date.now();
     const answer = await new Promise<string>((resolve) => {
       const sock = connect(s.port, "127.0.0.1", () => {
-        sock.write(`POST /hooks/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":`);
+        sock.write(
+          `POST /hooks/x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":`,
+        );
       });
       let got = "";
       sock.on("data", (d) => (got += d.toString()));

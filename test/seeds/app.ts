@@ -19,7 +19,10 @@ export function makeApp(opts: { env?: Record<string, string>; scripts?: Record<s
     const url = new URL(input instanceof Request ? input.url : String(input));
     calls.push(`${init?.method ?? "GET"} ${url.href}`);
     const route = routes.shift();
-    if (!route) throw new TypeError("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }) });
+    if (!route)
+      throw new TypeError("fetch failed", {
+        cause: Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }),
+      });
     return route(url, init);
   }) as typeof fetch;
   const db = openSqlite(":memory:");

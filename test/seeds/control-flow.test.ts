@@ -3,7 +3,8 @@
 import { describe, expect, it } from "vitest";
 import { flow, hang, makeHarness, reply, URL_A } from "../engine/harness";
 
-const ledger = async (h: ReturnType<typeof makeHarness>, id: string) => (await h.attempts(id)).map((a) => `${a.step}#${a.attempt}:${a.status}`);
+const ledger = async (h: ReturnType<typeof makeHarness>, id: string) =>
+  (await h.attempts(id)).map((a) => `${a.step}#${a.attempt}:${a.status}`);
 
 describe("when", () => {
   it("skips a falsy step (ledger status skipped, result null), also in on_failure, and branches on error.type", async () => {
@@ -15,8 +16,16 @@ describe("when", () => {
         ]),
         flow("try", [{ id: "call", http: { method: "GET", url: URL_A }, timeout_ms: 50 }], {
           on_failure: [
-            { id: "timed_out", when: { equals: ["{{ error.type }}", "timeout"] }, compute: { data: "cached", message: "the API timed out" } },
-            { id: "other", when: { not_equals: ["{{ error.type }}", "timeout"] }, compute: { data: "cached", message: "the API failed: {{ error.message }}" } },
+            {
+              id: "timed_out",
+              when: { equals: ["{{ error.type }}", "timeout"] },
+              compute: { data: "cached", message: "the API timed out" },
+            },
+            {
+              id: "other",
+              when: { not_equals: ["{{ error.type }}", "timeout"] },
+              compute: { data: "cached", message: "the API failed: {{ error.message }}" },
+            },
           ],
         }),
       ],
@@ -28,7 +37,10 @@ describe("when", () => {
 
     h.http.reply(reply(500, "down"));
     const failed = await h.start("try");
-    expect(failed).toMatchObject({ status: "recovered", output: { message: "the API failed: GET http://api.test/a returned 500" } });
+    expect(failed).toMatchObject({
+      status: "recovered",
+      output: { message: "the API failed: GET http://api.test/a returned 500" },
+    });
     h.http.reply(hang);
     const slow = await h.start("try");
     await h.clock.advance(50);
@@ -42,7 +54,18 @@ describe("parallel", () => {
     const h = makeHarness({
       flows: [
         flow("p", [
-          { id: "par", parallel: { branches: { a: [{ id: "a1", compute: 1 }, { id: "a2", compute: "{{ steps.a1 }}" }], b: [{ id: "b1", http: { method: "GET", url: URL_A } }] } } },
+          {
+            id: "par",
+            parallel: {
+              branches: {
+                a: [
+                  { id: "a1", compute: 1 },
+                  { id: "a2", compute: "{{ steps.a1 }}" },
+                ],
+                b: [{ id: "b1", http: { method: "GET", url: URL_A } }],
+              },
+            },
+          },
           { id: "out", compute: "{{ steps.par }}" },
         ]),
       ],
@@ -50,15 +73,30 @@ describe("parallel", () => {
     h.http.reply(reply(200, { ok: true }));
     const run = await h.start("p");
     expect(run.status).toBe("succeeded");
-    expect(run.output).toEqual({ a: 1, b: { status: 200, headers: { "content-type": "application/json" }, body: { ok: true } } });
-    expect(await ledger(h, run.id)).toEqual(expect.arrayContaining(["par.a.a1#1:succeeded", "par.a.a2#1:succeeded", "par.b.b1#1:succeeded", "par#1:succeeded"]));
+    expect(run.output).toEqual({
+      a: 1,
+      b: { status: 200, headers: { "content-type": "application/json" }, body: { ok: true } },
+    });
+    expect(await ledger(h, run.id)).toEqual(
+      expect.arrayContaining([
+        "par.a.a1#1:succeeded",
+        "par.a.a2#1:succeeded",
+        "par.b.b1#1:succeeded",
+        "par#1:succeeded",
+      ]),
+    );
   });
 
   it("mode all lets every branch finish; fail_fast cancels the others; error.step names the branch step", async () => {
-    const branches = { bad: [{ id: "boom", fail: { message: "no" } }], slow: [{ id: "wait", http: { method: "GET", url: URL_A } }] };
+    const branches = {
+      bad: [{ id: "boom", fail: { message: "no" } }],
+      slow: [{ id: "wait", http: { method: "GET", url: URL_A } }],
+    };
     const h = makeHarness({
       flows: [
-        flow("all", [{ id: "par", parallel: { branches } }], { on_failure: [{ id: "h", compute: "{{ error.step }}" }] }),
+        flow("all", [{ id: "par", parallel: { branches } }], {
+          on_failure: [{ id: "h", compute: "{{ error.step }}" }],
+        }),
         flow("fast", [{ id: "par", parallel: { branches, mode: "fail_fast" } }]),
       ],
     });
@@ -70,7 +108,10 @@ describe("parallel", () => {
     const fast = await h.start("fast");
     expect(fast.status).toBe("failed");
     expect(fast.error).toMatchObject({ step: "par.bad.boom", message: "no" });
-    expect((await h.attemptsOf(fast.id, "par.slow.wait"))[0]).toMatchObject({ status: "failed", error: { type: "cancelled" } });
+    expect((await h.attemptsOf(fast.id, "par.slow.wait"))[0]).toMatchObject({
+      status: "failed",
+      error: { type: "cancelled" },
+    });
   });
 });
 
@@ -85,7 +126,11 @@ describe("for_each", () => {
               items: "{{ input.orders }}",
               concurrency: 2,
               steps: [
-                { id: "call", http: { method: "POST", url: URL_A, body: { order: "{{ item }}", i: "{{ index }}" } }, retry: { max_attempts: 2 } },
+                {
+                  id: "call",
+                  http: { method: "POST", url: URL_A, body: { order: "{{ item }}", i: "{{ index }}" } },
+                  retry: { max_attempts: 2 },
+                },
                 { id: "done", compute: { order: "{{ item }}", status: "{{ steps.call.status }}" } },
               ],
             },
@@ -109,7 +154,20 @@ describe("for_each", () => {
     const h = makeHarness({
       flows: [
         flow("loop", [
-          { id: "fan", for_each: { items: [1, 2, 3], steps: [{ id: "call", when: "{{ item }}", fail: { message: "item {{ item }}" }, error: { params: { which: "{{ error.step }}" } } }] } },
+          {
+            id: "fan",
+            for_each: {
+              items: [1, 2, 3],
+              steps: [
+                {
+                  id: "call",
+                  when: "{{ item }}",
+                  fail: { message: "item {{ item }}" },
+                  error: { params: { which: "{{ error.step }}" } },
+                },
+              ],
+            },
+          },
         ]),
       ],
     });
@@ -118,7 +176,16 @@ describe("for_each", () => {
   });
 
   it("times out an attempt inside an iteration with its own timeout_ms", async () => {
-    const h = makeHarness({ flows: [flow("loop", [{ id: "fan", for_each: { items: [1], steps: [{ id: "call", http: { method: "GET", url: URL_A }, timeout_ms: 100 }] } }])] });
+    const h = makeHarness({
+      flows: [
+        flow("loop", [
+          {
+            id: "fan",
+            for_each: { items: [1], steps: [{ id: "call", http: { method: "GET", url: URL_A }, timeout_ms: 100 }] },
+          },
+        ]),
+      ],
+    });
     h.http.reply(hang);
     const run = await h.start("loop");
     await h.clock.advance(100);
@@ -132,7 +199,10 @@ describe("child flows", () => {
     const h = makeHarness({
       flows: [
         flow("child", [{ id: "c", compute: { doubled: "{{ input.n }}{{ input.n }}" } }]),
-        flow("parent", [{ id: "sub", flow: { name: "child", input: { n: "{{ input.n }}" } } }, { id: "out", compute: "{{ steps.sub.doubled }}" }]),
+        flow("parent", [
+          { id: "sub", flow: { name: "child", input: { n: "{{ input.n }}" } } },
+          { id: "out", compute: "{{ steps.sub.doubled }}" },
+        ]),
       ],
     });
     const run = await h.start("parent", { n: 4 });
@@ -145,14 +215,27 @@ describe("child flows", () => {
     const h = makeHarness({
       flows: [
         flow("fails", [{ id: "x", fail: { message: "child broke", type: "network" } }]),
-        flow("recovers", [{ id: "x", fail: { message: "child broke" } }], { on_failure: [{ id: "fb", compute: "fallback" }] }),
-        flow("p1", [{ id: "sub", flow: { name: "fails" } }], { on_failure: [{ id: "extract_error", compute: { stage: "extract", error: "{{ error.message }}", type: "{{ error.type }}" } }] }),
+        flow("recovers", [{ id: "x", fail: { message: "child broke" } }], {
+          on_failure: [{ id: "fb", compute: "fallback" }],
+        }),
+        flow("p1", [{ id: "sub", flow: { name: "fails" } }], {
+          on_failure: [
+            {
+              id: "extract_error",
+              compute: { stage: "extract", error: "{{ error.message }}", type: "{{ error.type }}" },
+            },
+          ],
+        }),
         flow("p2", [{ id: "sub", flow: { name: "recovers" } }]),
       ],
     });
     const p1 = await h.start("p1");
     expect(p1.status).toBe("recovered");
-    expect(p1.output).toMatchObject({ stage: "extract", type: "network", error: expect.stringContaining("child broke") });
+    expect(p1.output).toMatchObject({
+      stage: "extract",
+      type: "network",
+      error: expect.stringContaining("child broke"),
+    });
     expect(await h.start("p2")).toMatchObject({ status: "succeeded", output: "fallback" });
   });
 });
@@ -184,18 +267,74 @@ describe("the run page", () => {
 
 describe("a child flow after a crash", () => {
   it("the resumed parent waits for the child it had started instead of starting a second one", async () => {
-    const h = makeHarness({ flows: [flow("child", [{ id: "c", compute: "x" }]), flow("parent", [{ id: "sub", flow: { name: "child" } }])] });
+    const h = makeHarness({
+      flows: [flow("child", [{ id: "c", compute: "x" }]), flow("parent", [{ id: "sub", flow: { name: "child" } }])],
+    });
     const now = h.clock.now();
-    const base = { flowVersion: 1, input: {}, output: null, error: null, replayOf: null, external: null, createdAt: now, updatedAt: now, finishedAt: null };
+    const base = {
+      flowVersion: 1,
+      input: {},
+      output: null,
+      error: null,
+      replayOf: null,
+      external: null,
+      createdAt: now,
+      updatedAt: now,
+      finishedAt: null,
+    };
     // What a process killed while `sub` waited leaves behind: the parent running, its attempt open, the child done.
     await h.store.commit([
-      { op: "insertRun", run: { ...base, id: "P1", flow: "parent", status: "running", cursor: { phase: "main", index: 0, attempt: 0 }, dueAt: now }, leaseUntil: null },
-      { op: "putAttempt", attempt: { runId: "P1", step: "sub", attempt: 1, phase: "main", status: "running", startedAt: now, finishedAt: null, durationMs: null, output: null, error: null } },
-      { op: "insertRun", run: { ...base, id: "P1-sub-1", flow: "child", parentRun: "P1", status: "succeeded", output: "from the first child", cursor: { phase: "main", index: 1, attempt: 0 }, dueAt: null, finishedAt: now }, leaseUntil: null },
+      {
+        op: "insertRun",
+        run: {
+          ...base,
+          id: "P1",
+          flow: "parent",
+          status: "running",
+          cursor: { phase: "main", index: 0, attempt: 0 },
+          dueAt: now,
+        },
+        leaseUntil: null,
+      },
+      {
+        op: "putAttempt",
+        attempt: {
+          runId: "P1",
+          step: "sub",
+          attempt: 1,
+          phase: "main",
+          status: "running",
+          startedAt: now,
+          finishedAt: null,
+          durationMs: null,
+          output: null,
+          error: null,
+        },
+      },
+      {
+        op: "insertRun",
+        run: {
+          ...base,
+          id: "P1-sub-1",
+          flow: "child",
+          parentRun: "P1",
+          status: "succeeded",
+          output: "from the first child",
+          cursor: { phase: "main", index: 1, attempt: 0 },
+          dueAt: null,
+          finishedAt: now,
+        },
+        leaseUntil: null,
+      },
     ]);
     await h.advance(0);
     expect(await h.run("P1")).toMatchObject({ status: "succeeded", output: "from the first child" });
-    expect(h.store.listRuns().map((r) => r.id).sort()).toEqual(["P1", "P1-sub-1"]);
+    expect(
+      h.store
+        .listRuns()
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual(["P1", "P1-sub-1"]);
     expect(await ledger(h, "P1")).toEqual(["sub#1:succeeded"]);
   });
 });

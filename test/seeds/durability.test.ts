@@ -21,13 +21,31 @@ beforeAll(async () => {
   const call = (url: string) => ({ method: "POST", url, body: { item: "{{ item }}" } });
   writeFileSync(
     join(dir, "flows", "fan.json"),
-    JSON.stringify({ name: "fan", steps: [{ id: "fan", for_each: { items: "{{ input.items }}", steps: [{ id: "call", http: call(`${fast.url}/item`) }] } }] }),
+    JSON.stringify({
+      name: "fan",
+      steps: [
+        {
+          id: "fan",
+          for_each: { items: "{{ input.items }}", steps: [{ id: "call", http: call(`${fast.url}/item`) }] },
+        },
+      ],
+    }),
   );
   writeFileSync(
     join(dir, "flows", "par.json"),
     JSON.stringify({
       name: "par",
-      steps: [{ id: "par", parallel: { branches: { quick: [{ id: "a", http: { method: "POST", url: `${fast.url}/a` } }], late: [{ id: "b", http: { method: "POST", url: `${slow.url}/b` } }] } } }],
+      steps: [
+        {
+          id: "par",
+          parallel: {
+            branches: {
+              quick: [{ id: "a", http: { method: "POST", url: `${fast.url}/a` } }],
+              late: [{ id: "b", http: { method: "POST", url: `${slow.url}/b` } }],
+            },
+          },
+        },
+      ],
     }),
   );
 });
@@ -52,7 +70,11 @@ async function until(check: () => Promise<boolean> | boolean, what: string): Pro
 }
 
 async function trigger(url: string, flow: string, input: unknown): Promise<string> {
-  const res = await fetch(`${url}/hooks/${flow}`, { method: "POST", body: JSON.stringify(input), headers: { "content-type": "application/json" } });
+  const res = await fetch(`${url}/hooks/${flow}`, {
+    method: "POST",
+    body: JSON.stringify(input),
+    headers: { "content-type": "application/json" },
+  });
   return ((await res.json()) as { run_id: string }).run_id;
 }
 
@@ -63,7 +85,13 @@ async function killHard(child: ChildProcess): Promise<void> {
 
 describe("kill -9 inside blocks", () => {
   it("a for_each resumes at the item in flight; finished items are not called again", async () => {
-    fast.script([{ status: 200, body: { n: 0 } }, { status: 200, body: { n: 1 } }], { status: 200, delayMs: 10_000 });
+    fast.script(
+      [
+        { status: 200, body: { n: 0 } },
+        { status: 200, body: { n: 1 } },
+      ],
+      { status: 200, delayMs: 10_000 },
+    );
     const first = await startServerProcess(dir, children);
     const id = await trigger(first.url, "fan", { items: ["x", "y", "z"] });
     await until(() => fast.requests.length === 3, "the third item's call");
@@ -75,8 +103,15 @@ describe("kill -9 inside blocks", () => {
     await until(async () => (run = await getRun(second.url, id)).status === "succeeded", "the run to succeed");
     expect(fast.requests.map((r) => JSON.parse(r.body).item)).toEqual(["x", "y", "z", "z"]);
     expect(run.output.map((o: { body: unknown }) => o.body)).toEqual([{ n: 0 }, { n: 1 }, { n: 2 }]);
-    const calls = run.steps.filter((a: { step: string }) => a.step.startsWith("fan[")).map((a: any) => `${a.step}#${a.attempt}:${a.status}`);
-    expect(calls).toEqual(["fan[0].call#1:succeeded", "fan[1].call#1:succeeded", "fan[2].call#1:failed", "fan[2].call#2:succeeded"]);
+    const calls = run.steps
+      .filter((a: { step: string }) => a.step.startsWith("fan["))
+      .map((a: any) => `${a.step}#${a.attempt}:${a.status}`);
+    expect(calls).toEqual([
+      "fan[0].call#1:succeeded",
+      "fan[1].call#1:succeeded",
+      "fan[2].call#1:failed",
+      "fan[2].call#2:succeeded",
+    ]);
     second.child.kill("SIGTERM");
   });
 
@@ -86,7 +121,12 @@ describe("kill -9 inside blocks", () => {
     slow.script([], { status: 200, delayMs: 10_000 });
     const first = await startServerProcess(dir, children);
     const id = await trigger(first.url, "par", {});
-    await until(async () => slow.requests.length === 1 && (await getRun(first.url, id)).steps.some((a: any) => a.step === "par.quick.a" && a.status === "succeeded"), "branch quick done, late in flight");
+    await until(
+      async () =>
+        slow.requests.length === 1 &&
+        (await getRun(first.url, id)).steps.some((a: any) => a.step === "par.quick.a" && a.status === "succeeded"),
+      "branch quick done, late in flight",
+    );
     await killHard(first.child);
     slow.script([], { status: 200, body: { branch: "late" } });
 

@@ -26,7 +26,9 @@ describe("error objects", () => {
         message: "{{ error:message }}",
         params: { trace: "{{ steps.prepare.trace }}", level: "critical", count: "{{ input.n }}" },
         headers: { "X-Trace": "{{ error.params:trace }}" },
-        body: { meta: { trace: "{{ error.params:trace }}", n: "{{ input.n }}", list: ["{{ run.flow }}", "{{ input.nope }}"] } },
+        body: {
+          meta: { trace: "{{ error.params:trace }}", n: "{{ input.n }}", list: ["{{ run.flow }}", "{{ input.nope }}"] },
+        },
       },
     });
     expect((await h.putFlow(flow)).status).toBe(201);
@@ -53,7 +55,10 @@ describe("error objects", () => {
     h = makeApp();
     const flow = failing({ error: { status: 502, message: "flow" } });
     const steps = flow.steps as Record<string, unknown>[];
-    steps[1]!.on_error = { status: 401, message: "global error message {{ steps.after.x }} {{ failed.status }} {{ steps.prepare.trace }}" };
+    steps[1]!.on_error = {
+      status: 401,
+      message: "global error message {{ steps.after.x }} {{ failed.status }} {{ steps.prepare.trace }}",
+    };
     steps.push({ id: "after", compute: { x: 1 } });
     expect((await h.putFlow(flow)).status).toBe(201);
     const res = await h.trigger("semaphore", { trace: "t-2" });
@@ -77,7 +82,9 @@ describe("error objects", () => {
     expect(body.error.details.schema_error).toMatch(/reason/);
     expect(body.error.message).toBe("null");
     await new Promise((r) => setTimeout(r, 100));
-    expect(h.logs.some((l) => l.includes("alert:") && l.includes("does not match the error object's schema"))).toBe(true);
+    expect(h.logs.some((l) => l.includes("alert:") && l.includes("does not match the error object's schema"))).toBe(
+      true,
+    );
   });
 
   it("refuses a status that is neither an integer 400-599 nor one template, and error plus on_error", async () => {
@@ -85,7 +92,12 @@ describe("error objects", () => {
     let res = await h.putFlow({ name: "bad", error: { status: "5{{ x }}" }, steps: [{ id: "a", compute: 1 }] });
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).issues[0].path).toBe("error.status");
-    res = await h.putFlow({ name: "bad", error: { status: 502 }, on_error: { status: 503 }, steps: [{ id: "a", compute: 1 }] });
+    res = await h.putFlow({
+      name: "bad",
+      error: { status: 502 },
+      on_error: { status: 503 },
+      steps: [{ id: "a", compute: 1 }],
+    });
     expect(((await res.json()) as any).issues[0].path).toBe("on_error");
   });
 });

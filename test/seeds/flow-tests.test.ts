@@ -22,11 +22,22 @@ describe("POST /api/flows/:name/test", () => {
   it("runs with the mocked result and stores nothing", async () => {
     h = makeApp();
     await h.putFlow(weather);
-    const res = await h.request("POST", "/api/flows/weather/test", { input: { city: "Oslo" }, mocks: { fetch_weather: { output: { status: 200, body: { temp: 72 } } } } });
+    const res = await h.request("POST", "/api/flows/weather/test", {
+      input: { city: "Oslo" },
+      mocks: { fetch_weather: { output: { status: 200, body: { temp: 72 } } } },
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as any;
-    expect(body).toMatchObject({ status: "succeeded", output: { temperature: 72, source: "live" }, error: null, alerts: [] });
-    expect(body.steps.map((s: any) => `${s.step}:${s.status}`)).toEqual(["fetch_weather:succeeded", "format:succeeded"]);
+    expect(body).toMatchObject({
+      status: "succeeded",
+      output: { temperature: 72, source: "live" },
+      error: null,
+      alerts: [],
+    });
+    expect(body.steps.map((s: any) => `${s.step}:${s.status}`)).toEqual([
+      "fetch_weather:succeeded",
+      "format:succeeded",
+    ]);
     expect(((await (await h.request("GET", "/api/runs")).json()) as any).runs).toEqual([]);
     expect(h.calls).toEqual([]);
   });
@@ -38,14 +49,22 @@ describe("POST /api/flows/:name/test", () => {
     const started = Date.now();
     const res = await h.request("POST", "/api/flows/weather/test", {
       input: { city: "Oslo" },
-      mocks: { fetch_weather: { error: { message: "GET returned 503", type: "http_status", status: 503 } }, tell: { output: { ok: true } } },
+      mocks: {
+        fetch_weather: { error: { message: "GET returned 503", type: "http_status", status: 503 } },
+        tell: { output: { ok: true } },
+      },
     });
     const body = (await res.json()) as any;
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(body).toMatchObject({ status: "recovered", output: { source: "unavailable", error: "GET returned 503" } });
     expect(body.steps.filter((s: any) => s.step === "fetch_weather")).toHaveLength(3);
     expect(body.alerts).toEqual([
-      { handler: "ops-log", kind: "log", silenced: false, error: { type: "http_status", step: "fetch_weather", message: "GET returned 503" } },
+      {
+        handler: "ops-log",
+        kind: "log",
+        silenced: false,
+        error: { type: "http_status", step: "fetch_weather", message: "GET returned 503" },
+      },
       { handler: null, kind: "slack", step: "tell", via: "script" },
     ]);
     await new Promise((r) => setTimeout(r, 50));
@@ -57,7 +76,10 @@ describe("POST /api/flows/:name/test", () => {
     h = makeApp();
     await h.putFlow({ name: "calls", steps: [{ id: "call", http: { method: "GET", url: "http://svc.test/x" } }] });
     let body = (await (await h.request("POST", "/api/flows/calls/test", {})).json()) as any;
-    expect(body).toMatchObject({ status: "failed", error: { type: "validation", message: expect.stringContaining("no mock for step 'call'") } });
+    expect(body).toMatchObject({
+      status: "failed",
+      error: { type: "validation", message: expect.stringContaining("no mock for step 'call'") },
+    });
     expect(h.calls).toEqual([]);
     h.routes.push(() => json(200, { live: true }));
     body = (await (await h.request("POST", "/api/flows/calls/test", { live: true })).json()) as any;

@@ -13,7 +13,15 @@ const run = promisify(execFile);
 describe("npm run flows:test", () => {
   it("passes for every shipped flow test, the seed examples included", async () => {
     const { stdout } = await run("npm", ["run", "-s", "flows:test"], { cwd: process.cwd(), timeout: 60_000 });
-    for (const example of ["windmill-slack-handler", "windmill-crm", "semaphore-errors", "mashin-weather", "mashin-pipeline", "mashin-try-it", "hello"]) {
+    for (const example of [
+      "windmill-slack-handler",
+      "windmill-crm",
+      "semaphore-errors",
+      "mashin-weather",
+      "mashin-pipeline",
+      "mashin-try-it",
+      "hello",
+    ]) {
       expect(stdout).toContain(`ok   flows/`);
       expect(stdout).toMatch(new RegExp(`ok {3}flows/(examples/)?${example}\\.test\\.yaml`));
     }
@@ -44,7 +52,9 @@ describe("the README's weather.yaml", () => {
     expect(readFileSync("weather.yaml", "utf8")).toBe(block);
     expect(readme).toContain("--data-binary @weather.yaml");
     h = makeApp();
-    const res = await h.request("PUT", "/api/flows/weather", readFileSync("weather.yaml", "utf8"), { "content-type": "application/yaml" });
+    const res = await h.request("PUT", "/api/flows/weather", readFileSync("weather.yaml", "utf8"), {
+      "content-type": "application/yaml",
+    });
     expect(res.status).toBe(201);
     expect(await res.json()).toEqual({ name: "weather", version: 1 });
   });

@@ -18,7 +18,10 @@ function curls(readme: string): string[][] {
   return out;
 }
 
-function toRequest(args: string[], runId: string): { method: string; path: string; headers: Record<string, string>; body?: string } {
+function toRequest(
+  args: string[],
+  runId: string,
+): { method: string; path: string; headers: Record<string, string>; body?: string } {
   let method: string | undefined;
   let url = "";
   let body: string | undefined;
@@ -39,7 +42,16 @@ function toRequest(args: string[], runId: string): { method: string; path: strin
 
 let h: ReturnType<typeof makeApp>;
 beforeAll(async () => {
-  h = makeApp({ env: { MEND_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", SLACK_BOT_TOKEN: "xoxb-test", SLACK_SIGNING_SECRET: "s3cret-signing", DISCORD_BOT_TOKEN: "bot", DISCORD_PUBLIC_KEY: "a".repeat(64), DISCORD_APPLICATION_ID: "1" } });
+  h = makeApp({
+    env: {
+      MEND_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+      SLACK_BOT_TOKEN: "xoxb-test",
+      SLACK_SIGNING_SECRET: "s3cret-signing",
+      DISCORD_BOT_TOKEN: "bot",
+      DISCORD_PUBLIC_KEY: "a".repeat(64),
+      DISCORD_APPLICATION_ID: "1",
+    },
+  });
   await loadFlowsDir("./flows", h.deps);
 });
 afterAll(async () => h?.close());

@@ -18,11 +18,20 @@ async function issues(flow: Record<string, unknown>) {
 describe("save-time checks", () => {
   it("refuses unknown script names, nested ones included, naming the path", async () => {
     h = makeApp();
-    expect(await issues({ name: "f", steps: [{ id: "a", script: { name: "slak" } }], on_failure: [{ id: "h", script: { name: "nope" } }] })).toEqual([
+    expect(
+      await issues({
+        name: "f",
+        steps: [{ id: "a", script: { name: "slak" } }],
+        on_failure: [{ id: "h", script: { name: "nope" } }],
+      }),
+    ).toEqual([
       { path: "steps.0.script.name", message: expect.stringContaining("unknown script 'slak'") },
       { path: "on_failure.0.script.name", message: expect.stringContaining("unknown script 'nope'") },
     ]);
-    const nested = await issues({ name: "f", steps: [{ id: "fan", for_each: { items: [1], steps: [{ id: "s", script: { name: "x" } }] } }] });
+    const nested = await issues({
+      name: "f",
+      steps: [{ id: "fan", for_each: { items: [1], steps: [{ id: "s", script: { name: "x" } }] } }],
+    });
     expect(nested[0]!.path).toBe("steps.0.for_each.steps.0.script.name");
     expect((await h.putFlow({ name: "f", steps: [{ id: "a", script: { name: "log" } }] })).status).toBe(201);
   });
@@ -62,7 +71,9 @@ describe("save-time checks", () => {
     const dir = mkdtempSync(join(tmpdir(), "mend-flows-"));
     try {
       writeFileSync(join(dir, "bad.yaml"), "steps:\n  - id: a\n    script: { name: nope }\n");
-      await expect(loadFlowsDir(dir, h.deps)).rejects.toThrow(/bad\.yaml: steps\.0\.script\.name: unknown script 'nope'/);
+      await expect(loadFlowsDir(dir, h.deps)).rejects.toThrow(
+        /bad\.yaml: steps\.0\.script\.name: unknown script 'nope'/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -88,11 +99,16 @@ describe("save-time checks", () => {
 describe("defaults", () => {
   it("accept on_error as a synonym of error and refuse roots an error object cannot see", async () => {
     h = makeApp();
-    const ok = await h.request("PUT", "/api/defaults", { on_error: { status: "{{ error:status }}", message: "{{ error:message }}" } });
+    const ok = await h.request("PUT", "/api/defaults", {
+      on_error: { status: "{{ error:status }}", message: "{{ error:message }}" },
+    });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toEqual({ error: { status: "{{ error:status }}", message: "{{ error:message }}" } });
     const bad = await h.request("PUT", "/api/defaults", { error: { message: "{{ secrets.KEY }}" } });
     expect(bad.status).toBe(400);
-    expect(((await bad.json()) as any).issues[0]).toMatchObject({ path: "error", message: expect.stringContaining("'secrets' is not available") });
+    expect(((await bad.json()) as any).issues[0]).toMatchObject({
+      path: "error",
+      message: expect.stringContaining("'secrets' is not available"),
+    });
   });
 });

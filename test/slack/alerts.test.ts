@@ -3,7 +3,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { sendSlackAlert } from "../../src/chat/slack/send";
 import type { AlertPayload } from "../../src/engine/ports";
 import { startFakeSlack } from "../fakes/slack";
-import { CHANNEL, findButton, messageText, runOnce, setupFailingFlow, sleep, startSlackEnv, type SlackEnv } from "./harness";
+import {
+  CHANNEL,
+  findButton,
+  messageText,
+  runOnce,
+  setupFailingFlow,
+  sleep,
+  startSlackEnv,
+  type SlackEnv,
+} from "./harness";
 
 let e: SlackEnv | undefined;
 afterEach(async () => {
@@ -11,8 +20,11 @@ afterEach(async () => {
   e = undefined;
 });
 
-type RunView = { alerts: { kind: string; status: string; attempts: number; response: Record<string, unknown> | null }[] };
-const runView = async (env: SlackEnv, id: unknown) => (await (await env.server.api(`/api/runs/${String(id)}`)).json()) as RunView;
+type RunView = {
+  alerts: { kind: string; status: string; attempts: number; response: Record<string, unknown> | null }[];
+};
+const runView = async (env: SlackEnv, id: unknown) =>
+  (await (await env.server.api(`/api/runs/${String(id)}`)).json()) as RunView;
 
 async function waitDelivered(env: SlackEnv, runId: unknown, timeoutMs = 10_000): Promise<RunView> {
   const end = Date.now() + timeoutMs;
@@ -51,7 +63,10 @@ describe("slack handler", () => {
     expect(last.alerts[0]!.response).toMatchObject({ action: "updated", count: 3, ts: m.ts });
 
     // Another flow is another group: a new message.
-    await env.server.putFlow({ name: "billing", steps: [{ id: "charge", http: { method: "POST", url: `${env.upstream.url}/charge` } }] });
+    await env.server.putFlow({
+      name: "billing",
+      steps: [{ id: "charge", http: { method: "POST", url: `${env.upstream.url}/charge` } }],
+    });
     const other = await runOnce(env, "billing");
     await waitDelivered(env, other.id);
     expect(env.slack.messages).toHaveLength(2);
@@ -61,11 +76,17 @@ describe("slack handler", () => {
   it("counts runs, not sends: a `script: slack` step and a handler reporting the same run make one message, count 1", async () => {
     e = await startSlackEnv();
     const env = e;
-    await env.server.api("/api/handlers", { method: "POST", json: { name: "ops-slack", kind: "slack", config: { channel: CHANNEL } } });
+    await env.server.api("/api/handlers", {
+      method: "POST",
+      json: { name: "ops-slack", kind: "slack", config: { channel: CHANNEL } },
+    });
     await env.server.putFlow({
       name: "both",
       steps: [{ id: "charge", http: { method: "POST", url: `${env.upstream.url}/charge` } }],
-      on_failure: [{ id: "tell", script: { name: "slack", args: { channel: CHANNEL } } }, { id: "boom", fail: { message: "handler broke", type: "runtime" } }],
+      on_failure: [
+        { id: "tell", script: { name: "slack", args: { channel: CHANNEL } } },
+        { id: "boom", fail: { message: "handler broke", type: "runtime" } },
+      ],
     });
     env.upstream.script([], { status: 500, body: {} });
     const run = await runOnce(env, "both");
@@ -158,7 +179,16 @@ describe("slack handler", () => {
     const env = e;
     const flow = await env.server.putFlow({
       name: "secretive",
-      steps: [{ id: "call", http: { method: "POST", url: `${env.upstream.url}/x?key={{ secrets.API_KEY }}`, headers: { authorization: "Bearer {{ secrets.API_KEY }}" } } }],
+      steps: [
+        {
+          id: "call",
+          http: {
+            method: "POST",
+            url: `${env.upstream.url}/x?key={{ secrets.API_KEY }}`,
+            headers: { authorization: "Bearer {{ secrets.API_KEY }}" },
+          },
+        },
+      ],
       on_failure: [{ id: "tell", script: { name: "slack", args: { channel: "C0SCRIPT" } } }],
     });
     expect(flow.status).toBe(201);
@@ -192,7 +222,12 @@ describe("slack handler", () => {
   it("sends a sample alert through POST /api/handlers/:id/test", async () => {
     e = await startSlackEnv();
     const env = e;
-    const h = (await (await env.server.api("/api/handlers", { method: "POST", json: { name: "ops", kind: "slack", config: { channel: CHANNEL } } })).json()) as { id: string };
+    const h = (await (
+      await env.server.api("/api/handlers", {
+        method: "POST",
+        json: { name: "ops", kind: "slack", config: { channel: CHANNEL } },
+      })
+    ).json()) as { id: string };
     const res = await env.server.api(`/api/handlers/${h.id}/test`, { method: "POST" });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { response: { ts: string } }).response.ts).toBe(env.slack.messages[0]!.ts);
@@ -214,13 +249,16 @@ describe("slack handler", () => {
         if (b.text?.text) expect(b.text.text.length).toBeLessThanOrEqual(3000);
         for (const f of b.fields ?? []) expect(f.text.length).toBeLessThanOrEqual(2000);
       }
-      const code = blocks.find((b) => typeof b.text?.text === "string" && b.text.text.startsWith("```"))!.text.text as string;
+      const code = blocks.find((b) => typeof b.text?.text === "string" && b.text.text.startsWith("```"))!.text
+        .text as string;
       expect(code).toContain("&lt;b&gt;&amp;");
       expect(code).toContain("…");
       expect(code.endsWith("```")).toBe(true);
       expect(messageText(slack.messages[0]!)).toContain("3"); // attempts
       // A bad token is a permanent error.
-      await expect(sendSlackAlert({ channel: "C1", token: "xoxb-wrong", apiUrl: slack.apiUrl }, payload)).rejects.toMatchObject({ permanent: true, message: expect.stringContaining("invalid_auth") });
+      await expect(
+        sendSlackAlert({ channel: "C1", token: "xoxb-wrong", apiUrl: slack.apiUrl }, payload),
+      ).rejects.toMatchObject({ permanent: true, message: expect.stringContaining("invalid_auth") });
     } finally {
       await slack.close();
     }

@@ -1,6 +1,20 @@
 // Button clicks on a real server: signature checks, the allow-list, exactly-once, Mute 1h.
 import { afterEach, describe, expect, it } from "vitest";
-import { ALICE, CHANNEL, MALLORY, click, clickPayload, findButton, messageText, postSigned, runOnce, setupFailingFlow, sleep, startSlackEnv, type SlackEnv } from "./harness";
+import {
+  ALICE,
+  CHANNEL,
+  MALLORY,
+  click,
+  clickPayload,
+  findButton,
+  messageText,
+  postSigned,
+  runOnce,
+  setupFailingFlow,
+  sleep,
+  startSlackEnv,
+  type SlackEnv,
+} from "./harness";
 
 let e: SlackEnv | undefined;
 afterEach(async () => {
@@ -24,12 +38,18 @@ describe("slack clicks", () => {
     e = await startSlackEnv();
     const env = e;
     const { runId, message } = await failedWithAlert(env);
-    const body = new URLSearchParams({ payload: JSON.stringify(clickPayload(env, message, "retry", ALICE)) }).toString();
+    const body = new URLSearchParams({
+      payload: JSON.stringify(clickPayload(env, message, "retry", ALICE)),
+    }).toString();
     const bad = await postSigned(env, body, "application/x-www-form-urlencoded", { secret: "not-the-signing-secret" });
     expect(bad.status).toBe(401);
     expect(((await bad.json()) as { error: string }).error).toMatch(/signature/i);
     // Unsigned, and signed over a different body, are refused too.
-    const unsigned = await fetch(`${env.server.url}/slack/events`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
+    const unsigned = await fetch(`${env.server.url}/slack/events`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body,
+    });
     expect(unsigned.status).toBe(401);
     await sleep(200);
     expect((await env.server.waitForStatus(runId, ["failed"])).status).toBe("failed");
@@ -62,7 +82,14 @@ describe("slack clicks", () => {
       const res = await click(env, message, action, MALLORY);
       expect(res.status).toBe(200);
     }
-    const eph = await env.slack.waitFor(() => (env.slack.callsOf("chat.postEphemeral", true).length === 3 ? env.slack.callsOf("chat.postEphemeral") : undefined), 5_000, "ephemeral replies");
+    const eph = await env.slack.waitFor(
+      () =>
+        env.slack.callsOf("chat.postEphemeral", true).length === 3
+          ? env.slack.callsOf("chat.postEphemeral")
+          : undefined,
+      5_000,
+      "ephemeral replies",
+    );
     for (const c of eph) {
       expect(c.args).toMatchObject({ channel: CHANNEL, user: MALLORY.id });
       expect(String(c.args.text)).toMatch(/not allowed/);
@@ -82,7 +109,11 @@ describe("slack clicks", () => {
     const env = e;
     const { runId, message } = await failedWithAlert(env);
     const clicked = message;
-    const answers = await Promise.all([click(env, clicked, "retry"), click(env, clicked, "retry"), click(env, clicked, "retry")]);
+    const answers = await Promise.all([
+      click(env, clicked, "retry"),
+      click(env, clicked, "retry"),
+      click(env, clicked, "retry"),
+    ]);
     for (const a of answers) expect(a.status).toBe(200);
     // The retry fails again (upstream still 500); the message gets fresh buttons.
     await env.slack.waitFor(() => messageText(env.slack.messages[0]!).includes("failed again"), 10_000, "failed again");
@@ -101,7 +132,13 @@ describe("slack clicks", () => {
     await click(env, fresh, "retry");
     await env.server.waitForStatus(runId, ["succeeded"]);
     expect(env.upstream.requests).toHaveLength(3);
-    const last = messageText(await env.slack.waitFor(() => (/succeeded/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined), 5_000, "succeeded"));
+    const last = messageText(
+      await env.slack.waitFor(
+        () => (/succeeded/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined),
+        5_000,
+        "succeeded",
+      ),
+    );
     expect(last).toContain(`<@${ALICE.id}>`);
   });
 
@@ -111,7 +148,11 @@ describe("slack clicks", () => {
     const { runId, message } = await failedWithAlert(env);
     env.upstream.script([], { status: 200, body: { ok: true } });
     await Promise.all([click(env, message, "replay"), click(env, message, "replay")]);
-    const final = await env.slack.waitFor(() => (/Replay by .* succeeded/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined), 10_000, "replay outcome");
+    const final = await env.slack.waitFor(
+      () => (/Replay by .* succeeded/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined),
+      10_000,
+      "replay outcome",
+    );
     const runs = (await (await env.server.api("/api/runs")).json()) as { runs: { id: string; status: string }[] };
     expect(runs.runs).toHaveLength(2);
     const replay = runs.runs.find((r) => r.id !== runId)!;
@@ -126,13 +167,26 @@ describe("slack clicks", () => {
     const { message } = await failedWithAlert(env);
     const res = await click(env, message, "mute");
     expect(res.status).toBe(200);
-    const muted = await env.slack.waitFor(() => (/Muted by alice/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined), 5_000, "muted message");
-    await env.slack.waitFor(() => env.slack.replies.some((r) => r.thread_ts === muted.ts && r.text === "Muted by alice"), 5_000, "the thread reply");
+    const muted = await env.slack.waitFor(
+      () => (/Muted by alice/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined),
+      5_000,
+      "muted message",
+    );
+    await env.slack.waitFor(
+      () => env.slack.replies.some((r) => r.thread_ts === muted.ts && r.text === "Muted by alice"),
+      5_000,
+      "the thread reply",
+    );
     expect(findButton(muted, "mute")).toBeUndefined();
     expect(findButton(muted, "retry")).toBeDefined();
     const silences = await env.server.deps.silences.active(Date.now());
     expect(silences).toHaveLength(1);
-    expect(silences[0]).toMatchObject({ flow: "orders", step: "charge", error_type: "http_status", created_by: expect.stringContaining(`slack:${ALICE.id}`) });
+    expect(silences[0]).toMatchObject({
+      flow: "orders",
+      step: "charge",
+      error_type: "http_status",
+      created_by: expect.stringContaining(`slack:${ALICE.id}`),
+    });
     const ends = Date.parse(silences[0]!.ends_at) - Date.now();
     expect(ends).toBeGreaterThan(3_500_000);
     expect(ends).toBeLessThanOrEqual(3_600_000);
@@ -141,7 +195,9 @@ describe("slack clicks", () => {
     const again = await runOnce(env);
     expect(again.status).toBe("failed");
     await sleep(400);
-    const view = (await (await env.server.api(`/api/runs/${again.id as string}`)).json()) as { alerts: { status: string }[] };
+    const view = (await (await env.server.api(`/api/runs/${again.id as string}`)).json()) as {
+      alerts: { status: string }[];
+    };
     expect(view.alerts.map((a) => a.status)).toEqual(["silenced"]);
     expect(env.slack.calls.slice(callsBefore).filter((c) => c.method.startsWith("chat."))).toHaveLength(0);
     // A second Mute click (double click) creates no second silence.
@@ -170,12 +226,21 @@ describe("slack clicks on external failures", () => {
   it("Retry calls the reporting system back (signed) and the message says what it answered", async () => {
     e = await startSlackEnv({ MEND_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" });
     const env = e;
-    const h = await env.server.api("/api/handlers", { method: "POST", json: { name: "ops-slack", kind: "slack", config: { channel: CHANNEL } } });
+    const h = await env.server.api("/api/handlers", {
+      method: "POST",
+      json: { name: "ops-slack", kind: "slack", config: { channel: CHANNEL } },
+    });
     expect(h.status).toBe(201);
     env.upstream.script([], { status: 200, body: { queued: true } });
     const rep = await env.server.api("/api/failures", {
       method: "POST",
-      json: { source: "ci", job: "nightly", step: "deploy", error: { message: "exit 1", type: "runtime" }, retry_url: `${env.upstream.url}/retry` },
+      json: {
+        source: "ci",
+        job: "nightly",
+        step: "deploy",
+        error: { message: "exit 1", type: "runtime" },
+        retry_url: `${env.upstream.url}/retry`,
+      },
     });
     expect(rep.status).toBe(202);
     const { run_id } = (await rep.json()) as { run_id: string };
@@ -183,18 +248,32 @@ describe("slack clicks on external failures", () => {
     const message = { ...posted, versions: [] };
     expect(messageText(message)).toContain("external:ci");
     await Promise.all([click(env, message, "retry"), click(env, message, "retry")]);
-    const edited = await env.slack.waitFor(() => (/sent to ci/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined), 5_000, "callback noted");
+    const edited = await env.slack.waitFor(
+      () => (/sent to ci/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined),
+      5_000,
+      "callback noted",
+    );
     expect(messageText(edited)).toContain("answered 200");
     await sleep(100);
     const calls = env.upstream.requests.filter((r) => r.path === "/retry");
     expect(calls).toHaveLength(1);
     expect(calls[0]!.headers["webhook-signature"]).toBeDefined();
-    expect(JSON.parse(calls[0]!.body)).toMatchObject({ type: "retry", run_id, source: "ci", job: "nightly", requested_by: expect.stringContaining(`slack:${ALICE.id}`) });
+    expect(JSON.parse(calls[0]!.body)).toMatchObject({
+      type: "retry",
+      run_id,
+      source: "ci",
+      job: "nightly",
+      requested_by: expect.stringContaining(`slack:${ALICE.id}`),
+    });
 
     // When the job later reports success, code that resolves the run edits the alert.
     const run = (await env.server.deps.runs.getRun(run_id))!;
     await env.server.deps.clicks.resolved({ ...run, status: "succeeded" }, "ci reported success");
-    const resolved = await env.slack.waitFor(() => (/Resolved: ci reported success/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined), 5_000, "resolved");
+    const resolved = await env.slack.waitFor(
+      () => (/Resolved: ci reported success/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined),
+      5_000,
+      "resolved",
+    );
     expect(findButton(resolved, "retry")).toBeUndefined();
   });
 });

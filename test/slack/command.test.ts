@@ -1,6 +1,18 @@
 // The /mend slash command and the other request shapes POST /slack/events accepts.
 import { afterEach, describe, expect, it } from "vitest";
-import { ALICE, MALLORY, findButton, messageText, postSigned, runOnce, setupFailingFlow, slashCommand, sleep, startSlackEnv, type SlackEnv } from "./harness";
+import {
+  ALICE,
+  MALLORY,
+  findButton,
+  messageText,
+  postSigned,
+  runOnce,
+  setupFailingFlow,
+  slashCommand,
+  sleep,
+  startSlackEnv,
+  type SlackEnv,
+} from "./harness";
 
 let e: SlackEnv | undefined;
 afterEach(async () => {
@@ -8,7 +20,11 @@ afterEach(async () => {
   e = undefined;
 });
 
-type Answer = { response_type?: string; text: string; blocks?: { type: string; elements?: { action_id: string; value: string }[] }[] };
+type Answer = {
+  response_type?: string;
+  text: string;
+  blocks?: { type: string; elements?: { action_id: string; value: string }[] }[];
+};
 
 async function failedRun(env: SlackEnv): Promise<string> {
   await setupFailingFlow(env);
@@ -36,7 +52,13 @@ describe("/mend", () => {
 
     // Clicking Retry in the list retries the run and edits the run's alert message.
     env.upstream.script([], { status: 200, body: {} });
-    const listMessage = { channel: "C0OPS", ts: "1700000009.000001", text: answer.text, blocks: answer.blocks as never, versions: [] };
+    const listMessage = {
+      channel: "C0OPS",
+      ts: "1700000009.000001",
+      text: answer.text,
+      blocks: answer.blocks as never,
+      versions: [],
+    };
     const { click } = await import("./harness");
     expect((await click(env, listMessage, "retry")).status).toBe(200);
     await env.server.waitForStatus(runId, ["succeeded"]);
@@ -60,9 +82,17 @@ describe("/mend", () => {
     expect(answer.text).toContain("Retry");
     await env.server.waitForStatus(runId, ["succeeded"]);
     // The outcome goes to response_url, and the original alert says who retried it and how it went.
-    const outcome = await env.slack.waitFor(() => env.slack.responses.find((r) => /succeeded/.test(String(r.body.text))), 5_000, "outcome via response_url");
+    const outcome = await env.slack.waitFor(
+      () => env.slack.responses.find((r) => /succeeded/.test(String(r.body.text))),
+      5_000,
+      "outcome via response_url",
+    );
     expect(String(outcome.body.text)).toContain(runId);
-    const edited = await env.slack.waitFor(() => (/succeeded/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined), 5_000, "alert edited");
+    const edited = await env.slack.waitFor(
+      () => (/succeeded/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined),
+      5_000,
+      "alert edited",
+    );
     expect(messageText(edited)).toContain(`Retry by <@${ALICE.id}>`);
     expect(env.upstream.requests).toHaveLength(2);
 
@@ -112,17 +142,36 @@ describe("/mend", () => {
   it("answers url_verification and keeps buttons working when Slack sends JSON", async () => {
     e = await startSlackEnv();
     const env = e;
-    const res = await postSigned(env, JSON.stringify({ type: "url_verification", challenge: "chal-123", token: "x" }), "application/json");
+    const res = await postSigned(
+      env,
+      JSON.stringify({ type: "url_verification", challenge: "chal-123", token: "x" }),
+      "application/json",
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ challenge: "chal-123" });
-    const unsigned = await fetch(`${env.server.url}/slack/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ type: "url_verification", challenge: "c" }) });
+    const unsigned = await fetch(`${env.server.url}/slack/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ type: "url_verification", challenge: "c" }),
+    });
     expect(unsigned.status).toBe(401);
     const text = await postSigned(env, "hello", "text/plain");
     expect(text.status).toBe(415);
     const broken = await postSigned(env, "payload=%7Bnot-json", "application/x-www-form-urlencoded");
     expect(broken.status).toBe(400);
     // An event nobody listens to is acknowledged with an empty 200.
-    const event = await postSigned(env, JSON.stringify({ type: "event_callback", team_id: "T1", api_app_id: "A0MEND", event: { type: "app_mention", user: "U1", text: "hi", ts: "1.2", channel: "C1" }, event_id: "Ev1", event_time: 1 }), "application/json");
+    const event = await postSigned(
+      env,
+      JSON.stringify({
+        type: "event_callback",
+        team_id: "T1",
+        api_app_id: "A0MEND",
+        event: { type: "app_mention", user: "U1", text: "hi", ts: "1.2", channel: "C1" },
+        event_id: "Ev1",
+        event_time: 1,
+      }),
+      "application/json",
+    );
     expect(event.status).toBe(200);
     expect(findButton({ blocks: [] }, "retry")).toBeUndefined();
   });

@@ -1,7 +1,17 @@
 // End to end: a flow fails, the alert reaches (fake) Slack, the upstream recovers, a Retry click
 // makes the run succeed, and the same message is edited to show the clicker and the outcome.
 import { afterEach, describe, expect, it } from "vitest";
-import { ALICE, CHANNEL, click, findButton, messageText, runOnce, setupFailingFlow, startSlackEnv, type SlackEnv } from "./harness";
+import {
+  ALICE,
+  CHANNEL,
+  click,
+  findButton,
+  messageText,
+  runOnce,
+  setupFailingFlow,
+  startSlackEnv,
+  type SlackEnv,
+} from "./harness";
 
 let e: SlackEnv | undefined;
 afterEach(async () => {
@@ -21,7 +31,11 @@ describe("slack end to end", () => {
     const runId = failed.id as string;
 
     // The alert reaches Slack through the real WebClient with the bot token.
-    const post = await env.slack.waitFor(() => env.slack.callsOf("chat.postMessage", true)[0], 10_000, "chat.postMessage");
+    const post = await env.slack.waitFor(
+      () => env.slack.callsOf("chat.postMessage", true)[0],
+      10_000,
+      "chat.postMessage",
+    );
     expect(post.headers.authorization).toBe(`Bearer ${env.slack.token}`);
     expect(post.headers["content-type"]).toContain("application/x-www-form-urlencoded");
     expect(post.args.channel).toBe(CHANNEL);
@@ -38,7 +52,9 @@ describe("slack end to end", () => {
     expect(findButton(message, "mute")).toBeDefined();
 
     // The run's ledger shows the delivered alert with Slack's ids.
-    const view = (await (await env.server.api(`/api/runs/${runId}`)).json()) as { alerts: { kind: string; status: string; response: { ts: string } }[] };
+    const view = (await (await env.server.api(`/api/runs/${runId}`)).json()) as {
+      alerts: { kind: string; status: string; response: { ts: string } }[];
+    };
     expect(view.alerts[0]).toMatchObject({ kind: "slack", status: "delivered" });
     expect(view.alerts[0]!.response.ts).toBe(message.ts);
 
@@ -53,10 +69,14 @@ describe("slack end to end", () => {
     expect(done.status).toBe("succeeded");
 
     // The same message (same channel + ts) was edited: first running…, then the outcome.
-    const final = await env.slack.waitFor(() => {
-      const m = env.slack.messages[0]!;
-      return m.versions.some((v) => /succeeded/.test(v.text)) ? m : undefined;
-    }, 10_000, "edit with the outcome");
+    const final = await env.slack.waitFor(
+      () => {
+        const m = env.slack.messages[0]!;
+        return m.versions.some((v) => /succeeded/.test(v.text)) ? m : undefined;
+      },
+      10_000,
+      "edit with the outcome",
+    );
     expect(env.slack.messages).toHaveLength(1);
     const updates = env.slack.callsOf("chat.update", true);
     expect(updates.length).toBeGreaterThanOrEqual(2);

@@ -17,7 +17,10 @@ export interface SlackEnv {
   stop(): Promise<void>;
 }
 
-export async function startSlackEnv(env: Record<string, string> = {}, options: Parameters<typeof startTestServer>[1] = {}): Promise<SlackEnv> {
+export async function startSlackEnv(
+  env: Record<string, string> = {},
+  options: Parameters<typeof startTestServer>[1] = {},
+): Promise<SlackEnv> {
   const slack = await startFakeSlack();
   const upstream = await startUpstream();
   const server = await startTestServer(
@@ -44,35 +47,72 @@ export async function startSlackEnv(env: Record<string, string> = {}, options: P
 }
 
 /** A flow whose only step POSTs to the upstream (one attempt), alerting the `ops-slack` handler. */
-export async function setupFailingFlow(e: SlackEnv, name = "orders", handlerConfig: Record<string, unknown> = { channel: CHANNEL }): Promise<void> {
-  const res = await e.server.api("/api/handlers", { method: "POST", json: { name: "ops-slack", kind: "slack", config: handlerConfig } });
+export async function setupFailingFlow(
+  e: SlackEnv,
+  name = "orders",
+  handlerConfig: Record<string, unknown> = { channel: CHANNEL },
+): Promise<void> {
+  const res = await e.server.api("/api/handlers", {
+    method: "POST",
+    json: { name: "ops-slack", kind: "slack", config: handlerConfig },
+  });
   if (res.status !== 201) throw new Error(`handler: ${res.status} ${await res.text()}`);
-  const flow = await e.server.putFlow({ name, steps: [{ id: "charge", http: { method: "POST", url: `${e.upstream.url}/charge` } }] });
+  const flow = await e.server.putFlow({
+    name,
+    steps: [{ id: "charge", http: { method: "POST", url: `${e.upstream.url}/charge` } }],
+  });
   if (flow.status >= 300) throw new Error(`flow: ${flow.status} ${await flow.text()}`);
 }
 
 /** Triggers the flow and waits until its run has ended. */
-export async function runOnce(e: SlackEnv, flow = "orders", input: unknown = { order: 1 }): Promise<Record<string, unknown>> {
+export async function runOnce(
+  e: SlackEnv,
+  flow = "orders",
+  input: unknown = { order: 1 },
+): Promise<Record<string, unknown>> {
   const res = await e.server.api(`/hooks/${flow}`, { method: "POST", json: input });
   const { run_id } = (await res.json()) as { run_id: string };
   return e.server.waitForStatus(run_id, ["succeeded", "recovered", "failed", "cancelled"]);
 }
 
-export async function postSigned(e: SlackEnv, body: string, contentType: string, opts: { secret?: string; timestampS?: number } = {}): Promise<Response> {
-  const headers = await signSlackRequest(opts.secret ?? SIGNING_SECRET, body, opts.timestampS ?? Math.floor(Date.now() / 1000));
-  return fetch(`${e.server.url}/slack/events`, { method: "POST", headers: { ...headers, "content-type": contentType }, body });
+export async function postSigned(
+  e: SlackEnv,
+  body: string,
+  contentType: string,
+  opts: { secret?: string; timestampS?: number } = {},
+): Promise<Response> {
+  const headers = await signSlackRequest(
+    opts.secret ?? SIGNING_SECRET,
+    body,
+    opts.timestampS ?? Math.floor(Date.now() / 1000),
+  );
+  return fetch(`${e.server.url}/slack/events`, {
+    method: "POST",
+    headers: { ...headers, "content-type": contentType },
+    body,
+  });
 }
 
-export function findButton(message: { blocks: Block[] }, action: "retry" | "replay" | "mute"): { block_id: string; action_id: string; value: string } | undefined {
+export function findButton(
+  message: { blocks: Block[] },
+  action: "retry" | "replay" | "mute",
+): { block_id: string; action_id: string; value: string } | undefined {
   for (const b of message.blocks) {
     if (b.type !== "actions") continue;
-    for (const el of b.elements as Block[]) if (el.action_id === `mend_${action}`) return { block_id: b.block_id as string, action_id: el.action_id as string, value: el.value as string };
+    for (const el of b.elements as Block[])
+      if (el.action_id === `mend_${action}`)
+        return { block_id: b.block_id as string, action_id: el.action_id as string, value: el.value as string };
   }
   return undefined;
 }
 
 /** The block_actions payload Slack sends when `user` clicks `action` on `message`. */
-export function clickPayload(e: SlackEnv, message: SlackMessage, action: "retry" | "replay" | "mute", user: { id: string; username: string }): Record<string, unknown> {
+export function clickPayload(
+  e: SlackEnv,
+  message: SlackMessage,
+  action: "retry" | "replay" | "mute",
+  user: { id: string; username: string },
+): Record<string, unknown> {
   const b = findButton(message, action);
   if (!b) throw new Error(`no ${action} button on message ${message.ts}: ${JSON.stringify(message.blocks)}`);
   return {
@@ -86,12 +126,27 @@ export function clickPayload(e: SlackEnv, message: SlackMessage, action: "retry"
     container: { type: "message", message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
     message: { type: "message", ts: message.ts, text: message.text, blocks: message.blocks },
     response_url: `${e.slack.url}/response/${message.ts}`,
-    actions: [{ type: "button", block_id: b.block_id, action_id: b.action_id, value: b.value, text: { type: "plain_text", text: action }, action_ts: String(Date.now() / 1000) }],
+    actions: [
+      {
+        type: "button",
+        block_id: b.block_id,
+        action_id: b.action_id,
+        value: b.value,
+        text: { type: "plain_text", text: action },
+        action_ts: String(Date.now() / 1000),
+      },
+    ],
     state: { values: {} },
   };
 }
 
-export async function click(e: SlackEnv, message: SlackMessage, action: "retry" | "replay" | "mute", user = ALICE, opts: { secret?: string; timestampS?: number } = {}): Promise<Response> {
+export async function click(
+  e: SlackEnv,
+  message: SlackMessage,
+  action: "retry" | "replay" | "mute",
+  user = ALICE,
+  opts: { secret?: string; timestampS?: number } = {},
+): Promise<Response> {
   const body = new URLSearchParams({ payload: JSON.stringify(clickPayload(e, message, action, user)) }).toString();
   return postSigned(e, body, "application/x-www-form-urlencoded", opts);
 }

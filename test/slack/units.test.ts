@@ -21,21 +21,46 @@ describe("verifySlackRequest", () => {
   const body = "payload=%7B%22type%22%3A%22block_actions%22%7D";
   it("accepts Slack's v0 signature and refuses anything else", async () => {
     const h = await signSlackRequest(SECRET, body, NOW / 1000);
-    const base = { signingSecret: SECRET, body, timestamp: h["x-slack-request-timestamp"], signature: h["x-slack-signature"], nowMs: NOW };
+    const base = {
+      signingSecret: SECRET,
+      body,
+      timestamp: h["x-slack-request-timestamp"],
+      signature: h["x-slack-signature"],
+      nowMs: NOW,
+    };
     expect(await verifySlackRequest(base)).toEqual({ ok: true });
-    expect(await verifySlackRequest({ ...base, body: body + "x" })).toMatchObject({ ok: false, reason: expect.stringMatching(/signature/i) });
+    expect(await verifySlackRequest({ ...base, body: body + "x" })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/signature/i),
+    });
     expect(await verifySlackRequest({ ...base, signingSecret: "other" })).toMatchObject({ ok: false });
-    expect(await verifySlackRequest({ ...base, signature: h["x-slack-signature"].replace("v0=", "v1=") })).toMatchObject({ ok: false, reason: expect.stringMatching(/version/) });
-    expect(await verifySlackRequest({ ...base, signature: undefined })).toMatchObject({ ok: false, reason: expect.stringMatching(/missing/) });
+    expect(
+      await verifySlackRequest({ ...base, signature: h["x-slack-signature"].replace("v0=", "v1=") }),
+    ).toMatchObject({ ok: false, reason: expect.stringMatching(/version/) });
+    expect(await verifySlackRequest({ ...base, signature: undefined })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/missing/),
+    });
     expect(await verifySlackRequest({ ...base, timestamp: "12abc" })).toMatchObject({ ok: false });
   });
 
   it("has a 5-minute window both ways, checked before the signature", async () => {
     const h = await signSlackRequest(SECRET, body, NOW / 1000);
-    const base = { signingSecret: SECRET, body, timestamp: h["x-slack-request-timestamp"], signature: h["x-slack-signature"] };
+    const base = {
+      signingSecret: SECRET,
+      body,
+      timestamp: h["x-slack-request-timestamp"],
+      signature: h["x-slack-signature"],
+    };
     expect(await verifySlackRequest({ ...base, nowMs: NOW + 300_000 })).toEqual({ ok: true });
-    expect(await verifySlackRequest({ ...base, nowMs: NOW + 301_000 })).toMatchObject({ ok: false, reason: expect.stringMatching(/stale/) });
-    expect(await verifySlackRequest({ ...base, nowMs: NOW - 301_000 })).toMatchObject({ ok: false, reason: expect.stringMatching(/stale/) });
+    expect(await verifySlackRequest({ ...base, nowMs: NOW + 301_000 })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/stale/),
+    });
+    expect(await verifySlackRequest({ ...base, nowMs: NOW - 301_000 })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/stale/),
+    });
   });
 });
 
@@ -47,10 +72,20 @@ describe("slack helpers", () => {
   });
 
   it("maps Web API errors to what the outbox should do", () => {
-    expect(slackDeliveryError({ code: "slack_webapi_rate_limited_error", retryAfter: 7 })).toMatchObject({ retryAfterMs: 7000, permanent: false });
-    expect(slackDeliveryError({ code: "slack_webapi_platform_error", data: { error: "channel_not_found" } })).toMatchObject({ permanent: true });
-    expect(slackDeliveryError({ code: "slack_webapi_platform_error", data: { error: "fatal_error" } })).toMatchObject({ permanent: false });
-    expect(slackDeliveryError({ code: "slack_webapi_http_error", statusCode: 503 })).toMatchObject({ permanent: false, message: expect.stringContaining("503") });
+    expect(slackDeliveryError({ code: "slack_webapi_rate_limited_error", retryAfter: 7 })).toMatchObject({
+      retryAfterMs: 7000,
+      permanent: false,
+    });
+    expect(
+      slackDeliveryError({ code: "slack_webapi_platform_error", data: { error: "channel_not_found" } }),
+    ).toMatchObject({ permanent: true });
+    expect(slackDeliveryError({ code: "slack_webapi_platform_error", data: { error: "fatal_error" } })).toMatchObject({
+      permanent: false,
+    });
+    expect(slackDeliveryError({ code: "slack_webapi_http_error", statusCode: 503 })).toMatchObject({
+      permanent: false,
+      message: expect.stringContaining("503"),
+    });
     expect(slackDeliveryError(new Error("socket hang up"))).toMatchObject({ permanent: false });
   });
 });
@@ -64,12 +99,29 @@ const payload = (over: Partial<AlertPayload["error"]> = {}, run: Partial<AlertPa
 describe("alert model", () => {
   it("carries what every platform shows, with the run link and encoded buttons", () => {
     const m = buildAlert(payload(), { messageLimit: 100, publicUrl: "https://mend.example/", alertId: "01ALERT" });
-    expect(m).toMatchObject({ flow: "orders", flowVersion: 3, step: "charge", errorType: "http_status", message: "boom", attempts: 4, status: 502, runId: "01RUNA", runUrl: "https://mend.example/runs/01RUNA", count: 1, tone: "failed" });
+    expect(m).toMatchObject({
+      flow: "orders",
+      flowVersion: 3,
+      step: "charge",
+      errorType: "http_status",
+      message: "boom",
+      attempts: 4,
+      status: 502,
+      runId: "01RUNA",
+      runUrl: "https://mend.example/runs/01RUNA",
+      count: 1,
+      tone: "failed",
+    });
     expect(m.buttons.map((b) => b.action)).toEqual(["retry", "replay", "mute"]);
     expect(decodeButton(m.buttons[0]!.id)).toEqual({ action: "retry", alertId: "01ALERT", runId: "01RUNA", gen: 0 });
     expect(m.buttons.every((b) => b.id.length <= 100)).toBe(true);
     expect(decodeButton("mend:explode:a:b:1")).toBeUndefined();
-    expect(decodeButton(encodeButton({ action: "mute", alertId: "", runId: "R", gen: 7 }))).toEqual({ action: "mute", alertId: "", runId: "R", gen: 7 });
+    expect(decodeButton(encodeButton({ action: "mute", alertId: "", runId: "R", gen: 7 }))).toEqual({
+      action: "mute",
+      alertId: "",
+      runId: "R",
+      gen: 7,
+    });
   });
 
   it("truncates with an ellipsis inside the limit", () => {
@@ -81,14 +133,38 @@ describe("alert model", () => {
   it("says who clicked and how it ended; hides buttons while running and once fixed", () => {
     const by = { id: "U1", name: "ann" };
     const base = { payload: payload(), gen: 2, target_run: "01RUNA", deliveries: [] };
-    const running = buildAlert(payload(), { messageLimit: 100, state: { ...base, activity: { action: "retry", by, at: NOW, run_id: "01RUNA", phase: "running" } } });
+    const running = buildAlert(payload(), {
+      messageLimit: 100,
+      state: { ...base, activity: { action: "retry", by, at: NOW, run_id: "01RUNA", phase: "running" } },
+    });
     expect(running.buttons).toEqual([]);
     expect(statusLine(running, (u) => `@${u.name}`)).toBe("Retry by @ann — running…");
-    const fixed = buildAlert(payload(), { messageLimit: 100, state: { ...base, facts: { status: "succeeded" }, activity: { action: "retry", by, at: NOW, run_id: "01RUNA", phase: "done", outcome: "succeeded" } } });
+    const fixed = buildAlert(payload(), {
+      messageLimit: 100,
+      state: {
+        ...base,
+        facts: { status: "succeeded" },
+        activity: { action: "retry", by, at: NOW, run_id: "01RUNA", phase: "done", outcome: "succeeded" },
+      },
+    });
     expect(fixed.buttons).toEqual([]);
     expect(fixed.tone).toBe("resolved");
     expect(statusLine(fixed, (u) => `@${u.name}`)).toMatch(/Retry by @ann — succeeded/);
-    const again = buildAlert(payload(), { messageLimit: 100, state: { ...base, activity: { action: "replay", by, at: NOW, run_id: "01RUNB", phase: "done", outcome: "failed", error: { message: "still down", type: "network" } } } });
+    const again = buildAlert(payload(), {
+      messageLimit: 100,
+      state: {
+        ...base,
+        activity: {
+          action: "replay",
+          by,
+          at: NOW,
+          run_id: "01RUNB",
+          phase: "done",
+          outcome: "failed",
+          error: { message: "still down", type: "network" },
+        },
+      },
+    });
     expect(again.buttons.map((b) => b.action)).toEqual(["retry", "replay", "mute"]);
     expect(decodeButton(again.buttons[0]!.id)!.gen).toBe(2);
     expect(statusLine(again, (u) => `@${u.name}`)).toBe("Replay by @ann — failed again (run 01RUNB): still down");
@@ -128,7 +204,12 @@ describe("chat layer on SQLite", () => {
 
   function services(env: Record<string, string> = {}) {
     const db = openSqlite(":memory:");
-    const { deps } = createServices({ config: parseEnv({ MEND_DB: ":memory:", ...env }), db, log: () => undefined, platforms: [testPlatform] });
+    const { deps } = createServices({
+      config: parseEnv({ MEND_DB: ":memory:", ...env }),
+      db,
+      log: () => undefined,
+      platforms: [testPlatform],
+    });
     closers.push(async () => {
       await deps.engine.idle();
       await db.close();
@@ -141,7 +222,14 @@ describe("chat layer on SQLite", () => {
   it("counts a redelivered failure once and posts what a failed post left missing", async () => {
     const deps = services();
     record.failPost = true;
-    const deliver = (deliveryId: string, runId: string) => deps.chat.deliver({ kind: "test", config: { channel: "C1" }, payload: payload({}, { id: runId }), deliveryId, fetch });
+    const deliver = (deliveryId: string, runId: string) =>
+      deps.chat.deliver({
+        kind: "test",
+        config: { channel: "C1" },
+        payload: payload({}, { id: runId }),
+        deliveryId,
+        fetch,
+      });
     await expect(deliver("d1", "R1")).rejects.toThrow("rate limited");
     expect((await deliver("d1", "R1")).action).toBe("posted");
     expect((await deliver("d2", "R2")).action).toBe("updated");
@@ -163,9 +251,24 @@ describe("chat layer on SQLite", () => {
     const run = await deps.engine.start({ flow: "guard", input: {} });
     await deps.engine.waitFor(run.id, 5_000);
     const edits = record.edits;
-    const { alert } = await deps.chat.deliver({ kind: "test", config: { channel: "C9" }, payload: payload({}, { id: run.id, flow: "guard" }), deliveryId: "x", fetch });
+    const { alert } = await deps.chat.deliver({
+      kind: "test",
+      config: { channel: "C9" },
+      payload: payload({}, { id: run.id, flow: "guard" }),
+      deliveryId: "x",
+      fetch,
+    });
     // As if a click in an earlier process had started a retry whose end that process never reported.
-    await deps.chat.change(alert.id, (a) => ({ state: { ...a.state, activity: { action: "retry", by: { id: "U1" }, at: Date.now(), run_id: run.id, phase: "running" } } }), { edit: false });
+    await deps.chat.change(
+      alert.id,
+      (a) => ({
+        state: {
+          ...a.state,
+          activity: { action: "retry", by: { id: "U1" }, at: Date.now(), run_id: run.id, phase: "running" },
+        },
+      }),
+      { edit: false },
+    );
     expect(edits).toHaveLength(0);
     expect(await deps.updates.tick()).toBe(1);
     expect(edits).toHaveLength(1);

@@ -17,7 +17,9 @@ export interface Backend {
 }
 
 export function migrationStatements(): string[] {
-  const files = readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith(".sql")).sort();
+  const files = readdirSync(MIGRATIONS_DIR)
+    .filter((f) => f.endsWith(".sql"))
+    .sort();
   return files.flatMap((f) =>
     readFileSync(join(MIGRATIONS_DIR, f), "utf8")
       .split("--> statement-breakpoint")

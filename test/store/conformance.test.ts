@@ -39,7 +39,19 @@ function run(id: string, over: Partial<RunRecord> = {}): RunRecord {
 }
 
 function attempt(runId: string, step: string, n: number, over: Partial<AttemptRecord> = {}): AttemptRecord {
-  return { runId, step, attempt: n, phase: "main", status: "running", startedAt: T0, finishedAt: null, durationMs: null, output: null, error: null, ...over };
+  return {
+    runId,
+    step,
+    attempt: n,
+    phase: "main",
+    status: "running",
+    startedAt: T0,
+    finishedAt: null,
+    durationMs: null,
+    output: null,
+    error: null,
+    ...over,
+  };
 }
 
 function outboxRow(id: string, runId: string, over: Partial<OutboxRecord> = {}): OutboxRecord {
@@ -48,7 +60,11 @@ function outboxRow(id: string, runId: string, over: Partial<OutboxRecord> = {}):
     runId,
     handlerId: null,
     kind: "log",
-    payload: { run: { id: runId, flow: "orders", flow_version: 1, status: "failed" }, failed: { error: { message: "boom", type: "runtime" } }, error: { message: "boom", type: "runtime" } },
+    payload: {
+      run: { id: runId, flow: "orders", flow_version: 1, status: "failed" },
+      failed: { error: { message: "boom", type: "runtime" } },
+      error: { message: "boom", type: "runtime" },
+    },
     status: "pending",
     attempts: 0,
     nextAttemptAt: T0,
@@ -77,10 +93,29 @@ describe.each(backends.map((b) => [b.name, b] as const))("store conformance on %
     const writes: Write[] = [
       { op: "insertRun", run: run("R1"), leaseUntil: T0 + 60_000 },
       { op: "putAttempt", attempt: attempt("R1", "fetch", 1) },
-      { op: "putAttempt", attempt: attempt("R1", "fetch", 1, { status: "failed", finishedAt: T0 + 5, durationMs: 5, error: { message: "HTTP 500", type: "http_status", status: 500 } }) },
-      { op: "putAttempt", attempt: attempt("R1", "fetch", 2, { status: "succeeded", finishedAt: T0 + 9, durationMs: 4, output: { status: 200, body: { temp: 21.5 } } }) },
+      {
+        op: "putAttempt",
+        attempt: attempt("R1", "fetch", 1, {
+          status: "failed",
+          finishedAt: T0 + 5,
+          durationMs: 5,
+          error: { message: "HTTP 500", type: "http_status", status: 500 },
+        }),
+      },
+      {
+        op: "putAttempt",
+        attempt: attempt("R1", "fetch", 2, {
+          status: "succeeded",
+          finishedAt: T0 + 9,
+          durationMs: 4,
+          output: { status: 200, body: { temp: 21.5 } },
+        }),
+      },
       // More rows than D1's 100 bound parameters allow in one multi-row insert.
-      { op: "insertOutbox", rows: Array.from({ length: 12 }, (_, i) => outboxRow(`O${String(i).padStart(2, "0")}`, "R1")) },
+      {
+        op: "insertOutbox",
+        rows: Array.from({ length: 12 }, (_, i) => outboxRow(`O${String(i).padStart(2, "0")}`, "R1")),
+      },
     ];
     await runs.commit(writes);
     const got = await runs.getRun("R1");
@@ -101,10 +136,12 @@ describe.each(backends.map((b) => [b.name, b] as const))("store conformance on %
   it("rolls a whole batch back when one statement fails", async () => {
     await runs.commit([{ op: "insertRun", run: run("R1"), leaseUntil: null }]);
     await expect(
-      d.batch(runs.writeItems([
-        { op: "insertRun", run: run("R2"), leaseUntil: null },
-        { op: "insertRun", run: run("R1"), leaseUntil: null },
-      ])),
+      d.batch(
+        runs.writeItems([
+          { op: "insertRun", run: run("R2"), leaseUntil: null },
+          { op: "insertRun", run: run("R1"), leaseUntil: null },
+        ]),
+      ),
     ).rejects.toThrow();
     expect(await runs.getRun("R2")).toBeUndefined();
   });
@@ -122,7 +159,9 @@ describe.each(backends.map((b) => [b.name, b] as const))("store conformance on %
   });
 
   it("transition is a compare-and-set on the status", async () => {
-    await runs.commit([{ op: "insertRun", run: run("R1", { status: "failed", dueAt: null, finishedAt: T0 }), leaseUntil: null }]);
+    await runs.commit([
+      { op: "insertRun", run: run("R1", { status: "failed", dueAt: null, finishedAt: T0 }), leaseUntil: null },
+    ]);
     const both = await Promise.all([
       runs.transition("R1", "failed", { status: "queued", dueAt: T0, finishedAt: null }),
       runs.transition("R1", "failed", { status: "queued", dueAt: T0, finishedAt: null }),
@@ -141,7 +180,10 @@ describe.each(backends.map((b) => [b.name, b] as const))("store conformance on %
       { op: "insertRun", run: run("E", { status: "failed", dueAt: null, finishedAt: T0 }), leaseUntil: null },
     ]);
     expect(await runs.nextDueAt()).toBe(T0 + 10);
-    const [first, second] = await Promise.all([runs.claimDue(T0 + 100, 60_000, 10), runs.claimDue(T0 + 100, 60_000, 10)]);
+    const [first, second] = await Promise.all([
+      runs.claimDue(T0 + 100, 60_000, 10),
+      runs.claimDue(T0 + 100, 60_000, 10),
+    ]);
     const claimed = [...first!, ...second!].map((r) => r.id).sort();
     expect(claimed).toEqual(["A", "B"]);
     expect(await runs.claimDue(T0 + 100, 60_000, 10)).toEqual([]);
@@ -161,14 +203,27 @@ describe.each(backends.map((b) => [b.name, b] as const))("store conformance on %
     expect(await runs.cancelRun("R1", T0 + 60)).toBe(false);
     const r = (await runs.getRun("R1"))!;
     expect(r).toMatchObject({ status: "cancelled", finishedAt: T0 + 50, dueAt: null, error: { type: "cancelled" } });
-    expect((await runs.getAttempts("R1"))[0]).toMatchObject({ status: "failed", finishedAt: T0 + 50, error: { type: "cancelled" } });
+    expect((await runs.getAttempts("R1"))[0]).toMatchObject({
+      status: "failed",
+      finishedAt: T0 + 50,
+      error: { type: "cancelled" },
+    });
     // A cancelled run's row is never changed by the engine's later writes.
     await runs.commit([{ op: "updateRun", id: "R1", set: { status: "succeeded" } }]);
     expect((await runs.getRun("R1"))!.status).toBe("cancelled");
   });
 
   it("lists runs newest first with a cursor and filters", async () => {
-    await runs.commit(["R1", "R2", "R3", "R4", "R5"].map((id, i) => ({ op: "insertRun", run: run(id, { status: i % 2 ? "failed" : "succeeded", flow: i < 3 ? "a" : "b" }), leaseUntil: null }) as Write));
+    await runs.commit(
+      ["R1", "R2", "R3", "R4", "R5"].map(
+        (id, i) =>
+          ({
+            op: "insertRun",
+            run: run(id, { status: i % 2 ? "failed" : "succeeded", flow: i < 3 ? "a" : "b" }),
+            leaseUntil: null,
+          }) as Write,
+      ),
+    );
     const p1 = await runs.listRuns({ limit: 2 });
     expect(p1.runs.map((r) => r.id)).toEqual(["R5", "R4"]);
     const p2 = await runs.listRuns({ limit: 2, cursor: p1.next! });
@@ -191,8 +246,18 @@ describe.each(backends.map((b) => [b.name, b] as const))("store conformance on %
     await outbox.failedAttempt("O1", 1, T0 + 5_000, "HTTP 429", { status: 429 });
     await outbox.delivered("O2", 1, T0 + 20, { ts: "1.2" });
     const rows = await outbox.forRun("R1");
-    expect(rows.find((r) => r.id === "O1")).toMatchObject({ status: "pending", attempts: 1, nextAttemptAt: T0 + 5_000, lastError: "HTTP 429", response: { status: 429 } });
-    expect(rows.find((r) => r.id === "O2")).toMatchObject({ status: "delivered", deliveredAt: T0 + 20, response: { ts: "1.2" } });
+    expect(rows.find((r) => r.id === "O1")).toMatchObject({
+      status: "pending",
+      attempts: 1,
+      nextAttemptAt: T0 + 5_000,
+      lastError: "HTTP 429",
+      response: { status: 429 },
+    });
+    expect(rows.find((r) => r.id === "O2")).toMatchObject({
+      status: "delivered",
+      deliveredAt: T0 + 20,
+      response: { ts: "1.2" },
+    });
     await outbox.failedAttempt("O1", 2, null, "gave up", null);
     expect(await outbox.nextDueAt()).toBeNull();
   });
@@ -206,7 +271,11 @@ describe.each(backends.map((b) => [b.name, b] as const))("store conformance on %
     };
     expect(await flows.put(f([{ id: "a", compute: 1 }]), T0)).toMatchObject({ version: 1, created: true });
     expect(await flows.put(f([{ id: "a", compute: 1 }]), T0 + 1)).toMatchObject({ version: 1, changed: false });
-    expect(await flows.put(f([{ id: "a", compute: 2 }]), T0 + 2)).toMatchObject({ version: 2, created: false, changed: true });
+    expect(await flows.put(f([{ id: "a", compute: 2 }]), T0 + 2)).toMatchObject({
+      version: 2,
+      created: false,
+      changed: true,
+    });
     expect((await new FlowRepo(d).get("hello"))!.version).toBe(2);
     expect((await flows.get("hello", 1))!.flow.steps[0]).toMatchObject({ compute: 1 });
     expect(await flows.list()).toEqual([{ name: "hello", version: 2, description: "hi" }]);
@@ -217,14 +286,33 @@ describe.each(backends.map((b) => [b.name, b] as const))("store conformance on %
 
   it("handlers and silences round-trip their JSON and booleans", async () => {
     const handlers = new HandlerRepo(d);
-    await handlers.insert({ id: "H1", name: "ops", kind: "webhook", config: { url: "http://x", secret: "whsec_x" }, match: { flows: ["ord*"] }, enabled: false }, T0);
-    expect(await new HandlerRepo(d).get("H1")).toMatchObject({ config: { url: "http://x" }, match: { flows: ["ord*"] }, enabled: false });
-    expect(await handlers.update("H1", { enabled: true, match: null }, T0 + 1)).toMatchObject({ enabled: true, match: null });
+    await handlers.insert(
+      {
+        id: "H1",
+        name: "ops",
+        kind: "webhook",
+        config: { url: "http://x", secret: "whsec_x" },
+        match: { flows: ["ord*"] },
+        enabled: false,
+      },
+      T0,
+    );
+    expect(await new HandlerRepo(d).get("H1")).toMatchObject({
+      config: { url: "http://x" },
+      match: { flows: ["ord*"] },
+      enabled: false,
+    });
+    expect(await handlers.update("H1", { enabled: true, match: null }, T0 + 1)).toMatchObject({
+      enabled: true,
+      match: null,
+    });
     expect(await handlers.remove("H1")).toBe(true);
     expect(await handlers.remove("H1")).toBe(false);
     const silences = new SilenceRepo(d);
     await silences.create({ id: "S1", flow: "ord*", errorType: "http_status", endsAt: T0 + 1_000 }, T0);
-    expect(await silences.matching(T0 + 10, "orders", { message: "x", type: "http_status" })).toMatchObject({ id: "S1" });
+    expect(await silences.matching(T0 + 10, "orders", { message: "x", type: "http_status" })).toMatchObject({
+      id: "S1",
+    });
     expect(await silences.matching(T0 + 2_000, "orders", { message: "x", type: "http_status" })).toBeUndefined();
     expect(await silences.remove("S1")).toBe(true);
     expect(await silences.remove("S1")).toBe(false);
@@ -234,7 +322,17 @@ describe.each(backends.map((b) => [b.name, b] as const))("store conformance on %
     const alerts = new AlertRepo(d);
     const payload = outboxRow("x", "R1").payload;
     const state: AlertState = { payload, gen: 1, target_run: "R1", deliveries: ["d1"] };
-    const a = await alerts.create({ id: "A1", target: "slack:C1", kind: "slack", runId: "R1", groupKey: "g", count: 1, ref: null, state, createdAt: T0 });
+    const a = await alerts.create({
+      id: "A1",
+      target: "slack:C1",
+      kind: "slack",
+      runId: "R1",
+      groupKey: "g",
+      count: 1,
+      ref: null,
+      state,
+      createdAt: T0,
+    });
     expect(await alerts.findOpen("slack:C1", "g", T0 - 1)).toMatchObject({ id: "A1" });
     const [u1, u2] = await Promise.all([
       alerts.update("A1", a.updatedAt, { count: 2, ref: { channel: "C1", ts: "1.1" } }, T0 + 1),
@@ -243,11 +341,24 @@ describe.each(backends.map((b) => [b.name, b] as const))("store conformance on %
     expect([u1, u2].filter(Boolean)).toHaveLength(1);
     expect(await alerts.following()).toEqual([]);
     const cur = (await alerts.get("A1"))!;
-    await alerts.update("A1", cur.updatedAt, { state: { ...cur.state, activity: { action: "retry", by: { id: "U1" }, at: T0, run_id: "R1", phase: "running" } } }, T0 + 2);
+    await alerts.update(
+      "A1",
+      cur.updatedAt,
+      {
+        state: {
+          ...cur.state,
+          activity: { action: "retry", by: { id: "U1" }, at: T0, run_id: "R1", phase: "running" },
+        },
+      },
+      T0 + 2,
+    );
     expect((await alerts.following()).map((x) => x.id)).toEqual(["A1"]);
     expect((await alerts.latestForRun("R1", "slack"))!.state.activity).toMatchObject({ phase: "running" });
     const actions = new ActionRepo(d);
-    const claims = await Promise.all([actions.claim("retry:A1:R1:1", "R1", T0), actions.claim("retry:A1:R1:1", "R1", T0)]);
+    const claims = await Promise.all([
+      actions.claim("retry:A1:R1:1", "R1", T0),
+      actions.claim("retry:A1:R1:1", "R1", T0),
+    ]);
     expect(claims.filter(Boolean)).toHaveLength(1);
     await actions.setResult("retry:A1:R1:1", { status: "started" });
     expect(await actions.get("retry:A1:R1:1")).toMatchObject({ runId: "R1", result: { status: "started" } });
@@ -256,7 +367,11 @@ describe.each(backends.map((b) => [b.name, b] as const))("store conformance on %
   it("runs a flow with a retry and an on_failure handler through the engine", async () => {
     const config = parseEnv({ MEND_DB: ":memory:" });
     let calls = 0;
-    const upstream = (async () => new Response(JSON.stringify({ n: ++calls }), { status: calls < 2 ? 503 : 500, headers: { "content-type": "application/json" } })) as typeof fetch;
+    const upstream = (async () =>
+      new Response(JSON.stringify({ n: ++calls }), {
+        status: calls < 2 ? 503 : 500,
+        headers: { "content-type": "application/json" },
+      })) as typeof fetch;
     const { deps, scheduler } = createServices({ config, db: d, fetch: upstream, log: () => undefined, pollMs: 20 });
     const flow = parseFlow({
       name: "flaky",
@@ -272,9 +387,16 @@ describe.each(backends.map((b) => [b.name, b] as const))("store conformance on %
       const done = await deps.engine.waitFor(started.id, 10_000);
       expect(done).toMatchObject({ status: "recovered", output: { source: "fallback", error: "http_status" } });
       const attempts = await deps.runs.getAttempts(started.id);
-      expect(attempts.map((x) => `${x.step}#${x.attempt}:${x.status}`)).toEqual(["call#1:failed", "call#2:failed", "call#3:failed", "fallback#1:succeeded"]);
+      expect(attempts.map((x) => `${x.step}#${x.attempt}:${x.status}`)).toEqual([
+        "call#1:failed",
+        "call#2:failed",
+        "call#3:failed",
+        "fallback#1:succeeded",
+      ]);
       // The failure's alert went through the outbox (the default `log` handler).
-      await expect.poll(async () => (await deps.outbox.forRun(started.id)).map((o) => o.status), { timeout: 5_000 }).toEqual(["delivered"]);
+      await expect
+        .poll(async () => (await deps.outbox.forRun(started.id)).map((o) => o.status), { timeout: 5_000 })
+        .toEqual(["delivered"]);
     } finally {
       scheduler.stop();
       await deps.engine.idle();

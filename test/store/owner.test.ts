@@ -9,7 +9,14 @@ let now = 1_000_000;
 afterEach(() => db?.close());
 
 const lease = (o: Partial<OwnerOptions>) =>
-  new OwnerLease(db, { pid: 10, host: "a", token: Math.random().toString(36), now: () => now, alive: () => true, ...o });
+  new OwnerLease(db, {
+    pid: 10,
+    host: "a",
+    token: Math.random().toString(36),
+    now: () => now,
+    alive: () => true,
+    ...o,
+  });
 
 describe("owner lease", () => {
   it("refuses a second owner on another host while the first beats, and takes over once its heartbeat is stale", async () => {

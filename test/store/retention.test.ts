@@ -2,7 +2,13 @@
 // belongs to them, in batches; active and recent runs stay.
 import { afterAll, describe, expect, it } from "vitest";
 import { count, eq } from "drizzle-orm";
-import { actions as actionsTable, alerts as alertsTable, outbox as outboxTable, runs as runsTable, stepAttempts } from "../../db/schema";
+import {
+  actions as actionsTable,
+  alerts as alertsTable,
+  outbox as outboxTable,
+  runs as runsTable,
+  stepAttempts,
+} from "../../db/schema";
 import type { OutboxRecord, RunRecord, Write } from "../../src/engine/ports";
 import { DAY_MS, Retention } from "../../src/retention";
 import { ActionRepo, AlertRepo } from "../../src/store/alerts";
@@ -14,17 +20,60 @@ import { d1Backend, sqliteBackend, type Backend } from "./backends";
 const T0 = 1_800_000_000_000;
 
 function run(id: string, over: Partial<RunRecord>): RunRecord {
-  return { id, flow: "f", flowVersion: 1, status: "succeeded", input: null, output: null, error: null, cursor: { phase: "main", index: 0, attempt: 0 }, dueAt: null, replayOf: null, external: null, createdAt: T0, updatedAt: T0, finishedAt: T0, ...over };
+  return {
+    id,
+    flow: "f",
+    flowVersion: 1,
+    status: "succeeded",
+    input: null,
+    output: null,
+    error: null,
+    cursor: { phase: "main", index: 0, attempt: 0 },
+    dueAt: null,
+    replayOf: null,
+    external: null,
+    createdAt: T0,
+    updatedAt: T0,
+    finishedAt: T0,
+    ...over,
+  };
 }
 
 function outboxRow(id: string, runId: string): OutboxRecord {
-  return { id, runId, handlerId: null, kind: "log", payload: { run: { id: runId, flow: "f", flow_version: 1, status: "failed" } } as OutboxRecord["payload"], status: "delivered", attempts: 1, nextAttemptAt: null, lastError: null, response: null, createdAt: T0, deliveredAt: T0 };
+  return {
+    id,
+    runId,
+    handlerId: null,
+    kind: "log",
+    payload: { run: { id: runId, flow: "f", flow_version: 1, status: "failed" } } as OutboxRecord["payload"],
+    status: "delivered",
+    attempts: 1,
+    nextAttemptAt: null,
+    lastError: null,
+    response: null,
+    createdAt: T0,
+    deliveredAt: T0,
+  };
 }
 
 function withRows(id: string, over: Partial<RunRecord>): Write[] {
   return [
     { op: "insertRun", run: run(id, over), leaseUntil: null },
-    { op: "putAttempt", attempt: { runId: id, step: "a", attempt: 1, phase: "main", status: "succeeded", startedAt: T0, finishedAt: T0, durationMs: 1, output: null, error: null } },
+    {
+      op: "putAttempt",
+      attempt: {
+        runId: id,
+        step: "a",
+        attempt: 1,
+        phase: "main",
+        status: "succeeded",
+        startedAt: T0,
+        finishedAt: T0,
+        durationMs: 1,
+        output: null,
+        error: null,
+      },
+    },
     { op: "insertOutbox", rows: [outboxRow(`O-${id}`, id)] },
   ];
 }
@@ -54,7 +103,17 @@ describe.each(backends.map((b) => [b.name, b] as const))("retention on %s", (_na
       ...withRows("old-active", { status: "retrying", finishedAt: null, dueAt: T0 }),
       ...withRows("recent-ended", { createdAt: T0 + 20 * DAY_MS, finishedAt: T0 + 20 * DAY_MS }),
     ]);
-    await new AlertRepo(d).create({ id: "A1", target: "slack:C1", kind: "slack", runId: "old-ended", groupKey: "g", count: 1, ref: null, state: null as never, createdAt: T0 });
+    await new AlertRepo(d).create({
+      id: "A1",
+      target: "slack:C1",
+      kind: "slack",
+      runId: "old-ended",
+      groupKey: "g",
+      count: 1,
+      ref: null,
+      state: null as never,
+      createdAt: T0,
+    });
     await new ActionRepo(d).claim("retry:old-ended", "old-ended", T0);
     const clock = new FakeClock(T0 + 31 * DAY_MS);
     const pruned = await new Retention({ db: d, clock, log: () => undefined, days: 30 }).prune();

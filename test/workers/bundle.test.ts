@@ -11,7 +11,16 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../blackbox/targets";
 
-const NODE_ONLY = ["better-sqlite3", "@hono/node-server", "@slack/bolt", "@slack/web-api", "discord.js", "@discordjs/ws", "ws", "undici"];
+const NODE_ONLY = [
+  "better-sqlite3",
+  "@hono/node-server",
+  "@slack/bolt",
+  "@slack/web-api",
+  "discord.js",
+  "@discordjs/ws",
+  "ws",
+  "undici",
+];
 const WORKER_ENTRY = "src/entry/worker.ts";
 
 function pkgName(spec: string): string {
@@ -29,7 +38,15 @@ export function valueImports(source: string): string[] {
     if (m[1] === "export" && !/^(\*|\{)/.test(clause)) continue;
     // `import { type A, type B } from` is type-only as well.
     const named = clause.match(/^\{([^}]*)\}$/);
-    if (named && named[1]!.split(",").map((s) => s.trim()).filter(Boolean).every((s) => s.startsWith("type "))) continue;
+    if (
+      named &&
+      named[1]!
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .every((s) => s.startsWith("type "))
+    )
+      continue;
     out.push(m[3]!);
   }
   for (const m of source.matchAll(/^\s*import\s+["']([^"']+)["']/gm)) out.push(m[1]!);
@@ -39,7 +56,8 @@ export function valueImports(source: string): string[] {
 
 function resolveLocal(from: string, spec: string): string | undefined {
   const base = resolve(dirname(from), spec);
-  for (const c of [base, `${base}.ts`, `${base}.tsx`, join(base, "index.ts"), join(base, "index.tsx")]) if (existsSync(c) && statSync(c).isFile()) return c;
+  for (const c of [base, `${base}.ts`, `${base}.tsx`, join(base, "index.ts"), join(base, "index.tsx")])
+    if (existsSync(c) && statSync(c).isFile()) return c;
   return undefined;
 }
 
@@ -64,7 +82,9 @@ function workerGraph(): Map<string, string[]> {
 }
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? sourceFiles(join(dir, d.name)) : /\.tsx?$/.test(d.name) ? [join(dir, d.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
+    d.isDirectory() ? sourceFiles(join(dir, d.name)) : /\.tsx?$/.test(d.name) ? [join(dir, d.name)] : [],
+  );
 }
 
 describe("the Worker bundle stays free of Node", () => {
@@ -86,14 +106,21 @@ describe("the Worker bundle stays free of Node", () => {
     expect(graph.size).toBeGreaterThan(20);
     const offenders: string[] = [];
     for (const [file, bare] of graph) {
-      for (const spec of bare) if (spec.startsWith("node:") || NODE_ONLY.includes(pkgName(spec))) offenders.push(`${relative(ROOT, file)} imports ${spec}`);
+      for (const spec of bare)
+        if (spec.startsWith("node:") || NODE_ONLY.includes(pkgName(spec)))
+          offenders.push(`${relative(ROOT, file)} imports ${spec}`);
     }
-    expect(offenders, "Node-only imports reachable from the Worker entry (move them behind the Node entry, see docs/workers.md)").toEqual([]);
+    expect(
+      offenders,
+      "Node-only imports reachable from the Worker entry (move them behind the Node entry, see docs/workers.md)",
+    ).toEqual([]);
   });
 
   it("only Node entry files read process.env, and the Worker entry reaches none of them", () => {
     const graph = workerGraph();
-    const readers = sourceFiles(join(ROOT, "src")).filter((f) => /\bprocess\.env\b/.test(readFileSync(f, "utf8").replace(/\/\/.*$/gm, "")));
+    const readers = sourceFiles(join(ROOT, "src")).filter((f) =>
+      /\bprocess\.env\b/.test(readFileSync(f, "utf8").replace(/\/\/.*$/gm, "")),
+    );
     for (const f of readers) {
       expect(relative(ROOT, f), "process.env outside an entry").toMatch(/^src\/entry\//);
       expect(graph.has(f), `${relative(ROOT, f)} reads process.env and is reachable from the Worker`).toBe(false);
@@ -103,28 +130,48 @@ describe("the Worker bundle stays free of Node", () => {
   it("wrangler bundles the Worker offline without nodejs_compat and without Node-only packages", async () => {
     const out = mkdtempSync(join(tmpdir(), "mend-bundle-"));
     try {
-      await promisify(execFile)(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", out], {
-        cwd: ROOT,
-        env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "true", NO_COLOR: "1", WRANGLER_LOG_PATH: join(out, "logs") },
-        timeout: 120_000,
-      });
+      await promisify(execFile)(
+        process.execPath,
+        [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", out],
+        {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            WRANGLER_SEND_METRICS: "false",
+            CLOUDFLARE_CF_FETCH_ENABLED: "false",
+            CI: "true",
+            NO_COLOR: "1",
+            WRANGLER_LOG_PATH: join(out, "logs"),
+          },
+          timeout: 120_000,
+        },
+      );
       const code = readFileSync(join(out, "worker.js"), "utf8");
       const map = JSON.parse(readFileSync(join(out, "worker.js.map"), "utf8")) as { sources: string[] };
-      const packages = new Set(map.sources.map((s) => s.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1]).filter((p): p is string => Boolean(p)));
+      const packages = new Set(
+        map.sources
+          .map((s) => s.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1])
+          .filter((p): p is string => Boolean(p)),
+      );
       expect([...packages].filter((p) => NODE_ONLY.includes(p))).toEqual([]);
       expect(packages.has("drizzle-orm")).toBe(true);
       expect(packages.has("hono")).toBe(true);
       expect(code).not.toMatch(/\b(?:from|import|require)\s*\(?\s*["']node:/);
       expect(map.sources.some((s) => s.endsWith("src/store/d1.ts"))).toBe(true);
       expect(map.sources.some((s) => s.endsWith("src/store/sqlite-node.ts"))).toBe(false);
-      expect(readFileSync(join(ROOT, "wrangler.toml"), "utf8")).not.toMatch(/^\s*compatibility_flags\s*=.*nodejs_compat/m);
+      expect(readFileSync(join(ROOT, "wrangler.toml"), "utf8")).not.toMatch(
+        /^\s*compatibility_flags\s*=.*nodejs_compat/m,
+      );
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
   }, 120_000);
 
   it("importing the Worker entry does nothing: no env read, no database opened", async () => {
-    const mod = (await import("../../src/entry/worker")) as { default: { fetch: unknown; scheduled: unknown }; Ticker: unknown };
+    const mod = (await import("../../src/entry/worker")) as {
+      default: { fetch: unknown; scheduled: unknown };
+      Ticker: unknown;
+    };
     expect(typeof mod.default.fetch).toBe("function");
     expect(typeof mod.default.scheduled).toBe("function");
     expect(typeof mod.Ticker).toBe("function");

@@ -10,8 +10,14 @@ describe("D1 round trips per run", () => {
     // The alert rows committed with the run's end go straight to delivery: no scheduler claim of
     // due runs or outbox rows in between, and the row is marked delivered once.
     const failed = trips.sql.failedWithAlert;
-    expect(failed.filter((s) => /^update "outbox" set "next_attempt_at"/.test(s)), failed.join("\n")).toEqual([]);
-    expect(failed.filter((s) => /^update "runs" set "lease_until"/.test(s)), failed.join("\n")).toEqual([]);
+    expect(
+      failed.filter((s) => /^update "outbox" set "next_attempt_at"/.test(s)),
+      failed.join("\n"),
+    ).toEqual([]);
+    expect(
+      failed.filter((s) => /^update "runs" set "lease_until"/.test(s)),
+      failed.join("\n"),
+    ).toEqual([]);
     expect(failed.filter((s) => /^update "outbox" set "status"/.test(s))).toHaveLength(1);
   }, 60_000);
 });

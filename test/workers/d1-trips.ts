@@ -20,7 +20,13 @@ export interface D1Trips {
   sql: { flowOk: string[]; failedWithAlert: string[] };
 }
 
-type Stmt = { bind(...v: unknown[]): Stmt; run(): Promise<unknown>; all(): Promise<unknown>; first(c?: string): Promise<unknown>; raw(o?: unknown): Promise<unknown> };
+type Stmt = {
+  bind(...v: unknown[]): Stmt;
+  run(): Promise<unknown>;
+  all(): Promise<unknown>;
+  first(c?: string): Promise<unknown>;
+  raw(o?: unknown): Promise<unknown>;
+};
 
 /** The binding, with a log of the trips made through it. */
 function counting(inner: D1Binding, trips: string[]): D1Binding {
@@ -47,7 +53,11 @@ function counting(inner: D1Binding, trips: string[]): D1Binding {
 const short = (sql: string) => sql.replace(/\s+/g, " ").slice(0, 120);
 
 export async function countD1Trips(): Promise<D1Trips> {
-  const mf = new Miniflare({ modules: true, script: "export default { fetch() { return new Response(null, { status: 404 }); } };", d1Databases: ["DB"] });
+  const mf = new Miniflare({
+    modules: true,
+    script: "export default { fetch() { return new Response(null, { status: 404 }); } };",
+    d1Databases: ["DB"],
+  });
   const upstream = await startUpstream();
   const slack = await startFakeSlack();
   try {
@@ -65,17 +75,26 @@ export async function countD1Trips(): Promise<D1Trips> {
     /** One request through the Worker's fetch handler; resolves once everything it left in waitUntil settled. */
     const call = async (path: string, init: RequestInit = {}): Promise<Response> => {
       const pending: Promise<unknown>[] = [];
-      const res = await handleFetch(new Request(`http://mend.test${path}`, init), env, { waitUntil: (p) => void pending.push(p) });
+      const res = await handleFetch(new Request(`http://mend.test${path}`, init), env, {
+        waitUntil: (p) => void pending.push(p),
+      });
       await res.arrayBuffer();
       while (pending.length) await Promise.allSettled(pending.splice(0));
       return res;
     };
-    const json = (method: string, body: unknown): RequestInit => ({ method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const json = (method: string, body: unknown): RequestInit => ({
+      method,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
     const ok = async (res: Promise<Response>, what: string) => {
       const r = await res;
       if (r.status >= 300) throw new Error(`${what}: HTTP ${r.status}`);
     };
-    await ok(call("/api/handlers", json("POST", { name: "ops-slack", kind: "slack", config: { channel: "C0OPS" } })), "handler");
+    await ok(
+      call("/api/handlers", json("POST", { name: "ops-slack", kind: "slack", config: { channel: "C0OPS" } })),
+      "handler",
+    );
     await ok(
       call(
         "/api/flows/trips-ok",
@@ -90,7 +109,16 @@ export async function countD1Trips(): Promise<D1Trips> {
       ),
       "flow trips-ok",
     );
-    await ok(call("/api/flows/trips-fail", json("PUT", { name: "trips-fail", steps: [{ id: "charge", http: { method: "POST", url: `${upstream.url}/fail` }, retry: { max_attempts: 1 } }] })), "flow trips-fail");
+    await ok(
+      call(
+        "/api/flows/trips-fail",
+        json("PUT", {
+          name: "trips-fail",
+          steps: [{ id: "charge", http: { method: "POST", url: `${upstream.url}/fail` }, retry: { max_attempts: 1 } }],
+        }),
+      ),
+      "flow trips-fail",
+    );
 
     upstream.script([], { status: 200, body: { id: "ch_1" } });
     trips.length = 0;

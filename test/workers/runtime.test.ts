@@ -1,15 +1,32 @@
 // The Workers glue in isolation: config from env bindings, timers that keep an invocation alive
 // only as long as it may live, a bad configuration answered as one JSON line.
 import { describe, expect, it, vi } from "vitest";
-import { configOf, handleFetch, workerClock, WORKERS_DEFAULT_MAX_BODY, type WorkerEnv } from "../../src/entry/worker-runtime";
+import {
+  configOf,
+  handleFetch,
+  workerClock,
+  WORKERS_DEFAULT_MAX_BODY,
+  type WorkerEnv,
+} from "../../src/entry/worker-runtime";
 
 const bindings = () => ({ DB: {} as WorkerEnv["DB"], TICKER: {} as WorkerEnv["TICKER"] });
 
 describe("workers runtime", () => {
   it("reads the configuration from the env's strings (bindings ignored), once per env", () => {
-    const env: WorkerEnv = { ...bindings(), MEND_API_TOKEN: "t0k-0123456789abcdef", MEND_SECRET_WEATHER_KEY: "s3cret", SLACK_ALLOWED_USERS: "U1, U2", MEND_GROUP_WINDOW_S: "60" };
+    const env: WorkerEnv = {
+      ...bindings(),
+      MEND_API_TOKEN: "t0k-0123456789abcdef",
+      MEND_SECRET_WEATHER_KEY: "s3cret",
+      SLACK_ALLOWED_USERS: "U1, U2",
+      MEND_GROUP_WINDOW_S: "60",
+    };
     const c = configOf(env);
-    expect(c).toMatchObject({ MEND_API_TOKEN: "t0k-0123456789abcdef", MEND_GROUP_WINDOW_S: 60, SLACK_ALLOWED_USERS: ["U1", "U2"], secrets: { WEATHER_KEY: "s3cret" } });
+    expect(c).toMatchObject({
+      MEND_API_TOKEN: "t0k-0123456789abcdef",
+      MEND_GROUP_WINDOW_S: 60,
+      SLACK_ALLOWED_USERS: ["U1", "U2"],
+      secrets: { WEATHER_KEY: "s3cret" },
+    });
     expect(c.MEND_MAX_BODY).toBe(WORKERS_DEFAULT_MAX_BODY);
     expect(configOf(env)).toBe(c);
     expect(configOf({ ...bindings(), MEND_MAX_BODY: "2048" }).MEND_MAX_BODY).toBe(2048);

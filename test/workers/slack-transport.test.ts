@@ -22,7 +22,11 @@ const transports: [string, (token: string) => SlackApi][] = [
 describe.each(transports)("Slack transport: %s", (_name, make) => {
   it("posts form-encoded with the bearer token and returns Slack's answer", async () => {
     const before = slack.calls.length;
-    const res = await make(slack.token).call("chat.postMessage", { channel: "C1", text: "hello", blocks: [{ type: "section", text: { type: "mrkdwn", text: "*hi*" } }] });
+    const res = await make(slack.token).call("chat.postMessage", {
+      channel: "C1",
+      text: "hello",
+      blocks: [{ type: "section", text: { type: "mrkdwn", text: "*hi*" } }],
+    });
     expect(res).toMatchObject({ ok: true, channel: "C1" });
     const call = slack.calls[before]!;
     expect(call.headers.authorization).toBe(`Bearer ${slack.token}`);
@@ -34,7 +38,9 @@ describe.each(transports)("Slack transport: %s", (_name, make) => {
   });
 
   it("maps a platform error to a permanent delivery error", async () => {
-    const err = await make("xoxb-wrong").call("chat.postMessage", { channel: "C1", text: "x" }).catch((e: unknown) => e);
+    const err = await make("xoxb-wrong")
+      .call("chat.postMessage", { channel: "C1", text: "x" })
+      .catch((e: unknown) => e);
     const d = slackDeliveryError(err);
     expect(d.permanent).toBe(true);
     expect(d.message).toContain("invalid_auth");
@@ -42,7 +48,9 @@ describe.each(transports)("Slack transport: %s", (_name, make) => {
 
   it("maps a 429 to a retryable delivery error carrying Retry-After", async () => {
     slack.rateLimit("chat.update", 1, 7);
-    const err = await make(slack.token).call("chat.update", { channel: "C1", ts: "1", text: "x" }).catch((e: unknown) => e);
+    const err = await make(slack.token)
+      .call("chat.update", { channel: "C1", ts: "1", text: "x" })
+      .catch((e: unknown) => e);
     const d = slackDeliveryError(err);
     expect(d.permanent).toBeFalsy();
     expect(d.retryAfterMs).toBe(7_000);

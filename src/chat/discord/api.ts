@@ -14,7 +14,12 @@ export type DiscordMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
 
 export interface DiscordApi {
   /** `path` is after /api/v10; `auth: false` for interaction webhooks (their token is in the path). */
-  call(method: DiscordMethod, path: string, body?: unknown, opts?: { auth?: boolean }): Promise<Record<string, unknown>>;
+  call(
+    method: DiscordMethod,
+    path: string,
+    body?: unknown,
+    opts?: { auth?: boolean },
+  ): Promise<Record<string, unknown>>;
 }
 
 /** Discord's JSON `retry_after` (seconds) first, else the Retry-After header. */
@@ -29,10 +34,21 @@ export function answerError(what: string, status: number, json: unknown, text: s
   if (status === 429) {
     const global = Boolean((json as { global?: unknown } | undefined)?.global);
     const wait = parseRetryAfterMs(null, json) ?? 1000;
-    return new DeliveryError(`discord rate limited ${what} (retry after ${Math.ceil(wait)} ms${global ? ", global" : ""})`, wait, { status: 429, global }, false, true);
+    return new DeliveryError(
+      `discord rate limited ${what} (retry after ${Math.ceil(wait)} ms${global ? ", global" : ""})`,
+      wait,
+      { status: 429, global },
+      false,
+      true,
+    );
   }
   const e = json as { code?: unknown; message?: unknown } | undefined;
-  const detail = e?.message !== undefined ? ` (code ${String(e.code)}): ${String(e.message)}` : text ? `: ${text.slice(0, 200)}` : "";
+  const detail =
+    e?.message !== undefined
+      ? ` (code ${String(e.code)}): ${String(e.message)}`
+      : text
+        ? `: ${text.slice(0, 200)}`
+        : "";
   // 4xx other than 408/429 will not get better by trying again (unknown channel, missing access, bad body…).
   const permanent = status >= 400 && status < 500 && status !== 408;
   return new DeliveryError(`discord answered HTTP ${status}${detail}`, undefined, { status, code: e?.code }, permanent);
@@ -57,13 +73,24 @@ export function fetchDiscordApi(token: string | undefined, apiUrl: string, opts:
       if (o.auth !== false && token) headers.authorization = `Bot ${token}`;
       let res: Response;
       try {
-        res = await opts.fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(DISCORD_TIMEOUT_MS) });
+        res = await opts.fetch(base + path, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: AbortSignal.timeout(DISCORD_TIMEOUT_MS),
+        });
       } catch (err) {
         throw new DeliveryError(`discord request failed: ${(err as Error)?.message ?? String(err)}`);
       }
       const { text, json } = await readJson(res);
       if (res.ok) return json && typeof json === "object" ? (json as Record<string, unknown>) : {};
-      if (res.status === 429 && json === undefined) throw answerError(`${method} ${path}`, 429, { retry_after: (retryAfterMs(res.headers.get("retry-after"), Date.now()) ?? 1000) / 1000 }, text);
+      if (res.status === 429 && json === undefined)
+        throw answerError(
+          `${method} ${path}`,
+          429,
+          { retry_after: (retryAfterMs(res.headers.get("retry-after"), Date.now()) ?? 1000) / 1000 },
+          text,
+        );
       throw answerError(`${method} ${path}`, res.status, json, text);
     },
   };

@@ -16,17 +16,43 @@
 // embed title ≤ 256, description ≤ 4096, ≤ 25 fields (name ≤ 256, value ≤ 1024), footer ≤ 2048,
 // all embeds together ≤ 6000 characters; ≤ 5 action rows of ≤ 5 buttons; label ≤ 80;
 // custom_id ≤ 100; link url ≤ 512. Mentions never ping: allowed_mentions { parse: [] }.
-import type { APIActionRowComponent, APIButtonComponent, APIEmbed, APIEmbedField, APIMessageTopLevelComponent, RESTPostAPIApplicationCommandsJSONBody } from "discord.js";
+import type {
+  APIActionRowComponent,
+  APIButtonComponent,
+  APIEmbed,
+  APIEmbedField,
+  APIMessageTopLevelComponent,
+  RESTPostAPIApplicationCommandsJSONBody,
+} from "discord.js";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatUser } from "../../store/alerts";
 import { runButtons, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../model";
 
 /** The longest error message put in the embed's code block (before escaping). */
 export const DISCORD_MESSAGE_LIMIT = 3000;
-export const LIMITS = { content: 2000, title: 256, description: 4096, fields: 25, fieldName: 256, fieldValue: 1024, footer: 2048, total: 6000, label: 80, customId: 100, url: 512, rows: 5 } as const;
+export const LIMITS = {
+  content: 2000,
+  title: 256,
+  description: 4096,
+  fields: 25,
+  fieldName: 256,
+  fieldValue: 1024,
+  footer: 2048,
+  total: 6000,
+  label: 80,
+  customId: 100,
+  url: 512,
+  rows: 5,
+} as const;
 
 /** Interaction callback types (interactions/receiving-and-responding). */
-export const CALLBACK = { PONG: 1, CHANNEL_MESSAGE: 4, DEFERRED_CHANNEL_MESSAGE: 5, DEFERRED_UPDATE_MESSAGE: 6, UPDATE_MESSAGE: 7 } as const;
+export const CALLBACK = {
+  PONG: 1,
+  CHANNEL_MESSAGE: 4,
+  DEFERRED_CHANNEL_MESSAGE: 5,
+  DEFERRED_UPDATE_MESSAGE: 6,
+  UPDATE_MESSAGE: 7,
+} as const;
 /** Message flag EPHEMERAL (1 << 6): only the clicking user sees the message. */
 export const EPHEMERAL = 64;
 
@@ -44,7 +70,8 @@ export interface DiscordMessage {
 }
 
 /** Discord user ids are snowflakes: `<@id>` renders the user's name (never pings inside embeds or with parse: []). */
-export const mention = (u: ChatUser): string => (/^\d{5,25}$/.test(u.id) ? `<@${u.id}>` : `@${escapeMarkdown(u.name ?? u.id)}`);
+export const mention = (u: ChatUser): string =>
+  /^\d{5,25}$/.test(u.id) ? `<@${u.id}>` : `@${escapeMarkdown(u.name ?? u.id)}`;
 
 /** Escapes Discord markdown so flow names and messages show literally. */
 export function escapeMarkdown(text: string): string {
@@ -63,15 +90,27 @@ function codeBlock(message: string, max: number): string {
   return "```\n" + (truncate(body, room) || " ") + "\n```";
 }
 
-const COLOR: Record<AlertModel["tone"], number> = { failed: 0xe01e5a, recovered: 0xf2a900, resolved: 0x2eb67d, running: 0x3b82f6 };
+const COLOR: Record<AlertModel["tone"], number> = {
+  failed: 0xe01e5a,
+  recovered: 0xf2a900,
+  resolved: 0x2eb67d,
+  running: 0x3b82f6,
+};
 const ICON: Record<AlertModel["tone"], string> = { failed: "🔴", recovered: "🟠", resolved: "✅", running: "🔄" };
 
 export function button(b: AlertButton): APIButtonComponent {
-  return { type: BUTTON, style: b.style === "primary" ? STYLE.primary : b.style === "danger" ? STYLE.danger : STYLE.secondary, label: truncate(b.label, LIMITS.label), custom_id: b.id } as APIButtonComponent;
+  return {
+    type: BUTTON,
+    style: b.style === "primary" ? STYLE.primary : b.style === "danger" ? STYLE.danger : STYLE.secondary,
+    label: truncate(b.label, LIMITS.label),
+    custom_id: b.id,
+  } as APIButtonComponent;
 }
 
 function linkButton(label: string, url: string): APIButtonComponent | undefined {
-  return url.length <= LIMITS.url && /^https?:\/\//.test(url) ? ({ type: BUTTON, style: STYLE.link, label, url } as APIButtonComponent) : undefined;
+  return url.length <= LIMITS.url && /^https?:\/\//.test(url)
+    ? ({ type: BUTTON, style: STYLE.link, label, url } as APIButtonComponent)
+    : undefined;
 }
 
 function row(buttons: (APIButtonComponent | undefined)[]): APIActionRowComponent<APIButtonComponent> | undefined {
@@ -115,7 +154,8 @@ function field(name: string, value: string, inline = false): APIEmbedField {
 }
 
 function embedSize(e: APIEmbed): number {
-  let n = (e.title?.length ?? 0) + (e.description?.length ?? 0) + (e.footer?.text.length ?? 0) + (e.author?.name.length ?? 0);
+  let n =
+    (e.title?.length ?? 0) + (e.description?.length ?? 0) + (e.footer?.text.length ?? 0) + (e.author?.name.length ?? 0);
   for (const f of e.fields ?? []) n += f.name.length + f.value.length;
   return n;
 }
@@ -130,7 +170,8 @@ export function alertEmbed(m: AlertModel, opts: RenderOptions = {}): APIEmbed {
     field("Run", run, true),
   ];
   if (m.count > 1) fields.push(field("Failures", `${m.count} in this group`, true));
-  if (m.handlerOutcome === "failed" && m.handlerError) fields.push(field("on_failure failed too", escapeMarkdown(m.handlerError)));
+  if (m.handlerOutcome === "failed" && m.handlerError)
+    fields.push(field("on_failure failed too", escapeMarkdown(m.handlerError)));
   if (m.replayOf) fields.push(field("Replay of", code(m.replayOf), true));
   if (m.link) fields.push(field("Details", m.link));
   const status = statusLine(m, mention);
@@ -154,7 +195,9 @@ export function alertEmbed(m: AlertModel, opts: RenderOptions = {}): APIEmbed {
 
 export function alertComponents(m: AlertModel, opts: RenderOptions = {}): APIMessageTopLevelComponent[] {
   const interactive = opts.webhook ? [] : m.buttons.map(button);
-  const all = [...interactive, m.runUrl ? linkButton("Open run", m.runUrl) : undefined].filter((b): b is APIButtonComponent => Boolean(b));
+  const all = [...interactive, m.runUrl ? linkButton("Open run", m.runUrl) : undefined].filter(
+    (b): b is APIButtonComponent => Boolean(b),
+  );
   // Five buttons to a row, at most five rows.
   const rows: APIMessageTopLevelComponent[] = [];
   for (let i = 0; i < all.length && rows.length < LIMITS.rows; i += 5) rows.push(row(all.slice(i, i + 5))!);
@@ -167,24 +210,34 @@ export function alertContent(m: AlertModel): string {
 }
 
 export function alertMessage(m: AlertModel, opts: RenderOptions = {}): DiscordMessage {
-  return { content: alertContent(m), embeds: [alertEmbed(m, opts)], components: alertComponents(m, opts), allowed_mentions: NO_MENTIONS };
+  return {
+    content: alertContent(m),
+    embeds: [alertEmbed(m, opts)],
+    components: alertComponents(m, opts),
+    allowed_mentions: NO_MENTIONS,
+  };
 }
 
 /** `/mend status`: recent failed runs (at most 5, one row of buttons each). */
-export function statusMessage(items: { run: RunRecord; alertId: string; gen: number }[], publicUrl?: string): { content: string; components: APIMessageTopLevelComponent[]; allowed_mentions: { parse: never[] } } {
+export function statusMessage(
+  items: { run: RunRecord; alertId: string; gen: number }[],
+  publicUrl?: string,
+): { content: string; components: APIMessageTopLevelComponent[]; allowed_mentions: { parse: never[] } } {
   if (items.length === 0) return { content: "✅ No failed runs.", components: [], allowed_mentions: NO_MENTIONS };
   const shown = items.slice(0, LIMITS.rows);
-  const lines = [`**Recent failed runs (${items.length}${items.length > shown.length ? `, newest ${shown.length} shown` : ""})**`];
+  const lines = [
+    `**Recent failed runs (${items.length}${items.length > shown.length ? `, newest ${shown.length} shown` : ""})**`,
+  ];
   const components: APIMessageTopLevelComponent[] = [];
   shown.forEach(({ run, alertId, gen }, i) => {
     const url = runLink(publicUrl, run.id);
     const err = run.error;
     const when = run.finishedAt ? new Date(run.finishedAt).toISOString().replace("T", " ").slice(0, 19) + " UTC" : "";
     const id = url ? `[${run.id}](<${url}>)` : code(run.id);
-    lines.push(`${i + 1}. **${escapeMarkdown(run.flow)}** — run ${id} — step ${code(err?.step ?? "?")} — ${code(err?.type ?? "?")} — ${when}\n   ${escapeMarkdown(truncate((err?.message ?? "").replace(/\s+/g, " "), 160))}`);
-    components.push(
-      row(runButtons(run, alertId, gen).map((b) => button({ ...b, label: `${b.label} ${i + 1}` })))!,
+    lines.push(
+      `${i + 1}. **${escapeMarkdown(run.flow)}** — run ${id} — step ${code(err?.step ?? "?")} — ${code(err?.type ?? "?")} — ${when}\n   ${escapeMarkdown(truncate((err?.message ?? "").replace(/\s+/g, " "), 160))}`,
     );
+    components.push(row(runButtons(run, alertId, gen).map((b) => button({ ...b, label: `${b.label} ${i + 1}` })))!);
   });
   return { content: truncate(lines.join("\n"), LIMITS.content), components, allowed_mentions: NO_MENTIONS };
 }
@@ -196,7 +249,17 @@ export const MEND_COMMAND = {
   type: 1,
   options: [
     { type: 1, name: "status", description: "Recent failed runs, with Retry / Replay / Mute buttons" },
-    { type: 1, name: "retry", description: "Resume a failed run from its failed step", options: [{ type: 3, name: "run", description: "Run id", required: true, min_length: 1, max_length: 64 }] },
-    { type: 1, name: "replay", description: "Start a new run with the same input", options: [{ type: 3, name: "run", description: "Run id", required: true, min_length: 1, max_length: 64 }] },
+    {
+      type: 1,
+      name: "retry",
+      description: "Resume a failed run from its failed step",
+      options: [{ type: 3, name: "run", description: "Run id", required: true, min_length: 1, max_length: 64 }],
+    },
+    {
+      type: 1,
+      name: "replay",
+      description: "Start a new run with the same input",
+      options: [{ type: 3, name: "run", description: "Run id", required: true, min_length: 1, max_length: 64 }],
+    },
   ],
 } satisfies RESTPostAPIApplicationCommandsJSONBody;

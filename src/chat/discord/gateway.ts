@@ -47,7 +47,8 @@ export function fromDiscordJs(it: Interaction): DiscordInteraction {
     const r = (member as { roles: unknown }).roles;
     // A cached guild gives a GuildMember (roles manager); an uncached one the raw API member (ids).
     if (Array.isArray(r)) roles = r.map(String);
-    else if (r && typeof r === "object" && "cache" in r) roles = [...(r as { cache: Map<string, unknown> }).cache.keys()];
+    else if (r && typeof r === "object" && "cache" in r)
+      roles = [...(r as { cache: Map<string, unknown> }).cache.keys()];
   }
   const user = { id: it.user.id, username: it.user.username, global_name: it.user.globalName };
   const out: DiscordInteraction = {
@@ -64,7 +65,11 @@ export function fromDiscordJs(it: Interaction): DiscordInteraction {
     out.data = { custom_id: it.customId, component_type: it.componentType };
     out.message = { id: it.message.id, channel_id: it.message.channelId };
   } else if (it.isChatInputCommand()) {
-    out.data = { name: it.commandName, type: it.commandType, options: it.options.data.map((o) => toOption(o as Option)) };
+    out.data = {
+      name: it.commandName,
+      type: it.commandType,
+      options: it.options.data.map((o) => toOption(o as Option)),
+    };
   } else if (it.isMessageComponent()) {
     out.data = { custom_id: it.customId, component_type: it.componentType };
   }
@@ -99,7 +104,11 @@ async function respondVia(it: Interaction, r: InteractionResponse): Promise<void
   await it.client.rest.post(`/interactions/${it.id}/${it.token}/callback`, { body: r, auth: false });
 }
 
-export function startDiscordGateway(deps: Deps, interactions: DiscordInteractions, opts: GatewayOptions = {}): DiscordGateway {
+export function startDiscordGateway(
+  deps: Deps,
+  interactions: DiscordInteractions,
+  opts: GatewayOptions = {},
+): DiscordGateway {
   const { config, log } = deps;
   let stopped = false;
   let current: Client | undefined;
@@ -129,10 +138,16 @@ export function startDiscordGateway(deps: Deps, interactions: DiscordInteraction
         return;
       }
       const task = interactions.handle(shaped, (r) => respondVia(it, r));
-      deps.waitUntil(task.catch((err: unknown) => log("error", "discord gateway interaction failed", { error: String((err as Error)?.stack ?? err) })));
+      deps.waitUntil(
+        task.catch((err: unknown) =>
+          log("error", "discord gateway interaction failed", { error: String((err as Error)?.stack ?? err) }),
+        ),
+      );
     });
     client.on(Events.Error, (err) => log("warn", "discord gateway error", { error: String(err?.message ?? err) }));
-    client.on(Events.ShardError, (err) => log("warn", "discord gateway connection error", { error: String(err?.message ?? err) }));
+    client.on(Events.ShardError, (err) =>
+      log("warn", "discord gateway connection error", { error: String(err?.message ?? err) }),
+    );
     client.once(Events.ClientReady, (c) => {
       log("info", "discord gateway ready", { user: c.user.tag, application: c.application.id });
       settle(true);
@@ -155,14 +170,21 @@ export function startDiscordGateway(deps: Deps, interactions: DiscordInteraction
       ]);
       if (outcome === "ready") return "ready";
       login.catch(() => undefined);
-      if (outcome === "timeout") log("warn", `discord gateway could not connect within ${Math.round(loginTimeout / 1000)} s; will retry`);
+      if (outcome === "timeout")
+        log("warn", `discord gateway could not connect within ${Math.round(loginTimeout / 1000)} s; will retry`);
       await client.destroy().catch(() => undefined);
       if (current === client) current = undefined;
       return outcome === "stopped" ? "give-up" : "retry";
     } catch (err) {
       const e = err as { code?: string; status?: number; message?: string };
       const refused = e?.code === "TokenInvalid" || e?.status === 401;
-      log(refused ? "error" : "warn", refused ? "discord gateway: the bot token was refused; not retrying" : "discord gateway could not connect; will retry", { error: String(e?.message ?? err) });
+      log(
+        refused ? "error" : "warn",
+        refused
+          ? "discord gateway: the bot token was refused; not retrying"
+          : "discord gateway could not connect; will retry",
+        { error: String(e?.message ?? err) },
+      );
       await client.destroy().catch(() => undefined);
       if (current === client) current = undefined;
       return refused ? "give-up" : "retry";
@@ -190,7 +212,9 @@ export function startDiscordGateway(deps: Deps, interactions: DiscordInteraction
     }
   }
 
-  const loop = run().catch((err: unknown) => log("error", "discord gateway stopped", { error: String((err as Error)?.message ?? err) }));
+  const loop = run().catch((err: unknown) =>
+    log("error", "discord gateway stopped", { error: String((err as Error)?.message ?? err) }),
+  );
 
   return {
     ready,

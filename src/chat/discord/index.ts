@@ -18,7 +18,10 @@ import { callWebhook, nonceFor, postToChannel, postToWebhook, webhookUrl } from 
 
 const env = {
   DISCORD_BOT_TOKEN: z.string().min(1).optional(),
-  DISCORD_PUBLIC_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters").optional(),
+  DISCORD_PUBLIC_KEY: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters")
+    .optional(),
   DISCORD_APPLICATION_ID: z.string().min(1).optional(),
   DISCORD_API_URL: z.url().default(DEFAULT_DISCORD_API_URL),
   DISCORD_GATEWAY: bool.default(false),
@@ -44,18 +47,27 @@ export const discord: ChatPlatform<typeof env> = {
     const { config } = ctx;
     const node = ctx.node as DiscordNode | undefined;
     const token = config.DISCORD_BOT_TOKEN;
-    const api: DiscordApi = node ? node.restDiscordApi(token, config.DISCORD_API_URL) : fetchDiscordApi(token, config.DISCORD_API_URL, { fetch: ctx.apiFetch });
+    const api: DiscordApi = node
+      ? node.restDiscordApi(token, config.DISCORD_API_URL)
+      : fetchDiscordApi(token, config.DISCORD_API_URL, { fetch: ctx.apiFetch });
     const on = Boolean(token && config.DISCORD_PUBLIC_KEY && config.DISCORD_APPLICATION_ID);
-    const howTo: HowToAct = { publicUrl: config.MEND_PUBLIC_URL, apiToken: Boolean(config.MEND_API_TOKEN), command: on };
+    const howTo: HowToAct = {
+      publicUrl: config.MEND_PUBLIC_URL,
+      apiToken: Boolean(config.MEND_API_TOKEN),
+      command: on,
+    };
     let interactions: DiscordInteractions | undefined;
-    const shared = (deps: Parameters<typeof createDiscordInteractions>[0]) => (interactions ??= createDiscordInteractions(deps, api));
+    const shared = (deps: Parameters<typeof createDiscordInteractions>[0]) =>
+      (interactions ??= createDiscordInteractions(deps, api));
     return {
       bot: Boolean(token),
       async post(target, model, o) {
         // The first post mentions the handler's `mention` list; allowed_mentions lets exactly those ping.
         const who = discordMentions(target.mention ?? []);
-        const mention = <M extends { content: string }>(m: M) => (who.text ? { ...m, content: `${who.text}\n${m.content}`.slice(0, 2000), allowed_mentions: who.allowed! } : m);
-        if (target.webhook_url) return postToWebhook(o.fetch, target.webhook_url, mention(alertMessage(model, { webhook: true, howTo })));
+        const mention = <M extends { content: string }>(m: M) =>
+          who.text ? { ...m, content: `${who.text}\n${m.content}`.slice(0, 2000), allowed_mentions: who.allowed! } : m;
+        if (target.webhook_url)
+          return postToWebhook(o.fetch, target.webhook_url, mention(alertMessage(model, { webhook: true, howTo })));
         return postToChannel(api, target.channel!, mention(alertMessage(model)), nonceFor(o.alertId));
       },
       canEdit(ref, target) {
@@ -67,7 +79,13 @@ export const discord: ChatPlatform<typeof env> = {
       async edit(ref, model, o) {
         const r = ref as Ref;
         if (!this.canEdit(ref, o.target)) return;
-        if (r.webhook) await callWebhook(o.fetch, "PATCH", webhookUrl(o.target!.webhook_url!, `/messages/${r.message_id}`), alertMessage(model, { webhook: true, howTo }));
+        if (r.webhook)
+          await callWebhook(
+            o.fetch,
+            "PATCH",
+            webhookUrl(o.target!.webhook_url!, `/messages/${r.message_id}`),
+            alertMessage(model, { webhook: true, howTo }),
+          );
         else await api.call("PATCH", `/channels/${r.channel_id}/messages/${r.message_id}`, alertMessage(model));
       },
       async reply(ref, text, o) {

@@ -88,7 +88,10 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
 }
 
 export function ephemeral(content: string): InteractionResponse {
-  return { type: CALLBACK.CHANNEL_MESSAGE, data: { content: content.slice(0, 2000), flags: EPHEMERAL, allowed_mentions: NO_MENTIONS } };
+  return {
+    type: CALLBACK.CHANNEL_MESSAGE,
+    data: { content: content.slice(0, 2000), flags: EPHEMERAL, allowed_mentions: NO_MENTIONS },
+  };
 }
 
 /** Who clicked: the member's user in a guild, the user in a DM. */
@@ -101,21 +104,34 @@ export function clicker(i: DiscordInteraction): ChatUser {
  * Both lists empty: anyone. Otherwise allowed when the user is on DISCORD_ALLOWED_USERS or holds one
  * of DISCORD_ALLOWED_ROLES (member.roles; a DM has no roles).
  */
-export function isAllowed(config: Pick<Deps["config"], "DISCORD_ALLOWED_USERS" | "DISCORD_ALLOWED_ROLES">, userId: string, roles: readonly string[]): boolean {
+export function isAllowed(
+  config: Pick<Deps["config"], "DISCORD_ALLOWED_USERS" | "DISCORD_ALLOWED_ROLES">,
+  userId: string,
+  roles: readonly string[],
+): boolean {
   const users = config.DISCORD_ALLOWED_USERS;
   const allowedRoles = config.DISCORD_ALLOWED_ROLES;
   if (users.length === 0 && allowedRoles.length === 0) return true;
   return users.includes(userId) || roles.some((r) => allowedRoles.includes(r));
 }
 
-export function createDiscordInteractions(deps: Deps, api: DiscordApi, opts: InteractionOptions = {}): DiscordInteractions {
+export function createDiscordInteractions(
+  deps: Deps,
+  api: DiscordApi,
+  opts: InteractionOptions = {},
+): DiscordInteractions {
   const { config, log } = deps;
   const deadline = opts.deadlineMs ?? DEADLINE_MS;
 
   /** A follow-up message (POST /webhooks/{application}/{token}); failures are logged. */
   async function followUp(i: DiscordInteraction, data: Record<string, unknown>): Promise<void> {
     try {
-      await api.call("POST", `/webhooks/${i.application_id}/${i.token}`, { allowed_mentions: NO_MENTIONS, ...data }, { auth: false });
+      await api.call(
+        "POST",
+        `/webhooks/${i.application_id}/${i.token}`,
+        { allowed_mentions: NO_MENTIONS, ...data },
+        { auth: false },
+      );
     } catch (err) {
       log("warn", "discord follow-up failed", { interaction: i.id, error: String((err as Error)?.message ?? err) });
     }
@@ -124,9 +140,17 @@ export function createDiscordInteractions(deps: Deps, api: DiscordApi, opts: Int
   /** Edits the deferred answer (PATCH /webhooks/{application}/{token}/messages/@original). */
   async function editOriginal(i: DiscordInteraction, data: Record<string, unknown>): Promise<void> {
     try {
-      await api.call("PATCH", `/webhooks/${i.application_id}/${i.token}/messages/@original`, { allowed_mentions: NO_MENTIONS, ...data }, { auth: false });
+      await api.call(
+        "PATCH",
+        `/webhooks/${i.application_id}/${i.token}/messages/@original`,
+        { allowed_mentions: NO_MENTIONS, ...data },
+        { auth: false },
+      );
     } catch (err) {
-      log("warn", "discord could not edit the interaction answer", { interaction: i.id, error: String((err as Error)?.message ?? err) });
+      log("warn", "discord could not edit the interaction answer", {
+        interaction: i.id,
+        error: String((err as Error)?.message ?? err),
+      });
     }
   }
 
@@ -135,7 +159,8 @@ export function createDiscordInteractions(deps: Deps, api: DiscordApi, opts: Int
 
   const allowed = (i: DiscordInteraction) => isAllowed(config, clicker(i).id, i.member?.roles ?? []);
 
-  const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) => `${actionVerb(action)} by ${mention(user)} — run ${run.id} ${runOutcome(run)}`.slice(0, 2000);
+  const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) =>
+    `${actionVerb(action)} by ${mention(user)} — run ${run.id} ${runOutcome(run)}`.slice(0, 2000);
 
   /** Follow-ups of one interaction: sent only once its initial response went out. */
   interface Later {
@@ -147,8 +172,11 @@ export function createDiscordInteractions(deps: Deps, api: DiscordApi, opts: Int
     const user = clicker(i);
     const decoded = decodeButton(i.data?.custom_id ?? "");
     if (!decoded) return respond(ephemeral("This button is not one of mend's (or is from an older version)."));
-    if (!allowed(i)) return respond(ephemeral(notAllowed(user, decoded.action === "mute" ? "mute alerts" : `${decoded.action} runs`)));
-    const work = deps.clicks.button("discord", decoded, user, async (run) => later.followUp({ content: outcomeText(run, decoded.action, user), flags: EPHEMERAL }));
+    if (!allowed(i))
+      return respond(ephemeral(notAllowed(user, decoded.action === "mute" ? "mute alerts" : `${decoded.action} runs`)));
+    const work = deps.clicks.button("discord", decoded, user, async (run) =>
+      later.followUp({ content: outcomeText(run, decoded.action, user), flags: EPHEMERAL }),
+    );
     const early = await within(work, deadline);
     if (early === TIMEOUT) {
       await respond({ type: CALLBACK.DEFERRED_UPDATE_MESSAGE });
@@ -167,11 +195,17 @@ export function createDiscordInteractions(deps: Deps, api: DiscordApi, opts: Int
     const verb = (sub?.name ?? "status").toLowerCase();
     const runArg = sub?.options?.find((o) => o.name === "run")?.value;
     const runId = typeof runArg === "string" ? runArg.trim() : "";
-    if (verb === "status") return respond({ type: CALLBACK.CHANNEL_MESSAGE, data: { ...statusMessage(await deps.clicks.failedRuns("discord"), config.MEND_PUBLIC_URL), flags: EPHEMERAL } });
+    if (verb === "status")
+      return respond({
+        type: CALLBACK.CHANNEL_MESSAGE,
+        data: { ...statusMessage(await deps.clicks.failedRuns("discord"), config.MEND_PUBLIC_URL), flags: EPHEMERAL },
+      });
     if ((verb !== "retry" && verb !== "replay") || !runId) return respond(ephemeral(usage));
     const user = clicker(i);
     if (!allowed(i)) return respond(ephemeral(notAllowed(user, `${verb} runs`)));
-    const work = deps.clicks.command("discord", verb, runId, user, async (run) => later.followUp({ content: outcomeText(run, verb, user) }));
+    const work = deps.clicks.command("discord", verb, runId, user, async (run) =>
+      later.followUp({ content: outcomeText(run, verb, user) }),
+    );
     const answer = (r: ClickResult): Record<string, unknown> => {
       if (r.reply) return { content: r.reply, flags: EPHEMERAL };
       return { content: `${actionVerb(verb)} by ${mention(user)} of run ${runId}${startedNote(r, verb)}` };
@@ -211,7 +245,10 @@ export function createDiscordInteractions(deps: Deps, api: DiscordApi, opts: Int
       await once(ephemeral("mend does not handle this kind of interaction."));
     } catch (err) {
       logFailure(log, i, err);
-      if (!responded) await once(ephemeral("Something went wrong in mend; nothing more was done. The server log has the details.")).catch((e: unknown) => logFailure(log, i, e));
+      if (!responded)
+        await once(
+          ephemeral("Something went wrong in mend; nothing more was done. The server log has the details."),
+        ).catch((e: unknown) => logFailure(log, i, e));
     }
   }
 
@@ -219,5 +256,9 @@ export function createDiscordInteractions(deps: Deps, api: DiscordApi, opts: Int
 }
 
 function logFailure(log: Log, i: DiscordInteraction, err: unknown): void {
-  log("error", "discord interaction failed", { interaction: i.id, type: i.type, error: String((err as Error)?.stack ?? err) });
+  log("error", "discord interaction failed", {
+    interaction: i.id,
+    type: i.type,
+    error: String((err as Error)?.stack ?? err),
+  });
 }

@@ -20,9 +20,13 @@ export interface RegisteredCommand {
 }
 
 export async function registerMendCommand(o: RegisterOptions): Promise<RegisteredCommand[]> {
-  if (!/^\d{5,30}$/.test(o.applicationId)) throw new Error(`DISCORD_APPLICATION_ID must be the application's numeric id (got '${o.applicationId}')`);
-  if (o.guildId !== undefined && !/^\d{5,30}$/.test(o.guildId)) throw new Error(`the guild id must be numeric (got '${o.guildId}')`);
+  if (!/^\d{5,30}$/.test(o.applicationId))
+    throw new Error(`DISCORD_APPLICATION_ID must be the application's numeric id (got '${o.applicationId}')`);
+  if (o.guildId !== undefined && !/^\d{5,30}$/.test(o.guildId))
+    throw new Error(`the guild id must be numeric (got '${o.guildId}')`);
   const rest = await discordRest(o.token, o.apiUrl ?? DEFAULT_DISCORD_API_URL);
-  const route = o.guildId ? (`/applications/${o.applicationId}/guilds/${o.guildId}/commands` as const) : (`/applications/${o.applicationId}/commands` as const);
+  const route = o.guildId
+    ? (`/applications/${o.applicationId}/guilds/${o.guildId}/commands` as const)
+    : (`/applications/${o.applicationId}/commands` as const);
   return (await rest.put(route, { body: [MEND_COMMAND] })) as RegisteredCommand[];
 }

@@ -27,18 +27,39 @@ export async function discordRest(token: string | undefined, apiUrl = DEFAULT_DI
 export function discordDeliveryError(err: unknown): DeliveryError {
   if (err instanceof DeliveryError) return err;
   if (err instanceof UrlRefusedError) return refusedDelivery(err);
-  const e = err as { name?: string; message?: string; status?: number; code?: number | string; retryAfter?: number; global?: boolean; route?: string };
+  const e = err as {
+    name?: string;
+    message?: string;
+    status?: number;
+    code?: number | string;
+    retryAfter?: number;
+    global?: boolean;
+    route?: string;
+  };
   const name = String(e?.name ?? "");
   if (name.startsWith("RateLimitError") && typeof e.retryAfter === "number") {
-    return new DeliveryError(`discord rate limited ${e.route ?? "the call"} (retry after ${Math.ceil(e.retryAfter)} ms${e.global ? ", global" : ""})`, Math.max(0, e.retryAfter), { status: 429, global: Boolean(e.global) }, false, true);
+    return new DeliveryError(
+      `discord rate limited ${e.route ?? "the call"} (retry after ${Math.ceil(e.retryAfter)} ms${e.global ? ", global" : ""})`,
+      Math.max(0, e.retryAfter),
+      { status: 429, global: Boolean(e.global) },
+      false,
+      true,
+    );
   }
   if (name.startsWith("DiscordAPIError") && typeof e.status === "number") {
     // 4xx other than 408/429 will not get better by trying again (unknown channel, missing access, bad body…).
     const permanent = e.status >= 400 && e.status < 500 && e.status !== 408 && e.status !== 429;
-    return new DeliveryError(`discord answered HTTP ${e.status} (code ${String(e.code)}): ${e.message ?? ""}`.trim(), undefined, { status: e.status, code: e.code }, permanent);
+    return new DeliveryError(
+      `discord answered HTTP ${e.status} (code ${String(e.code)}): ${e.message ?? ""}`.trim(),
+      undefined,
+      { status: e.status, code: e.code },
+      permanent,
+    );
   }
-  if (name === "HTTPError" && typeof e.status === "number") return new DeliveryError(`discord answered HTTP ${e.status}`, undefined, { status: e.status });
-  if (/Expected token/.test(e?.message ?? "")) return new DeliveryError(`discord request failed: ${e.message}`, undefined, undefined, true);
+  if (name === "HTTPError" && typeof e.status === "number")
+    return new DeliveryError(`discord answered HTTP ${e.status}`, undefined, { status: e.status });
+  if (/Expected token/.test(e?.message ?? ""))
+    return new DeliveryError(`discord request failed: ${e.message}`, undefined, undefined, true);
   return new DeliveryError(`discord request failed: ${e?.message ?? String(err)}`);
 }
 
@@ -52,7 +73,15 @@ export function restDiscordApi(token: string | undefined, apiUrl: string): Disco
       try {
         const route = path as `/${string}`;
         const o = { body, auth: opts.auth !== false };
-        const answer = await (method === "GET" ? r.get(route, o) : method === "POST" ? r.post(route, o) : method === "PATCH" ? r.patch(route, o) : method === "PUT" ? r.put(route, o) : r.delete(route, o));
+        const answer = await (method === "GET"
+          ? r.get(route, o)
+          : method === "POST"
+            ? r.post(route, o)
+            : method === "PATCH"
+              ? r.patch(route, o)
+              : method === "PUT"
+                ? r.put(route, o)
+                : r.delete(route, o));
         return answer && typeof answer === "object" ? (answer as Record<string, unknown>) : {};
       } catch (err) {
         throw discordDeliveryError(err);

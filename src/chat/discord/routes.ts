@@ -15,12 +15,19 @@ const FOLLOW_UP_GAP_MS = 50;
 
 export function discordRoutes(deps: Deps, interactions: DiscordInteractions): Hono {
   const verify = (raw: string, c: Context) =>
-    verifyDiscordRequest({ publicKey: deps.config.DISCORD_PUBLIC_KEY ?? "", body: raw, signature: c.req.header("x-signature-ed25519"), timestamp: c.req.header("x-signature-timestamp"), nowMs: deps.clock.now() });
+    verifyDiscordRequest({
+      publicKey: deps.config.DISCORD_PUBLIC_KEY ?? "",
+      body: raw,
+      signature: c.req.header("x-signature-ed25519"),
+      timestamp: c.req.header("x-signature-timestamp"),
+      nowMs: deps.clock.now(),
+    });
   return signedRoute("/interactions", verify, async (raw, c) => {
     let body: DiscordInteraction;
     try {
       const v = JSON.parse(raw) as unknown;
-      if (!v || typeof v !== "object" || Array.isArray(v) || typeof (v as { type?: unknown }).type !== "number") throw new Error("not an interaction");
+      if (!v || typeof v !== "object" || Array.isArray(v) || typeof (v as { type?: unknown }).type !== "number")
+        throw new Error("not an interaction");
       body = v as DiscordInteraction;
     } catch {
       return c.json({ error: "body is not a Discord interaction (JSON object with a numeric type)" }, 400);
@@ -33,8 +40,18 @@ export function discordRoutes(deps: Deps, interactions: DiscordInteractions): Ho
       answer(r);
       await new Promise((done) => setTimeout(done, FOLLOW_UP_GAP_MS));
     });
-    deps.waitUntil(task.catch((err: unknown) => deps.log("error", "discord interaction failed", { error: String((err as Error)?.stack ?? err) })));
-    const r = await Promise.race([answered, task.then(() => undefined, () => undefined)]);
+    deps.waitUntil(
+      task.catch((err: unknown) =>
+        deps.log("error", "discord interaction failed", { error: String((err as Error)?.stack ?? err) }),
+      ),
+    );
+    const r = await Promise.race([
+      answered,
+      task.then(
+        () => undefined,
+        () => undefined,
+      ),
+    ]);
     if (!r) return c.json({ error: "the interaction was not answered" }, 500);
     return c.json(r);
   });

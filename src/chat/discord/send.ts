@@ -41,17 +41,32 @@ export function webhookUrl(url: string, suffix: string, query: Record<string, st
 }
 
 /** Calls a webhook URL: 2xx → the JSON answer; 429 honours Retry-After; 4xx (404: the webhook is gone) are permanent. */
-export async function callWebhook(fetchFn: typeof fetch, method: "POST" | "PATCH", url: string, body: unknown): Promise<Record<string, unknown>> {
+export async function callWebhook(
+  fetchFn: typeof fetch,
+  method: "POST" | "PATCH",
+  url: string,
+  body: unknown,
+): Promise<Record<string, unknown>> {
   let res: Response;
   try {
-    res = await fetchFn(url, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(DISCORD_TIMEOUT_MS) });
+    res = await fetchFn(url, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(DISCORD_TIMEOUT_MS),
+    });
   } catch (err) {
     if (err instanceof UrlRefusedError) throw refusedDelivery(err);
     throw new DeliveryError(`discord webhook request failed: ${(err as Error)?.message ?? String(err)}`);
   }
   const { text, json } = await readJson(res);
   if (res.ok) return json && typeof json === "object" ? (json as Record<string, unknown>) : {};
-  throw answerError("the webhook", res.status, res.status === 429 && json === undefined ? { retry_after: Number(res.headers.get("retry-after") ?? 1) } : json, text);
+  throw answerError(
+    "the webhook",
+    res.status,
+    res.status === 429 && json === undefined ? { retry_after: Number(res.headers.get("retry-after") ?? 1) } : json,
+    text,
+  );
 }
 
 /** Discord's `nonce` is at most 25 characters: stable per alert, so a redelivery reuses it. */
@@ -63,14 +78,31 @@ function randomNonce(): string {
   return crypto.randomUUID().replace(/-/g, "").slice(0, 25);
 }
 
-export async function postToChannel(api: DiscordApi, channelId: string, message: DiscordMessage, nonce: string): Promise<{ channel_id: string; message_id: string }> {
-  const res = (await api.call("POST", `/channels/${channelId}/messages`, { ...message, nonce, enforce_nonce: true })) as { id: string; channel_id?: string };
+export async function postToChannel(
+  api: DiscordApi,
+  channelId: string,
+  message: DiscordMessage,
+  nonce: string,
+): Promise<{ channel_id: string; message_id: string }> {
+  const res = (await api.call("POST", `/channels/${channelId}/messages`, {
+    ...message,
+    nonce,
+    enforce_nonce: true,
+  })) as { id: string; channel_id?: string };
   return { channel_id: res.channel_id ?? channelId, message_id: res.id };
 }
 
-export async function postToWebhook(fetchFn: typeof fetch, url: string, message: DiscordMessage): Promise<{ webhook: true; channel_id?: string; message_id?: string }> {
+export async function postToWebhook(
+  fetchFn: typeof fetch,
+  url: string,
+  message: DiscordMessage,
+): Promise<{ webhook: true; channel_id?: string; message_id?: string }> {
   const res = await callWebhook(fetchFn, "POST", webhookUrl(url, "", { wait: "true" }), message);
-  return { webhook: true, channel_id: typeof res.channel_id === "string" ? res.channel_id : undefined, message_id: typeof res.id === "string" ? res.id : undefined };
+  return {
+    webhook: true,
+    channel_id: typeof res.channel_id === "string" ? res.channel_id : undefined,
+    message_id: typeof res.id === "string" ? res.id : undefined,
+  };
 }
 
 /**
@@ -80,13 +112,19 @@ export async function postToWebhook(fetchFn: typeof fetch, url: string, message:
  * Discord gave them.
  */
 export async function sendDiscordAlert(
-  target: { channel_id: string; token: string; apiUrl?: string; nonce?: string } | { webhook_url: string; fetch?: typeof fetch },
+  target:
+    | { channel_id: string; token: string; apiUrl?: string; nonce?: string }
+    | { webhook_url: string; fetch?: typeof fetch },
   payload: AlertPayload,
   opts: { publicUrl?: string; howTo?: HowToAct } = {},
 ): Promise<{ channel_id?: string; message_id?: string }> {
   const model = buildAlert(payload, { messageLimit: DISCORD_MESSAGE_LIMIT, publicUrl: opts.publicUrl });
   if ("webhook_url" in target) {
-    const r = await postToWebhook(target.fetch ?? fetch, target.webhook_url, alertMessage(model, { webhook: true, howTo: { publicUrl: opts.publicUrl, ...opts.howTo } }));
+    const r = await postToWebhook(
+      target.fetch ?? fetch,
+      target.webhook_url,
+      alertMessage(model, { webhook: true, howTo: { publicUrl: opts.publicUrl, ...opts.howTo } }),
+    );
     return { channel_id: r.channel_id, message_id: r.message_id };
   }
   const api = restDiscordApi(target.token, target.apiUrl ?? "https://discord.com/api");

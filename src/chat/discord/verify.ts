@@ -26,7 +26,8 @@ export function importPublicKey(hex: string): Promise<CryptoKey> {
   let key = keys.get(hex);
   if (!key) {
     const raw = hexBytes(hex);
-    if (!raw || raw.length !== 32) return Promise.reject(new Error("DISCORD_PUBLIC_KEY must be 64 hex characters (a raw Ed25519 public key)"));
+    if (!raw || raw.length !== 32)
+      return Promise.reject(new Error("DISCORD_PUBLIC_KEY must be 64 hex characters (a raw Ed25519 public key)"));
     key = crypto.subtle.importKey("raw", raw, { name: "Ed25519" }, false, ["verify"]);
     key.catch(() => keys.delete(hex));
     keys.set(hex, key);
@@ -47,10 +48,13 @@ export interface DiscordSignedRequest {
 }
 
 export async function verifyDiscordRequest(r: DiscordSignedRequest): Promise<VerifyResult> {
-  if (!r.signature || !r.timestamp) return { ok: false, reason: "missing X-Signature-Ed25519 or X-Signature-Timestamp" };
-  if (!/^\d{1,12}$/.test(r.timestamp)) return { ok: false, reason: "bad X-Signature-Timestamp (expected unix seconds)" };
+  if (!r.signature || !r.timestamp)
+    return { ok: false, reason: "missing X-Signature-Ed25519 or X-Signature-Timestamp" };
+  if (!/^\d{1,12}$/.test(r.timestamp))
+    return { ok: false, reason: "bad X-Signature-Timestamp (expected unix seconds)" };
   const skew = Math.abs(Math.floor(r.nowMs / 1000) - Number(r.timestamp));
-  if (skew > (r.toleranceS ?? DISCORD_TOLERANCE_S)) return { ok: false, reason: "stale request: X-Signature-Timestamp is more than 5 minutes from now" };
+  if (skew > (r.toleranceS ?? DISCORD_TOLERANCE_S))
+    return { ok: false, reason: "stale request: X-Signature-Timestamp is more than 5 minutes from now" };
   const sig = hexBytes(r.signature);
   if (!sig || sig.length !== 64) return { ok: false, reason: "bad X-Signature-Ed25519 (expected 128 hex characters)" };
   let key: CryptoKey;

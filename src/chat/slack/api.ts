@@ -22,7 +22,11 @@ export class SlackApiError extends Error {
   override readonly name = "SlackApiError";
   constructor(
     message: string,
-    readonly code: "slack_webapi_platform_error" | "slack_webapi_rate_limited_error" | "slack_webapi_http_error" | "slack_webapi_request_error",
+    readonly code:
+      | "slack_webapi_platform_error"
+      | "slack_webapi_rate_limited_error"
+      | "slack_webapi_http_error"
+      | "slack_webapi_request_error",
     extra: { data?: Record<string, unknown>; retryAfter?: number; statusCode?: number } = {},
   ) {
     super(message);
@@ -44,7 +48,11 @@ function formBody(args: Record<string, unknown>): string {
 }
 
 /** The Web API over fetch (Node and Workers). */
-export function fetchSlackApi(token: string, apiUrl: string, opts: { fetch?: typeof fetch; timeoutMs?: number } = {}): SlackApi {
+export function fetchSlackApi(
+  token: string,
+  apiUrl: string,
+  opts: { fetch?: typeof fetch; timeoutMs?: number } = {},
+): SlackApi {
   const doFetch = opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a));
   const base = apiUrl.endsWith("/") ? apiUrl : `${apiUrl}/`;
   return {
@@ -64,17 +72,25 @@ export function fetchSlackApi(token: string, apiUrl: string, opts: { fetch?: typ
         await res.body?.cancel().catch(() => undefined);
         const s = Number(res.headers.get("retry-after"));
         const retryAfter = Number.isFinite(s) && s >= 0 ? s : 1;
-        throw new SlackApiError(`${method}: rate limited, retry after ${retryAfter} s`, "slack_webapi_rate_limited_error", { retryAfter });
+        throw new SlackApiError(
+          `${method}: rate limited, retry after ${retryAfter} s`,
+          "slack_webapi_rate_limited_error",
+          { retryAfter },
+        );
       }
       const text = await res.text().catch(() => "");
-      if (!res.ok) throw new SlackApiError(`${method}: HTTP ${res.status}`, "slack_webapi_http_error", { statusCode: res.status });
+      if (!res.ok)
+        throw new SlackApiError(`${method}: HTTP ${res.status}`, "slack_webapi_http_error", { statusCode: res.status });
       let data: Record<string, unknown>;
       try {
         data = JSON.parse(text) as Record<string, unknown>;
       } catch {
         throw new SlackApiError(`${method}: answer is not JSON`, "slack_webapi_http_error", { statusCode: res.status });
       }
-      if (data.ok !== true) throw new SlackApiError(`${method}: ${String(data.error ?? "unknown_error")}`, "slack_webapi_platform_error", { data });
+      if (data.ok !== true)
+        throw new SlackApiError(`${method}: ${String(data.error ?? "unknown_error")}`, "slack_webapi_platform_error", {
+          data,
+        });
       return data;
     },
   };

@@ -32,7 +32,12 @@ function cutEscaped(text: string, max: number): string {
 
 export const mention = (u: ChatUser) => (/^[UW][A-Z0-9]+$/.test(u.id) ? `<@${u.id}>` : `@${esc(u.name ?? u.id)}`);
 
-const EMOJI: Record<AlertModel["tone"], string> = { failed: ":red_circle:", recovered: ":large_orange_circle:", resolved: ":white_check_mark:", running: ":arrows_counterclockwise:" };
+const EMOJI: Record<AlertModel["tone"], string> = {
+  failed: ":red_circle:",
+  recovered: ":large_orange_circle:",
+  resolved: ":white_check_mark:",
+  running: ":arrows_counterclockwise:",
+};
 
 function codeBlock(message: string): string {
   // Three backticks inside the message would end the code block early.
@@ -48,7 +53,14 @@ export function button(b: AlertButton): Button {
     value: b.id,
     ...(b.style ? { style: b.style } : {}),
     ...(b.confirm
-      ? { confirm: { title: { type: "plain_text", text: b.confirm.title }, text: { type: "mrkdwn", text: b.confirm.text }, confirm: { type: "plain_text", text: b.confirm.ok }, deny: { type: "plain_text", text: "Cancel" } } }
+      ? {
+          confirm: {
+            title: { type: "plain_text", text: b.confirm.title },
+            text: { type: "mrkdwn", text: b.confirm.text },
+            confirm: { type: "plain_text", text: b.confirm.ok },
+            deny: { type: "plain_text", text: "Cancel" },
+          },
+        }
       : {}),
   };
 }
@@ -70,27 +82,49 @@ export function alertBlocks(m: AlertModel): KnownBlock[] {
   ];
   if (m.count > 1) fields.push(`*Failures*\n${m.count} in this group`);
   const blocks: KnownBlock[] = [
-    { type: "header", text: { type: "plain_text", text: truncate(`${EMOJI[m.tone]} ${m.headline}`, HEADER_MAX), emoji: true } },
+    {
+      type: "header",
+      text: { type: "plain_text", text: truncate(`${EMOJI[m.tone]} ${m.headline}`, HEADER_MAX), emoji: true },
+    },
     { type: "section", fields: fields.map((text) => ({ type: "mrkdwn", text: cutEscaped(text, FIELD_MAX) })) },
     { type: "section", text: { type: "mrkdwn", text: codeBlock(m.message) } },
   ];
   const context: string[] = [];
   // Slack shows the time in the reader's own time zone; the fallback is UTC.
-  if (m.failedAt) context.push(`Failed <!date^${Math.floor(m.failedAt / 1000)}^{date_short_pretty} {time}|${new Date(m.failedAt).toISOString().replace("T", " ").slice(0, 16)} UTC>`);
+  if (m.failedAt)
+    context.push(
+      `Failed <!date^${Math.floor(m.failedAt / 1000)}^{date_short_pretty} {time}|${new Date(m.failedAt).toISOString().replace("T", " ").slice(0, 16)} UTC>`,
+    );
   if (m.handlerOutcome === "failed" && m.handlerError) context.push(`on_failure failed too: ${esc(m.handlerError)}`);
   if (m.replayOf) context.push(`replay of run \`${esc(m.replayOf)}\``);
   if (m.link) context.push(`<${m.link}|details>`);
-  if (context.length) blocks.push({ type: "context", elements: context.slice(0, 10).map((text) => ({ type: "mrkdwn", text: cutEscaped(text, FIELD_MAX) })) });
+  if (context.length)
+    blocks.push({
+      type: "context",
+      elements: context.slice(0, 10).map((text) => ({ type: "mrkdwn", text: cutEscaped(text, FIELD_MAX) })),
+    });
   const status = statusLine(m, mention);
-  if (status) blocks.push({ type: "section", block_id: `mend_status_${m.gen}`, text: { type: "mrkdwn", text: cutEscaped(status, SECTION_MAX) } });
-  if (m.buttons.length) blocks.push({ type: "actions", block_id: `mend_actions_${m.gen}`, elements: m.buttons.map(button) });
+  if (status)
+    blocks.push({
+      type: "section",
+      block_id: `mend_status_${m.gen}`,
+      text: { type: "mrkdwn", text: cutEscaped(status, SECTION_MAX) },
+    });
+  if (m.buttons.length)
+    blocks.push({ type: "actions", block_id: `mend_actions_${m.gen}`, elements: m.buttons.map(button) });
   return blocks;
 }
 
 /** `/mend status`: recent failed runs, each with its buttons (at most 15 runs: 3 blocks each). */
-export function statusBlocks(items: { run: RunRecord; alertId: string; gen: number }[], publicUrl?: string): KnownBlock[] {
-  if (items.length === 0) return [{ type: "section", text: { type: "mrkdwn", text: ":white_check_mark: No failed runs." } }];
-  const blocks: KnownBlock[] = [{ type: "header", text: { type: "plain_text", text: `Recent failed runs (${items.length})` } }];
+export function statusBlocks(
+  items: { run: RunRecord; alertId: string; gen: number }[],
+  publicUrl?: string,
+): KnownBlock[] {
+  if (items.length === 0)
+    return [{ type: "section", text: { type: "mrkdwn", text: ":white_check_mark: No failed runs." } }];
+  const blocks: KnownBlock[] = [
+    { type: "header", text: { type: "plain_text", text: `Recent failed runs (${items.length})` } },
+  ];
   for (const { run, alertId, gen } of items.slice(0, 15)) {
     const url = runLink(publicUrl, run.id);
     const id = url ? `<${url}|${esc(run.id)}>` : `\`${esc(run.id)}\``;

@@ -40,7 +40,10 @@ export class HonoReceiver implements Receiver {
   }
 
   /** Resolves with the HTTP answer as soon as a listener acks (or at the deadline). */
-  dispatch(body: Record<string, unknown>, meta: { retryNum?: number; retryReason?: string } = {}): Promise<SlackAnswer> {
+  dispatch(
+    body: Record<string, unknown>,
+    meta: { retryNum?: number; retryReason?: string } = {},
+  ): Promise<SlackAnswer> {
     const app = this.app;
     if (!app) return Promise.resolve({ status: 503, body: { error: "slack bot is not initialised" } });
     return new Promise((resolve) => {
@@ -98,7 +101,12 @@ export function createSlackBot(deps: Deps): SlackBot {
       getLevel: () => LogLevel.ERROR,
       setName: () => undefined,
     },
-    clientOptions: { slackApiUrl: config.SLACK_API_URL, rejectRateLimitedCalls: true, retryConfig: { retries: 0 }, timeout: 10_000 },
+    clientOptions: {
+      slackApiUrl: config.SLACK_API_URL,
+      rejectRateLimitedCalls: true,
+      retryConfig: { retries: 0 },
+      timeout: 10_000,
+    },
   });
   app.error(async (err) => {
     log("error", "slack listener failed", { error: String((err as Error)?.stack ?? err) });

@@ -8,7 +8,15 @@
 import type { Deps } from "../../deps";
 import type { SlackApi } from "./api";
 import { ACTION_ID_RE } from "./blocks";
-import { ACK_DEADLINE_MS, slackInteractions, type SlackAnswer, type SlackBlockActionBody, type SlackCommandBody, type SlackDispatcher, type SlackRespond } from "./interactions";
+import {
+  ACK_DEADLINE_MS,
+  slackInteractions,
+  type SlackAnswer,
+  type SlackBlockActionBody,
+  type SlackCommandBody,
+  type SlackDispatcher,
+  type SlackRespond,
+} from "./interactions";
 
 export function createSlackFetchBot(deps: Deps, api: SlackApi): SlackDispatcher {
   const ix = slackInteractions(deps);
@@ -17,7 +25,12 @@ export function createSlackFetchBot(deps: Deps, api: SlackApi): SlackDispatcher 
   const responder = (url: unknown): SlackRespond | undefined => {
     if (typeof url !== "string" || !/^https?:\/\//.test(url)) return undefined;
     return async (message) => {
-      const res = await deps.fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(message), signal: AbortSignal.timeout(10_000) });
+      const res = await deps.fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(message),
+        signal: AbortSignal.timeout(10_000),
+      });
       await res.body?.cancel().catch(() => undefined);
       if (!res.ok) throw new Error(`response_url answered HTTP ${res.status}`);
     };
@@ -25,19 +38,35 @@ export function createSlackFetchBot(deps: Deps, api: SlackApi): SlackDispatcher 
 
   async function dispatch(body: Record<string, unknown>): Promise<SlackAnswer> {
     if (body.type === "block_actions") {
-      const action = (Array.isArray(body.actions) ? body.actions[0] : undefined) as { action_id?: string; value?: string } | undefined;
+      const action = (Array.isArray(body.actions) ? body.actions[0] : undefined) as
+        | { action_id?: string; value?: string }
+        | undefined;
       if (!action?.action_id || !ACTION_ID_RE.test(action.action_id)) return { status: 200 };
       const task = ix
-        .blockAction(body as unknown as SlackBlockActionBody, action.value ?? "", { api, respond: responder(body.response_url) })
-        .catch((err: unknown) => log("error", "slack listener failed", { error: String((err as Error)?.stack ?? err) }));
+        .blockAction(body as unknown as SlackBlockActionBody, action.value ?? "", {
+          api,
+          respond: responder(body.response_url),
+        })
+        .catch((err: unknown) =>
+          log("error", "slack listener failed", { error: String((err as Error)?.stack ?? err) }),
+        );
       deps.waitUntil(task);
       return { status: 200 };
     }
     if (typeof body.command === "string") {
       if (body.command !== "/mend") return { status: 200 };
-      const work = ix.command({ text: String(body.text ?? ""), user_id: String(body.user_id ?? ""), user_name: String(body.user_name ?? "") } satisfies SlackCommandBody, { respond: responder(body.response_url) });
+      const work = ix.command(
+        {
+          text: String(body.text ?? ""),
+          user_id: String(body.user_id ?? ""),
+          user_name: String(body.user_name ?? ""),
+        } satisfies SlackCommandBody,
+        { respond: responder(body.response_url) },
+      );
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ACK_DEADLINE_MS)));
+      const deadline = new Promise<undefined>(
+        (resolve) => (timer = setTimeout(() => resolve(undefined), ACK_DEADLINE_MS)),
+      );
       deps.waitUntil(work.catch(() => undefined));
       try {
         const answer = await Promise.race([work, deadline]);

@@ -41,7 +41,12 @@ export const slack: ChatPlatform<typeof env> = {
     // The first post mentions the handler's `mention` list (at the top, and in the notification text).
     const withMentions = (msg: ReturnType<typeof render>, mention: string[] | undefined) => {
       const who = slackMentions(mention ?? []).text;
-      return who ? { text: `${who} ${msg.text}`, blocks: [{ type: "section" as const, text: { type: "mrkdwn" as const, text: who } }, ...msg.blocks] } : msg;
+      return who
+        ? {
+            text: `${who} ${msg.text}`,
+            blocks: [{ type: "section" as const, text: { type: "mrkdwn" as const, text: who } }, ...msg.blocks],
+          }
+        : msg;
     };
     const call = async (method: string, args: Record<string, unknown>) => {
       try {
@@ -69,7 +74,8 @@ export const slack: ChatPlatform<typeof env> = {
       async reply(ref, text, o) {
         const r = ref as Ref;
         const who = slackMentions(o?.mention ?? []).text;
-        if (editable(r)) await call("chat.postMessage", { channel: r.channel, thread_ts: r.ts, text: who ? `${who} ${text}` : text });
+        if (editable(r))
+          await call("chat.postMessage", { channel: r.channel, thread_ts: r.ts, text: who ? `${who} ${text}` : text });
       },
       async routes(deps) {
         if (!api || !config.SLACK_SIGNING_SECRET) return undefined;

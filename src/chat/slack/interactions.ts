@@ -62,19 +62,28 @@ export function slackInteractions(deps: Deps) {
   const allowed = (userId: string) => isAllowed(config.SLACK_ALLOWED_USERS, userId);
 
   /** Private reply to one user: chat.postEphemeral in the channel, else response_url. */
-  async function ephemeral(tools: SlackReplyTools, opts: { channel?: string; user: string; text: string }): Promise<void> {
+  async function ephemeral(
+    tools: SlackReplyTools,
+    opts: { channel?: string; user: string; text: string },
+  ): Promise<void> {
     if (opts.channel && tools.api) {
       try {
         await tools.api.call("chat.postEphemeral", { channel: opts.channel, user: opts.user, text: opts.text });
         return;
       } catch (err) {
-        log("warn", "chat.postEphemeral failed; answering through response_url", { error: String((err as Error)?.message ?? err) });
+        log("warn", "chat.postEphemeral failed; answering through response_url", {
+          error: String((err as Error)?.message ?? err),
+        });
       }
     }
-    if (tools.respond) await tools.respond({ response_type: "ephemeral", replace_original: false, text: opts.text }).catch((err: unknown) => log("warn", "slack response_url failed", { error: String(err) }));
+    if (tools.respond)
+      await tools
+        .respond({ response_type: "ephemeral", replace_original: false, text: opts.text })
+        .catch((err: unknown) => log("warn", "slack response_url failed", { error: String(err) }));
   }
 
-  const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) => `${verb(action)} by ${mention(user)} — run ${run.id} ${esc(runOutcome(run))}`;
+  const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) =>
+    `${verb(action)} by ${mention(user)} — run ${run.id} ${esc(runOutcome(run))}`;
 
   /** A click on one of mend's buttons (action_id mend_retry | mend_replay | mend_mute), already acked. */
   async function blockAction(body: SlackBlockActionBody, value: string, tools: SlackReplyTools): Promise<void> {
@@ -82,7 +91,11 @@ export function slackInteractions(deps: Deps) {
     const channel = body.channel?.id ?? body.container?.channel_id;
     const decoded = decodeButton(value);
     if (!decoded) {
-      await ephemeral(tools, { channel, user: user.id, text: "This button is not one of mend's (or is from an older version)." });
+      await ephemeral(tools, {
+        channel,
+        user: user.id,
+        text: "This button is not one of mend's (or is from an older version).",
+      });
       return;
     }
     if (!allowed(user.id)) {
@@ -93,16 +106,29 @@ export function slackInteractions(deps: Deps) {
     // chat.update can edit it (when the bot is in that channel).
     const messageTs = body.message?.ts ?? body.container?.message_ts;
     if (decoded.alertId && channel && messageTs) {
-      await deps.chat.change(decoded.alertId, (a) => (a.kind === "slack" && !(a.ref as { ts?: string } | null)?.ts ? { ref: { channel, ts: messageTs } } : undefined), { edit: false });
+      await deps.chat.change(
+        decoded.alertId,
+        (a) =>
+          a.kind === "slack" && !(a.ref as { ts?: string } | null)?.ts
+            ? { ref: { channel, ts: messageTs } }
+            : undefined,
+        { edit: false },
+      );
     }
-    const result: ClickResult = await deps.clicks.button("slack", decoded, user, (run) => ephemeral(tools, { channel, user: user.id, text: outcomeText(run, decoded.action, user) }));
+    const result: ClickResult = await deps.clicks.button("slack", decoded, user, (run) =>
+      ephemeral(tools, { channel, user: user.id, text: outcomeText(run, decoded.action, user) }),
+    );
     const line = privateLine(result);
     if (line) await ephemeral(tools, { channel, user: user.id, text: esc(line) });
   }
 
   /** The /mend command: `status`, `retry <run>`, `replay <run>`. Resolves with the ack payload. */
   async function command(body: SlackCommandBody, tools: SlackReplyTools): Promise<Record<string, unknown>> {
-    const reply = (text: string, extra: Record<string, unknown> = {}) => ({ response_type: "ephemeral", text, ...extra });
+    const reply = (text: string, extra: Record<string, unknown> = {}) => ({
+      response_type: "ephemeral",
+      text,
+      ...extra,
+    });
     const [sub = "", arg, ...rest] = body.text.trim().split(/\s+/).filter(Boolean);
     const user: ChatUser = { id: body.user_id, name: body.user_name };
     const verb = sub.toLowerCase();
@@ -116,18 +142,33 @@ export function slackInteractions(deps: Deps) {
 
   async function status(): Promise<[string, Record<string, unknown>]> {
     const items = await deps.clicks.failedRuns("slack");
-    const text = items.length ? `Recent failed runs: ${items.map(({ run }) => `${run.flow} ${run.id}`).join(", ")}` : "No failed runs.";
+    const text = items.length
+      ? `Recent failed runs: ${items.map(({ run }) => `${run.flow} ${run.id}`).join(", ")}`
+      : "No failed runs.";
     return [text, { blocks: statusBlocks(items, config.MEND_PUBLIC_URL) }];
   }
 
-  async function runCommand(action: "retry" | "replay", runId: string, user: ChatUser, tools: SlackReplyTools): Promise<Record<string, unknown>> {
+  async function runCommand(
+    action: "retry" | "replay",
+    runId: string,
+    user: ChatUser,
+    tools: SlackReplyTools,
+  ): Promise<Record<string, unknown>> {
     const respond = tools.respond;
     const tellEnd = respond
-      ? async (run: RunRecord) => void (await respond({ response_type: "in_channel", replace_original: false, text: outcomeText(run, action, user) }).catch((err: unknown) => log("warn", "slack response_url failed", { error: String(err) })))
+      ? async (run: RunRecord) =>
+          void (await respond({
+            response_type: "in_channel",
+            replace_original: false,
+            text: outcomeText(run, action, user),
+          }).catch((err: unknown) => log("warn", "slack response_url failed", { error: String(err) })))
       : undefined;
     const result = await deps.clicks.command("slack", action, runId, user, tellEnd);
     if (result.reply) return { response_type: "ephemeral", text: esc(result.reply) };
-    return { response_type: "in_channel", text: `${verb(action)} by ${mention(user)} of run ${esc(runId)}${startedNote(result, action)}` };
+    return {
+      response_type: "in_channel",
+      text: `${verb(action)} by ${mention(user)} of run ${esc(runId)}${startedNote(result, action)}`,
+    };
   }
 
   return { blockAction, command };

@@ -32,7 +32,8 @@ function parseBody(raw: string, type: string): Record<string, unknown> | undefin
 function payloadError(body: Record<string, unknown>): string | undefined {
   if (body.type !== "block_actions") return undefined;
   const user = body.user as { id?: unknown } | undefined;
-  if (!user || typeof user !== "object" || typeof user.id !== "string" || !user.id) return "block_actions payload has no user.id";
+  if (!user || typeof user !== "object" || typeof user.id !== "string" || !user.id)
+    return "block_actions payload has no user.id";
   if (!Array.isArray(body.actions)) return "block_actions payload has no actions";
   return undefined;
 }
@@ -49,7 +50,10 @@ export function slackRoutes(deps: Deps, bot: SlackDispatcher): Hono {
   return signedRoute("/events", verify, async (raw, c) => {
     const type = (c.req.header("content-type") ?? "").toLowerCase();
     if (!type.includes("application/x-www-form-urlencoded") && !type.includes("application/json")) {
-      return c.json({ error: `content type '${type || "none"}' is not supported; Slack sends form-encoded or JSON bodies` }, 415);
+      return c.json(
+        { error: `content type '${type || "none"}' is not supported; Slack sends form-encoded or JSON bodies` },
+        415,
+      );
     }
     const body = parseBody(raw, type);
     if (!body) return c.json({ error: "body is not a Slack payload (bad form `payload` or JSON)" }, 400);

@@ -50,23 +50,47 @@ const PERMANENT = new Set([
 /** Maps a Slack transport (./api.ts) or webhook failure to what the outbox should do about it. */
 export function slackDeliveryError(err: unknown): DeliveryError {
   if (err instanceof DeliveryError) return err;
-  const e = err as { code?: string; retryAfter?: number; data?: { error?: string }; statusCode?: number; message?: string };
-  if (e?.code === "slack_webapi_rate_limited_error") return new DeliveryError(`slack rate limited the call (retry after ${e.retryAfter ?? "?"} s)`, (e.retryAfter ?? 1) * 1000, { status: 429 }, false, true);
+  const e = err as {
+    code?: string;
+    retryAfter?: number;
+    data?: { error?: string };
+    statusCode?: number;
+    message?: string;
+  };
+  if (e?.code === "slack_webapi_rate_limited_error")
+    return new DeliveryError(
+      `slack rate limited the call (retry after ${e.retryAfter ?? "?"} s)`,
+      (e.retryAfter ?? 1) * 1000,
+      { status: 429 },
+      false,
+      true,
+    );
   if (e?.code === "slack_webapi_platform_error") {
     const code = e.data?.error ?? "unknown_error";
     // Slack sometimes says so in the body of a 200 instead of a 429.
-    if (code === "ratelimited" || code === "rate_limited") return new DeliveryError(`slack answered ${code}`, 1000, { error: code }, false, true);
+    if (code === "ratelimited" || code === "rate_limited")
+      return new DeliveryError(`slack answered ${code}`, 1000, { error: code }, false, true);
     return new DeliveryError(`slack answered ${code}`, undefined, { error: code }, PERMANENT.has(code));
   }
-  if (e?.code === "slack_webapi_http_error") return new DeliveryError(`slack answered HTTP ${e.statusCode}`, undefined, { status: e.statusCode });
+  if (e?.code === "slack_webapi_http_error")
+    return new DeliveryError(`slack answered HTTP ${e.statusCode}`, undefined, { status: e.statusCode });
   return new DeliveryError(`slack request failed: ${e?.message ?? String(err)}`);
 }
 
 /** Posts to an incoming webhook: 200 "ok"; 429 honours Retry-After; 4xx are permanent. */
-export async function postWebhook(fetchFn: typeof fetch, url: string, message: { text: string; blocks: unknown[] }): Promise<void> {
+export async function postWebhook(
+  fetchFn: typeof fetch,
+  url: string,
+  message: { text: string; blocks: unknown[] },
+): Promise<void> {
   let res: Response;
   try {
-    res = await fetchFn(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(message), signal: AbortSignal.timeout(15_000) });
+    res = await fetchFn(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(message),
+      signal: AbortSignal.timeout(15_000),
+    });
   } catch (err) {
     // MEND_BLOCK_PRIVATE_URLS refused the URL: permanent, like the webhook handler.
     if (err instanceof UrlRefusedError) throw refusedDelivery(err);
@@ -74,9 +98,21 @@ export async function postWebhook(fetchFn: typeof fetch, url: string, message: {
   }
   const text = (await res.text().catch(() => "")).slice(0, 200);
   if (res.ok) return;
-  if (res.status === 429) throw new DeliveryError("slack webhook rate limited", retryAfterMs(res.headers.get("retry-after"), Date.now()) ?? 1000, { status: 429 }, false, true);
+  if (res.status === 429)
+    throw new DeliveryError(
+      "slack webhook rate limited",
+      retryAfterMs(res.headers.get("retry-after"), Date.now()) ?? 1000,
+      { status: 429 },
+      false,
+      true,
+    );
   const permanent = res.status >= 400 && res.status < 500 && res.status !== 408;
-  throw new DeliveryError(`slack webhook answered HTTP ${res.status}${text ? `: ${text}` : ""}`, undefined, { status: res.status, body: text }, permanent);
+  throw new DeliveryError(
+    `slack webhook answered HTTP ${res.status}${text ? `: ${text}` : ""}`,
+    undefined,
+    { status: res.status, body: text },
+    permanent,
+  );
 }
 
 /**
@@ -84,7 +120,9 @@ export async function postWebhook(fetchFn: typeof fetch, url: string, message: {
  * `{ channel, token, apiUrl? }` uses the Web API and returns { channel, ts }; `{ webhook_url }` returns {}.
  */
 export async function sendSlackAlert(
-  target: { channel: string; token: string; apiUrl?: string; api?: SlackApiFactory } | { webhook_url: string; fetch?: typeof fetch },
+  target:
+    | { channel: string; token: string; apiUrl?: string; api?: SlackApiFactory }
+    | { webhook_url: string; fetch?: typeof fetch },
   payload: AlertPayload,
   opts: { publicUrl?: string } = {},
 ): Promise<{ channel?: string; ts?: string }> {
@@ -99,7 +137,11 @@ export async function sendSlackAlert(
 }
 
 /** chat.postMessage; returns the posted message's { channel, ts }. */
-export async function postMessage(api: SlackApi, channel: string, message: { text: string; blocks: unknown[] }): Promise<{ channel?: string; ts?: string }> {
+export async function postMessage(
+  api: SlackApi,
+  channel: string,
+  message: { text: string; blocks: unknown[] },
+): Promise<{ channel?: string; ts?: string }> {
   try {
     const res = await api.call("chat.postMessage", { channel, ...message });
     return { channel: res.channel as string | undefined, ts: res.ts as string | undefined };
@@ -107,4 +149,3 @@ export async function postMessage(api: SlackApi, channel: string, message: { tex
     throw slackDeliveryError(err);
   }
 }
-

@@ -22,11 +22,13 @@ export interface SlackSignedRequest {
 }
 
 export async function verifySlackRequest(r: SlackSignedRequest): Promise<VerifyResult> {
-  if (!r.timestamp || !r.signature) return { ok: false, reason: "missing X-Slack-Signature or X-Slack-Request-Timestamp" };
+  if (!r.timestamp || !r.signature)
+    return { ok: false, reason: "missing X-Slack-Signature or X-Slack-Request-Timestamp" };
   if (!/^\d{1,12}$/.test(r.timestamp)) return { ok: false, reason: "bad X-Slack-Request-Timestamp" };
   const ts = Number(r.timestamp);
   const skew = Math.abs(Math.floor(r.nowMs / 1000) - ts);
-  if (skew > (r.toleranceS ?? SLACK_TOLERANCE_S)) return { ok: false, reason: "stale request: X-Slack-Request-Timestamp is more than 5 minutes from now" };
+  if (skew > (r.toleranceS ?? SLACK_TOLERANCE_S))
+    return { ok: false, reason: "stale request: X-Slack-Request-Timestamp is more than 5 minutes from now" };
   if (!r.signature.startsWith("v0=")) return { ok: false, reason: "unsupported signature version (expected v0=)" };
   const expected = "v0=" + (await hmacSha256Hex(r.signingSecret, `v0:${r.timestamp}:${r.body}`));
   if (!timingSafeEqualStr(r.signature, expected)) return { ok: false, reason: "bad X-Slack-Signature" };
@@ -34,7 +36,14 @@ export async function verifySlackRequest(r: SlackSignedRequest): Promise<VerifyR
 }
 
 /** Signs a body as Slack does (tests and local tools). */
-export async function signSlackRequest(signingSecret: string, body: string, timestampS: number): Promise<{ "x-slack-request-timestamp": string; "x-slack-signature": string }> {
+export async function signSlackRequest(
+  signingSecret: string,
+  body: string,
+  timestampS: number,
+): Promise<{ "x-slack-request-timestamp": string; "x-slack-signature": string }> {
   const ts = String(timestampS);
-  return { "x-slack-request-timestamp": ts, "x-slack-signature": "v0=" + (await hmacSha256Hex(signingSecret, `v0:${ts}:${body}`)) };
+  return {
+    "x-slack-request-timestamp": ts,
+    "x-slack-signature": "v0=" + (await hmacSha256Hex(signingSecret, `v0:${ts}:${body}`)),
+  };
 }
