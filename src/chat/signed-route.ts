@@ -4,6 +4,22 @@ import { Hono, type Context } from "hono";
 
 export type VerifyResult = { ok: true } | { ok: false; reason: string };
 
+/** Requests whose signed timestamp is further than this from now are refused (replay protection). */
+export const TOLERANCE_S = 300;
+
+/** The refusal for a signed timestamp (unix seconds) that is missing, malformed or too far from now. */
+export function staleness(
+  header: string,
+  timestamp: string,
+  nowMs: number,
+  toleranceS = TOLERANCE_S,
+): VerifyResult | undefined {
+  if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: `bad ${header} (expected unix seconds)` };
+  if (Math.abs(Math.floor(nowMs / 1000) - Number(timestamp)) > toleranceS)
+    return { ok: false, reason: `stale request: ${header} is more than ${toleranceS / 60} minutes from now` };
+  return undefined;
+}
+
 export function signedRoute(
   path: string,
   verify: (raw: string, c: Context) => Promise<VerifyResult>,

@@ -5,10 +5,7 @@
 // over exactly these bytes is refused. Discord documents no freshness window; like Slack's, ours
 // refuses a timestamp more than 5 minutes from now, so a captured click cannot be replayed later.
 // Pure: the clock is passed in.
-import type { VerifyResult } from "../signed-route";
-
-/** Requests whose X-Signature-Timestamp is further than this from now are refused (replay protection). */
-export const DISCORD_TOLERANCE_S = 300;
+import { staleness, type VerifyResult } from "../signed-route";
 
 const HEX = /^(?:[0-9a-fA-F]{2})+$/;
 
@@ -50,11 +47,8 @@ export interface DiscordSignedRequest {
 export async function verifyDiscordRequest(r: DiscordSignedRequest): Promise<VerifyResult> {
   if (!r.signature || !r.timestamp)
     return { ok: false, reason: "missing X-Signature-Ed25519 or X-Signature-Timestamp" };
-  if (!/^\d{1,12}$/.test(r.timestamp))
-    return { ok: false, reason: "bad X-Signature-Timestamp (expected unix seconds)" };
-  const skew = Math.abs(Math.floor(r.nowMs / 1000) - Number(r.timestamp));
-  if (skew > (r.toleranceS ?? DISCORD_TOLERANCE_S))
-    return { ok: false, reason: "stale request: X-Signature-Timestamp is more than 5 minutes from now" };
+  const stale = staleness("X-Signature-Timestamp", r.timestamp, r.nowMs, r.toleranceS);
+  if (stale) return stale;
   const sig = hexBytes(r.signature);
   if (!sig || sig.length !== 64) return { ok: false, reason: "bad X-Signature-Ed25519 (expected 128 hex characters)" };
   let key: CryptoKey;

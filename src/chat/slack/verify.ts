@@ -2,10 +2,7 @@
 // Pure (the clock is passed in) and WebCrypto-only, so it runs on Node and Workers alike.
 import { hmacSha256Hex, timingSafeEqualStr } from "../../crypto";
 
-/** Requests whose timestamp is further than this from now are refused (replay protection). */
-export const SLACK_TOLERANCE_S = 300;
-
-import type { VerifyResult } from "../signed-route";
+import { staleness, type VerifyResult } from "../signed-route";
 
 export type { VerifyResult };
 
@@ -24,11 +21,8 @@ export interface SlackSignedRequest {
 export async function verifySlackRequest(r: SlackSignedRequest): Promise<VerifyResult> {
   if (!r.timestamp || !r.signature)
     return { ok: false, reason: "missing X-Slack-Signature or X-Slack-Request-Timestamp" };
-  if (!/^\d{1,12}$/.test(r.timestamp)) return { ok: false, reason: "bad X-Slack-Request-Timestamp" };
-  const ts = Number(r.timestamp);
-  const skew = Math.abs(Math.floor(r.nowMs / 1000) - ts);
-  if (skew > (r.toleranceS ?? SLACK_TOLERANCE_S))
-    return { ok: false, reason: "stale request: X-Slack-Request-Timestamp is more than 5 minutes from now" };
+  const stale = staleness("X-Slack-Request-Timestamp", r.timestamp, r.nowMs, r.toleranceS);
+  if (stale) return stale;
   if (!r.signature.startsWith("v0=")) return { ok: false, reason: "unsupported signature version (expected v0=)" };
   const expected = "v0=" + (await hmacSha256Hex(r.signingSecret, `v0:${r.timestamp}:${r.body}`));
   if (!timingSafeEqualStr(r.signature, expected)) return { ok: false, reason: "bad X-Slack-Signature" };
