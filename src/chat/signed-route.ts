@@ -4,6 +4,28 @@ import { Hono, type Context } from "hono";
 
 export type VerifyResult = { ok: true } | { ok: false; reason: string };
 
+/** What every signed chat request carries besides the platform's key. */
+export interface SignedParts {
+  /** The raw request body, exactly as received. */
+  body: string;
+  signature: string | null | undefined;
+  /** Unix seconds. */
+  timestamp: string | null | undefined;
+  nowMs: number;
+  toleranceS?: number;
+}
+
+/** The signed parts of a request, read from the platform's two headers. */
+export function signedParts(
+  c: Context,
+  raw: string,
+  signatureHeader: string,
+  timestampHeader: string,
+  nowMs: number,
+): SignedParts {
+  return { body: raw, signature: c.req.header(signatureHeader), timestamp: c.req.header(timestampHeader), nowMs };
+}
+
 /** Requests whose signed timestamp is further than this from now are refused (replay protection). */
 export const TOLERANCE_S = 300;
 

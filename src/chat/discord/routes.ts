@@ -5,7 +5,7 @@
 // Then PING gets PONG, and buttons and /mend go to the shared interaction handler, whose initial
 // response becomes this request's answer (always inside Discord's 3 seconds).
 import type { Context, Hono } from "hono";
-import { signedRoute } from "../signed-route";
+import { signedParts, signedRoute } from "../signed-route";
 import type { Deps } from "../../deps";
 import type { DiscordInteraction, DiscordInteractions, InteractionResponse } from "./interactions";
 import { verifyDiscordRequest } from "./verify";
@@ -17,10 +17,7 @@ export function discordRoutes(deps: Deps, interactions: DiscordInteractions): Ho
   const verify = (raw: string, c: Context) =>
     verifyDiscordRequest({
       publicKey: deps.config.DISCORD_PUBLIC_KEY ?? "",
-      body: raw,
-      signature: c.req.header("x-signature-ed25519"),
-      timestamp: c.req.header("x-signature-timestamp"),
-      nowMs: deps.clock.now(),
+      ...signedParts(c, raw, "x-signature-ed25519", "x-signature-timestamp", deps.clock.now()),
     });
   return signedRoute("/interactions", verify, async (raw, c) => {
     let body: DiscordInteraction;

@@ -5,7 +5,7 @@
 // over exactly these bytes is refused. Discord documents no freshness window; like Slack's, ours
 // refuses a timestamp more than 5 minutes from now, so a captured click cannot be replayed later.
 // Pure: the clock is passed in.
-import { staleness, type VerifyResult } from "../signed-route";
+import { staleness, type SignedParts, type VerifyResult } from "../signed-route";
 
 const HEX = /^(?:[0-9a-fA-F]{2})+$/;
 
@@ -32,16 +32,9 @@ export function importPublicKey(hex: string): Promise<CryptoKey> {
   return key;
 }
 
-export interface DiscordSignedRequest {
+/** signature: X-Signature-Ed25519 (hex); timestamp: X-Signature-Timestamp. */
+export interface DiscordSignedRequest extends SignedParts {
   publicKey: string;
-  /** The raw request body, exactly as received. */
-  body: string;
-  /** X-Signature-Ed25519 (hex). */
-  signature: string | null | undefined;
-  /** X-Signature-Timestamp. */
-  timestamp: string | null | undefined;
-  nowMs: number;
-  toleranceS?: number;
 }
 
 export async function verifyDiscordRequest(r: DiscordSignedRequest): Promise<VerifyResult> {

@@ -5,7 +5,7 @@
 // App on Node (./bolt.ts, through ./node.ts), the fetch-only bot elsewhere
 // (./fetch-bot.ts). Both run the same interactions (./interactions.ts).
 import type { Context, Hono } from "hono";
-import { signedRoute } from "../signed-route";
+import { signedParts, signedRoute } from "../signed-route";
 import type { Deps } from "../../deps";
 import type { SlackDispatcher } from "./interactions";
 import { verifySlackRequest } from "./verify";
@@ -42,10 +42,7 @@ export function slackRoutes(deps: Deps, bot: SlackDispatcher): Hono {
   const verify = (raw: string, c: Context) =>
     verifySlackRequest({
       signingSecret: deps.config.SLACK_SIGNING_SECRET ?? "",
-      body: raw,
-      timestamp: c.req.header("x-slack-request-timestamp"),
-      signature: c.req.header("x-slack-signature"),
-      nowMs: deps.clock.now(),
+      ...signedParts(c, raw, "x-slack-signature", "x-slack-request-timestamp", deps.clock.now()),
     });
   return signedRoute("/events", verify, async (raw, c) => {
     const type = (c.req.header("content-type") ?? "").toLowerCase();

@@ -2,20 +2,13 @@
 // Pure (the clock is passed in) and WebCrypto-only, so it runs on Node and Workers alike.
 import { hmacSha256Hex, timingSafeEqualStr } from "../../crypto";
 
-import { staleness, type VerifyResult } from "../signed-route";
+import { staleness, type SignedParts, type VerifyResult } from "../signed-route";
 
 export type { VerifyResult };
 
-export interface SlackSignedRequest {
+/** signature: X-Slack-Signature; timestamp: X-Slack-Request-Timestamp. */
+export interface SlackSignedRequest extends SignedParts {
   signingSecret: string;
-  /** The raw request body, exactly as received. */
-  body: string;
-  /** X-Slack-Request-Timestamp (unix seconds). */
-  timestamp: string | null | undefined;
-  /** X-Slack-Signature. */
-  signature: string | null | undefined;
-  nowMs: number;
-  toleranceS?: number;
 }
 
 export async function verifySlackRequest(r: SlackSignedRequest): Promise<VerifyResult> {
