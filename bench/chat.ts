@@ -57,7 +57,13 @@ export function alertFlow(upstream: string): Record<string, unknown> {
   return {
     name: "bench-alert",
     description: "bench: an http step that gets 500 once; its failure is alerted in Slack",
-    steps: [{ id: "charge", http: { method: "POST", url: `${upstream}/fail`, body: "{{ input }}" }, retry: { max_attempts: 1 } }],
+    steps: [
+      {
+        id: "charge",
+        http: { method: "POST", url: `${upstream}/fail`, body: "{{ input }}" },
+        retry: { max_attempts: 1 },
+      },
+    ],
   };
 }
 
@@ -82,7 +88,10 @@ export async function runChatScenario(name: string, ctx: Ctx): Promise<ChatOutco
     SLACK_ALLOWED_USERS: USER.id,
     MEND_GROUP_WINDOW_S: "0",
   };
-  const server = await startChild(name, "server-mend.ts", ["--db", file, "--flows", ctx.flowsDir], { profile: true, env: { BENCH_MEND_ENV: JSON.stringify(env) } });
+  const server = await startChild(name, "server-mend.ts", ["--db", file, "--flows", ctx.flowsDir], {
+    profile: true,
+    env: { BENCH_MEND_ENV: JSON.stringify(env) },
+  });
   const checks: string[] = [];
   const failures: string[] = [];
   try {
@@ -98,7 +107,9 @@ export async function runChatScenario(name: string, ctx: Ctx): Promise<ChatOutco
     const peakRss = await rss.stop();
     await server.stop();
     const sorted = m.samples.sort((a, b) => a - b);
-    checks.push(`samples ms: p50 ${fmt(percentile(sorted, 0.5))}, p90 ${fmt(percentile(sorted, 0.9))}, p99 ${fmt(percentile(sorted, 0.99))}, max ${fmt(percentile(sorted, 1))}`);
+    checks.push(
+      `samples ms: p50 ${fmt(percentile(sorted, 0.5))}, p90 ${fmt(percentile(sorted, 0.9))}, p99 ${fmt(percentile(sorted, 0.99))}, max ${fmt(percentile(sorted, 1))}`,
+    );
     return {
       name,
       what: m.what,
@@ -135,7 +146,10 @@ async function startFailingRun(server: Child, n: number): Promise<string> {
   return answer.run_id;
 }
 
-function loadFigures(measured: { start: number; end: number; counts: Map<number, number>; latencies: number[] }, failures: string[]) {
+function loadFigures(
+  measured: { start: number; end: number; counts: Map<number, number>; latencies: number[] },
+  failures: string[],
+) {
   const ok = measured.counts.get(200) ?? 0;
   const other = [...measured.counts].filter(([s]) => s !== 200);
   if (other.length) failures.push(`flow-ok load: answers other than 200: ${JSON.stringify(Object.fromEntries(other))}`);
@@ -149,7 +163,13 @@ function runsOf(post: Post, wanted: Set<string>): string[] {
   return [...new Set(text.match(ULID) ?? [])].filter((id) => wanted.has(id));
 }
 
-async function alertLatency(server: Child, slack: Child, file: string, checks: string[], failures: string[]): Promise<Measured> {
+async function alertLatency(
+  server: Child,
+  slack: Child,
+  file: string,
+  checks: string[],
+  failures: string[],
+): Promise<Measured> {
   const started: Promise<string>[] = [];
   let trigger: NodeJS.Timeout | undefined;
   const { measured } = await drive(
@@ -175,7 +195,13 @@ async function alertLatency(server: Child, slack: Child, file: string, checks: s
   );
   const db = new Database(file, { readonly: true });
   const finished = new Map(
-    (db.prepare("SELECT id, finished_at AS at, status FROM runs WHERE flow = 'bench-alert'").all() as { id: string; at: number; status: string }[]).map((r) => [r.id, r]),
+    (
+      db.prepare("SELECT id, finished_at AS at, status FROM runs WHERE flow = 'bench-alert'").all() as {
+        id: string;
+        at: number;
+        status: string;
+      }[]
+    ).map((r) => [r.id, r]),
   );
   db.close();
   const first = new Map<string, number>();
@@ -186,14 +212,21 @@ async function alertLatency(server: Child, slack: Child, file: string, checks: s
     if (run?.status !== "failed") failures.push(`run ${id}: ${run?.status ?? "missing"}, expected failed`);
     else samples.push(first.get(id)! - run.at);
   }
-  checks.push(`${ids.size} failed runs, ${posts.length} chat.postMessage calls; flow-ok load ${fmt(load.loadRunsPerSec)} runs/s, p99 ${fmt(load.loadP99)} ms`);
-  return { what: "run ended (runs.finished_at) → its chat.postMessage at the fake Slack, while flow-ok runs at 200 runs/s", samples, ...load };
+  checks.push(
+    `${ids.size} failed runs, ${posts.length} chat.postMessage calls; flow-ok load ${fmt(load.loadRunsPerSec)} runs/s, p99 ${fmt(load.loadP99)} ms`,
+  );
+  return {
+    what: "run ended (runs.finished_at) → its chat.postMessage at the fake Slack, while flow-ok runs at 200 runs/s",
+    samples,
+    ...load,
+  };
 }
 
 function retryButton(post: Post): { block_id: string; action_id: string; value: string } | undefined {
   for (const b of post.answer.message.blocks) {
     if (b.type !== "actions") continue;
-    for (const el of b.elements as Block[]) if (el.action_id === "mend_retry") return { block_id: b.block_id, action_id: el.action_id, value: el.value };
+    for (const el of b.elements as Block[])
+      if (el.action_id === "mend_retry") return { block_id: b.block_id, action_id: el.action_id, value: el.value };
   }
   return undefined;
 }
@@ -212,17 +245,27 @@ function clickBody(post: Post, slackUrl: string): string {
     container: { type: "message", message_ts: ts, channel_id: channel, is_ephemeral: false },
     message: { type: "message", ts, text: message.text, blocks: message.blocks },
     response_url: `${slackUrl}/response/${ts}`,
-    actions: [{ type: "button", ...b, text: { type: "plain_text", text: "Retry" }, action_ts: String(Date.now() / 1000) }],
+    actions: [
+      { type: "button", ...b, text: { type: "plain_text", text: "Retry" }, action_ts: String(Date.now() / 1000) },
+    ],
     state: { values: {} },
   };
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
-async function clickUnderLoad(server: Child, slack: Child, _file: string, checks: string[], failures: string[]): Promise<Measured> {
+async function clickUnderLoad(
+  server: Child,
+  slack: Child,
+  _file: string,
+  checks: string[],
+  failures: string[],
+): Promise<Measured> {
   const perSecond = 20;
   const wanted = Math.ceil(SECONDS * perSecond) + 20;
   const ids = new Set<string>();
-  for (let i = 0; i < wanted; i += 20) for (const id of await Promise.all(Array.from({ length: 20 }, (_, k) => startFailingRun(server, i + k)))) ids.add(id);
+  for (let i = 0; i < wanted; i += 20)
+    for (const id of await Promise.all(Array.from({ length: 20 }, (_, k) => startFailingRun(server, i + k))))
+      ids.add(id);
   const posts = await waitUntil(
     async () => {
       const { posts } = await slack.dump<{ posts: Post[] }>();
@@ -241,7 +284,12 @@ async function clickUnderLoad(server: Child, slack: Child, _file: string, checks
     const headers = await signSlackRequest(SIGNING_SECRET, body, Math.floor(Date.now() / 1000));
     const t0 = performance.now();
     try {
-      const res = await fetch(`${server.url}/slack/events`, { method: "POST", headers: { ...headers, "content-type": "application/x-www-form-urlencoded" }, body, signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(`${server.url}/slack/events`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/x-www-form-urlencoded" },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
       await res.arrayBuffer();
       samples.push(performance.now() - t0);
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
@@ -259,7 +307,8 @@ async function clickUnderLoad(server: Child, slack: Child, _file: string, checks
   clearInterval(clicker);
   await Promise.all(clicks);
   const load = loadFigures(measured, failures);
-  if ([...statuses.keys()].some((s) => s !== 200)) failures.push(`click answers: ${JSON.stringify(Object.fromEntries(statuses))}`);
+  if ([...statuses.keys()].some((s) => s !== 200))
+    failures.push(`click answers: ${JSON.stringify(Object.fromEntries(statuses))}`);
   const { updates } = await waitUntil(
     async () => {
       const stats = await slack.ask("stats");
@@ -268,6 +317,12 @@ async function clickUnderLoad(server: Child, slack: Child, _file: string, checks
     15_000,
     `a chat.update for each of ${samples.length} clicks`,
   ).catch((err: Error) => (failures.push(err.message), { updates: -1 }));
-  checks.push(`${ids.size} alerts posted before the load; ${samples.length} Retry clicks answered ${JSON.stringify(Object.fromEntries(statuses))}, ${updates} chat.update calls; flow-ok load ${fmt(load.loadRunsPerSec)} runs/s, p99 ${fmt(load.loadP99)} ms`);
-  return { what: "signed Retry click → its HTTP answer (the ack), while flow-ok runs at full load (50 connections)", samples, ...load };
+  checks.push(
+    `${ids.size} alerts posted before the load; ${samples.length} Retry clicks answered ${JSON.stringify(Object.fromEntries(statuses))}, ${updates} chat.update calls; flow-ok load ${fmt(load.loadRunsPerSec)} runs/s, p99 ${fmt(load.loadP99)} ms`,
+  );
+  return {
+    what: "signed Retry click → its HTTP answer (the ack), while flow-ok runs at full load (50 connections)",
+    samples,
+    ...load,
+  };
 }

@@ -34,7 +34,12 @@ function send(msg: FromChild): void {
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
 
-export function runChild(port: number, stop: () => Promise<void>, stats?: () => Record<string, number>, dump?: () => unknown): void {
+export function runChild(
+  port: number,
+  stop: () => Promise<void>,
+  stats?: () => Record<string, number>,
+  dump?: () => unknown,
+): void {
   let stopping = false;
   const shutdown = (code: number) => {
     if (stopping) return;
@@ -51,9 +56,16 @@ export function runChild(port: number, stop: () => Promise<void>, stats?: () => 
     else if (msg.type === "dump") send({ type: "dump", id: msg.id, data: dump?.() ?? null });
     else if (msg.type === "loop") {
       const ms = (ns: number) => Math.round(ns / 1e4) / 100;
-      send({ type: "loop", id: msg.id, p50: ms(loopDelay.percentile(50)), p99: ms(loopDelay.percentile(99)), max: ms(loopDelay.max) });
+      send({
+        type: "loop",
+        id: msg.id,
+        p50: ms(loopDelay.percentile(50)),
+        p99: ms(loopDelay.percentile(99)),
+        max: ms(loopDelay.max),
+      });
       if (msg.reset) loopDelay.reset();
-    } else if (msg.type === "mem") send({ type: "mem", id: msg.id, rss: process.memoryUsage().rss, maxRss: process.resourceUsage().maxRSS * 1024 });
+    } else if (msg.type === "mem")
+      send({ type: "mem", id: msg.id, rss: process.memoryUsage().rss, maxRss: process.resourceUsage().maxRSS * 1024 });
   });
   process.on("disconnect", () => shutdown(0));
   process.on("SIGTERM", () => shutdown(0));

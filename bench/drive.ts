@@ -30,7 +30,11 @@ function newWindow(start: number): Window {
  * and every connection has had an answer, and lasts SECONDS; `onMeasure` runs
  * as it starts.
  */
-export function drive(url: string, onMeasure: () => Promise<void>, opts: { rate?: number; connections?: number } = {}): Promise<{ warm: Window; measured: Window; result: autocannon.Result }> {
+export function drive(
+  url: string,
+  onMeasure: () => Promise<void>,
+  opts: { rate?: number; connections?: number } = {},
+): Promise<{ warm: Window; measured: Window; result: autocannon.Result }> {
   const connections = opts.connections ?? CONNECTIONS;
   const t0 = performance.now();
   const warm = newWindow(t0);
@@ -67,7 +71,12 @@ export function drive(url: string, onMeasure: () => Promise<void>, opts: { rate?
         clearTimeout(stopTimer);
         current.end = performance.now();
         if (err) reject(err instanceof Error ? err : new Error(String(err)));
-        else if (current !== measured) reject(new Error(`the measured window never started (${answeredClients.size}/${connections} connections answered)`));
+        else if (current !== measured)
+          reject(
+            new Error(
+              `the measured window never started (${answeredClients.size}/${connections} connections answered)`,
+            ),
+          );
         else marking.then(() => resolve({ warm, measured, result }), reject);
       },
     );

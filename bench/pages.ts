@@ -96,16 +96,24 @@ export function fill(file: string, runs: number, hours: number): Filled {
     run: db.prepare(
       "insert into runs (id, flow, flow_version, status, input, output, error, cursor, due_at, lease_until, replay_of, external, created_at, updated_at, finished_at) values (?, ?, ?, ?, ?, ?, ?, ?, null, null, ?, null, ?, ?, ?)",
     ),
-    attempt: db.prepare("insert into step_attempts (run_id, step, attempt, phase, status, started_at, finished_at, duration_ms, output, error) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-    outbox: db.prepare("insert into outbox (id, run_id, handler_id, kind, payload, status, attempts, next_attempt_at, last_error, response, created_at, delivered_at) values (?, ?, ?, ?, ?, 'delivered', 1, null, null, ?, ?, ?)"),
-    alert: db.prepare("insert into alerts (id, handler_id, kind, run_id, group_key, count, ref, state, created_at, updated_at) values (?, ?, 'slack', ?, ?, 1, ?, ?, ?, ?)"),
-    handler: db.prepare("insert into handlers (id, name, kind, config, match, enabled, created_at, updated_at) values (?, ?, ?, ?, null, 1, ?, ?)"),
+    attempt: db.prepare(
+      "insert into step_attempts (run_id, step, attempt, phase, status, started_at, finished_at, duration_ms, output, error) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    ),
+    outbox: db.prepare(
+      "insert into outbox (id, run_id, handler_id, kind, payload, status, attempts, next_attempt_at, last_error, response, created_at, delivered_at) values (?, ?, ?, ?, ?, 'delivered', 1, null, null, ?, ?, ?)",
+    ),
+    alert: db.prepare(
+      "insert into alerts (id, handler_id, kind, run_id, group_key, count, ref, state, created_at, updated_at) values (?, ?, 'slack', ?, ?, 1, ?, ?, ?, ?)",
+    ),
+    handler: db.prepare(
+      "insert into handlers (id, name, kind, config, match, enabled, created_at, updated_at) values (?, ?, ?, ?, null, 1, ?, ?)",
+    ),
   };
   const ids: Filled["ids"] = { failed: [], succeeded: [], replays: [] };
   let deepCursor = "";
   let middleTime = 0;
   let rnd = 42;
-  const random = () => ((rnd = (rnd * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const random = () => (rnd = (rnd * 1103515245 + 12345) % 2147483648) / 2147483648;
   db.transaction(() => {
     const t0 = now - span - 86_400_000;
     for (const name of [...FLOWS, RARE]) {
@@ -114,51 +122,142 @@ export function fill(file: string, runs: number, hours: number): Filled {
       ins.flow.run(name, 2, t0, t0 + 1000);
     }
     ins.handler.run("H0SLACK", "ops-slack", "slack", JSON.stringify({ channel: "C0OPS" }), t0, t0);
-    ins.handler.run("H1WEBHOOK", "pager", "webhook", JSON.stringify({ url: "https://pager.example/hook", secret: "whsec_" + "A".repeat(43) + "=" }), t0, t0);
+    ins.handler.run(
+      "H1WEBHOOK",
+      "pager",
+      "webhook",
+      JSON.stringify({ url: "https://pager.example/hook", secret: "whsec_" + "A".repeat(43) + "=" }),
+      t0,
+      t0,
+    );
     for (let i = 0; i < runs; i++) {
       const created = Math.floor(now - span + (i * span) / runs);
       const id = ulid(created);
       if (i === Math.floor(runs / 2)) (deepCursor = id), (middleTime = created);
       const flow = random() < 0.005 ? RARE : FLOWS[i % FLOWS.length]!;
       const r = random();
-      const status = r < 0.86 ? "succeeded" : r < 0.93 ? "failed" : r < 0.97 ? "recovered" : r < 0.99 ? "cancelled" : "succeeded";
+      const status =
+        r < 0.86 ? "succeeded" : r < 0.93 ? "failed" : r < 0.97 ? "recovered" : r < 0.99 ? "cancelled" : "succeeded";
       const replayOf = r >= 0.99 && ids.failed.length ? ids.failed[ids.failed.length - 1]! : null;
-      const input = JSON.stringify({ order: 100_000 + i, customer: `user${i % 5000}@example.com`, items: [{ sku: `SKU-${i % 977}`, qty: 1 + (i % 3) }], note: "bench" });
+      const input = JSON.stringify({
+        order: 100_000 + i,
+        customer: `user${i % 5000}@example.com`,
+        items: [{ sku: `SKU-${i % 977}`, qty: 1 + (i % 3) }],
+        note: "bench",
+      });
       let t = created + 2;
       const attempt = (step: string, n: number, phase: string, ok: boolean, ms: number, out: unknown, err: unknown) => {
-        ins.attempt.run(id, step, n, phase, ok ? "succeeded" : "failed", t, t + ms, ms, out === null ? null : JSON.stringify(out), err === null ? null : JSON.stringify(err));
+        ins.attempt.run(
+          id,
+          step,
+          n,
+          phase,
+          ok ? "succeeded" : "failed",
+          t,
+          t + ms,
+          ms,
+          out === null ? null : JSON.stringify(out),
+          err === null ? null : JSON.stringify(err),
+        );
         t += ms + 1;
       };
-      const body = { status: 200, headers: { "content-type": "application/json" }, body: { total: (i % 1000) / 10, currency: "EUR", id: `ord_${i}` } };
-      const httpErr = { message: `GET https://api.example/${flow}/${100_000 + i} returned 503`, type: "http_status", step: "transform", attempts: 3, status: 503, details: { body: "upstream unavailable", headers: {} } };
+      const body = {
+        status: 200,
+        headers: { "content-type": "application/json" },
+        body: { total: (i % 1000) / 10, currency: "EUR", id: `ord_${i}` },
+      };
+      const httpErr = {
+        message: `GET https://api.example/${flow}/${100_000 + i} returned 503`,
+        type: "http_status",
+        step: "transform",
+        attempts: 3,
+        status: 503,
+        details: { body: "upstream unavailable", headers: {} },
+      };
       attempt("fetch", 1, "main", true, 20 + (i % 40), body, null);
       let error: unknown = null;
       let output: unknown = null;
       if (status === "succeeded") {
         attempt("transform", 1, "main", true, 1, { order: 100_000 + i, total: (i % 1000) / 10 }, null);
-        attempt("deliver", 1, "main", true, 30 + (i % 25), { status: 202, headers: {}, body: { accepted: true } }, null);
+        attempt(
+          "deliver",
+          1,
+          "main",
+          true,
+          30 + (i % 25),
+          { status: 202, headers: {}, body: { accepted: true } },
+          null,
+        );
         output = { status: 202, headers: {}, body: { accepted: true } };
       } else if (status === "cancelled") {
         const err = { message: "the run was cancelled", type: "cancelled" };
         attempt("transform", 1, "main", false, 5, null, err);
         error = err;
       } else {
-        for (let n = 1; n <= 3; n++) (attempt("transform", n, "main", false, 15, { status: 503, body: "upstream unavailable" }, { ...httpErr, attempts: n }), (t += 100 * n));
+        for (let n = 1; n <= 3; n++)
+          attempt(
+            "transform",
+            n,
+            "main",
+            false,
+            15,
+            { status: 503, body: "upstream unavailable" },
+            { ...httpErr, attempts: n },
+          ),
+            (t += 100 * n);
         if (status === "recovered") {
           attempt("fallback", 1, "on_failure", true, 1, { queued: true, reason: httpErr.message }, null);
           output = { queued: true, reason: httpErr.message };
         } else error = httpErr;
         const slack = i % 2 === 0;
         const oid = ulid(t);
-        const payload = { run: { id, flow, flow_version: 2, status }, failed: { status: 503, body: "upstream unavailable", error: httpErr }, error: httpErr, input: JSON.parse(input) };
-        ins.outbox.run(oid, id, slack ? "H0SLACK" : null, slack ? "slack" : "log", JSON.stringify(payload), JSON.stringify(slack ? { ok: true, ts: `${t}.000100` } : { logged: true }), t, t + 40);
+        const payload = {
+          run: { id, flow, flow_version: 2, status },
+          failed: { status: 503, body: "upstream unavailable", error: httpErr },
+          error: httpErr,
+          input: JSON.parse(input),
+        };
+        ins.outbox.run(
+          oid,
+          id,
+          slack ? "H0SLACK" : null,
+          slack ? "slack" : "log",
+          JSON.stringify(payload),
+          JSON.stringify(slack ? { ok: true, ts: `${t}.000100` } : { logged: true }),
+          t,
+          t + 40,
+        );
         // As ChatAlerts keeps it: the message's ref and a state holding the alert's payload.
-        if (slack) ins.alert.run(ulid(t), "H0SLACK", id, `${flow}|transform|http_status`, JSON.stringify({ channel: "C0OPS", ts: `${t}.000100` }), JSON.stringify({ payload, gen: 1, target_run: id, deliveries: [oid], runs: [id] }), t, t + 40);
+        if (slack)
+          ins.alert.run(
+            ulid(t),
+            "H0SLACK",
+            id,
+            `${flow}|transform|http_status`,
+            JSON.stringify({ channel: "C0OPS", ts: `${t}.000100` }),
+            JSON.stringify({ payload, gen: 1, target_run: id, deliveries: [oid], runs: [id] }),
+            t,
+            t + 40,
+          );
       }
       const cursor = JSON.stringify({ phase: status === "recovered" ? "on_failure" : "main", index: 3, attempt: 0 });
-      ins.run.run(id, flow, 2, status, input, output === null ? null : JSON.stringify(output), error === null ? null : JSON.stringify(error), cursor, replayOf, created, t, t);
+      ins.run.run(
+        id,
+        flow,
+        2,
+        status,
+        input,
+        output === null ? null : JSON.stringify(output),
+        error === null ? null : JSON.stringify(error),
+        cursor,
+        replayOf,
+        created,
+        t,
+        t,
+      );
       if (status === "failed") ids.failed.push(id);
-      else if (status === "succeeded" && !replayOf && ids.succeeded.length < 5000 && i % 7 === 0) ids.succeeded.push(id);
+      else if (status === "succeeded" && !replayOf && ids.succeeded.length < 5000 && i % 7 === 0)
+        ids.succeeded.push(id);
       if (replayOf) ids.replays.push(id);
     }
   })();
@@ -177,9 +276,17 @@ export function plans(file: string, f: Filled): string[] {
     ["/ (newest)", "select * from runs order by id desc limit 51", []],
     ["/ ?status", "select * from runs where status = ? order by id desc limit 51", ["failed"]],
     ["/ ?flow", "select * from runs where flow = ? order by id desc limit 51", ["orders"]],
-    ["/ ?flow&status", "select * from runs where flow = ? and status = ? order by id desc limit 51", [RARE, "cancelled"]],
+    [
+      "/ ?flow&status",
+      "select * from runs where flow = ? and status = ? order by id desc limit 51",
+      [RARE, "cancelled"],
+    ],
     ["/ ?cursor", "select * from runs where id < ? order by id desc limit 51", [f.deepCursor]],
-    ["/ ?q=<id prefix>", "select * from runs where id >= ? and id < ? order by id desc limit 51", [f.deepCursor.slice(0, 12), `${f.deepCursor.slice(0, 12)}~`]],
+    [
+      "/ ?q=<id prefix>",
+      "select * from runs where id >= ? and id < ? order by id desc limit 51",
+      [f.deepCursor.slice(0, 12), `${f.deepCursor.slice(0, 12)}~`],
+    ],
     [
       "/ ?q=<words>",
       "select runs.*, runs_fts.rowid from runs inner join runs_fts on runs_fts.rowid = runs.rowid where runs_fts match ? order by runs_fts.rowid desc limit 51",
@@ -195,15 +302,29 @@ export function plans(file: string, f: Filled): string[] {
       "select * from runs where status = ? and +created_at < ? and id <= coalesce((select id from runs where created_at < ? order by created_at desc limit 1), '') order by id desc limit 51",
       ["failed", f.middleTime, f.middleTime + 60_000],
     ],
-    ["/ failure rates (1 h)", "select flow, count(*), sum(status = 'failed'), sum(status = 'recovered') from runs where created_at >= ? and created_at < ? group by flow", [hour, hour + 3_600_000]],
+    [
+      "/ failure rates (1 h)",
+      "select flow, count(*), sum(status = 'failed'), sum(status = 'recovered') from runs where created_at >= ? and created_at < ? group by flow",
+      [hour, hour + 3_600_000],
+    ],
     ["/runs/:id run", "select * from runs where id = ?", [id]],
     ["/runs/:id attempts", "select * from step_attempts where run_id = ? order by rowid", [id]],
     ["/runs/:id alerts sent", "select * from outbox where run_id = ? order by created_at", [id]],
-    ["/runs/:id replayed by", "select id, status, created_at from runs where replay_of = ? order by id desc limit 20", [id]],
-    ["/runs/:id chat messages", "select * from alerts where kind in (?) and created_at >= ? and created_at <= ?", ["slack", now - 300_000, now]],
+    [
+      "/runs/:id replayed by",
+      "select id, status, created_at from runs where replay_of = ? order by id desc limit 20",
+      [id],
+    ],
+    [
+      "/runs/:id chat messages",
+      "select * from alerts where kind in (?) and created_at >= ? and created_at <= ?",
+      ["slack", now - 300_000, now],
+    ],
   ];
   const out = queries.map(([label, sql, params]) => {
-    const plan = (db.prepare(`explain query plan ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join("; ");
+    const plan = (db.prepare(`explain query plan ${sql}`).all(...params) as { detail: string }[])
+      .map((r) => r.detail)
+      .join("; ");
     return `  ${label.padEnd(26)} ${plan}`;
   });
   db.close();
@@ -223,7 +344,15 @@ export async function startMend(file: string, dir: string, env: Record<string, s
   mkdirSync(flowsDir, { recursive: true });
   const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/entry/node.ts")], {
     cwd: ROOT,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", MEND_DB: file, MEND_FLOWS_DIR: flowsDir, MEND_API_TOKEN: TOKEN, ...env },
+    env: {
+      ...process.env,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      MEND_DB: file,
+      MEND_FLOWS_DIR: flowsDir,
+      MEND_API_TOKEN: TOKEN,
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -234,7 +363,7 @@ export async function startMend(file: string, dir: string, env: Record<string, s
     child.stdout!.on("data", (c: Buffer) => {
       out += c.toString();
       const m = /mend listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m) (clearTimeout(timer), resolveUrl(m[1]!));
+      if (m) clearTimeout(timer), resolveUrl(m[1]!);
     });
     child.on("exit", (code) => (clearTimeout(timer), reject(new Error(`mend exited (${code}): ${stderr}`))));
   });
@@ -252,7 +381,12 @@ export async function startMend(file: string, dir: string, env: Record<string, s
 }
 
 async function signIn(url: string): Promise<string> {
-  const res = await fetch(`${url}/login`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `token=${TOKEN}&next=/`, redirect: "manual" });
+  const res = await fetch(`${url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: `token=${TOKEN}&next=/`,
+    redirect: "manual",
+  });
   const cookie = res.headers.get("set-cookie")?.split(";")[0];
   if (res.status !== 303 || !cookie) throw new Error(`sign-in failed: ${res.status}`);
   return cookie;
@@ -262,20 +396,32 @@ async function signIn(url: string): Promise<string> {
 
 function get(agent: Agent, base: URL, path: string, cookie: string): Promise<{ status: number; body: string }> {
   return new Promise((resolveRes, reject) => {
-    const req = request({ agent, host: base.hostname, port: base.port, path, headers: { cookie, accept: "text/html" } }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (c: string) => (body += c));
-      res.on("end", () => resolveRes({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      { agent, host: base.hostname, port: base.port, path, headers: { cookie, accept: "text/html" } },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolveRes({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on("error", reject);
     req.end();
   });
 }
 
-export const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+export const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 
-async function drive(url: string, cookie: string, label: string, next: () => string, marker: string, connections: number, seconds: number): Promise<PageFigure> {
+async function drive(
+  url: string,
+  cookie: string,
+  label: string,
+  next: () => string,
+  marker: string,
+  connections: number,
+  seconds: number,
+): Promise<PageFigure> {
   const base = new URL(url);
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const latencies: number[] = [];
@@ -294,7 +440,16 @@ async function drive(url: string, cookie: string, label: string, next: () => str
   await Promise.all(Array.from({ length: connections }, worker));
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  return { page: label, connections, requests: latencies.length, perSecond: latencies.length / seconds, p50: pct(latencies, 50), p99: pct(latencies, 99), max: latencies.at(-1) ?? NaN, errors };
+  return {
+    page: label,
+    connections,
+    requests: latencies.length,
+    perSecond: latencies.length / seconds,
+    p50: pct(latencies, 50),
+    p99: pct(latencies, 99),
+    max: latencies.at(-1) ?? NaN,
+    errors,
+  };
 }
 
 // ------------------------------------------------------------------ main
@@ -303,13 +458,20 @@ export async function runPagesBench(o: PagesBenchOptions = {}): Promise<PageFigu
   const runs = o.runs ?? envNumber("BENCH_PAGES_RUNS", 100_000);
   const hours = o.hours ?? envNumber("BENCH_PAGES_HOURS", 24);
   const seconds = o.seconds ?? envNumber("BENCH_PAGES_SECONDS", 4);
-  const connections = o.connections ?? (process.env.BENCH_PAGES_CONNECTIONS ?? "1,10").split(",").map(Number).filter((n) => n > 0);
+  const connections =
+    o.connections ??
+    (process.env.BENCH_PAGES_CONNECTIONS ?? "1,10")
+      .split(",")
+      .map(Number)
+      .filter((n) => n > 0);
   const log = o.log ?? ((line: string) => console.log(line));
   const dir = mkdtempSync(join(tmpdir(), "mend-bench-pages-"));
   let server: Server | undefined;
   try {
     const filled = fill(join(dir, "mend.db"), runs, hours);
-    log(`pages: filled ${runs.toLocaleString("en")} runs over ${hours} h in ${(filled.fillMs / 1000).toFixed(1)} s (${filled.ids.failed.length} failed)`);
+    log(
+      `pages: filled ${runs.toLocaleString("en")} runs over ${hours} h in ${(filled.fillMs / 1000).toFixed(1)} s (${filled.ids.failed.length} failed)`,
+    );
     log("query plans:");
     for (const line of plans(filled.file, filled)) log(line);
     server = await startMend(filled.file, dir);
@@ -322,10 +484,18 @@ export async function runPagesBench(o: PagesBenchOptions = {}): Promise<PageFigu
       [`/?flow=${RARE}&status=cancelled`, () => `/?flow=${RARE}&status=cancelled`, '<table class="runs stack">'],
       ["/?cursor=<middle>", () => `/?cursor=${filled.deepCursor}`, '<table class="runs stack">'],
       ["/?q=<run id prefix>", () => `/?q=${pick(filled.ids.failed).slice(0, 14)}`, 'data-status="failed"'],
-      ["/?q=<customer email>", () => `/?q=user${pick(filled.ids.failed).charCodeAt(20) * 37}%40example.com`, '<table class="runs stack">'],
+      [
+        "/?q=<customer email>",
+        () => `/?q=user${pick(filled.ids.failed).charCodeAt(20) * 37}%40example.com`,
+        '<table class="runs stack">',
+      ],
       ["/?q=bench (every run)", () => "/?q=bench", '<table class="runs stack">'],
       ["/?q=bench&status=failed", () => "/?q=bench&status=failed", 'data-status="failed"'],
-      [`/?until=<middle>&status=failed`, () => `/?until=${new Date(filled.middleTime).toISOString()}&status=failed`, 'data-status="failed"'],
+      [
+        `/?until=<middle>&status=failed`,
+        () => `/?until=${new Date(filled.middleTime).toISOString()}&status=failed`,
+        'data-status="failed"',
+      ],
       ["/runs/:id (failed)", () => `/runs/${pick(filled.ids.failed)}`, '<section id="run"'],
       ["/runs/:id (succeeded)", () => `/runs/${pick(filled.ids.succeeded)}`, '<section id="run"'],
     ];
@@ -340,7 +510,9 @@ export async function runPagesBench(o: PagesBenchOptions = {}): Promise<PageFigu
       }
     const single = figures.filter((f) => f.connections === Math.min(...connections));
     const worst = Math.max(...single.map((f) => f.p99));
-    log(`target p99 ≤ ${TARGET_P99_MS} ms (${Math.min(...connections)} connection${Math.min(...connections) === 1 ? "" : "s"}): ${worst <= TARGET_P99_MS ? "met" : "NOT met"} (worst p99 ${worst.toFixed(2)} ms)`);
+    log(
+      `target p99 ≤ ${TARGET_P99_MS} ms (${Math.min(...connections)} connection${Math.min(...connections) === 1 ? "" : "s"}): ${worst <= TARGET_P99_MS ? "met" : "NOT met"} (worst p99 ${worst.toFixed(2)} ms)`,
+    );
     if (figures.some((f) => f.errors)) throw new Error("some pages answered wrongly");
     return figures;
   } finally {

@@ -46,12 +46,27 @@ function bundle(script: string): Promise<string> {
 async function bundleOnce(script: string): Promise<string> {
   const outdir = join(ROOT, ".bench-build", script.replace(/\.ts$/, ""));
   // Split so code behind a dynamic import (Bolt, only when Slack is on) is loaded only when used.
-  await build({ entryPoints: { server: join(HERE, script) }, outdir, outExtension: { ".js": ".mjs" }, splitting: true, bundle: true, platform: "node", format: "esm", target: "node20", packages: "external", logLevel: "warning" });
+  await build({
+    entryPoints: { server: join(HERE, script) },
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    splitting: true,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    logLevel: "warning",
+  });
   return join(outdir, "server.mjs");
 }
 
-
-export async function startChild(name: string, script: string, args: string[], o: { profile?: boolean; env?: Record<string, string>; v8Flags?: string[] } = {}): Promise<Child> {
+export async function startChild(
+  name: string,
+  script: string,
+  args: string[],
+  o: { profile?: boolean; env?: Record<string, string>; v8Flags?: string[] } = {},
+): Promise<Child> {
   const profile = o.profile ?? false;
   // One folder per server: Node writes one profile per thread.
   const flags = profile && CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", join(CPU_PROF, name)] : [];
@@ -77,9 +92,11 @@ export async function startChild(name: string, script: string, args: string[], o
   const port = await new Promise<number>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`${name}: not ready after 30 s\n${tail}`)), 30_000);
     cp.on("message", (m: FromChild) => {
-      if (m.type === "ready") (clearTimeout(timer), res(m.port));
+      if (m.type === "ready") clearTimeout(timer), res(m.port);
     });
-    void exited.then((code) => (clearTimeout(timer), rej(new Error(`${name}: exited with ${code} before it was ready\n${tail}`))));
+    void exited.then(
+      (code) => (clearTimeout(timer), rej(new Error(`${name}: exited with ${code} before it was ready\n${tail}`))),
+    );
   });
   const request = (type: "stats" | "mem" | "loop" | "dump", reset = false) =>
     new Promise<FromChild>((res, rej) => {
@@ -123,7 +140,6 @@ export async function startChild(name: string, script: string, args: string[], o
 export function killChildren(): void {
   for (const cp of children) if (cp.exitCode === null) cp.kill("SIGKILL");
 }
-
 
 // ---------------------------------------------------------------- memory
 
@@ -214,5 +230,12 @@ export interface CpuMark {
 
 export function cpuMark(server: Child, upstream: Child): CpuMark {
   const u = process.cpuUsage();
-  return { server: cpuOfPid(server.pid), serverSys: cpuTimesOfPid(server.pid)?.sys, upstream: cpuOfPid(upstream.pid), self: (u.user + u.system) / 1e6, machine: machineBusy(), at: performance.now() };
+  return {
+    server: cpuOfPid(server.pid),
+    serverSys: cpuTimesOfPid(server.pid)?.sys,
+    upstream: cpuOfPid(upstream.pid),
+    self: (u.user + u.system) / 1e6,
+    machine: machineBusy(),
+    at: performance.now(),
+  };
 }

@@ -23,7 +23,8 @@ function area(url: string, fn: string): string {
   if (url.startsWith("node:internal/deps/undici")) return "undici (node's fetch)";
   if (/node:internal\/webstreams/.test(url)) return "web streams";
   if (/node:internal\/abort_controller|node:internal\/event_target/.test(url)) return "AbortSignal / EventTarget";
-  if (/node:internal\/(worker|per_context\/messageport|structured_clone)/.test(url) || fn === "makeTransferable") return "AbortSignal / EventTarget";
+  if (/node:internal\/(worker|per_context\/messageport|structured_clone)/.test(url) || fn === "makeTransferable")
+    return "AbortSignal / EventTarget";
   if (url.startsWith("node:")) return `node: ${url.replace(/^node:(internal\/)?/, "").split("/")[0]}`;
   const src = url.match(/\/(src\/[^/]+)\//)?.[1] ?? url.match(/\/(bench)\//)?.[1];
   if (src) return src;
@@ -41,7 +42,9 @@ const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const self = new Map<number, number>();
 p.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
 const total = [...self.values()].reduce((a, b) => a + b, 0);
-const idle = [...self].filter(([id]) => byId.get(id)!.callFrame.functionName === "(idle)").reduce((a, [, t]) => a + t, 0);
+const idle = [...self]
+  .filter(([id]) => byId.get(id)!.callFrame.functionName === "(idle)")
+  .reduce((a, [, t]) => a + t, 0);
 const busy = total - idle;
 
 const areas = new Map<string, number>();
@@ -55,7 +58,10 @@ for (const [id, t] of self) {
   fns.set(key, (fns.get(key) ?? 0) + t);
 }
 const pct = (t: number) => `${((100 * t) / busy).toFixed(1).padStart(5)}%`;
-console.log(`${file}\nbusy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(2)} s sampled (self time, share of busy time)\n`);
+console.log(
+  `${file}\nbusy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(2)} s sampled (self time, share of busy time)\n`,
+);
 for (const [a, t] of [...areas].sort((x, y) => y[1] - x[1])) if (t / busy >= 0.005) console.log(`${pct(t)}  ${a}`);
 console.log("");
-for (const [f, t] of [...fns].sort((x, y) => y[1] - x[1]).slice(0, Number(topArg ?? 25))) console.log(`${pct(t)}  ${f}`);
+for (const [f, t] of [...fns].sort((x, y) => y[1] - x[1]).slice(0, Number(topArg ?? 25)))
+  console.log(`${pct(t)}  ${f}`);

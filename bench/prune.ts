@@ -29,7 +29,14 @@ export interface PruneFigure {
 function post(agent: Agent, base: URL): Promise<number> {
   return new Promise((resolveRes, reject) => {
     const req = request(
-      { agent, method: "POST", host: base.hostname, port: base.port, path: "/hooks/bench-accept", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" } },
+      {
+        agent,
+        method: "POST",
+        host: base.hostname,
+        port: base.port,
+        path: "/hooks/bench-accept",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      },
       (res) => {
         res.resume();
         res.on("end", () => resolveRes(res.statusCode ?? 0));
@@ -41,7 +48,11 @@ function post(agent: Agent, base: URL): Promise<number> {
 }
 
 /** Drives accept until `until()` says stop; latencies of requests started while `measuring()` holds. */
-async function driveAccept(url: string, until: () => boolean, measuring: () => boolean): Promise<{ latencies: number[]; errors: number }> {
+async function driveAccept(
+  url: string,
+  until: () => boolean,
+  measuring: () => boolean,
+): Promise<{ latencies: number[]; errors: number }> {
   const base = new URL(url);
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   const latencies: number[] = [];
@@ -76,14 +87,21 @@ export async function runPruneBench(log: (line: string) => void = console.log): 
     const filled = fill(seeded, runs, 60 * 24);
     log(`seeded ${runs} ended runs in ${(filled.fillMs / 1000).toFixed(1)} s`);
     mkdirSync(join(dir, "flows"));
-    writeFileSync(join(dir, "flows", "bench-accept.json"), JSON.stringify({ name: "bench-accept", steps: [{ id: "a", compute: "{{ input.n }}" }] }));
+    writeFileSync(
+      join(dir, "flows", "bench-accept.json"),
+      JSON.stringify({ name: "bench-accept", steps: [{ id: "a", compute: "{{ input.n }}" }] }),
+    );
 
     // Without pruning: the same file, MEND_RETENTION_DAYS=0, 10 s of accept after 1 s of warm-up.
     const idleFile = join(dir, "idle.db");
     copyFileSync(seeded, idleFile);
     const idle = await startMend(idleFile, dir, { MEND_RETENTION_DAYS: "0" });
     const t0 = performance.now();
-    const a = await driveAccept(idle.url, () => performance.now() - t0 > 11_000, () => performance.now() - t0 > 1_000);
+    const a = await driveAccept(
+      idle.url,
+      () => performance.now() - t0 > 11_000,
+      () => performance.now() - t0 > 1_000,
+    );
     await idle.stop();
 
     // With pruning: the pass starts PRUNE_START_MS after boot; measured from then until its log line.
@@ -119,8 +137,10 @@ export async function runPruneBench(log: (line: string) => void = console.log): 
     };
     if (prunedAt === undefined) log(`the prune pass had not ended after ${capMs / 1000} s (BENCH_PRUNE_CAP_S)`);
     log(`accept p99 without pruning: ${figure.p99Idle.toFixed(1)} ms over ${figure.requestsIdle} requests`);
-    log(`accept p99 while pruning:   ${figure.p99Pruning.toFixed(1)} ms over ${figure.requestsPruning} requests ` +
-      `(${figure.pruned} runs deleted in ${figure.pruneSeconds.toFixed(1)} s)`);
+    log(
+      `accept p99 while pruning:   ${figure.p99Pruning.toFixed(1)} ms over ${figure.requestsPruning} requests ` +
+        `(${figure.pruned} runs deleted in ${figure.pruneSeconds.toFixed(1)} s)`,
+    );
     if (figure.errors) log(`${figure.errors} requests not answered 202`);
     return figure;
   } finally {

@@ -33,7 +33,21 @@ import { drive } from "./drive";
 import { runPruneBench } from "./prune";
 import { runPagesBench } from "./pages";
 import { cpuMark, killChildren, RssSampler, startChild, type Child, type CpuMark } from "./procs";
-import { CONNECTIONS, CPU_PROF, FLAG_SETS, ONLY, ROUNDS, SECONDS, SERVER_V8_FLAGS, WARMUP_SECONDS, fmt, getJson, median, percentile, table } from "./settings";
+import {
+  CONNECTIONS,
+  CPU_PROF,
+  FLAG_SETS,
+  ONLY,
+  ROUNDS,
+  SECONDS,
+  SERVER_V8_FLAGS,
+  WARMUP_SECONDS,
+  fmt,
+  getJson,
+  median,
+  percentile,
+  table,
+} from "./settings";
 
 /** Warnings about CPU used by processes outside the bench while a scenario was measured. */
 const noisy: string[] = [];
@@ -72,8 +86,22 @@ const SCENARIOS: Scenario[] = [
     expectStatus: "succeeded",
     expectSteps: ["ack:succeeded"],
   },
-  { name: "baseline-lean", kind: "lean", path: "/lean/bench-ok", status: 200, attemptsPerRun: 3, upstreamPerRun: ["ok", 1] },
-  { name: "baseline-flow", kind: "baseline", path: "/flow/bench-ok", status: 200, attemptsPerRun: 3, upstreamPerRun: ["ok", 1] },
+  {
+    name: "baseline-lean",
+    kind: "lean",
+    path: "/lean/bench-ok",
+    status: 200,
+    attemptsPerRun: 3,
+    upstreamPerRun: ["ok", 1],
+  },
+  {
+    name: "baseline-flow",
+    kind: "baseline",
+    path: "/flow/bench-ok",
+    status: 200,
+    attemptsPerRun: 3,
+    upstreamPerRun: ["ok", 1],
+  },
   {
     name: "flow-ok",
     kind: "mend",
@@ -107,16 +135,42 @@ export function flowsFor(upstream: string): Record<string, unknown>[] {
       name: "bench-ok",
       description: "bench: compute → http POST to the upstream → compute",
       steps: [
-        { id: "prepare", compute: { order: "{{ input.order }}", customer: "{{ input.customer }}", amount: "{{ input.amount }}" } },
+        {
+          id: "prepare",
+          compute: { order: "{{ input.order }}", customer: "{{ input.customer }}", amount: "{{ input.amount }}" },
+        },
         { id: "charge", http: { method: "POST", url: `${upstream}/ok`, body: "{{ steps.prepare }}" } },
-        { id: "summarize", compute: { order: "{{ steps.prepare.order }}", status: "{{ steps.charge.status }}", charge: "{{ steps.charge.body.id }}" } },
+        {
+          id: "summarize",
+          compute: {
+            order: "{{ steps.prepare.order }}",
+            status: "{{ steps.charge.status }}",
+            charge: "{{ steps.charge.body.id }}",
+          },
+        },
       ],
     },
     {
       name: "bench-fail",
       description: "bench: an http step that gets 500 three times, then an on_failure compute",
-      steps: [{ id: "charge", http: { method: "POST", url: `${upstream}/fail`, body: "{{ input }}" }, retry: { max_attempts: 3, delay_ms: 0 } }],
-      on_failure: [{ id: "fallback", compute: { order: "{{ input.order }}", fallback: true, reason: "{{ error.message }}", attempts: "{{ error.attempts }}" } }],
+      steps: [
+        {
+          id: "charge",
+          http: { method: "POST", url: `${upstream}/fail`, body: "{{ input }}" },
+          retry: { max_attempts: 3, delay_ms: 0 },
+        },
+      ],
+      on_failure: [
+        {
+          id: "fallback",
+          compute: {
+            order: "{{ input.order }}",
+            fallback: true,
+            reason: "{{ error.message }}",
+            attempts: "{{ error.attempts }}",
+          },
+        },
+      ],
     },
     alertFlow(upstream),
   ];
@@ -140,7 +194,6 @@ interface Outcome {
   checks: string[];
   failures: string[];
 }
-
 
 interface RunSummary {
   id: string;
@@ -173,17 +226,26 @@ async function apiChecks(s: Scenario, base: string, checks: string[], failures: 
   const page = await getJson<{ runs: RunSummary[] }>(`${base}/api/runs?flow=${s.flow}&limit=5`);
   if (page.runs.length === 0) failures.push(`GET /api/runs?flow=${s.flow}: no runs`);
   const wrong = page.runs.filter((r) => r.status !== s.expectStatus);
-  if (wrong.length) failures.push(`GET /api/runs: ${wrong.length}/${page.runs.length} runs not ${s.expectStatus} (${wrong.map((r) => r.status).join(", ")})`);
+  if (wrong.length)
+    failures.push(
+      `GET /api/runs: ${wrong.length}/${page.runs.length} runs not ${s.expectStatus} (${wrong.map((r) => r.status).join(", ")})`,
+    );
   for (const r of page.runs.slice(0, 3)) {
     const view = await getJson<RunView>(`${base}/api/runs/${r.id}`);
     const steps = view.steps.map((a) => `${a.step}:${a.status}`);
-    if (steps.join() !== s.expectSteps!.join()) failures.push(`run ${r.id}: steps ${steps.join(" ")} (expected ${s.expectSteps!.join(" ")})`);
+    if (steps.join() !== s.expectSteps!.join())
+      failures.push(`run ${r.id}: steps ${steps.join(" ")} (expected ${s.expectSteps!.join(" ")})`);
     const out = view.output as Record<string, unknown> | null;
-    if (s.name === "flow-ok" && !(typeof out?.charge === "string" && out.charge.startsWith("ch_") && out.status === 200))
+    if (
+      s.name === "flow-ok" &&
+      !(typeof out?.charge === "string" && out.charge.startsWith("ch_") && out.status === 200)
+    )
       failures.push(`run ${r.id}: unexpected output ${JSON.stringify(out)}`);
-    if (s.name === "flow-fail" && !(out?.fallback === true && out.attempts === 3)) failures.push(`run ${r.id}: unexpected output ${JSON.stringify(out)}`);
+    if (s.name === "flow-fail" && !(out?.fallback === true && out.attempts === 3))
+      failures.push(`run ${r.id}: unexpected output ${JSON.stringify(out)}`);
   }
-  if (!failures.length) checks.push(`API: ${page.runs.length} latest runs ${s.expectStatus}, steps ${s.expectSteps!.join(" ")}`);
+  if (!failures.length)
+    checks.push(`API: ${page.runs.length} latest runs ${s.expectStatus}, steps ${s.expectSteps!.join(" ")}`);
 }
 
 /** After the server stopped: count what the ledger holds. Returns the number of runs. */
@@ -191,37 +253,61 @@ function ledgerChecks(s: Scenario, file: string, counted: number, checks: string
   const db = new Database(file, { readonly: true });
   try {
     if (s.kind === "mend") {
-      const rows = db.prepare("SELECT status, count(*) AS n FROM runs WHERE flow = ? GROUP BY status").all(s.flow) as { status: string; n: number }[];
+      const rows = db.prepare("SELECT status, count(*) AS n FROM runs WHERE flow = ? GROUP BY status").all(s.flow) as {
+        status: string;
+        n: number;
+      }[];
       const total = rows.reduce((a, r) => a + r.n, 0);
       const byStatus = rows.map((r) => `${r.status}=${r.n}`).join(" ");
       const bad = rows.filter((r) => r.status !== s.expectStatus);
-      if (bad.length) failures.push(`ledger: runs not ${s.expectStatus}: ${bad.map((r) => `${r.status}=${r.n}`).join(" ")}`);
+      if (bad.length)
+        failures.push(`ledger: runs not ${s.expectStatus}: ${bad.map((r) => `${r.status}=${r.n}`).join(" ")}`);
       if (total < counted) failures.push(`ledger: ${total} runs but ${counted} answers ${s.status}`);
-      const attempts = (db.prepare("SELECT count(*) AS n FROM step_attempts a JOIN runs r ON r.id = a.run_id WHERE r.flow = ?").get(s.flow) as { n: number }).n;
-      if (attempts !== total * s.expectSteps!.length) failures.push(`ledger: ${attempts} step attempts for ${total} runs (expected ${s.expectSteps!.length} each)`);
+      const attempts = (
+        db
+          .prepare("SELECT count(*) AS n FROM step_attempts a JOIN runs r ON r.id = a.run_id WHERE r.flow = ?")
+          .get(s.flow) as { n: number }
+      ).n;
+      if (attempts !== total * s.expectSteps!.length)
+        failures.push(`ledger: ${attempts} step attempts for ${total} runs (expected ${s.expectSteps!.length} each)`);
       // Where a request's time goes inside the engine: run creation → end, and each step kind's attempts.
       const pct = (values: number[]) => {
         values.sort((a, b) => a - b);
         const at = (q: number) => values[Math.min(values.length - 1, Math.floor(q * values.length))] ?? 0;
         return `p50 ${at(0.5)}, p99 ${at(0.99)}, max ${values[values.length - 1] ?? 0}`;
       };
-      const runMs = (db.prepare("SELECT finished_at - created_at AS ms FROM runs WHERE flow = ? AND finished_at IS NOT NULL").all(s.flow) as { ms: number }[]).map((r) => r.ms);
+      const runMs = (
+        db
+          .prepare("SELECT finished_at - created_at AS ms FROM runs WHERE flow = ? AND finished_at IS NOT NULL")
+          .all(s.flow) as { ms: number }[]
+      ).map((r) => r.ms);
       const parts = [`run created → ended ms: ${pct(runMs)}`];
       if (s.upstreamPerRun) {
         const httpMs = (
-          db.prepare("SELECT a.duration_ms AS ms FROM step_attempts a JOIN runs r ON r.id = a.run_id WHERE r.flow = ? AND a.step = 'charge'").all(s.flow) as { ms: number }[]
+          db
+            .prepare(
+              "SELECT a.duration_ms AS ms FROM step_attempts a JOIN runs r ON r.id = a.run_id WHERE r.flow = ? AND a.step = 'charge'",
+            )
+            .all(s.flow) as { ms: number }[]
         ).map((r) => r.ms);
         parts.push(`http step attempt ms: ${pct(httpMs)}`);
       }
       checks.push(`ledger times: ${parts.join("; ")}`);
-      const outbox = db.prepare("SELECT status, count(*) AS n FROM outbox GROUP BY status").all() as { status: string; n: number }[];
-      checks.push(`ledger: ${byStatus}, ${attempts} step attempts` + (outbox.length ? `, outbox ${outbox.map((r) => `${r.status}=${r.n}`).join(" ")}` : ""));
+      const outbox = db.prepare("SELECT status, count(*) AS n FROM outbox GROUP BY status").all() as {
+        status: string;
+        n: number;
+      }[];
+      checks.push(
+        `ledger: ${byStatus}, ${attempts} step attempts` +
+          (outbox.length ? `, outbox ${outbox.map((r) => `${r.status}=${r.n}`).join(" ")}` : ""),
+      );
       return total;
     }
     const total = (db.prepare("SELECT count(*) AS n FROM runs").get() as { n: number }).n;
     const attempts = (db.prepare("SELECT count(*) AS n FROM step_attempts").get() as { n: number }).n;
     if (total < counted) failures.push(`ledger: ${total} runs but ${counted} answers ${s.status}`);
-    if (attempts !== total * (s.attemptsPerRun ?? 0)) failures.push(`ledger: ${attempts} step attempts for ${total} runs`);
+    if (attempts !== total * (s.attemptsPerRun ?? 0))
+      failures.push(`ledger: ${attempts} step attempts for ${total} runs`);
     checks.push(`ledger: ${total} runs, ${attempts} step attempts`);
     return total;
   } finally {
@@ -229,13 +315,24 @@ function ledgerChecks(s: Scenario, file: string, counted: number, checks: string
   }
 }
 
-async function runScenario(s: Scenario, round: number, dir: string, flowsDir: string, upstream: Child): Promise<Outcome> {
+async function runScenario(
+  s: Scenario,
+  round: number,
+  dir: string,
+  flowsDir: string,
+  upstream: Child,
+): Promise<Outcome> {
   const file = join(dir, `${s.name.replace(/\W+/g, "_")}-${round}.db`);
   const o = { profile: true, v8Flags: s.v8Flags };
   const server =
     s.kind === "mend"
       ? await startChild(s.name, "server-mend.ts", ["--db", file, "--flows", flowsDir], o)
-      : await startChild(s.name, s.kind === "lean" ? "server-lean.ts" : "server-baseline.ts", ["--db", file, "--upstream", upstream.url], o);
+      : await startChild(
+          s.name,
+          s.kind === "lean" ? "server-lean.ts" : "server-baseline.ts",
+          ["--db", file, "--upstream", upstream.url],
+          o,
+        );
   const checks: string[] = [];
   const failures: string[] = [];
   try {
@@ -251,12 +348,25 @@ async function runScenario(s: Scenario, round: number, dir: string, flowsDir: st
     const m1 = cpuMark(server, upstream);
     const loop = await server.askLoop(true);
     const warmOk = warm.counts.get(s.status) ?? 0;
-    if (WARMUP_SECONDS > 0 && warmOk === 0) failures.push(`warm-up: no ${s.status} answer (${JSON.stringify(Object.fromEntries(warm.counts))}, ${warm.errors} errors)`);
-    if (warm.rampMs !== undefined) checks.push(`all ${CONNECTIONS} connections had their first answer ${fmt(warm.rampMs, 0)} ms after the load started`);
+    if (WARMUP_SECONDS > 0 && warmOk === 0)
+      failures.push(
+        `warm-up: no ${s.status} answer (${JSON.stringify(Object.fromEntries(warm.counts))}, ${warm.errors} errors)`,
+      );
+    if (warm.rampMs !== undefined)
+      checks.push(
+        `all ${CONNECTIONS} connections had their first answer ${fmt(warm.rampMs, 0)} ms after the load started`,
+      );
     checks.push(`server event-loop delay ms while measured: p50 ${loop.p50}, p99 ${loop.p99}, max ${loop.max}`);
     const wall = (measured.end - measured.start) / 1000;
     const serverCpu = m0?.server !== undefined && m1.server !== undefined ? m1.server - m0.server : undefined;
-    if (m0 && serverCpu !== undefined && m0.machine !== undefined && m1.machine !== undefined && m0.upstream !== undefined && m1.upstream !== undefined) {
+    if (
+      m0 &&
+      serverCpu !== undefined &&
+      m0.machine !== undefined &&
+      m1.machine !== undefined &&
+      m0.upstream !== undefined &&
+      m1.upstream !== undefined
+    ) {
       const upstreamCpu = m1.upstream - m0.upstream;
       const loadCpu = m1.self - m0.self;
       const sys = m1.serverSys! - m0.serverSys!;
@@ -269,7 +379,10 @@ async function runScenario(s: Scenario, round: number, dir: string, flowsDir: st
           `load generator ${c(loadCpu)}, upstream ${c(upstreamCpu)}, interrupts ${c(irq)}, other processes ${c(foreign)}` +
           (steal > 0 ? `, stolen by the hypervisor ${c(steal)}` : ""),
       );
-      if ((foreign + steal) / wall > 0.2) noisy.push(`${s.name}: other processes${steal > 0 ? " and the hypervisor" : ""} took ${c(foreign + steal)} cores while it was measured`);
+      if ((foreign + steal) / wall > 0.2)
+        noisy.push(
+          `${s.name}: other processes${steal > 0 ? " and the hypervisor" : ""} took ${c(foreign + steal)} cores while it was measured`,
+        );
     }
     if (s.kind === "mend") {
       try {
@@ -284,8 +397,12 @@ async function runScenario(s: Scenario, round: number, dir: string, flowsDir: st
     if (stderr) checks.push(`server stderr (tail): ${stderr.split("\n").slice(-3).join(" | ")}`);
     const ok = measured.counts.get(s.status) ?? 0;
     const other = [...measured.counts].reduce((n, [status, count]) => (status === s.status ? n : n + count), 0);
-    if (other > 0 || warm.counts.size > 1) failures.push(`answers other than ${s.status}: measured ${JSON.stringify(Object.fromEntries(measured.counts))}, warm-up ${JSON.stringify(Object.fromEntries(warm.counts))}`);
-    if (measured.errors + warm.errors > 0) failures.push(`${measured.errors + warm.errors} request errors (${measured.timeouts + warm.timeouts} timeouts)`);
+    if (other > 0 || warm.counts.size > 1)
+      failures.push(
+        `answers other than ${s.status}: measured ${JSON.stringify(Object.fromEntries(measured.counts))}, warm-up ${JSON.stringify(Object.fromEntries(warm.counts))}`,
+      );
+    if (measured.errors + warm.errors > 0)
+      failures.push(`${measured.errors + warm.errors} request errors (${measured.timeouts + warm.timeouts} timeouts)`);
     const total = ledgerChecks(s, file, warmOk + ok, checks, failures);
     if (s.upstreamPerRun) {
       const [path, per] = s.upstreamPerRun;
@@ -293,14 +410,23 @@ async function runScenario(s: Scenario, round: number, dir: string, flowsDir: st
       const calls = (after[path] ?? 0) - (before[path] ?? 0);
       // A baseline keeps no promise about requests cut off when it stops: their upstream call may have no row.
       const lost = s.kind === "mend" ? 0 : calls - total * per;
-      if (calls !== total * per && !(lost > 0 && lost <= CONNECTIONS * per)) failures.push(`upstream: ${calls} POST /${path} for ${total} runs (expected ${per} each)`);
-      else checks.push(`upstream: ${total * per} POST /${path} = ${per} × ${total} runs` + (lost ? ` + ${lost} of requests cut off at the baseline's stop` : ""));
+      if (calls !== total * per && !(lost > 0 && lost <= CONNECTIONS * per))
+        failures.push(`upstream: ${calls} POST /${path} for ${total} runs (expected ${per} each)`);
+      else
+        checks.push(
+          `upstream: ${total * per} POST /${path} = ${per} × ${total} runs` +
+            (lost ? ` + ${lost} of requests cut off at the baseline's stop` : ""),
+        );
     }
     const lat = measured.latencies.sort((a, b) => a - b);
     const q = (x: number) => fmt(percentile(lat, x), 1);
-    checks.push(`latency ms while measured: p50 ${q(0.5)}, p90 ${q(0.9)}, p97.5 ${q(0.975)}, p99 ${q(0.99)}, p99.9 ${q(0.999)}, max ${q(1)}`);
+    checks.push(
+      `latency ms while measured: p50 ${q(0.5)}, p90 ${q(0.9)}, p97.5 ${q(0.975)}, p99 ${q(0.99)}, p99.9 ${q(0.999)}, max ${q(1)}`,
+    );
     const a = result.latency;
-    checks.push(`autocannon over warm-up + measured (whole ms, includes the connection ramp): p50 ${a.p50}, p99 ${a.p99}, max ${a.max}`);
+    checks.push(
+      `autocannon over warm-up + measured (whole ms, includes the connection ramp): p50 ${a.p50}, p99 ${a.p99}, max ${a.max}`,
+    );
     return {
       scenario: s,
       ok,
@@ -355,7 +481,9 @@ function summarize(rounds: Outcome[]): Summary {
 const MiB = (bytes: number) => bytes / 1024 / 1024;
 
 function report(summaries: Summary[], chat: ChatOutcome[], d1: D1Trips | undefined): void {
-  const rows = [["scenario", "runs/s", "runs/s by round", "p50 ms", "p99 ms", "peak RSS MiB", "server CPU", "CPU ms/run", "errors"]];
+  const rows = [
+    ["scenario", "runs/s", "runs/s by round", "p50 ms", "p99 ms", "peak RSS MiB", "server CPU", "CPU ms/run", "errors"],
+  ];
   for (const x of summaries) {
     const errors = x.rounds.reduce((n, o) => n + o.errors + o.other, 0);
     rows.push([
@@ -386,17 +514,38 @@ function report(summaries: Summary[], chat: ChatOutcome[], d1: D1Trips | undefin
     const bo = by.get(b);
     if (!mo || !bo) continue;
     const perRun = mo.cpuPerRun !== undefined && bo.cpuPerRun !== undefined ? ratio(mo.cpuPerRun, bo.cpuPerRun) : "n/a";
-    ratioRows.push([`${m} / ${b}`, ratio(mo.runsPerSec, bo.runsPerSec), ratio(mo.p99, bo.p99), ratio(mo.peakRss, bo.peakRss), perRun]);
+    ratioRows.push([
+      `${m} / ${b}`,
+      ratio(mo.runsPerSec, bo.runsPerSec),
+      ratio(mo.p99, bo.p99),
+      ratio(mo.peakRss, bo.peakRss),
+      perRun,
+    ]);
   }
   if (ratioRows.length > 1) console.log("\n" + table(ratioRows, [false, true, true, true, true]));
 
   if (chat.length) {
-    const chatRows = [["scenario", "samples", "p50 ms", "p99 ms", "max ms", "load runs/s", "load p99 ms", "peak RSS MiB"]];
-    for (const c of chat) chatRows.push([c.name, String(c.samples), fmt(c.p50), fmt(c.p99), fmt(c.max), fmt(c.loadRunsPerSec), fmt(c.loadP99), fmt(MiB(c.peakRss))]);
+    const chatRows = [
+      ["scenario", "samples", "p50 ms", "p99 ms", "max ms", "load runs/s", "load p99 ms", "peak RSS MiB"],
+    ];
+    for (const c of chat)
+      chatRows.push([
+        c.name,
+        String(c.samples),
+        fmt(c.p50),
+        fmt(c.p99),
+        fmt(c.max),
+        fmt(c.loadRunsPerSec),
+        fmt(c.loadP99),
+        fmt(MiB(c.peakRss)),
+      ]);
     console.log("\n" + table(chatRows, [false, true, true, true, true, true, true, true]));
     for (const c of chat) console.log(`  ${c.name}: ${c.what}`);
   }
-  if (d1) console.log(`\nD1 round trips per run (Workers runtime on miniflare's D1): flow-ok ${d1.flowOk}, failed run with one Slack alert ${d1.failedWithAlert}`);
+  if (d1)
+    console.log(
+      `\nD1 round trips per run (Workers runtime on miniflare's D1): flow-ok ${d1.flowOk}, failed run with one Slack alert ${d1.failedWithAlert}`,
+    );
 
   const goals = goalRows(by, chat, d1);
   if (goals.length > 1) console.log("\nissue 13 goals:\n" + table(goals, [false, false, true, false]));
@@ -422,7 +571,14 @@ function report(summaries: Summary[], chat: ChatOutcome[], d1: D1Trips | undefin
 
 function goalRows(by: Map<string, Summary>, chat: ChatOutcome[], d1: D1Trips | undefined): string[][] {
   const rows = [["goal", "target", "measured", "verdict"]];
-  const add = (goal: string, target: string, value: number | undefined, ok: (v: number) => boolean, digits = 2, unit = "") => {
+  const add = (
+    goal: string,
+    target: string,
+    value: number | undefined,
+    ok: (v: number) => boolean,
+    digits = 2,
+    unit = "",
+  ) => {
     if (value === undefined || Number.isNaN(value)) return;
     rows.push([goal, target, `${fmt(value, digits)}${unit}`, ok(value) ? "met" : "MISSED"]);
   };
@@ -435,11 +591,19 @@ function goalRows(by: Map<string, Summary>, chat: ChatOutcome[], d1: D1Trips | u
   add("flow-fail runs/s", ">= 600", by.get("flow-fail")?.runsPerSec, (v) => v >= 600, 0);
   const acc = by.get("accept");
   const bacc = by.get("baseline-accept");
-  if (acc && bacc) add("accept runs/s / baseline-accept", ">= 1.50×", acc.runsPerSec / bacc.runsPerSec, (v) => v >= 1.5, 2, "×");
+  if (acc && bacc)
+    add("accept runs/s / baseline-accept", ">= 1.50×", acc.runsPerSec / bacc.runsPerSec, (v) => v >= 1.5, 2, "×");
   const alert = chat.find((c) => c.name === "alert-latency");
   add("alert-latency p50", "<= 50 ms", alert?.p50, (v) => v <= 50, 1, " ms");
   add("alert-latency p99", "<= 200 ms", alert?.p99, (v) => v <= 200, 1, " ms");
-  add("click-under-load p99", "<= 300 ms", chat.find((c) => c.name === "click-under-load")?.p99, (v) => v <= 300, 1, " ms");
+  add(
+    "click-under-load p99",
+    "<= 300 ms",
+    chat.find((c) => c.name === "click-under-load")?.p99,
+    (v) => v <= 300,
+    1,
+    " ms",
+  );
   const rss = [...[...by.values()].map((x) => x.peakRss), ...chat.map((c) => c.peakRss)];
   if (rss.length) add("peak RSS, every scenario", "<= 200 MiB", MiB(Math.max(...rss)), (v) => v <= 200, 1, " MiB");
   add("D1 round trips, flow-ok run", "<= 3", d1?.flowOk, (v) => v <= 3, 0);
@@ -452,11 +616,14 @@ function goalRows(by: Map<string, Summary>, chat: ChatOutcome[], d1: D1Trips | u
 async function main(): Promise<number> {
   const chosen = SCENARIOS.filter((s) => ONLY.length === 0 || ONLY.includes(s.name));
   const sets = FLAG_SETS;
-  const scenarios = sets ? chosen.flatMap((s) => sets.map((f) => ({ ...s, name: `${s.name} [${f.join(" ") || "no flags"}]`, v8Flags: f }))) : chosen;
+  const scenarios = sets
+    ? chosen.flatMap((s) => sets.map((f) => ({ ...s, name: `${s.name} [${f.join(" ") || "no flags"}]`, v8Flags: f })))
+    : chosen;
   const chatScenarios = CHAT_SCENARIOS.filter((n) => (ONLY.length === 0 && !FLAG_SETS) || ONLY.includes(n));
   const known = [...SCENARIOS.map((s) => s.name), ...CHAT_SCENARIOS, "d1-trips", "pages", "prune-under-load"];
   const unknown = ONLY.filter((n) => !known.includes(n));
-  if (unknown.length) throw new Error(`BENCH_ONLY: unknown scenario(s) ${unknown.join(", ")} (known: ${known.join(", ")})`);
+  if (unknown.length)
+    throw new Error(`BENCH_ONLY: unknown scenario(s) ${unknown.join(", ")} (known: ${known.join(", ")})`);
   if (CPU_PROF) mkdirSync(CPU_PROF, { recursive: true });
 
   const dir = mkdtempSync(join(tmpdir(), "mend-bench-"));
@@ -464,8 +631,11 @@ async function main(): Promise<number> {
   mkdirSync(flowsDir);
   const upstream = await startChild("upstream", "upstream.ts", []);
   try {
-    for (const flow of flowsFor(upstream.url)) writeFileSync(join(flowsDir, `${String(flow.name)}.json`), JSON.stringify(flow, null, 2));
-    const load = loadavg().map((l) => l.toFixed(2)).join(", ");
+    for (const flow of flowsFor(upstream.url))
+      writeFileSync(join(flowsDir, `${String(flow.name)}.json`), JSON.stringify(flow, null, 2));
+    const load = loadavg()
+      .map((l) => l.toFixed(2))
+      .join(", ");
     console.log(
       `mend bench: node ${process.version}, ${availableParallelism()} CPU(s), load average ${load} at the start, ${CONNECTIONS} connections, ` +
         `${SECONDS} s per scenario after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} round(s), server flags: ${SERVER_V8_FLAGS.join(" ") || "none"}`,
@@ -483,7 +653,9 @@ async function main(): Promise<number> {
     for (const name of chatScenarios) {
       process.stdout.write(`  ${name} … `);
       const c = await runChatScenario(name, { dir, flowsDir, upstream, noisy });
-      console.log(`p50 ${fmt(c.p50)} ms, p99 ${fmt(c.p99)} ms over ${c.samples}${c.failures.length ? " (CHECK FAILED)" : ""}`);
+      console.log(
+        `p50 ${fmt(c.p50)} ms, p99 ${fmt(c.p99)} ms over ${c.samples}${c.failures.length ? " (CHECK FAILED)" : ""}`,
+      );
       chat.push(c);
     }
     let d1: D1Trips | undefined;
@@ -492,7 +664,11 @@ async function main(): Promise<number> {
       d1 = await countD1Trips();
       console.log(`flow-ok ${d1.flowOk}, failed + alert ${d1.failedWithAlert}`);
     }
-    console.log(`\nload average at the end: ${loadavg().map((l) => l.toFixed(2)).join(", ")}\n`);
+    console.log(
+      `\nload average at the end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(", ")}\n`,
+    );
     report([...byName.values()].map(summarize), chat, d1);
     if (CPU_PROF) console.log(`\nCPU profiles written to ${CPU_PROF}`);
     // The `pages` scenario (issue 7): the run-history pages with 100,000 runs in the database.

@@ -124,8 +124,13 @@ app.post("/flow/:flow", async (c) => {
   });
   const text = await res.text();
   const t2 = Date.now();
-  if (res.status !== 200) return c.json({ run_id: id, status: "failed", error: { message: `upstream returned ${res.status}` } }, 502);
-  const charge = { status: res.status, headers: Object.fromEntries(res.headers), body: JSON.parse(text) as { id?: unknown } };
+  if (res.status !== 200)
+    return c.json({ run_id: id, status: "failed", error: { message: `upstream returned ${res.status}` } }, 502);
+  const charge = {
+    status: res.status,
+    headers: Object.fromEntries(res.headers),
+    body: JSON.parse(text) as { id?: unknown },
+  };
   const output = { order: prepare.order, status: charge.status, charge: charge.body.id };
   const t3 = Date.now();
   const outputText = JSON.stringify(output);
@@ -144,8 +149,22 @@ app.post("/flow/:flow", async (c) => {
       finished_at: t3,
     },
     [
-      { run_id: id, step: "prepare", started_at: t0, finished_at: t1, duration_ms: t1 - t0, output: JSON.stringify(prepare) },
-      { run_id: id, step: "charge", started_at: t1, finished_at: t2, duration_ms: t2 - t1, output: JSON.stringify(charge) },
+      {
+        run_id: id,
+        step: "prepare",
+        started_at: t0,
+        finished_at: t1,
+        duration_ms: t1 - t0,
+        output: JSON.stringify(prepare),
+      },
+      {
+        run_id: id,
+        step: "charge",
+        started_at: t1,
+        finished_at: t2,
+        duration_ms: t2 - t1,
+        output: JSON.stringify(charge),
+      },
       { run_id: id, step: "summarize", started_at: t2, finished_at: t3, duration_ms: t3 - t2, output: outputText },
     ],
   );

@@ -27,8 +27,12 @@ db.exec(`
 `);
 
 const upstream = argOf("upstream");
-const insertRun = db.prepare("INSERT INTO runs (flow, status, input, output, created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?)");
-const insertAttempt = db.prepare("INSERT INTO step_attempts (run_id, step, status, started_at, finished_at, output) VALUES (?, ?, 'succeeded', ?, ?, ?)");
+const insertRun = db.prepare(
+  "INSERT INTO runs (flow, status, input, output, created_at, finished_at) VALUES (?, ?, ?, ?, ?, ?)",
+);
+const insertAttempt = db.prepare(
+  "INSERT INTO step_attempts (run_id, step, status, started_at, finished_at, output) VALUES (?, ?, 'succeeded', ?, ?, ?)",
+);
 
 const save = db.transaction((flow: string, input: string, output: string, t: number[], outputs: string[]) => {
   const id = Number(insertRun.run(flow, "succeeded", input, output, t[0], t[3]).lastInsertRowid);
@@ -45,14 +49,25 @@ app.post("/lean/:flow", async (c) => {
   const t0 = Date.now();
   const prepare = { order: input.order, customer: input.customer, amount: input.amount };
   const t1 = Date.now();
-  const res = await fetch(`${upstream}/ok`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(prepare) });
+  const res = await fetch(`${upstream}/ok`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(prepare),
+  });
   const charge = { status: res.status, body: (await res.json()) as { id?: unknown } };
   const t2 = Date.now();
-  if (res.status !== 200) return c.json({ status: "failed", error: { message: `upstream returned ${res.status}` } }, 502);
+  if (res.status !== 200)
+    return c.json({ status: "failed", error: { message: `upstream returned ${res.status}` } }, 502);
   const output = { order: prepare.order, status: charge.status, charge: charge.body.id };
   const t3 = Date.now();
   const outputText = JSON.stringify(output);
-  const id = save(c.req.param("flow"), JSON.stringify(input), outputText, [t0, t1, t2, t3], [JSON.stringify(prepare), JSON.stringify(charge), outputText]);
+  const id = save(
+    c.req.param("flow"),
+    JSON.stringify(input),
+    outputText,
+    [t0, t1, t2, t3],
+    [JSON.stringify(prepare), JSON.stringify(charge), outputText],
+  );
   return c.json({ run_id: id, status: "succeeded", output }, 200);
 });
 

@@ -8,6 +8,12 @@ import { startServer } from "../src/entry/server";
 import { argOf, runChild } from "./child";
 
 const extra = JSON.parse(process.env.BENCH_MEND_ENV ?? "{}") as Record<string, string>;
-const config = parseEnv({ ...extra, PORT: "0", HOST: "127.0.0.1", MEND_DB: argOf("db"), MEND_FLOWS_DIR: argOf("flows") });
+const config = parseEnv({
+  ...extra,
+  PORT: "0",
+  HOST: "127.0.0.1",
+  MEND_DB: argOf("db"),
+  MEND_FLOWS_DIR: argOf("flows"),
+});
 const server = await startServer(config);
 runChild(server.port, () => server.close());

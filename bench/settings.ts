@@ -17,7 +17,10 @@ export const WARMUP_SECONDS = positive("BENCH_WARMUP_SECONDS", 2, true);
 export const CONNECTIONS = positive("BENCH_CONNECTIONS", 50);
 /** Rounds of the throughput scenarios, run in turn (A B A B …); the report shows medians. */
 export const ROUNDS = positive("BENCH_ROUNDS", 3);
-export const ONLY = (process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+export const ONLY = (process.env.BENCH_ONLY ?? "")
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
 export const CPU_PROF = process.env.BENCH_CPU_PROF ? resolve(process.env.BENCH_CPU_PROF) : undefined;
 const flagList = (text: string) => text.split(/\s+/).filter((f) => f && f !== "none");
 
@@ -25,7 +28,8 @@ const flagList = (text: string) => text.split(/\s+/).filter((f) => f && f !== "n
  * The V8 flags every server (mend and baselines alike) runs with: `npm start`'s by default,
  * BENCH_V8_FLAGS (space-separated, "none" for none) to compare others.
  */
-export const SERVER_V8_FLAGS = process.env.BENCH_V8_FLAGS === undefined ? ["--max-old-space-size=192"] : flagList(process.env.BENCH_V8_FLAGS);
+export const SERVER_V8_FLAGS =
+  process.env.BENCH_V8_FLAGS === undefined ? ["--max-old-space-size=192"] : flagList(process.env.BENCH_V8_FLAGS);
 
 /**
  * BENCH_FLAG_SETS ("none; --max-semi-space-size=4; …", semicolon-separated): every selected
@@ -53,7 +57,8 @@ export function table(rows: string[][], right: boolean[]): string {
   return [line(rows[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...rows.slice(1).map(line)].join("\n");
 }
 
-export const fmt = (n: number, digits = 1) => n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+export const fmt = (n: number, digits = 1) =>
+  n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 export async function getJson<T>(url: string, init: RequestInit = {}): Promise<T> {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });

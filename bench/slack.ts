@@ -11,7 +11,11 @@ const port = Number(new URL(slack.url).port);
 runChild(
   port,
   () => slack.close(),
-  () => ({ postMessage: slack.callsOf("chat.postMessage", true).length, update: slack.callsOf("chat.update", true).length, calls: slack.calls.length }),
+  () => ({
+    postMessage: slack.callsOf("chat.postMessage", true).length,
+    update: slack.callsOf("chat.update", true).length,
+    calls: slack.calls.length,
+  }),
   () => ({
     token: slack.token,
     posts: slack.callsOf("chat.postMessage", true).map((c) => ({ at: c.at, answer: c.answer })),
