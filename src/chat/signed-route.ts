@@ -15,42 +15,47 @@ export interface SignedParts {
   toleranceS?: number;
 }
 
-/** The signed parts of a request, read from the platform's two headers. */
-export function signedParts(
-  c: Context,
-  raw: string,
-  signatureHeader: string,
-  timestampHeader: string,
-  nowMs: number,
-): SignedParts {
-  return { body: raw, signature: c.req.header(signatureHeader), timestamp: c.req.header(timestampHeader), nowMs };
+/** The names of a platform's signature and timestamp headers. */
+export interface SignedHeaders {
+  signature: string;
+  timestamp: string;
 }
 
 /** Requests whose signed timestamp is further than this from now are refused (replay protection). */
 export const TOLERANCE_S = 300;
 
-/** The refusal for a signed timestamp (unix seconds) that is missing, malformed or too far from now. */
-export function staleness(
-  header: string,
-  timestamp: string,
-  nowMs: number,
-  toleranceS = TOLERANCE_S,
-): VerifyResult | undefined {
-  if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: `bad ${header} (expected unix seconds)` };
-  if (Math.abs(Math.floor(nowMs / 1000) - Number(timestamp)) > toleranceS)
-    return { ok: false, reason: `stale request: ${header} is more than ${toleranceS / 60} minutes from now` };
-  return undefined;
+/** Both headers, present, with a timestamp (unix seconds) within the tolerance of now; else the refusal. */
+export function freshSignature(
+  r: SignedParts,
+  names: SignedHeaders,
+): { ok: false; reason: string } | { ok: true; signature: string; timestamp: string } {
+  const { signature, timestamp } = r;
+  if (!signature || !timestamp) return { ok: false, reason: `missing ${names.signature} or ${names.timestamp}` };
+  if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, reason: `bad ${names.timestamp} (expected unix seconds)` };
+  const toleranceS = r.toleranceS ?? TOLERANCE_S;
+  if (Math.abs(Math.floor(r.nowMs / 1000) - Number(timestamp)) > toleranceS)
+    return { ok: false, reason: `stale request: ${names.timestamp} is more than ${toleranceS / 60} minutes from now` };
+  return { ok: true, signature, timestamp };
 }
 
+/** POST `path`: the signature (read from `headers`, checked by `verify`) first, 401 otherwise. */
 export function signedRoute(
   path: string,
-  verify: (raw: string, c: Context) => Promise<VerifyResult>,
+  headers: SignedHeaders,
+  clock: { now(): number },
+  verify: (parts: SignedParts) => Promise<VerifyResult>,
   handle: (raw: string, c: Context) => Promise<Response>,
 ): Hono {
   const app = new Hono();
   app.post(path, async (c) => {
     const raw = await c.req.text();
-    const verdict = await verify(raw, c);
+    const signature = c.req.header(headers.signature);
+    const verdict = await verify({
+      body: raw,
+      signature,
+      timestamp: c.req.header(headers.timestamp),
+      nowMs: clock.now(),
+    });
     if (!verdict.ok) return c.json({ error: verdict.reason }, 401);
     return handle(raw, c);
   });

@@ -6,7 +6,7 @@ import { actions, alerts, outbox, runs, stepAttempts } from "../../db/schema";
 import { TERMINAL } from "../engine/ports";
 import type { Database } from "./database";
 
-export const PRUNE_BATCH = 500;
+export const PRUNE_BATCH = 200;
 
 /** Deletes one batch of ended runs created and finished before `cutoff`; resolves with how many runs went. */
 export async function pruneBatch(d: Database, cutoff: number, limit = PRUNE_BATCH): Promise<number> {

@@ -4,22 +4,19 @@
 // nothing (Discord probes endpoints with bad signatures and drops the ones that accept them).
 // Then PING gets PONG, and buttons and /mend go to the shared interaction handler, whose initial
 // response becomes this request's answer (always inside Discord's 3 seconds).
-import type { Context, Hono } from "hono";
-import { signedParts, signedRoute } from "../signed-route";
+import type { Hono } from "hono";
+import { signedRoute, type SignedParts } from "../signed-route";
 import type { Deps } from "../../deps";
 import type { DiscordInteraction, DiscordInteractions, InteractionResponse } from "./interactions";
-import { verifyDiscordRequest } from "./verify";
+import { DISCORD_HEADERS, verifyDiscordRequest } from "./verify";
 
 /** After answering, follow-ups wait this long so the answer reaches Discord first. */
 const FOLLOW_UP_GAP_MS = 50;
 
 export function discordRoutes(deps: Deps, interactions: DiscordInteractions): Hono {
-  const verify = (raw: string, c: Context) =>
-    verifyDiscordRequest({
-      publicKey: deps.config.DISCORD_PUBLIC_KEY ?? "",
-      ...signedParts(c, raw, "x-signature-ed25519", "x-signature-timestamp", deps.clock.now()),
-    });
-  return signedRoute("/interactions", verify, async (raw, c) => {
+  const verify = (parts: SignedParts) =>
+    verifyDiscordRequest({ publicKey: deps.config.DISCORD_PUBLIC_KEY ?? "", ...parts });
+  return signedRoute("/interactions", DISCORD_HEADERS, deps.clock, verify, async (raw, c) => {
     let body: DiscordInteraction;
     try {
       const v = JSON.parse(raw) as unknown;

@@ -5,7 +5,9 @@
 // over exactly these bytes is refused. Discord documents no freshness window; like Slack's, ours
 // refuses a timestamp more than 5 minutes from now, so a captured click cannot be replayed later.
 // Pure: the clock is passed in.
-import { staleness, type SignedParts, type VerifyResult } from "../signed-route";
+import { freshSignature, type SignedHeaders, type SignedParts, type VerifyResult } from "../signed-route";
+
+export const DISCORD_HEADERS: SignedHeaders = { signature: "X-Signature-Ed25519", timestamp: "X-Signature-Timestamp" };
 
 const HEX = /^(?:[0-9a-fA-F]{2})+$/;
 
@@ -38,11 +40,9 @@ export interface DiscordSignedRequest extends SignedParts {
 }
 
 export async function verifyDiscordRequest(r: DiscordSignedRequest): Promise<VerifyResult> {
-  if (!r.signature || !r.timestamp)
-    return { ok: false, reason: "missing X-Signature-Ed25519 or X-Signature-Timestamp" };
-  const stale = staleness("X-Signature-Timestamp", r.timestamp, r.nowMs, r.toleranceS);
-  if (stale) return stale;
-  const sig = hexBytes(r.signature);
+  const signed = freshSignature(r, DISCORD_HEADERS);
+  if (!signed.ok) return signed;
+  const sig = hexBytes(signed.signature);
   if (!sig || sig.length !== 64) return { ok: false, reason: "bad X-Signature-Ed25519 (expected 128 hex characters)" };
   let key: CryptoKey;
   try {
@@ -50,7 +50,7 @@ export async function verifyDiscordRequest(r: DiscordSignedRequest): Promise<Ver
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }
-  const message = new TextEncoder().encode(r.timestamp + r.body);
+  const message = new TextEncoder().encode(signed.timestamp + r.body);
   let ok = false;
   try {
     ok = await crypto.subtle.verify({ name: "Ed25519" }, key, sig, message);

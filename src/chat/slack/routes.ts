@@ -4,11 +4,11 @@
 // is answered, and everything else goes to the bot, whose ack becomes the HTTP answer: the Bolt
 // App on Node (./bolt.ts, through ./node.ts), the fetch-only bot elsewhere
 // (./fetch-bot.ts). Both run the same interactions (./interactions.ts).
-import type { Context, Hono } from "hono";
-import { signedParts, signedRoute } from "../signed-route";
+import type { Hono } from "hono";
+import { signedRoute, type SignedParts } from "../signed-route";
 import type { Deps } from "../../deps";
 import type { SlackDispatcher } from "./interactions";
-import { verifySlackRequest } from "./verify";
+import { SLACK_HEADERS, verifySlackRequest } from "./verify";
 
 function parseBody(raw: string, type: string): Record<string, unknown> | undefined {
   try {
@@ -39,12 +39,9 @@ function payloadError(body: Record<string, unknown>): string | undefined {
 }
 
 export function slackRoutes(deps: Deps, bot: SlackDispatcher): Hono {
-  const verify = (raw: string, c: Context) =>
-    verifySlackRequest({
-      signingSecret: deps.config.SLACK_SIGNING_SECRET ?? "",
-      ...signedParts(c, raw, "x-slack-signature", "x-slack-request-timestamp", deps.clock.now()),
-    });
-  return signedRoute("/events", verify, async (raw, c) => {
+  const verify = (parts: SignedParts) =>
+    verifySlackRequest({ signingSecret: deps.config.SLACK_SIGNING_SECRET ?? "", ...parts });
+  return signedRoute("/events", SLACK_HEADERS, deps.clock, verify, async (raw, c) => {
     const type = (c.req.header("content-type") ?? "").toLowerCase();
     if (!type.includes("application/x-www-form-urlencoded") && !type.includes("application/json")) {
       return c.json(

@@ -2,7 +2,9 @@
 // Pure (the clock is passed in) and WebCrypto-only, so it runs on Node and Workers alike.
 import { hmacSha256Hex, timingSafeEqualStr } from "../../crypto";
 
-import { staleness, type SignedParts, type VerifyResult } from "../signed-route";
+import { freshSignature, type SignedHeaders, type SignedParts, type VerifyResult } from "../signed-route";
+
+export const SLACK_HEADERS: SignedHeaders = { signature: "X-Slack-Signature", timestamp: "X-Slack-Request-Timestamp" };
 
 export type { VerifyResult };
 
@@ -12,13 +14,11 @@ export interface SlackSignedRequest extends SignedParts {
 }
 
 export async function verifySlackRequest(r: SlackSignedRequest): Promise<VerifyResult> {
-  if (!r.timestamp || !r.signature)
-    return { ok: false, reason: "missing X-Slack-Signature or X-Slack-Request-Timestamp" };
-  const stale = staleness("X-Slack-Request-Timestamp", r.timestamp, r.nowMs, r.toleranceS);
-  if (stale) return stale;
-  if (!r.signature.startsWith("v0=")) return { ok: false, reason: "unsupported signature version (expected v0=)" };
-  const expected = "v0=" + (await hmacSha256Hex(r.signingSecret, `v0:${r.timestamp}:${r.body}`));
-  if (!timingSafeEqualStr(r.signature, expected)) return { ok: false, reason: "bad X-Slack-Signature" };
+  const signed = freshSignature(r, SLACK_HEADERS);
+  if (!signed.ok) return signed;
+  if (!signed.signature.startsWith("v0=")) return { ok: false, reason: "unsupported signature version (expected v0=)" };
+  const expected = "v0=" + (await hmacSha256Hex(r.signingSecret, `v0:${signed.timestamp}:${r.body}`));
+  if (!timingSafeEqualStr(signed.signature, expected)) return { ok: false, reason: "bad X-Slack-Signature" };
   return { ok: true };
 }
 
