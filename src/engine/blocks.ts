@@ -21,7 +21,7 @@ export interface BlockHost {
   /** One attempt of a leaf step, recorded in the ledger under `path`. */
   attempt(step: Step, path: string, scope: TemplateScope, signal: AbortSignal): Promise<Outcome>;
   /** Records a step whose `when` was falsy. */
-  skip(step: Step, path: string): void;
+  markSkipped(step: Step, path: string): void;
   /** Waits in memory (a backoff or a sleep inside a block), keeping the run's lease. */
   wait(ms: number, signal: AbortSignal): Promise<void>;
   /** The error context of a step that failed for good (error object applied, redacted). */
@@ -138,7 +138,7 @@ export class Blocks {
         continue;
       }
       if (step.when !== undefined && !whenHolds(step.when, scope)) {
-        this.host.skip(step, path);
+        this.host.markSkipped(step, path);
         local[step.id] = null;
         continue;
       }

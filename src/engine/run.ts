@@ -110,7 +110,7 @@ export class RunExecution {
       if (!step)
         return c.phase === "main" ? this.finish("succeeded", this.lastResult(steps)) : this.finishHandled(steps);
       if (step.when !== undefined && !whenHolds(step.when, this.scope(c.attempt + 1))) {
-        this.skip(step.id);
+        this.markSkipped(step.id);
         this.moveOn();
         continue;
       }
@@ -255,7 +255,7 @@ export class RunExecution {
   }
 
   /** A step whose `when` was falsy: ledger status `skipped`, result null. */
-  private skip(path: string): void {
+  private markSkipped(path: string): void {
     const now = this.deps.clock.now();
     const row = this.attemptRow(path, this.nextAttemptNo(path), now, "skipped");
     this.live.pending.push({ op: "putAttempt", attempt: { ...row, finishedAt: now, durationMs: 0 } });
@@ -273,7 +273,7 @@ export class RunExecution {
       retryLayers: () => [this.live.defaults.retry, this.live.flow.retry],
       random: () => this.deps.random(),
       attempt: (s, path, scope, signal) => this.attempt(s, path, scope, signal),
-      skip: (_s, path) => this.skip(path),
+      markSkipped: (_s, path) => this.markSkipped(path),
       wait: (ms, signal) => this.holdFor(ms, signal),
       failure: (err, path, attempts) => this.failureContext(toContext(err, path, attempts)),
       failedResult: (last, error) => failedResult(this.redact(last), error),
