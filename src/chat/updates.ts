@@ -179,7 +179,9 @@ function apply(
         lines.push(
           `${verb(act.action)} by ${nameOf({ id: act.by.id, name: act.by.name, via: "api" })}: run ${ended.id} ${runOutcome(ended)}`,
         );
-      } else if (s.follow?.includes(change.runId)) {
+      } else if (s.follow?.includes(change.runId) && !s.told?.includes(change.runId)) {
+        // Recorded, so the state changes and the line is posted (once) although the buttons stay.
+        s.told = [...(s.told ?? []), change.runId].slice(-MAX_FOLLOW);
         lines.push(`Run ${ended.id} ${runOutcome(ended)}`);
       }
       break;

@@ -34,7 +34,7 @@ export function runRoutes(deps: Deps) {
     const [attempts, alerts, messages] = await Promise.all([
       deps.runs.getAttempts(id),
       deps.outbox.forRun(id),
-      messagesOf(deps.alerts, id),
+      messagesOf(deps.alerts, run),
     ]);
     const extras = await deliveryExtras(deps, run, alerts);
     return c.json({ ...runView(run, attempts, alerts, extras), messages });

@@ -86,6 +86,8 @@ export interface AlertState {
   facts?: RunFacts;
   /** Runs started from this message (retries, replays): their ends go to its thread, never into its count. */
   follow?: string[];
+  /** Followed runs whose end was told in the thread already (a run's end is told once). */
+  told?: string[];
 }
 
 export interface AlertRecord {

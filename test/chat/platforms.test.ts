@@ -132,6 +132,41 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
     expect(harness.upstream.requests - before).toBe(3);
   });
 
+  it("lists the group's message under every run counted into it, and the origin message under a replay", async () => {
+    h = await startHarness(makeDriver());
+    const harness = h;
+    await failingFlow(harness);
+    const first = await failOnce(harness);
+    const second = await failOnce(harness);
+    expect(second.message.id).toBe(first.message.id);
+    const messagesOf = async (id: string) =>
+      ((await (await harness.api(`/api/runs/${id}`)).json()) as { messages: { message_id: string }[] }).messages;
+    const expected = [{ platform: harness.driver.kind, channel: expect.any(String), message_id: first.message.id }];
+    expect(await messagesOf(first.runId)).toEqual(expected);
+    expect(await messagesOf(second.runId)).toEqual(expected);
+    const res = await harness.api(`/api/runs/${first.runId}/replay`, { json: {} });
+    const { run_id: replayId } = (await res.json()) as { run_id: string };
+    await harness.until(async () => (await runStatus(harness, replayId)) === "failed", 10_000, "the replay to fail");
+    expect(await messagesOf(replayId)).toEqual(expected);
+  });
+
+  it("tells in the group message's thread that a replay of an earlier run of the group failed again", async () => {
+    h = await startHarness(makeDriver());
+    const harness = h;
+    await failingFlow(harness);
+    const first = await failOnce(harness);
+    await failOnce(harness);
+    expect((await harness.api(`/api/runs/${first.runId}/replay`, { json: {} })).status).toBe(202);
+    await harness.until(
+      () => harness.driver.replies(first.message.id).some((r) => /failed again/.test(r)),
+      10_000,
+      "failed again in the thread",
+    );
+    await harness.clock.advance(5_000);
+    expect(harness.driver.replies(first.message.id).filter((r) => /failed again/.test(r))).toHaveLength(1);
+    expect(harness.driver.messages()).toHaveLength(1);
+  });
+
   it("tells a replay that fails again in the original message's thread, not as a new member of its group", async () => {
     h = await startHarness(makeDriver());
     const harness = h;
