@@ -28,6 +28,7 @@ import type { Log } from "../deps";
 import { DeliveryError, type Sender } from "../handlers/types";
 import { type AlertPatch, type AlertRecord, type AlertRepo, groupKeyOf, type RunFacts } from "../store/alerts";
 import { alertFromRecord, type AlertModel } from "./model";
+import { oncallOf } from "./oncall-config";
 import type { ChatConnection, ChatPlatform } from "./platform";
 import { parseTarget, targetKey, type ChatTarget } from "./target";
 
@@ -214,6 +215,8 @@ export class ChatAlerts {
       if (origin) return { alert: origin, action: "threaded" };
     }
     const facts = await this.deps.facts(runId);
+    const { show_input, links } = oncallOf(o.config);
+    const display = show_input || links ? { show_input, links } : undefined;
     const groupKey = groupKeyOf(o.payload);
     return this.groupLock.run(`${target}\u0000${groupKey}`, async () => {
       const now = this.deps.clock.now();
@@ -230,7 +233,15 @@ export class ChatAlerts {
           groupKey,
           count: 1,
           ref: null,
-          state: { payload: o.payload, gen: 1, target_run: runId, deliveries: [o.deliveryId], runs: [runId], facts },
+          state: {
+            payload: o.payload,
+            gen: 1,
+            target_run: runId,
+            deliveries: [o.deliveryId],
+            runs: [runId],
+            facts,
+            display,
+          },
           createdAt: now,
         });
         this.known = true;
@@ -259,6 +270,7 @@ export class ChatAlerts {
               deliveries: [...s.deliveries, o.deliveryId].slice(-MAX_DELIVERIES),
               runs: newRun ? [...runs, o.payload.run.id].slice(-MAX_DELIVERIES) : runs,
               facts: facts ?? s.facts,
+              display: display ?? s.display,
             },
           };
         });

@@ -21,11 +21,14 @@
 //     { text: "Retry by @ann — running…", by, action, phase: "running" }  (platforms format `by`
 //     as a mention themselves: use statusLine(model, mention) to get the platform's string).
 //
+//   AlertModel also carries ./context.ts: a failed http step's response, show_input fields, links.
+//
 //   truncate(text, limit) cuts to `limit` characters including the trailing "…".
 import { schemaNote } from "../handlers/log";
 import type { AlertPayload, RunStatus } from "../engine/ports";
 import type { AlertRecord, AlertState, ChatAction, ChatUser, RunFacts } from "../store/alerts";
 import { CHAT_ACTIONS, chatAction, type ButtonView } from "./actions";
+import { alertContext, type AlertContext } from "./context";
 
 export interface AlertButton {
   action: ChatAction;
@@ -37,7 +40,7 @@ export interface AlertButton {
   id: string;
 }
 
-export interface AlertModel {
+export interface AlertModel extends AlertContext {
   alertId: string;
   gen: number;
   flow: string;
@@ -229,6 +232,7 @@ export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertMode
     failedAt: opts.failedAt,
     buttons,
     tone,
+    ...alertContext(payload, state?.display),
   };
 }
 

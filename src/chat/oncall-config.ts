@@ -13,6 +13,7 @@
 // `role:123…` (a role), or `<@123…>`, `<@&123…>`. mentionsFor() turns them into the text to post
 // and, on Discord, the `allowed_mentions` that lets exactly those ping.
 import { z } from "zod";
+import { parsePath, templatePaths } from "../engine/template";
 
 const mentionList = z.array(z.string().trim().min(1).max(100)).max(20);
 
@@ -28,12 +29,43 @@ export const oncallFields = {
     })
     .optional(),
   resolve_on_success: z.boolean().optional(),
-  show_input: z.array(z.string().trim().min(1).max(200)).max(10).optional(),
+  show_input: z
+    .array(z.string().trim().min(1).max(200).refine(inputPath, "must be a path in the input, e.g. customer.id"))
+    .max(10)
+    .optional(),
   links: z
-    .array(z.strictObject({ text: z.string().trim().min(1).max(75), url: z.string().trim().min(1).max(2000) }))
+    .array(
+      z.strictObject({
+        text: z.string().trim().min(1).max(75),
+        url: z
+          .string()
+          .trim()
+          .min(1)
+          .max(2000)
+          .regex(/^https?:\/\//i, "must start with http:// or https://")
+          .refine(linkTemplate, "templates may only read {{ run.* }}, {{ error.* }} and {{ input.* }}"),
+      }),
+    )
     .max(5)
     .optional(),
 };
+
+function inputPath(path: string): boolean {
+  try {
+    parsePath(`input.${path}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function linkTemplate(url: string): boolean {
+  try {
+    return templatePaths(url).every((p) => ["run", "error", "input"].includes(parsePath(p)[0]!));
+  } catch {
+    return false;
+  }
+}
 
 export interface OncallConfig {
   mention?: string[];

@@ -57,6 +57,11 @@ export function renderText(text: string, scope: TemplateScope, missing: Missing 
   return stringify(renderString(text, scope, missing));
 }
 
+/** Fills a URL template: each value is percent-encoded, so a value cannot change the URL's shape. */
+export function renderUrl(text: string, scope: TemplateScope): string {
+  return text.replace(ANY, (_, path: string) => encodeURIComponent(stringify(lookup(scope, path))));
+}
+
 /** Fills every string inside a JSON value; keys are left as they are. */
 export function render(value: unknown, scope: TemplateScope, missing: Missing = "throw"): unknown {
   if (typeof value === "string") return renderString(value, scope, missing);

@@ -88,6 +88,8 @@ export interface AlertState {
   follow?: string[];
   /** Followed runs whose end was told in the thread already (a run's end is told once). */
   told?: string[];
+  /** The handler's `show_input` and `links` (src/chat/context.ts), kept so every redraw shows them. */
+  display?: { show_input?: string[]; links?: { text: string; url: string }[] };
 }
 
 export interface AlertRecord {

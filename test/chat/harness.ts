@@ -24,6 +24,8 @@ export interface Msg {
   text: string;
   /** Its interactive buttons: label, the action in their id, and the id (custom_id / value). */
   buttons: { label: string; action: string; id: string }[];
+  /** Its link buttons (they open a URL). */
+  links: { label: string; url: string }[];
 }
 
 export interface Driver {
@@ -51,7 +53,7 @@ export interface Harness {
   scheduler: Scheduler;
   driver: Driver;
   /** The upstream the test flows call: its status for the next requests, and how many came. */
-  upstream: { status: number; requests: number };
+  upstream: { status: number; requests: number; body?: string };
   logs: string[];
   api(path: string, init?: { method?: string; json?: unknown }): Promise<Response>;
   /** Moves the fake clock forward in small steps until `probe` holds (at most `maxMs` of fake time). */
@@ -68,12 +70,12 @@ export const CHANNELS = { slack: "C0OPS", discord: "300000000000000001" } as con
 export async function startHarness(driver: Driver, env: Record<string, string> = {}): Promise<Harness> {
   await driver.start();
   const clock = new FakeClock(Date.now());
-  const upstream = { status: 500, requests: 0 };
+  const upstream: Harness["upstream"] = { status: 500, requests: 0 };
   const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     if (url.host === "upstream.test") {
       upstream.requests++;
-      return new Response(JSON.stringify({ ok: upstream.status < 300 }), {
+      return new Response(upstream.body ?? JSON.stringify({ ok: upstream.status < 300 }), {
         status: upstream.status,
         headers: { "content-type": "application/json" },
       });
@@ -189,16 +191,20 @@ export function current(h: Harness, id: string): Msg {
   return h.driver.messages().find((m) => m.id === id)!;
 }
 
+const slackElements = (blocks: Json[]) =>
+  blocks.filter((b) => b.type === "actions").flatMap((b) => b.elements as Json[]);
 const slackButtons = (blocks: Json[]) =>
-  blocks
-    .filter((b) => b.type === "actions")
-    .flatMap((b) =>
-      (b.elements as Json[]).map((e) => ({
-        label: String(e.text?.text ?? ""),
-        action: String(e.action_id).replace(/^mend_/, ""),
-        id: String(e.value ?? ""),
-      })),
-    );
+  slackElements(blocks)
+    .filter((e) => e.url === undefined)
+    .map((e) => ({
+      label: String(e.text?.text ?? ""),
+      action: String(e.action_id).replace(/^mend_/, ""),
+      id: String(e.value ?? ""),
+    }));
+const slackLinks = (blocks: Json[]) =>
+  slackElements(blocks)
+    .filter((e) => typeof e.url === "string")
+    .map((e) => ({ label: String(e.text?.text ?? ""), url: String(e.url) }));
 
 export function slackDriver(): Driver {
   let fake: FakeSlack;
@@ -216,6 +222,7 @@ export function slackDriver(): Driver {
         id: m.ts,
         text: `${m.text}\n${JSON.stringify(m.blocks)}`,
         buttons: slackButtons(m.blocks),
+        links: slackLinks(m.blocks),
       })),
     replies: (id) => fake.replies.filter((r) => r.thread_ts === id).map((r) => r.text),
     rateLimitEverySecondPost: (times, s) => fake.rateLimitEvery("chat.postMessage", 2, times, s),
@@ -293,6 +300,10 @@ export function discordDriver(): Driver {
         id: m.id,
         text: `${m.content}\n${JSON.stringify(m.embeds)}`,
         buttons: buttons(m.components),
+        links: (m.components as Json[])
+          .flatMap((r) => (r.components as Json[]) ?? [])
+          .filter((b) => b.style === 5)
+          .map((b) => ({ label: String(b.label), url: String(b.url) })),
       })),
     replies: (id) => fake.replies.filter((r) => r.reference === id).map((r) => r.content),
     rateLimitEverySecondPost: (times, s) => fake.rateLimitEvery("POST", /^\/channels\/\d+\/messages$/, 2, times, s),

@@ -174,6 +174,20 @@ export function alertEmbed(m: AlertModel, opts: RenderOptions = {}): APIEmbed {
     fields.push(field("on_failure failed too", escapeMarkdown(m.handlerError)));
   if (m.replayOf) fields.push(field("Replay of", code(m.replayOf), true));
   if (m.link) fields.push(field("Details", m.link));
+  if (m.response)
+    fields.push(
+      field(
+        `Response (HTTP ${m.response.status})`,
+        m.response.body ? codeBlock(m.response.body, LIMITS.fieldValue) : "*empty body*",
+      ),
+    );
+  if (m.inputs?.length)
+    fields.push(
+      field(
+        "Input",
+        m.inputs.map((i) => `${code(i.path)}: ${i.missing ? "*missing*" : escapeMarkdown(i.value)}`).join("\n"),
+      ),
+    );
   const status = statusLine(m, mention);
   if (status) fields.push(field("Status", status));
   if (opts.webhook && m.buttons.length) fields.push(field("How to act", howToAct(m, opts.howTo)));
@@ -195,7 +209,8 @@ export function alertEmbed(m: AlertModel, opts: RenderOptions = {}): APIEmbed {
 
 export function alertComponents(m: AlertModel, opts: RenderOptions = {}): APIMessageTopLevelComponent[] {
   const interactive = opts.webhook ? [] : m.buttons.map(button);
-  const all = [...interactive, m.runUrl ? linkButton("Open run", m.runUrl) : undefined].filter(
+  const links = (m.links ?? []).map((l) => linkButton(truncate(l.text, LIMITS.label), l.url));
+  const all = [...interactive, m.runUrl ? linkButton("Open run", m.runUrl) : undefined, ...links].filter(
     (b): b is APIButtonComponent => Boolean(b),
   );
   // Five buttons to a row, at most five rows.

@@ -88,6 +88,7 @@ export function alertBlocks(m: AlertModel): KnownBlock[] {
     },
     { type: "section", fields: fields.map((text) => ({ type: "mrkdwn", text: cutEscaped(text, FIELD_MAX) })) },
     { type: "section", text: { type: "mrkdwn", text: codeBlock(m.message) } },
+    ...contextBlocks(m),
   ];
   const context: string[] = [];
   // Slack shows the time in the reader's own time zone; the fallback is UTC.
@@ -112,7 +113,36 @@ export function alertBlocks(m: AlertModel): KnownBlock[] {
     });
   if (m.buttons.length)
     blocks.push({ type: "actions", block_id: `mend_actions_${m.gen}`, elements: m.buttons.map(button) });
+  if (m.links?.length)
+    blocks.push({
+      type: "actions",
+      block_id: "mend_links",
+      // A url button still sends block_actions; mend_link_* matches no listener and is answered 200.
+      elements: m.links.map((l, i) => ({
+        type: "button",
+        action_id: `mend_link_${i}`,
+        text: { type: "plain_text", text: truncate(l.text, 75), emoji: true },
+        url: l.url,
+      })),
+    });
   return blocks;
+}
+
+/** The failed http step's response and the handler's show_input fields. */
+function contextBlocks(m: AlertModel): KnownBlock[] {
+  const out: KnownBlock[] = [];
+  if (m.response) {
+    const text = `*Response* (HTTP ${m.response.status})\n${m.response.body ? codeBlock(m.response.body) : "_empty body_"}`;
+    out.push({ type: "section", text: { type: "mrkdwn", text: cutEscaped(text, SECTION_MAX) } });
+  }
+  if (m.inputs?.length) {
+    const lines = m.inputs.map((i) => `\`${esc(i.path)}\`: ${i.missing ? "_missing_" : esc(i.value)}`);
+    out.push({
+      type: "section",
+      text: { type: "mrkdwn", text: cutEscaped(`*Input*\n${lines.join("\n")}`, SECTION_MAX) },
+    });
+  }
+  return out;
 }
 
 /** `/mend status`: recent failed runs, each with its buttons (at most 15 runs: 3 blocks each). */
