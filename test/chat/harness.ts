@@ -206,11 +206,16 @@ const slackLinks = (blocks: Json[]) =>
     .filter((e) => typeof e.url === "string")
     .map((e) => ({ label: String(e.text?.text ?? ""), url: String(e.url) }));
 
-export function slackDriver(): Driver {
+/** A driver with its fake in reach, for the per-platform suites. */
+export type SlackDriver = Driver & { fake(): FakeSlack };
+export type DiscordDriver = Driver & { fake(): FakeDiscord; keys(): KeyPair };
+
+export function slackDriver(): SlackDriver {
   let fake: FakeSlack;
   const secret = "8f742231b10e8888abcd99yyyzzz85a5";
   return {
     kind: "slack",
+    fake: () => fake,
     config: (channel = CHANNELS.slack) => ({ channel }),
     async start() {
       fake = await startFakeSlack();
@@ -273,7 +278,7 @@ export async function signedSlack(
   });
 }
 
-export function discordDriver(): Driver {
+export function discordDriver(): DiscordDriver {
   let fake: FakeDiscord;
   let keys: KeyPair;
   const buttons = (components: Json[]) =>
@@ -283,6 +288,8 @@ export function discordDriver(): Driver {
       .map((b) => ({ label: String(b.label), action: String(b.custom_id).split(":")[1]!, id: String(b.custom_id) }));
   return {
     kind: "discord",
+    fake: () => fake,
+    keys: () => keys,
     config: (channel = CHANNELS.discord) => ({ channel_id: channel }),
     async start() {
       fake = await startFakeDiscord();

@@ -70,6 +70,8 @@ export interface FakeDiscord {
   createWebhook(channelId: string): string;
   /** Requests to incoming webhooks answer with this status (default: normal handling). */
   webhookStatus?: number;
+  /** The time recorded in `at` (an in-process test sets its fake clock here). */
+  now: () => number;
   waitFor<T>(probe: () => T | undefined | false, timeoutMs?: number, what?: string): Promise<T>;
   /** The same fake without the network: for createServices({ fetch }) in in-process tests. */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
@@ -248,7 +250,7 @@ export async function startFakeDiscord(
       if (!body || typeof body.type !== "number") return invalid(["type: required"]);
       if (callbacks.some((c) => c.id === m![1]))
         return json(400, { message: "Interaction has already been acknowledged.", code: 40060 });
-      callbacks.push({ id: m[1]!, token: m[2]!, body, at: Date.now() });
+      callbacks.push({ id: m[1]!, token: m[2]!, body, at: fake.now() });
       return query.get("with_response") === "true"
         ? json(200, { interaction: { id: m[1], type: 3 } })
         : { status: 204 };
@@ -269,7 +271,7 @@ export async function startFakeDiscord(
         return query.get("wait") === "true" ? json(200, view(message)) : { status: 204 };
       }
       if (m[1] !== applicationId) return json(404, { message: "Unknown Webhook", code: 10015 });
-      followUps.push({ token: m[2]!, body: body ?? {}, at: Date.now() });
+      followUps.push({ token: m[2]!, body: body ?? {}, at: fake.now() });
       return json(200, { id: snowflake(), channel_id: "0", content: body?.content ?? "", flags: body?.flags ?? 0 });
     }
     if ((m = /^\/webhooks\/(\d+)\/([^/]+)\/messages\/(@original|\d+)$/.exec(path)) && method === "PATCH") {
@@ -282,7 +284,7 @@ export async function startFakeDiscord(
         return json(200, view(msg));
       }
       if (m[1] !== applicationId) return json(404, { message: "Unknown Webhook", code: 10015 });
-      originals.push({ token: m[2]!, body: body ?? {}, at: Date.now() });
+      originals.push({ token: m[2]!, body: body ?? {}, at: fake.now() });
       return json(200, { id: snowflake(), content: body?.content ?? "" });
     }
     if ((m = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(path)) && method === "PUT") {
@@ -325,7 +327,7 @@ export async function startFakeDiscord(
         "retry-after": String(limit.retryAfterS),
         "x-ratelimit-limit": "5",
         "x-ratelimit-remaining": "0",
-        "x-ratelimit-reset": String(Date.now() / 1000 + limit.retryAfterS),
+        "x-ratelimit-reset": String(fake.now() / 1000 + limit.retryAfterS),
         "x-ratelimit-reset-after": String(limit.retryAfterS),
         "x-ratelimit-bucket": "fakebucket",
         "x-ratelimit-scope": limit.global ? "global" : "user",
@@ -357,7 +359,7 @@ export async function startFakeDiscord(
       query: u.searchParams,
       headers,
       body,
-      at: Date.now(),
+      at: fake.now(),
       status: out.status,
       answer: out.body,
     });
@@ -393,6 +395,7 @@ export async function startFakeDiscord(
     followUps,
     originals,
     commands,
+    now: () => Date.now(),
     async fetch(input: RequestInfo | URL, init?: RequestInit) {
       const req = new Request(input, init);
       const headers: IncomingHttpHeaders = {};

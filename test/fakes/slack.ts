@@ -55,6 +55,8 @@ export interface FakeSlack {
   /** Webhook requests to /webhook/* answer with this status (default 200). */
   webhookStatus: number;
   waitFor<T>(probe: () => T | undefined | false, timeoutMs?: number, what?: string): Promise<T>;
+  /** The time recorded in `at` (an in-process test sets its fake clock here). */
+  now: () => number;
   /** The same fake without the network: for createServices({ fetch }) in in-process tests. */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
@@ -169,13 +171,13 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
       };
     }
     if (path.startsWith("/response/") || path.startsWith("/webhook/")) {
-      responses.push({ path, body: args, at: Date.now() });
+      responses.push({ path, body: args, at: fake.now() });
       const status = path.startsWith("/webhook/") ? fake.webhookStatus : 200;
       return { status, body: status === 200 ? "ok" : "no_service", headers: { "content-type": "text/plain" } };
     }
     const method = path.replace(/^\/api\//, "");
     const out = handle(method, args, headers);
-    calls.push({ method, args, headers, at: Date.now(), status: out.status, answer: out.body });
+    calls.push({ method, args, headers, at: fake.now(), status: out.status, answer: out.body });
     return {
       status: out.status,
       body: JSON.stringify(out.body),
@@ -204,6 +206,7 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
     replies,
     responses,
     webhookStatus: 200,
+    now: () => Date.now(),
     async fetch(input: RequestInfo | URL, init?: RequestInit) {
       const req = new Request(input, init);
       const headers: IncomingHttpHeaders = {};

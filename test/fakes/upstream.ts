@@ -1,4 +1,5 @@
 // A scriptable HTTP upstream on 127.0.0.1: answers from a queue of replies, records every request.
+// `fetch` is the same upstream without the network, for createServices({ fetch }) in-process.
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -21,6 +22,7 @@ export interface Upstream {
   requests: Recorded[];
   /** Replies used in order; after the last one, `fallback` answers. */
   script(replies: Reply[], fallback?: Reply): void;
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -28,19 +30,28 @@ export async function startUpstream(): Promise<Upstream> {
   let queue: Reply[] = [];
   let fallback: Reply = { status: 200, body: { ok: true } };
   const requests: Recorded[] = [];
+  /** Records the request and picks its reply, with the headers and body to send. */
+  const answer = (recorded: Recorded) => {
+    requests.push(recorded);
+    const reply = queue.shift() ?? fallback;
+    const isJson = reply.body !== undefined && typeof reply.body !== "string";
+    return {
+      reply,
+      headers: { ...(isJson ? { "content-type": "application/json" } : {}), ...reply.headers },
+      body: reply.body === undefined ? "" : isJson ? JSON.stringify(reply.body) : String(reply.body),
+    };
+  };
   const server: Server = createServer((req, res) => {
     let body = "";
     req.on("data", (c: Buffer) => (body += c.toString()));
     req.on("end", () => {
-      requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body });
-      const reply = queue.shift() ?? fallback;
+      const out = answer({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body });
       const send = () => {
         if (res.destroyed) return;
-        const isJson = reply.body !== undefined && typeof reply.body !== "string";
-        res.writeHead(reply.status, { ...(isJson ? { "content-type": "application/json" } : {}), ...reply.headers });
-        res.end(reply.body === undefined ? "" : isJson ? JSON.stringify(reply.body) : String(reply.body));
+        res.writeHead(out.reply.status, out.headers);
+        res.end(out.body);
       };
-      if (reply.delayMs) setTimeout(send, reply.delayMs);
+      if (out.reply.delayMs) setTimeout(send, out.reply.delayMs);
       else send();
     });
   });
@@ -52,6 +63,16 @@ export async function startUpstream(): Promise<Upstream> {
     script(replies, fb) {
       queue = [...replies];
       if (fb) fallback = fb;
+    },
+    async fetch(input, init) {
+      const req = new Request(input, init);
+      const headers: IncomingHttpHeaders = {};
+      req.headers.forEach((v, k) => (headers[k] = v));
+      const u = new URL(req.url);
+      const out = answer({ method: req.method, path: u.pathname + u.search, headers, body: await req.text() });
+      if (out.reply.delayMs) throw new Error("fake upstream: delayMs needs the network (use startUpstream's url)");
+      const nullBody = [204, 205, 304].includes(out.reply.status);
+      return new Response(nullBody ? null : out.body, { status: out.reply.status, headers: out.headers });
     },
     close: () =>
       new Promise<void>((r) => {
