@@ -63,6 +63,8 @@ export const runs = sqliteTable(
     // Pages: the per-flow failure rate of the last 24 hours (covering), and "replayed by" links.
     index("runs_created").on(t.createdAt, t.flow, t.status),
     index("runs_replay_of").on(t.replayOf).where(sql`replay_of is not null`),
+    // resolve_on_success (src/chat/fixed.ts): a flow's latest success without scanning its failures.
+    index("runs_succeeded").on(t.flow, t.finishedAt).where(sql`status = 'succeeded'`),
   ],
 );
 

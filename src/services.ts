@@ -162,7 +162,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   const escalator = new Escalator({ repo: new EscalationRepo(o.db), chat, runs, clock, log, onDue });
   // Each platform is a handler kind and a `script:` (its webhook_url works alone; a channel needs the bot token).
   // resolve_on_success: a later success of the flow marks its open alerts fixed.
-  const fixed = new FixedAlerts({ db: o.db, chat, clock, log });
+  const fixed = new FixedAlerts({ chat, clock, log });
   for (const { platform: p } of platforms)
     if (!Object.hasOwn(senders, p.kind)) senders[p.kind] = escalator.wrap(p.kind, fixed.wrap(chat.sender(p.kind)));
   const scripts: Record<string, ScriptFn> = {};

@@ -8,13 +8,10 @@
 // Open: posted, not closed, resolved or fixed, created in the last LOOKBACK_MS, failed before the
 // succeeding run ended, and not acting on that very run (a retry that fixed its own alert is told
 // by the click's follow-up instead).
-import { and, desc, eq, gte, isNotNull, sql } from "drizzle-orm";
-import { alerts, runs } from "../../db/schema";
 import type { Log } from "../deps";
 import type { Clock } from "../engine/ports";
 import type { Sender } from "../handlers/types";
 import type { AlertState } from "../store/alerts";
-import type { Database } from "../store/database";
 import type { ChatAlerts } from "./deliver";
 import { oncallOf } from "./oncall-config";
 
@@ -22,7 +19,6 @@ const LOOKBACK_MS = 7 * 24 * 3_600_000;
 const CHECK_MS = 5_000;
 
 export interface FixedDeps {
-  db: Database;
   chat: ChatAlerts;
   clock: Clock;
   log: Log;
@@ -50,34 +46,17 @@ export class FixedAlerts {
 
   /**
    * A Scheduler part (every pass, at most every CHECK_MS): open alerts whose flow has a run that
-   * succeeded after them. Off the request path on purpose: a run's own requests stay at their
-   * round trips (test/workers/d1-trips.test.ts), and after a restart nothing is missed.
+   * succeeded after them (AlertRepo.laterSuccesses, one row per alert). Off the request path on
+   * purpose: a run's own requests stay at their round trips (test/workers/d1-trips.test.ts), and
+   * after a restart nothing is missed.
    */
   async tick(): Promise<number> {
     const now = this.deps.clock.now();
     if (now < this.nextCheck) return 0;
     this.nextCheck = now + CHECK_MS;
-    const open = sql`coalesce(json_extract(${alerts.state}, '$.closed'), 0) = 0 and coalesce(json_extract(${alerts.state}, '$.keep_open'), 0) = 0`;
-    const rows = await this.deps.db.db
-      .select({ id: alerts.id, runId: runs.id, flow: runs.flow, finishedAt: runs.finishedAt })
-      .from(alerts)
-      .innerJoin(
-        runs,
-        and(
-          sql`${runs.flow} = json_extract(${alerts.groupKey}, '$[0]')`,
-          eq(runs.status, "succeeded"),
-          sql`${runs.finishedAt} > ${alerts.createdAt}`,
-        ),
-      )
-      .where(and(gte(alerts.createdAt, now - LOOKBACK_MS), isNotNull(alerts.ref), open))
-      .orderBy(desc(runs.finishedAt))
-      .limit(200)
-      .all();
+    const rows = await this.deps.chat.alerts.laterSuccesses(now - LOOKBACK_MS);
     let done = 0;
-    const seen = new Set<string>();
     for (const r of rows) {
-      if (seen.has(r.id)) continue;
-      seen.add(r.id);
       if (await this.fix(r.id, { id: r.runId, flow: r.flow, finishedAt: r.finishedAt ?? now })) done++;
     }
     return done;

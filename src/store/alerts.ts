@@ -16,11 +16,12 @@
 //   update(id, expectedUpdatedAt, patch, now)  compare-and-set on updated_at; undefined when someone
 //                                        else changed the row first (re-read and try again)
 //   following()                          alerts whose activity is `running` (a clicked retry/replay)
+//   laterSuccesses(since)                posted, not closed alerts whose flow succeeded after them
 //
 // ActionRepo — exactly-once for clicks: claim(key, runId, now) inserts the key and returns true only
 // for the first caller; setResult(key, result) records what happened; get(key) reads it back.
-import { and, desc, eq, gte, sql } from "drizzle-orm";
-import { actions, alerts } from "../../db/schema";
+import { and, desc, eq, gte, isNotNull, sql } from "drizzle-orm";
+import { actions, alerts, runs } from "../../db/schema";
 import type { AlertPayload, RunStatus } from "../engine/ports";
 import type { ErrorContext } from "../engine/errors";
 import type { Database } from "./database";
@@ -239,6 +240,29 @@ export class AlertRepo {
   /** True when at least one alert row exists (a cheap check before looking for messages to edit). */
   async any(): Promise<boolean> {
     return (await this.d.db.select({ id: alerts.id }).from(alerts).limit(1).get()) !== undefined;
+  }
+
+  /**
+   * Posted alerts created since `since`, neither closed nor kept open, each with its flow's latest
+   * run that succeeded after the alert was created (resolve_on_success). Driven from the alerts:
+   * one lookup in the partial index runs_succeeded per alert, never a scan of the runs.
+   */
+  async laterSuccesses(
+    since: number,
+    limit = 200,
+  ): Promise<{ id: string; runId: string; flow: string; finishedAt: number | null }[]> {
+    const open = sql`coalesce(json_extract(${alerts.state}, '$.closed'), 0) = 0 and coalesce(json_extract(${alerts.state}, '$.keep_open'), 0) = 0`;
+    const latest = sql`(select s.id from runs s where s.status = 'succeeded'
+      and s.flow = json_extract(${alerts.groupKey}, '$[0]') and s.finished_at > ${alerts.createdAt}
+      order by s.finished_at desc limit 1)`;
+    return this.d.db
+      .select({ id: alerts.id, runId: runs.id, flow: runs.flow, finishedAt: runs.finishedAt })
+      .from(alerts)
+      .innerJoin(runs, sql`${runs.id} = ${latest}`)
+      .where(and(gte(alerts.createdAt, since), isNotNull(alerts.ref), open))
+      .orderBy(desc(runs.finishedAt))
+      .limit(limit)
+      .all();
   }
 
   /** Alerts following a clicked retry/replay that has not been reported yet. */

@@ -1,0 +1,1 @@
+CREATE INDEX `runs_succeeded` ON `runs` (`flow`,`finished_at`) WHERE status = 'succeeded';
