@@ -28,6 +28,8 @@ export interface ClickRequest {
   by: Actor;
   /** Exactly-once key of this click (the same click again answers the first answer). */
   key: string;
+  /** The option picked, for an entry with `choices`. */
+  choice?: string;
   actions: RunActions;
   runs: Pick<RunRepo, "getRun">;
 }
@@ -41,16 +43,33 @@ export interface ClickAnswer {
   started?: RunRecord;
 }
 
+/** One option of a select: `value` reaches `call` as ClickRequest.choice. */
+export interface ChatChoice {
+  value: string;
+  label: string;
+}
+
 export interface ChatActionSpec {
   id: string;
   label(v: ButtonView): string;
   style?: "primary" | "danger";
   confirm?: { title: string; text: string; ok: string };
+  /** Drawn as a select (Slack static_select, Discord string select) whose placeholder is the label. */
+  choices?: readonly ChatChoice[];
+  /** Only on alert messages, not on the /mend status lists (which show what a run's status allows). */
+  messageOnly?: boolean;
   shown(v: ButtonView): boolean;
   call(r: ClickRequest): Promise<ClickAnswer>;
 }
 
-const MUTE_MS = 3_600_000;
+const HOUR_MS = 3_600_000;
+/** Mute… choices: how long, in ms; `resolved` is until the run is resolved (or its alert closes). */
+const MUTE_FOR: Record<string, number | null> = {
+  "1h": HOUR_MS,
+  "4h": 4 * HOUR_MS,
+  "24h": 24 * HOUR_MS,
+  resolved: null,
+};
 const open = (v: ButtonView) => !v.busy && !v.closed;
 const retryable = (f: RunFacts) =>
   (f.status === "failed" || f.status === "recovered") && (!f.external || f.external.retry);
@@ -92,19 +111,47 @@ export const CHAT_ACTIONS: readonly ChatActionSpec[] = [
     },
   },
   {
-    id: "mute",
-    label: () => "Mute 1h",
-    style: "danger",
-    confirm: {
-      title: "Mute for 1 hour?",
-      text: "No alerts for this flow, step and error type for the next hour.",
-      ok: "Mute 1h",
-    },
-    shown: (v) => open(v) && !v.facts.muted,
+    id: "ack",
+    label: () => "Ack",
+    messageOnly: true,
+    shown: (v) => open(v) && !v.facts.acked,
     call: async (r) =>
-      answer(
-        await r.actions.perform({ action: "mute", runId: r.runId, by: r.by, idempotencyKey: r.key, muteMs: MUTE_MS }),
-      ),
+      answer(await r.actions.perform({ action: "ack", runId: r.runId, by: r.by, idempotencyKey: r.key })),
+  },
+  {
+    id: "resolve",
+    label: () => "Resolve",
+    messageOnly: true,
+    shown: open,
+    call: async (r) =>
+      answer(await r.actions.perform({ action: "resolve", runId: r.runId, by: r.by, idempotencyKey: r.key })),
+  },
+  {
+    id: "mute",
+    label: () => "Mute…",
+    messageOnly: true,
+    choices: [
+      { value: "1h", label: "1 hour" },
+      { value: "4h", label: "4 hours" },
+      { value: "24h", label: "24 hours" },
+      { value: "resolved", label: "Until resolved" },
+    ],
+    shown: (v) => open(v) && !v.facts.muted,
+    call: async (r) => {
+      const muteMs = MUTE_FOR[r.choice ?? ""];
+      if (muteMs === undefined) return { ok: false, summary: `'${r.choice}' is not one of the mute choices` };
+      return answer(
+        await r.actions.perform({ action: "mute", runId: r.runId, by: r.by, idempotencyKey: r.key, muteMs }),
+      );
+    },
+  },
+  {
+    id: "unmute",
+    label: () => "Unmute",
+    messageOnly: true,
+    shown: (v) => open(v) && Boolean(v.facts.muted),
+    call: async (r) =>
+      answer(await r.actions.perform({ action: "unmute", runId: r.runId, by: r.by, idempotencyKey: r.key })),
   },
 ];
 

@@ -34,6 +34,8 @@ export interface Click {
   runId: string;
   alertId?: string;
   gen?: number;
+  /** The option picked on a select (Mute…). */
+  choice?: string;
   user: ChatUser;
   allowed: boolean;
   /** Told when the started run ends (where no message shows it: status lists, commands). */
@@ -69,6 +71,11 @@ export interface StatusItem {
   gen: number;
 }
 
+/** "retry runs", "mute alerts", "ack runs": what a refused clicker was not allowed to do. */
+export function actionNoun(action: ChatAction): string {
+  return action === "mute" || action === "unmute" ? `${action} alerts` : `${action.replace(/_all|_latest/, "")} runs`;
+}
+
 /** What the clicker alone should read, when the click did nothing visible on a message. */
 export function privateLine(r: ClickResult): string | undefined {
   return r.reply ?? (r.alert ? undefined : r.summary);
@@ -92,7 +99,7 @@ export class ClickService {
   async handle(click: Click): Promise<ClickResult> {
     const { deps } = this;
     const spec = chatAction(click.action);
-    const what = click.action === "mute" ? "mute alerts" : `${click.action.replace("_all", "")} runs`;
+    const what = actionNoun(click.action);
     if (!click.allowed) {
       return {
         status: "denied",
@@ -125,7 +132,15 @@ export class ClickService {
     const gen = click.gen ?? run.finishedAt ?? run.updatedAt;
     const key = `${click.platform}:${click.action}:${click.alertId ?? ""}:${click.runId}:${gen}`;
     const by: Actor = { id: click.user.id, name: click.user.name, via: click.platform as Actor["via"] };
-    const a = await spec.call({ runId: run.id, alert, by, key, actions: deps.runActions, runs: deps.runs });
+    const a = await spec.call({
+      runId: run.id,
+      alert,
+      by,
+      key,
+      choice: click.choice,
+      actions: deps.runActions,
+      runs: deps.runs,
+    });
     if (a.replayed) {
       const now = (await deps.runs.getRun(run.id))?.status ?? run.status;
       return {
@@ -162,6 +177,7 @@ export class ClickService {
       runId: b.runId,
       alertId: b.alertId || undefined,
       gen: b.gen,
+      choice: b.choice,
       user,
       allowed: true,
       onEnd: b.alertId ? undefined : tellClicker,

@@ -27,7 +27,7 @@
 import { schemaNote } from "../handlers/log";
 import type { AlertPayload, RunStatus } from "../engine/ports";
 import type { AlertRecord, AlertState, ChatAction, ChatUser, RunFacts } from "../store/alerts";
-import { CHAT_ACTIONS, chatAction, type ButtonView } from "./actions";
+import { CHAT_ACTIONS, chatAction, type ButtonView, type ChatChoice } from "./actions";
 import { alertContext, type AlertContext } from "./context";
 
 export interface AlertButton {
@@ -36,6 +36,8 @@ export interface AlertButton {
   style?: "primary" | "danger";
   /** Ask before acting (Slack `confirm`; Discord has none: the label says what it does). */
   confirm?: { title: string; text: string; ok: string };
+  /** A select of these options (its placeholder is `label`); the picked value comes back with the click. */
+  choices?: readonly ChatChoice[];
   /** Opaque click id: `mend:<action>:<alertId>:<runId>:<gen>` (see decodeButton). */
   id: string;
 }
@@ -75,7 +77,7 @@ export interface AlertModel extends AlertContext {
     note?: string;
   };
   muted?: { by: string; until: number | null };
-  acked?: { by: string };
+  acked?: { by: string; at: number };
   resolved?: { by: string; note: string | null };
   /** Closed outside mend's buttons (e.g. an external job reported success). */
   closedNote?: string;
@@ -127,12 +129,17 @@ export interface DecodedButton {
   alertId: string;
   runId: string;
   gen: number;
+  /** The option picked on a select. */
+  choice?: string;
 }
 
-export function decodeButton(id: string): DecodedButton | undefined {
+/** A click's id, and for a select the value picked: undefined unless both are mend's. */
+export function decodeButton(id: string, choice?: string): DecodedButton | undefined {
   const m = /^mend:([a-z_]+):([^:]*):([^:]+):(\d+)$/.exec(id);
-  if (!m || !chatAction(m[1]!)) return undefined;
-  return { action: m[1]!, alertId: m[2]!, runId: m[3]!, gen: Number(m[4]) };
+  const spec = m ? chatAction(m[1]!) : undefined;
+  if (!m || !spec) return undefined;
+  if (spec.choices ? !spec.choices.some((c) => c.value === choice) : choice !== undefined) return undefined;
+  return { action: m[1]!, alertId: m[2]!, runId: m[3]!, gen: Number(m[4]), ...(spec.choices ? { choice } : {}) };
 }
 
 /** The button for one action of the table on a run (alert messages and the /mend status lists). */
@@ -142,13 +149,20 @@ export function actionButton(
 ): AlertButton {
   const spec = chatAction(b.action)!;
   const label = spec.label(view ?? { facts: { status: "failed" }, count: 1, busy: false, closed: false });
-  return { action: b.action, label, style: spec.style, confirm: spec.confirm, id: encodeButton(b) };
+  return {
+    action: b.action,
+    label,
+    style: spec.style,
+    confirm: spec.confirm,
+    choices: spec.choices,
+    id: encodeButton(b),
+  };
 }
 
 /** The buttons of one run on a /mend status list (no message: what its status allows). */
 export function runButtons(run: { id: string; status: RunStatus }, alertId: string, gen: number): AlertButton[] {
   const view: ButtonView = { facts: { status: run.status }, count: 1, busy: false, closed: false };
-  return CHAT_ACTIONS.filter((a) => a.shown(view)).map((a) =>
+  return CHAT_ACTIONS.filter((a) => !a.messageOnly && a.shown(view)).map((a) =>
     actionButton({ action: a.id, alertId, runId: run.id, gen }, view),
   );
 }
@@ -220,7 +234,7 @@ export function buildAlert(payload: AlertPayload, opts: BuildOptions): AlertMode
     count,
     activity,
     muted: facts.muted,
-    acked: facts.acked ? { by: facts.acked.by } : undefined,
+    acked: facts.acked ? { by: facts.acked.by, at: facts.acked.at } : undefined,
     resolved: facts.resolved ? { by: facts.resolved.by, note: facts.resolved.note } : undefined,
     closedNote: state?.resolved?.note,
     fixedBy: state?.fixed?.run_id,
@@ -256,6 +270,8 @@ export function verb(action: ChatAction): string {
   );
 }
 
+const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+
 /** "Retry by @ann — running…" / "Retry by @ann — succeeded" / "Acknowledged by ann" / "Muted by ann until 14:05 UTC". */
 export function statusLine(m: AlertModel, mention: (u: ChatUser) => string): string | undefined {
   const parts: string[] = [];
@@ -273,12 +289,10 @@ export function statusLine(m: AlertModel, mention: (u: ChatUser) => string): str
   if (m.closedNote) parts.push(`Resolved: ${m.closedNote} (run ${m.runStatus})`);
   if (m.fixedBy) parts.push(`Fixed by run ${m.fixedBy}`);
   if (m.resolved) parts.push(`Resolved by ${m.resolved.by}${m.resolved.note ? `: ${m.resolved.note}` : ""}`);
-  else if (m.acked) parts.push(`Acknowledged by ${m.acked.by}`);
-  else if (m.escalatedAt)
-    parts.push(`Escalated at ${new Date(m.escalatedAt).toISOString().slice(11, 16)} UTC: nobody had acknowledged it`);
+  else if (m.acked) parts.push(`Acknowledged by ${m.acked.by} at ${hhmm(m.acked.at)} UTC`);
+  else if (m.escalatedAt) parts.push(`Escalated at ${hhmm(m.escalatedAt)} UTC: nobody had acknowledged it`);
   if (m.muted) {
-    const until =
-      m.muted.until === null ? "until resolved" : `until ${new Date(m.muted.until).toISOString().slice(11, 16)} UTC`;
+    const until = m.muted.until === null ? "until resolved" : `until ${hhmm(m.muted.until)} UTC`;
     parts.push(`Muted by ${m.muted.by} ${until}: no alerts for ${m.flow} / ${m.step} / ${m.errorType}`);
   }
   return parts.length ? parts.join("\n") : undefined;

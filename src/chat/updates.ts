@@ -119,6 +119,8 @@ export class MessageUpdates {
       const r = apply(a.state, change, runs, this.deps.clock.now(), callbackNote);
       lines = r.lines;
       const next = { ...r.state, facts: facts.get(r.state.target_run) ?? r.state.facts };
+      // Muted or not: Mute… and Unmute swap, so the old controls go stale (and Slack forgets a picked option).
+      if (Boolean(next.facts?.muted) !== Boolean(a.state.facts?.muted)) next.gen = Math.max(next.gen, a.state.gen + 1);
       return JSON.stringify(next) === JSON.stringify(a.state) ? undefined : { state: next };
     });
     if (changed && alert && lines.length) await chat.reply(alert, lines.join("\n"));

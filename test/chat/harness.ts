@@ -22,8 +22,8 @@ export interface Msg {
   id: string;
   /** Everything it shows, as text. */
   text: string;
-  /** Its interactive buttons: label, the action in their id, and the id (custom_id / value). */
-  buttons: { label: string; action: string; id: string }[];
+  /** Its interactive controls: label (a select's placeholder), the action in their id, the id, a select's choices. */
+  buttons: { label: string; action: string; id: string; choices?: string[] }[];
   /** Its link buttons (they open a URL). */
   links: { label: string; url: string }[];
 }
@@ -41,8 +41,8 @@ export interface Driver {
   rateLimitEverySecondPost(times: number, retryAfterS: number): void;
   /** Posts to `channel` fail for good (the channel is gone / the bot is not in it). */
   killChannel(channel: string): void;
-  /** The signed request the platform sends when ALICE clicks the button `action` on `message`. */
-  click(h: Harness, message: Msg, action: string): Promise<Response>;
+  /** The signed request the platform sends when ALICE clicks the button `action` on `message` (or picks `choice`). */
+  click(h: Harness, message: Msg, action: string, choice?: string): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -194,13 +194,26 @@ export function current(h: Harness, id: string): Msg {
 const slackElements = (blocks: Json[]) =>
   blocks.filter((b) => b.type === "actions").flatMap((b) => b.elements as Json[]);
 const slackButtons = (blocks: Json[]) =>
-  slackElements(blocks)
-    .filter((e) => e.url === undefined)
-    .map((e) => ({
-      label: String(e.text?.text ?? ""),
-      action: String(e.action_id).replace(/^mend_/, ""),
-      id: String(e.value ?? ""),
-    }));
+  blocks
+    .filter((b) => b.type === "actions")
+    .flatMap((b) =>
+      (b.elements as Json[])
+        .filter((e) => e.url === undefined)
+        .map((e) =>
+          e.type === "static_select"
+            ? {
+                label: String(e.placeholder?.text ?? ""),
+                action: String(e.action_id).replace(/^mend_/, ""),
+                id: String(b.block_id),
+                choices: (e.options as Json[]).map((o) => String(o.value)),
+              }
+            : {
+                label: String(e.text?.text ?? ""),
+                action: String(e.action_id).replace(/^mend_/, ""),
+                id: String(e.value ?? ""),
+              },
+        ),
+    );
 const slackLinks = (blocks: Json[]) =>
   slackElements(blocks)
     .filter((e) => typeof e.url === "string")
@@ -232,11 +245,29 @@ export function slackDriver(): SlackDriver {
     replies: (id) => fake.replies.filter((r) => r.thread_ts === id).map((r) => r.text),
     rateLimitEverySecondPost: (times, s) => fake.rateLimitEvery("chat.postMessage", 2, times, s),
     killChannel: (channel) => fake.deadChannels.add(channel),
-    async click(h, message, action) {
+    async click(h, message, action, choice) {
       // The buttons as they were drawn on `message` (perhaps an older version of it).
       const m = fake.messages.find((x) => x.ts === message.id)!;
       const b = message.buttons.find((x) => x.action === action);
       if (!b) throw new Error(`no ${action} button on ${message.id}: ${message.text}`);
+      // A select sends its block_id and the picked option (StaticSelectAction in @slack/bolt).
+      const element = b.choices
+        ? {
+            type: "static_select",
+            block_id: b.id,
+            action_id: `mend_${action}`,
+            selected_option: { text: { type: "plain_text", text: String(choice) }, value: String(choice) },
+            placeholder: { type: "plain_text", text: b.label },
+            action_ts: "1",
+          }
+        : {
+            type: "button",
+            block_id: "b",
+            action_id: `mend_${action}`,
+            value: b.id,
+            text: { type: "plain_text", text: b.label },
+            action_ts: "1",
+          };
       const payload = {
         type: "block_actions",
         api_app_id: "A0MEND",
@@ -248,16 +279,7 @@ export function slackDriver(): SlackDriver {
         container: { type: "message", message_ts: m.ts, channel_id: m.channel, is_ephemeral: false },
         message: { type: "message", ts: m.ts, text: m.text, blocks: m.blocks },
         response_url: `${fake.url}/response/${m.ts}`,
-        actions: [
-          {
-            type: "button",
-            block_id: "b",
-            action_id: `mend_${action}`,
-            value: b.id,
-            text: { type: "plain_text", text: b.label },
-            action_ts: "1",
-          },
-        ],
+        actions: [element],
       };
       return signedSlack(h, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), secret);
     },
@@ -285,7 +307,12 @@ export function discordDriver(): DiscordDriver {
     components
       .flatMap((r) => (r.components as Json[]) ?? [])
       .filter((b) => typeof b.custom_id === "string")
-      .map((b) => ({ label: String(b.label), action: String(b.custom_id).split(":")[1]!, id: String(b.custom_id) }));
+      .map((b) => ({
+        label: String(b.type === 3 ? b.placeholder : b.label),
+        action: String(b.custom_id).split(":")[1]!,
+        id: String(b.custom_id),
+        ...(b.type === 3 ? { choices: (b.options as Json[]).map((o) => String(o.value)) } : {}),
+      }));
   return {
     kind: "discord",
     fake: () => fake,
@@ -315,15 +342,25 @@ export function discordDriver(): DiscordDriver {
     replies: (id) => fake.replies.filter((r) => r.reference === id).map((r) => r.content),
     rateLimitEverySecondPost: (times, s) => fake.rateLimitEvery("POST", /^\/channels\/\d+\/messages$/, 2, times, s),
     killChannel: (channel) => fake.deadChannels.add(channel),
-    async click(h, message, action) {
-      // The buttons as they were drawn on `message` (perhaps an older version of it).
+    async click(h, message, action, choice) {
+      // The controls as they were drawn on `message` (perhaps an older version of it).
       const m = fake.messages.find((x) => x.id === message.id)!;
-      const drawn = [
-        { type: 1, components: message.buttons.map((b) => ({ type: 2, style: 2, label: b.label, custom_id: b.id })) },
-      ];
+      const drawn = message.buttons.map((b) => ({
+        type: 1,
+        components: [
+          b.choices
+            ? {
+                type: 3,
+                custom_id: b.id,
+                placeholder: b.label,
+                options: b.choices.map((value) => ({ label: value, value })),
+              }
+            : { type: 2, style: 2, label: b.label, custom_id: b.id },
+        ],
+      }));
       const user = { id: ALICE.discordId, username: ALICE.username };
       const body = JSON.stringify(
-        clickInteraction({ discord: fake }, { ...m, components: drawn }, action as "retry", user),
+        clickInteraction({ discord: fake }, { ...m, components: drawn }, action, user, choice),
       );
       return h.app.request("/discord/interactions", {
         method: "POST",

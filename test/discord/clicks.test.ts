@@ -1,5 +1,5 @@
 // POST /discord/interactions on a real server: Ed25519 checks, PING, the allow-lists (users and
-// roles), exactly-once clicks, Replay and Mute 1h.
+// roles), exactly-once clicks, Replay and Mute… (a string select).
 import { afterEach, describe, expect, it } from "vitest";
 import {
   ALICE,
@@ -115,7 +115,7 @@ describe("discord interactions", () => {
     const env = e;
     const { runId, message } = await failedWithAlert(env);
     for (const action of ["retry", "replay", "mute"] as const) {
-      const res = await click(env, message, action, { ...MALLORY, roles: [OTHER_ROLE] });
+      const res = await click(env, message, action, { ...MALLORY, roles: [OTHER_ROLE] }, "1h");
       expect(res.status).toBe(200);
       const answer = (await res.json()) as { type: number; data: { content: string; flags: number } };
       expect(answer.type).toBe(4);
@@ -233,11 +233,11 @@ describe("discord interactions", () => {
     expect(env.discord.messages).toHaveLength(1);
   });
 
-  it("Mute 1h creates a silence, says so in the message, and the next failure is not sent", async () => {
+  it("Mute… 1 hour creates a silence, says so in the message, and the next failure is not sent", async () => {
     e = await startDiscordEnv();
     const env = e;
     const { message } = await failedWithAlert(env);
-    const res = await click(env, message, "mute");
+    const res = await click(env, message, "mute", ALICE, "1h");
     expect(await res.json()).toEqual({ type: 6 });
     const muted = await env.discord.waitFor(
       () => (/Muted by alice/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined),
@@ -272,8 +272,11 @@ describe("discord interactions", () => {
     };
     expect(view.alerts.map((a) => a.status)).toEqual(["silenced"]);
     expect(env.discord.calls.slice(callsBefore).filter((c) => c.path.startsWith("/channels/"))).toHaveLength(0);
-    // A second Mute click (double click) creates no second silence.
-    const second = (await (await click(env, message, "mute")).json()) as { type: number; data: { flags: number } };
+    // A second pick on the same select (double click) creates no second silence.
+    const second = (await (await click(env, message, "mute", ALICE, "1h")).json()) as {
+      type: number;
+      data: { flags: number };
+    };
     expect(second).toMatchObject({ type: 4, data: { flags: 64 } });
     expect(await env.server.deps.silences.active(Date.now())).toHaveLength(1);
   });

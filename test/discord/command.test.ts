@@ -58,7 +58,7 @@ describe("/mend", () => {
     expect(answer.data.content).toContain("orders");
     const rows = answer.data.components!;
     expect(rows).toHaveLength(1);
-    expect(rows[0]!.components.map((b) => b.custom_id!.split(":")[1])).toEqual(["retry", "replay", "mute"]);
+    expect(rows[0]!.components.map((b) => b.custom_id!.split(":")[1])).toEqual(["retry", "replay"]);
     expect(rows[0]!.components[0]!.custom_id).toContain(runId);
 
     // Clicking Retry in the list retries the run and edits the run's alert message.

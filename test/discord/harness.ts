@@ -123,7 +123,8 @@ export async function postInteraction(
   });
 }
 
-export function findButton(message: { components: Json[] }, action: "retry" | "replay" | "mute"): Json | undefined {
+/** The button (or select) of `action` on a message. */
+export function findButton(message: { components: Json[] }, action: string): Json | undefined {
   for (const row of message.components)
     for (const b of (row.components ?? []) as Json[])
       if (typeof b.custom_id === "string" && b.custom_id.startsWith(`mend:${action}:`)) return b;
@@ -139,12 +140,16 @@ export interface Clicker {
   roles?: string[];
 }
 
-/** The MESSAGE_COMPONENT interaction Discord sends when `user` clicks `action` on `message` in a guild. */
+/**
+ * The MESSAGE_COMPONENT interaction Discord sends when `user` clicks `action` on `message` in a guild;
+ * on a string select (type 3), when `user` picks `choice` (data.component_type 3, data.values).
+ */
 export function clickInteraction(
   e: { discord: FakeDiscord },
   message: { id: string; channel_id: string; components: Json[] },
-  action: "retry" | "replay" | "mute",
+  action: string,
   user: Clicker = ALICE,
+  choice?: string,
 ): Json {
   const b = findButton(message, action);
   if (!b) throw new Error(`no ${action} button on message ${message.id}: ${JSON.stringify(message.components)}`);
@@ -199,7 +204,10 @@ export function clickInteraction(
       edited_timestamp: null,
       flags: 0,
     },
-    data: { custom_id: b.custom_id as string, component_type: 2 },
+    data:
+      b.type === 3
+        ? { custom_id: b.custom_id as string, component_type: 3, values: [choice ?? ""] }
+        : { custom_id: b.custom_id as string, component_type: 2 },
   };
 }
 
@@ -247,10 +255,11 @@ export function commandInteraction(
 export async function click(
   e: DiscordEnv,
   message: { id: string; channel_id: string; components: Json[] },
-  action: "retry" | "replay" | "mute",
+  action: string,
   user: Clicker = ALICE,
+  choice?: string,
 ): Promise<Response> {
-  return postInteraction(e, JSON.stringify(clickInteraction(e, message, action, user)));
+  return postInteraction(e, JSON.stringify(clickInteraction(e, message, action, user, choice)));
 }
 
 export async function command(

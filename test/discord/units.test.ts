@@ -2,6 +2,7 @@
 // the allow-list rule, nonces, and how REST failures map to outbox decisions.
 import { DiscordAPIError, HTTPError, RateLimitError } from "@discordjs/rest";
 import { describe, expect, it } from "vitest";
+import { ComponentType, type APIStringSelectComponent } from "discord-api-types/v10";
 import { buildAlert } from "../../src/chat/model";
 import { alertMessage, escapeMarkdown, LIMITS, MEND_COMMAND, statusMessage } from "../../src/chat/discord/components";
 import { isAllowed } from "../../src/chat/discord/interactions";
@@ -124,7 +125,7 @@ const payload = (over: Partial<AlertPayload["error"]> = {}): AlertPayload => ({
 });
 
 describe("discord components", () => {
-  it("draws the embed and one row: Retry, Replay, Mute 1h and the run link, within every limit", () => {
+  it("draws the embed, rows of buttons with the run link and Mute… as a select, within every limit", () => {
     const model = buildAlert(payload({ message: "z".repeat(20_000) }), {
       messageLimit: 3000,
       alertId: "01J00000000000000000ALERT1",
@@ -152,15 +153,27 @@ describe("discord components", () => {
     };
     expect(row.type).toBe(1);
     // A group of 7 adds Retry all (7).
-    expect(row.components.map((b) => [b.label, b.style])).toEqual([
-      ["Retry", 1],
-      ["Replay", 2],
-      ["Retry all (7)", 2],
-      ["Mute 1h", 4],
-      ["Open run", 5],
+    const drawn = (m.components as { components: { type: number; style?: number; label?: string }[] }[]).map((r) =>
+      r.components.map((b) => (b.type === 3 ? ["select"] : [b.label, b.style])),
+    );
+    expect(drawn).toEqual([
+      [
+        ["Retry", 1],
+        ["Replay", 2],
+        ["Retry all (7)", 2],
+        ["Ack", 2],
+        ["Resolve", 2],
+      ],
+      [["Open run", 5]],
+      [["select"]],
     ]);
-    for (const b of row.components.slice(0, 4)) expect(b.custom_id!.length).toBeLessThanOrEqual(LIMITS.customId);
-    expect(row.components[4]!.url).toBe("https://mend.example/runs/01J0000000000000000000RUNA");
+    const selectRow = m.components[2] as { components: APIStringSelectComponent[] };
+    expect(selectRow.components[0]).toMatchObject({ type: ComponentType.StringSelect, placeholder: "Mute…" });
+    expect(selectRow.components[0]!.options.map((o) => o.value)).toEqual(["1h", "4h", "24h", "resolved"]);
+    expect(selectRow.components[0]!.custom_id.length).toBeLessThanOrEqual(LIMITS.customId);
+    for (const b of row.components) expect(b.custom_id!.length).toBeLessThanOrEqual(LIMITS.customId);
+    const linkRow = m.components[1] as typeof row;
+    expect(linkRow.components[0]!.url).toBe("https://mend.example/runs/01J0000000000000000000RUNA");
   });
 
   it("a webhook alert has no interactive buttons and says how to act", () => {

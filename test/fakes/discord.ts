@@ -80,6 +80,27 @@ export interface FakeDiscord {
 
 const BOT_ID = "900000000000000001";
 
+/**
+ * A row with a string select (ComponentType.StringSelect, 3): that one select and nothing else,
+ * custom_id 1-100, 1-25 options with label and value of at most 100, placeholder at most 150
+ * (discord.com/developers/docs/components/reference#string-select).
+ */
+function selectRowErrors(row: Json[], i: number): string[] {
+  const errs: string[] = [];
+  const at = `components.${i}.components`;
+  if (row.length !== 1) errs.push(`${at}: a row with a select holds that select only`);
+  const s = row[0]!;
+  if (s.type !== 3) return [...errs, `${at}.0.type: expected a string select`];
+  if (!s.custom_id || String(s.custom_id).length > 100) errs.push(`${at}.0.custom_id: 1 to 100 characters`);
+  if (s.placeholder !== undefined && String(s.placeholder).length > 150) errs.push(`${at}.0.placeholder: too long`);
+  const options = (s.options ?? []) as Json[];
+  if (options.length < 1 || options.length > 25) errs.push(`${at}.0.options: 1 to 25 options`);
+  for (const [k, o] of options.entries())
+    if (!o.label || String(o.label).length > 100 || !o.value || String(o.value).length > 100)
+      errs.push(`${at}.0.options.${k}: label and value of 1 to 100 characters`);
+  return errs;
+}
+
 function limitErrors(body: Json): string[] {
   const errs: string[] = [];
   if (typeof body.content === "string" && body.content.length > 2000)
@@ -110,6 +131,10 @@ function limitErrors(body: Json): string[] {
   for (const [i, r] of rows.entries()) {
     if (r.type !== 1) errs.push(`components.${i}.type: expected an action row`);
     const buttons = (r.components ?? []) as Json[];
+    if (buttons.some((b) => b.type === 3)) {
+      errs.push(...selectRowErrors(buttons, i));
+      continue;
+    }
     if (buttons.length < 1 || buttons.length > 5) errs.push(`components.${i}.components: 1 to 5 buttons`);
     for (const [j, b] of buttons.entries()) {
       if (b.type !== 2) errs.push(`components.${i}.components.${j}.type: expected a button`);

@@ -72,6 +72,39 @@ function parseBody(raw: string, type: string): Record<string, unknown> {
   return out;
 }
 
+/**
+ * What real Slack refuses with `invalid_blocks` in the blocks mend sends: block_ids longer than 255 or
+ * repeated; actions blocks of 1-25 elements; static_select / overflow options (1-100 / 1-5) whose text
+ * is at most 75 characters and value at most 75, a placeholder of at most 150
+ * (docs.slack.dev/reference/block-kit/block-elements).
+ */
+export function blockErrors(blocks: Block[]): string[] {
+  const errs: string[] = [];
+  const ids = new Set<string>();
+  for (const [i, b] of blocks.entries()) {
+    if (b.block_id !== undefined) {
+      if (String(b.block_id).length > 255) errs.push(`blocks[${i}].block_id: must be at most 255 characters`);
+      if (ids.has(b.block_id)) errs.push(`blocks[${i}].block_id: must be unique`);
+      ids.add(b.block_id);
+    }
+    if (b.type !== "actions") continue;
+    const elements = (b.elements ?? []) as Block[];
+    if (elements.length < 1 || elements.length > 25) errs.push(`blocks[${i}].elements: 1 to 25 elements`);
+    for (const [j, e] of elements.entries()) {
+      if (e.type !== "static_select" && e.type !== "overflow") continue;
+      const at = `blocks[${i}].elements[${j}]`;
+      const options = (e.options ?? []) as Block[];
+      const max = e.type === "overflow" ? 5 : 100;
+      if (options.length < 1 || options.length > max) errs.push(`${at}.options: 1 to ${max} options`);
+      for (const o of options)
+        if (!o.text?.text || o.text.text.length > 75 || !o.value || String(o.value).length > 75)
+          errs.push(`${at}.options: text and value of 1 to 75 characters`);
+      if (e.placeholder && String(e.placeholder.text ?? "").length > 150) errs.push(`${at}.placeholder: too long`);
+    }
+  }
+  return errs;
+}
+
 export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSlack> {
   const calls: SlackCall[] = [];
   const messages: SlackMessage[] = [];
@@ -107,6 +140,9 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
     if (auth !== `Bearer ${token}`) return { status: 200, body: { ok: false, error: "invalid_auth" } };
     const blocks = (args.blocks as Block[] | undefined) ?? [];
     const text = typeof args.text === "string" ? args.text : "";
+    const invalid = blockErrors(blocks);
+    if (invalid.length && (method === "chat.postMessage" || method === "chat.update"))
+      return { status: 200, body: { ok: false, error: "invalid_blocks", errors: invalid } };
     switch (method) {
       case "auth.test":
         return {

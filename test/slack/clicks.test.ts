@@ -1,4 +1,4 @@
-// Button clicks on a real server: signature checks, the allow-list, exactly-once, Mute 1h.
+// Button clicks on a real server: signature checks, the allow-list, exactly-once, Mute… (a static_select).
 import { afterEach, describe, expect, it } from "vitest";
 import {
   ALICE,
@@ -79,7 +79,7 @@ describe("slack clicks", () => {
     const env = e;
     const { runId, message } = await failedWithAlert(env);
     for (const action of ["retry", "replay", "mute"] as const) {
-      const res = await click(env, message, action, MALLORY);
+      const res = await click(env, message, action, MALLORY, { choice: "1h" });
       expect(res.status).toBe(200);
     }
     const eph = await env.slack.waitFor(
@@ -161,11 +161,11 @@ describe("slack clicks", () => {
     expect(env.slack.messages).toHaveLength(1);
   });
 
-  it("Mute 1h creates a silence, says so in the message, and the next failure is not sent", async () => {
+  it("Mute… 1 hour creates a silence, says so in the message, and the next failure is not sent", async () => {
     e = await startSlackEnv();
     const env = e;
     const { message } = await failedWithAlert(env);
-    const res = await click(env, message, "mute");
+    const res = await click(env, message, "mute", ALICE, { choice: "1h" });
     expect(res.status).toBe(200);
     const muted = await env.slack.waitFor(
       () => (/Muted by alice/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined),
@@ -173,7 +173,7 @@ describe("slack clicks", () => {
       "muted message",
     );
     await env.slack.waitFor(
-      () => env.slack.replies.some((r) => r.thread_ts === muted.ts && r.text === "Muted by alice"),
+      () => env.slack.replies.some((r) => r.thread_ts === muted.ts && /^Muted by alice/.test(r.text)),
       5_000,
       "the thread reply",
     );
@@ -200,8 +200,8 @@ describe("slack clicks", () => {
     };
     expect(view.alerts.map((a) => a.status)).toEqual(["silenced"]);
     expect(env.slack.calls.slice(callsBefore).filter((c) => c.method.startsWith("chat."))).toHaveLength(0);
-    // A second Mute click (double click) creates no second silence.
-    await click(env, message, "mute");
+    // A second pick on the same select (double click) creates no second silence.
+    await click(env, message, "mute", ALICE, { choice: "1h" });
     await sleep(200);
     expect(await env.server.deps.silences.active(Date.now())).toHaveLength(1);
   });
@@ -214,7 +214,7 @@ describe("slack edits under rate limits", () => {
     const { message } = await failedWithAlert(env);
     env.slack.rateLimit("chat.update", 1, 1);
     const t0 = Date.now();
-    expect((await click(env, message, "mute")).status).toBe(200);
+    expect((await click(env, message, "mute", ALICE, { choice: "1h" })).status).toBe(200);
     await env.slack.waitFor(() => /Muted by alice/.test(env.slack.messages[0]!.text), 5_000, "muted after the wait");
     const updates = env.slack.callsOf("chat.update");
     expect(updates.map((u) => u.status)).toEqual([429, 200]);

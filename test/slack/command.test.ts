@@ -47,7 +47,7 @@ describe("/mend", () => {
     const actions = answer.blocks!.filter((b) => b.type === "actions");
     expect(actions).toHaveLength(1);
     const ids = actions[0]!.elements!.map((el) => el.action_id);
-    expect(ids).toEqual(["mend_retry", "mend_replay", "mend_mute"]);
+    expect(ids).toEqual(["mend_retry", "mend_replay"]);
     expect(actions[0]!.elements![0]!.value).toContain(runId);
 
     // Clicking Retry in the list retries the run and edits the run's alert message.

@@ -93,25 +93,32 @@ export async function postSigned(
   });
 }
 
+/** The button (or select) of `action` on a message: its block, action_id, and a button's value. */
 export function findButton(
   message: { blocks: Block[] },
-  action: "retry" | "replay" | "mute",
-): { block_id: string; action_id: string; value: string } | undefined {
+  action: string,
+): { block_id: string; action_id: string; value: string; type: string } | undefined {
   for (const b of message.blocks) {
     if (b.type !== "actions") continue;
     for (const el of b.elements as Block[])
       if (el.action_id === `mend_${action}`)
-        return { block_id: b.block_id as string, action_id: el.action_id as string, value: el.value as string };
+        return {
+          block_id: b.block_id as string,
+          action_id: el.action_id as string,
+          value: el.value as string,
+          type: el.type as string,
+        };
   }
   return undefined;
 }
 
-/** The block_actions payload Slack sends when `user` clicks `action` on `message`. */
+/** The block_actions payload Slack sends when `user` clicks `action` on `message` (or picks `choice` on a select). */
 export function clickPayload(
   e: SlackEnv,
   message: SlackMessage,
-  action: "retry" | "replay" | "mute",
+  action: string,
   user: { id: string; username: string },
+  choice?: string,
 ): Record<string, unknown> {
   const b = findButton(message, action);
   if (!b) throw new Error(`no ${action} button on message ${message.ts}: ${JSON.stringify(message.blocks)}`);
@@ -127,14 +134,22 @@ export function clickPayload(
     message: { type: "message", ts: message.ts, text: message.text, blocks: message.blocks },
     response_url: `${e.slack.url}/response/${message.ts}`,
     actions: [
-      {
-        type: "button",
-        block_id: b.block_id,
-        action_id: b.action_id,
-        value: b.value,
-        text: { type: "plain_text", text: action },
-        action_ts: String(Date.now() / 1000),
-      },
+      b.type === "static_select"
+        ? {
+            type: "static_select",
+            block_id: b.block_id,
+            action_id: b.action_id,
+            selected_option: { text: { type: "plain_text", text: String(choice) }, value: String(choice) },
+            action_ts: String(Date.now() / 1000),
+          }
+        : {
+            type: "button",
+            block_id: b.block_id,
+            action_id: b.action_id,
+            value: b.value,
+            text: { type: "plain_text", text: action },
+            action_ts: String(Date.now() / 1000),
+          },
     ],
     state: { values: {} },
   };
@@ -143,11 +158,12 @@ export function clickPayload(
 export async function click(
   e: SlackEnv,
   message: SlackMessage,
-  action: "retry" | "replay" | "mute",
+  action: string,
   user = ALICE,
-  opts: { secret?: string; timestampS?: number } = {},
+  opts: { secret?: string; timestampS?: number; choice?: string } = {},
 ): Promise<Response> {
-  const body = new URLSearchParams({ payload: JSON.stringify(clickPayload(e, message, action, user)) }).toString();
+  const payload = clickPayload(e, message, action, user, opts.choice);
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   return postSigned(e, body, "application/x-www-form-urlencoded", opts);
 }
 

@@ -112,16 +112,16 @@ describe("alert model", () => {
       count: 1,
       tone: "failed",
     });
-    expect(m.buttons.map((b) => b.action)).toEqual(["retry", "replay", "mute"]);
+    expect(m.buttons.map((b) => b.action)).toEqual(["retry", "replay", "ack", "resolve", "mute"]);
     expect(decodeButton(m.buttons[0]!.id)).toEqual({ action: "retry", alertId: "01ALERT", runId: "01RUNA", gen: 0 });
     expect(m.buttons.every((b) => b.id.length <= 100)).toBe(true);
     expect(decodeButton("mend:explode:a:b:1")).toBeUndefined();
-    expect(decodeButton(encodeButton({ action: "mute", alertId: "", runId: "R", gen: 7 }))).toEqual({
-      action: "mute",
-      alertId: "",
-      runId: "R",
-      gen: 7,
-    });
+    const mute = encodeButton({ action: "mute", alertId: "", runId: "R", gen: 7 });
+    expect(decodeButton(mute, "4h")).toEqual({ action: "mute", alertId: "", runId: "R", gen: 7, choice: "4h" });
+    // A select needs one of its choices; a button takes none.
+    expect(decodeButton(mute)).toBeUndefined();
+    expect(decodeButton(mute, "2h")).toBeUndefined();
+    expect(decodeButton(m.buttons[0]!.id, "1h")).toBeUndefined();
   });
 
   it("truncates with an ellipsis inside the limit", () => {
@@ -165,7 +165,7 @@ describe("alert model", () => {
         },
       },
     });
-    expect(again.buttons.map((b) => b.action)).toEqual(["retry", "replay", "mute"]);
+    expect(again.buttons.map((b) => b.action)).toEqual(["retry", "replay", "ack", "resolve", "mute"]);
     expect(decodeButton(again.buttons[0]!.id)!.gen).toBe(2);
     expect(statusLine(again, (u) => `@${u.name}`)).toBe("Replay by @ann — failed again (run 01RUNB): still down");
   });

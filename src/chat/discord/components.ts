@@ -19,6 +19,7 @@
 import type {
   APIActionRowComponent,
   APIButtonComponent,
+  APIStringSelectComponent,
   APIEmbed,
   APIEmbedField,
   APIMessageTopLevelComponent,
@@ -58,6 +59,8 @@ export const EPHEMERAL = 64;
 
 const BUTTON = 2;
 const ACTION_ROW = 1;
+/** ComponentType.StringSelect: a row holds one select and nothing else. */
+const STRING_SELECT = 3;
 const STYLE = { primary: 1, secondary: 2, danger: 4, link: 5 } as const;
 
 export const NO_MENTIONS = { parse: [] as never[] };
@@ -105,6 +108,18 @@ export function button(b: AlertButton): APIButtonComponent {
     label: truncate(b.label, LIMITS.label),
     custom_id: b.id,
   } as APIButtonComponent;
+}
+
+/** A table entry with `choices` (Mute…): a string select; the click's `data.values[0]` is the choice. */
+export function select(b: AlertButton): APIStringSelectComponent {
+  return {
+    type: STRING_SELECT,
+    custom_id: b.id,
+    placeholder: truncate(b.label, 150),
+    min_values: 1,
+    max_values: 1,
+    options: (b.choices ?? []).map((c) => ({ label: truncate(c.label, 100), value: c.value })),
+  } as APIStringSelectComponent;
 }
 
 function linkButton(label: string, url: string): APIButtonComponent | undefined {
@@ -208,15 +223,18 @@ export function alertEmbed(m: AlertModel, opts: RenderOptions = {}): APIEmbed {
 }
 
 export function alertComponents(m: AlertModel, opts: RenderOptions = {}): APIMessageTopLevelComponent[] {
-  const interactive = opts.webhook ? [] : m.buttons.map(button);
+  const controls = opts.webhook ? [] : m.buttons;
   const links = (m.links ?? []).map((l) => linkButton(truncate(l.text, LIMITS.label), l.url));
-  const all = [...interactive, m.runUrl ? linkButton("Open run", m.runUrl) : undefined, ...links].filter(
-    (b): b is APIButtonComponent => Boolean(b),
-  );
-  // Five buttons to a row, at most five rows.
+  const all = [
+    ...controls.filter((b) => !b.choices).map(button),
+    m.runUrl ? linkButton("Open run", m.runUrl) : undefined,
+    ...links,
+  ].filter((b): b is APIButtonComponent => Boolean(b));
+  // Five buttons to a row, then each select in a row of its own; at most five rows.
   const rows: APIMessageTopLevelComponent[] = [];
-  for (let i = 0; i < all.length && rows.length < LIMITS.rows; i += 5) rows.push(row(all.slice(i, i + 5))!);
-  return rows;
+  for (let i = 0; i < all.length; i += 5) rows.push(row(all.slice(i, i + 5))!);
+  for (const b of controls) if (b.choices) rows.push({ type: ACTION_ROW, components: [select(b)] });
+  return rows.slice(0, LIMITS.rows);
 }
 
 /** The message content (notifications, screen readers): the title and, after a click, the status. */

@@ -10,7 +10,8 @@
 // come later, a command's outcome) go through the REST client to /webhooks/{application}/{token}.
 //
 //   PING (1)                 → PONG (1)
-//   button (3), custom_id from ../model.ts encodeButton:
+//   component (3): a button, or a string select (data.component_type 3, data.values), custom_id from
+//   ../model.ts encodeButton:
 //     not on DISCORD_ALLOWED_USERS and holding none of DISCORD_ALLOWED_ROLES
 //                            → an ephemeral (flags 64) "not allowed"; nothing runs
 //     otherwise              → deps.clicks.handle (exactly once; the alert is edited through the
@@ -25,7 +26,7 @@ import type { Deps, Log } from "../../deps";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatAction, ChatUser } from "../../store/alerts";
 import { decodeButton } from "../model";
-import { privateLine, runOutcome, startedNote, type ClickResult } from "../clicks";
+import { actionNoun, privateLine, runOutcome, startedNote, type ClickResult } from "../clicks";
 import { verb as actionVerb } from "../model";
 import type { DiscordApi } from "./api";
 import { CALLBACK, EPHEMERAL, mention, NO_MENTIONS, statusMessage } from "./components";
@@ -34,6 +35,8 @@ import { CALLBACK, EPHEMERAL, mention, NO_MENTIONS, statusMessage } from "./comp
 export const DEADLINE_MS = 2_000;
 
 export const INTERACTION = { PING: 1, APPLICATION_COMMAND: 2, MESSAGE_COMPONENT: 3 } as const;
+/** data.component_type of a string select click (ComponentType.StringSelect). */
+const STRING_SELECT = 3;
 
 export interface DiscordUser {
   id: string;
@@ -54,7 +57,15 @@ export interface DiscordInteraction {
   application_id: string;
   type: number;
   token: string;
-  data?: { custom_id?: string; component_type?: number; name?: string; type?: number; options?: CommandOption[] };
+  data?: {
+    custom_id?: string;
+    component_type?: number;
+    /** A string select (component_type 3): the options picked. */
+    values?: string[];
+    name?: string;
+    type?: number;
+    options?: CommandOption[];
+  };
   /** In a guild: the member, with role ids. */
   member?: { user?: DiscordUser; roles?: string[]; nick?: string | null };
   /** In a DM. */
@@ -170,10 +181,10 @@ export function createDiscordInteractions(
 
   async function component(i: DiscordInteraction, respond: Respond, later: Later): Promise<void> {
     const user = clicker(i);
-    const decoded = decodeButton(i.data?.custom_id ?? "");
+    const choice = i.data?.component_type === STRING_SELECT ? (i.data.values?.[0] ?? "") : undefined;
+    const decoded = decodeButton(i.data?.custom_id ?? "", choice);
     if (!decoded) return respond(ephemeral("This button is not one of mend's (or is from an older version)."));
-    if (!allowed(i))
-      return respond(ephemeral(notAllowed(user, decoded.action === "mute" ? "mute alerts" : `${decoded.action} runs`)));
+    if (!allowed(i)) return respond(ephemeral(notAllowed(user, actionNoun(decoded.action))));
     const work = deps.clicks.button("discord", decoded, user, async (run) =>
       later.followUp({ content: outcomeText(run, decoded.action, user), flags: EPHEMERAL }),
     );

@@ -1,7 +1,7 @@
 // Block Kit for alerts and the /mend status list, drawn from the chat-neutral AlertModel.
 // Limits (docs.slack.dev/reference/block-kit): ≤ 50 blocks, section text ≤ 3000, field ≤ 2000,
 // header ≤ 150, button text ≤ 75, action_id ≤ 255, value ≤ 2000, context ≤ 10 elements.
-import type { KnownBlock, Button } from "@slack/web-api";
+import type { ActionsBlock, Button, KnownBlock, StaticSelect } from "@slack/types";
 import type { RunRecord } from "../../engine/ports";
 import { runButtons, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../model";
 import type { ChatUser } from "../../store/alerts";
@@ -65,6 +65,30 @@ export function button(b: AlertButton): Button {
   };
 }
 
+/**
+ * A table entry with `choices` (Mute…): a static_select whose placeholder is the label and whose option
+ * values are the choices. Its block's block_id carries the click id (an option value holds at most 75
+ * characters; a block_id 255), so a click reads `block_id` and `selected_option.value`.
+ */
+export function select(b: AlertButton): StaticSelect {
+  return {
+    type: "static_select",
+    action_id: ACTION_PREFIX + b.action,
+    placeholder: { type: "plain_text", text: b.label, emoji: true },
+    options: (b.choices ?? []).map((c) => ({ text: { type: "plain_text", text: c.label }, value: c.value })),
+  };
+}
+
+/** The actions blocks of a row of mend's controls: the buttons in `blockId`, each select in its own block. */
+export function actionBlocks(buttons: AlertButton[], blockId: string): ActionsBlock[] {
+  const plain = buttons.filter((b) => !b.choices);
+  const blocks: ActionsBlock[] = plain.length
+    ? [{ type: "actions", block_id: blockId, elements: plain.map(button) }]
+    : [];
+  for (const b of buttons) if (b.choices) blocks.push({ type: "actions", block_id: b.id, elements: [select(b)] });
+  return blocks;
+}
+
 /** The fallback `text` (notifications, screen readers): plain, with the status line. */
 export function alertText(m: AlertModel): string {
   const status = statusLine(m, mention);
@@ -111,8 +135,7 @@ export function alertBlocks(m: AlertModel): KnownBlock[] {
       block_id: `mend_status_${m.gen}`,
       text: { type: "mrkdwn", text: cutEscaped(status, SECTION_MAX) },
     });
-  if (m.buttons.length)
-    blocks.push({ type: "actions", block_id: `mend_actions_${m.gen}`, elements: m.buttons.map(button) });
+  blocks.push(...actionBlocks(m.buttons, `mend_actions_${m.gen}`));
   if (m.links?.length)
     blocks.push({
       type: "actions",
@@ -162,11 +185,7 @@ export function statusBlocks(
     const when = run.finishedAt ? new Date(run.finishedAt).toISOString().replace("T", " ").slice(0, 19) + " UTC" : "";
     const text = `*${esc(run.flow)}* — run ${id} — step \`${esc(err?.step ?? "?")}\` — \`${esc(err?.type ?? "?")}\` — ${when}\n${esc(truncate(err?.message ?? "", 300))}`;
     blocks.push({ type: "section", text: { type: "mrkdwn", text: cutEscaped(text, SECTION_MAX) } });
-    blocks.push({
-      type: "actions",
-      block_id: `mend_run_${run.id}`,
-      elements: runButtons(run, alertId, gen).map(button),
-    });
+    blocks.push(...actionBlocks(runButtons(run, alertId, gen), `mend_run_${run.id}`));
     blocks.push({ type: "divider" });
   }
   return blocks.slice(0, 50);

@@ -5,15 +5,15 @@
 //   const { status, body } = await bot.dispatch(parsedBody, { retryNum, retryReason });
 //
 // Listeners (their logic lives in ./interactions.ts, shared with the Workers bot ./fetch-bot.ts):
-//   - block_actions with action_id mend_retry | mend_replay | mend_mute (buttons drawn by blocks.ts):
+//   - block_actions with action_id mend_<table id> (buttons and selects drawn by blocks.ts):
 //     ack at once, check SLACK_ALLOWED_USERS (others get an ephemeral "not allowed" and nothing runs),
 //     then deps.clicks.handle(…) — which runs the action exactly once and edits the alert through the
 //     Slack editor (chat.update on the alert's channel + ts).
 //   - the /mend slash command: `status`, `retry <run>`, `replay <run>` (same allow-list).
-import { App, LogLevel, type BlockButtonAction, type Receiver, type ReceiverEvent } from "@slack/bolt";
+import { App, LogLevel, type BlockAction, type Receiver, type ReceiverEvent } from "@slack/bolt";
 import type { Deps, Log } from "../../deps";
 import { ACTION_ID_RE } from "./blocks";
-import { ACK_DEADLINE_MS, slackInteractions, type SlackAnswer } from "./interactions";
+import { ACK_DEADLINE_MS, slackInteractions, type SlackActionElement, type SlackAnswer } from "./interactions";
 import { webClientApi } from "./web-client";
 
 export { isAllowed, type SlackAnswer } from "./interactions";
@@ -114,9 +114,9 @@ export function createSlackBot(deps: Deps): SlackBot {
 
   const ix = slackInteractions(deps);
 
-  app.action<BlockButtonAction>({ action_id: ACTION_ID_RE }, async ({ ack, body, action, client, respond }) => {
+  app.action<BlockAction>({ action_id: ACTION_ID_RE }, async ({ ack, body, action, client, respond }) => {
     await ack();
-    await ix.blockAction(body, action.value ?? "", { api: webClientApi(client), respond });
+    await ix.blockAction(body, action as SlackActionElement, { api: webClientApi(client), respond });
   });
 
   app.command("/mend", async ({ command, ack, respond }) => {

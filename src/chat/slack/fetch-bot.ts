@@ -2,7 +2,7 @@
 // interactions as the Bolt bot (./interactions.ts) and answers with the same acks. Used on
 // Workers; the Web API goes through a fetch SlackApi and response_url through fetch.
 //
-//   block_actions on mend_retry | mend_replay | mend_mute  → 200 at once, the click runs in waitUntil
+//   block_actions on mend_<table id> (button or select)  → 200 at once, the click runs in waitUntil
 //   the /mend command                                     → its ack payload (or 200 after 2.5 s)
 //   anything else (events, other commands, shortcuts)     → 200
 import type { Deps } from "../../deps";
@@ -11,6 +11,7 @@ import { ACTION_ID_RE } from "./blocks";
 import {
   ACK_DEADLINE_MS,
   slackInteractions,
+  type SlackActionElement,
   type SlackAnswer,
   type SlackBlockActionBody,
   type SlackCommandBody,
@@ -38,12 +39,10 @@ export function createSlackFetchBot(deps: Deps, api: SlackApi): SlackDispatcher 
 
   async function dispatch(body: Record<string, unknown>): Promise<SlackAnswer> {
     if (body.type === "block_actions") {
-      const action = (Array.isArray(body.actions) ? body.actions[0] : undefined) as
-        | { action_id?: string; value?: string }
-        | undefined;
+      const action = (Array.isArray(body.actions) ? body.actions[0] : undefined) as SlackActionElement | undefined;
       if (!action?.action_id || !ACTION_ID_RE.test(action.action_id)) return { status: 200 };
       const task = ix
-        .blockAction(body as unknown as SlackBlockActionBody, action.value ?? "", {
+        .blockAction(body as unknown as SlackBlockActionBody, action, {
           api,
           respond: responder(body.response_url),
         })

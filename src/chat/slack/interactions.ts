@@ -9,7 +9,7 @@ import type { Deps } from "../../deps";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatAction, ChatUser } from "../../store/alerts";
 import { decodeButton } from "../model";
-import { privateLine, runOutcome, startedNote, type ClickResult } from "../clicks";
+import { actionNoun, privateLine, runOutcome, startedNote, type ClickResult } from "../clicks";
 import { verb } from "../model";
 import type { SlackApi } from "./api";
 import { esc, mention, statusBlocks } from "./blocks";
@@ -41,6 +41,19 @@ export interface SlackCommandBody {
   text: string;
   user_id: string;
   user_name: string;
+}
+
+/** The parts of a block_actions element used here: a button, or a select (Mute…). */
+export interface SlackActionElement {
+  action_id?: string;
+  block_id?: string;
+  value?: string;
+  selected_option?: { value?: string } | null;
+}
+
+/** A click's id and picked option: a button's value; a select's block_id (blocks.ts) and selected option. */
+export function clickedControl(a: SlackActionElement): { id: string; choice?: string } {
+  return a.selected_option ? { id: a.block_id ?? "", choice: a.selected_option.value ?? "" } : { id: a.value ?? "" };
 }
 
 export type SlackRespond = (message: Record<string, unknown>) => Promise<unknown>;
@@ -85,11 +98,16 @@ export function slackInteractions(deps: Deps) {
   const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) =>
     `${verb(action)} by ${mention(user)} — run ${run.id} ${esc(runOutcome(run))}`;
 
-  /** A click on one of mend's buttons (action_id mend_retry | mend_replay | mend_mute), already acked. */
-  async function blockAction(body: SlackBlockActionBody, value: string, tools: SlackReplyTools): Promise<void> {
+  /** A click on one of mend's controls (action_id mend_<table id>), already acked. */
+  async function blockAction(
+    body: SlackBlockActionBody,
+    action: SlackActionElement,
+    tools: SlackReplyTools,
+  ): Promise<void> {
     const user: ChatUser = { id: body.user.id, name: body.user.username ?? body.user.name };
     const channel = body.channel?.id ?? body.container?.channel_id;
-    const decoded = decodeButton(value);
+    const clicked = clickedControl(action);
+    const decoded = decodeButton(clicked.id, clicked.choice);
     if (!decoded) {
       await ephemeral(tools, {
         channel,
@@ -99,7 +117,7 @@ export function slackInteractions(deps: Deps) {
       return;
     }
     if (!allowed(user.id)) {
-      await ephemeral(tools, { channel, user: user.id, text: notAllowed(user, `${decoded.action} runs`) });
+      await ephemeral(tools, { channel, user: user.id, text: notAllowed(user, actionNoun(decoded.action)) });
       return;
     }
     // A message posted through an incoming webhook has no stored ts: adopt the clicked one so

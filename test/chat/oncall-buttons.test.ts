@@ -1,0 +1,184 @@
+// The on-call controls of an alert (SPEC §11), run once per platform in-process: Ack, Resolve,
+// Mute… (1 h, 4 h, 24 h, until resolved) and Unmute, clicked with each platform's wire format.
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  current,
+  DRIVERS,
+  failingFlow,
+  failOnce,
+  runStatus,
+  startHarness,
+  type Driver,
+  type Harness,
+  type Msg,
+} from "./harness";
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+const labels = (m: Msg) => m.buttons.map((b) => b.label.toLowerCase());
+const HOUR = 3_600_000;
+
+async function runView(h: Harness, id: string): Promise<Record<string, unknown>> {
+  return (await (await h.api(`/api/runs/${id}`)).json()) as Record<string, unknown>;
+}
+
+/** Another failure of the same flow, step and error type: was it alerted (a new message or a group count)? */
+async function alertedAgain(h: Harness): Promise<boolean> {
+  const before = JSON.stringify(h.driver.messages());
+  const res = await h.api("/hooks/orders", { json: { order: 2 } });
+  const { run_id } = (await res.json()) as { run_id: string };
+  await h.until(async () => (await runStatus(h, run_id)) === "failed", 10_000, "the next run to fail");
+  await h.clock.advance(3_000, 30);
+  return JSON.stringify(h.driver.messages()) !== before;
+}
+
+describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriver: () => Driver) => {
+  it("Ack records who and when, edits the message, tells the thread, drops Ack and stops the escalation", async () => {
+    h = await startHarness(makeDriver());
+    const harness = h;
+    const oncall = harness.driver.kind === "slack" ? "U0BOB" : "500000000000000002";
+    const escalate = { after_minutes: 2, mention: [oncall] };
+    await failingFlow(harness, {}, { config: { ...harness.driver.config(), escalate } });
+    const { runId, message } = await failOnce(harness);
+    expect(labels(message)).toEqual(expect.arrayContaining(["ack", "resolve", "mute…"]));
+    const at = harness.clock.now();
+    expect((await harness.driver.click(harness, message, "ack")).status).toBe(200);
+    const acked = await harness.until(
+      () =>
+        /Acknowledged by alice/.test(current(harness, message.id).text) ? current(harness, message.id) : undefined,
+      5_000,
+      "the acked message",
+    );
+    expect(acked.text).toContain(`at ${new Date(at).toISOString().slice(11, 16)} UTC`);
+    expect(labels(acked)).not.toContain("ack");
+    expect(labels(acked)).toEqual(expect.arrayContaining(["retry", "replay", "resolve", "mute…"]));
+    expect(harness.driver.replies(message.id).some((r) => /Acknowledged by alice/.test(r))).toBe(true);
+    const view = await runView(harness, runId);
+    expect(view.acked_by).toMatch(/alice/);
+    expect(Date.parse(String(view.acked_at))).toBeGreaterThanOrEqual(at);
+    // Nobody is paged later: the escalation stops.
+    await harness.clock.advance(5 * 60_000, 300);
+    expect(harness.driver.replies(message.id).filter((r) => /escalation/i.test(r))).toHaveLength(0);
+    // The same click again (the old message, a redelivery) does nothing new.
+    const replies = harness.driver.replies(message.id).length;
+    await harness.driver.click(harness, message, "ack");
+    await harness.clock.advance(2_000, 20);
+    expect(harness.driver.replies(message.id)).toHaveLength(replies);
+    expect((await runView(harness, runId)).acked_at).toBe(view.acked_at);
+  });
+
+  it("Resolve records who, keeps the run's status and removes every button", async () => {
+    h = await startHarness(makeDriver());
+    const harness = h;
+    await failingFlow(harness);
+    const { runId, message } = await failOnce(harness);
+    await harness.driver.click(harness, message, "resolve");
+    const done = await harness.until(
+      () => (/Resolved by alice/.test(current(harness, message.id).text) ? current(harness, message.id) : undefined),
+      5_000,
+      "the resolved message",
+    );
+    expect(done.buttons).toEqual([]);
+    expect(await runStatus(harness, runId)).toBe("failed");
+    expect((await runView(harness, runId)).resolved_by).toMatch(/alice/);
+    expect(harness.driver.replies(message.id).some((r) => /Resolved by alice/.test(r))).toBe(true);
+    const replies = harness.driver.replies(message.id).length;
+    await harness.driver.click(harness, message, "resolve");
+    await harness.clock.advance(2_000, 20);
+    expect(harness.driver.replies(message.id)).toHaveLength(replies);
+  });
+
+  it("Mute… offers 1 h, 4 h, 24 h and until resolved; 1 h quiets the next failure for one hour of fake time", async () => {
+    h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
+    const harness = h;
+    await failingFlow(harness);
+    const { message } = await failOnce(harness);
+    const mute = message.buttons.find((b) => b.action === "mute")!;
+    expect(mute.label).toBe("Mute…");
+    expect(mute.choices).toEqual(["1h", "4h", "24h", "resolved"]);
+    await harness.driver.click(harness, message, "mute", "1h");
+    const muted = await harness.until(
+      () => (/Muted by alice/.test(current(harness, message.id).text) ? current(harness, message.id) : undefined),
+      5_000,
+      "the muted message",
+    );
+    const until = new Date(harness.clock.now() + HOUR).toISOString().slice(11, 16);
+    expect(muted.text).toMatch(new RegExp(`until ${until.slice(0, 2)}:\\d\\d UTC`));
+    expect(labels(muted)).toContain("unmute");
+    expect(labels(muted)).not.toContain("mute…");
+    expect(await alertedAgain(harness)).toBe(false);
+    // Picking again on the old select does nothing new.
+    await harness.driver.click(harness, message, "mute", "4h");
+    expect(((await (await harness.api("/api/silences")).json()) as { silences: unknown[] }).silences).toHaveLength(1);
+    await harness.clock.advance(HOUR, 1);
+    expect(await alertedAgain(harness)).toBe(true);
+  });
+
+  it.each([
+    ["4h", 4],
+    ["24h", 24],
+  ])("Mute… %s lasts %i hours", async (choice, hours) => {
+    h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
+    const harness = h;
+    await failingFlow(harness);
+    const { message } = await failOnce(harness);
+    const t0 = harness.clock.now();
+    await harness.driver.click(harness, message, "mute", choice);
+    const list = await harness.until(
+      async () => {
+        const s = ((await (await harness.api("/api/silences")).json()) as { silences: { ends_at: string }[] }).silences;
+        return s.length ? s : undefined;
+      },
+      5_000,
+      "the silence",
+    );
+    const ends = Date.parse(list[0]!.ends_at) - t0;
+    expect(ends).toBeGreaterThan(hours * HOUR - 10_000);
+    expect(ends).toBeLessThanOrEqual(hours * HOUR);
+  });
+
+  it("Mute… until resolved quiets the flow until the run is resolved, then alerts again", async () => {
+    h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
+    const harness = h;
+    await failingFlow(harness);
+    const { runId, message } = await failOnce(harness);
+    await harness.driver.click(harness, message, "mute", "resolved");
+    const muted = await harness.until(
+      () => (/until resolved/.test(current(harness, message.id).text) ? current(harness, message.id) : undefined),
+      5_000,
+      "the muted message",
+    );
+    const silences = (await (await harness.api("/api/silences")).json()) as { silences: { ends_at: string }[] };
+    expect(silences.silences.map((s) => s.ends_at)).toEqual(["9999-12-31T23:59:59.000Z"]);
+    expect(await alertedAgain(harness)).toBe(false);
+    await harness.driver.click(harness, current(harness, muted.id), "resolve");
+    await harness.until(async () => (await runView(harness, runId)).resolved_by, 5_000, "the resolve");
+    expect(await alertedAgain(harness)).toBe(true);
+  });
+
+  it("Unmute on a muted alert ends the silence: Mute… is back and the next failure is alerted", async () => {
+    h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
+    const harness = h;
+    await failingFlow(harness);
+    const { message } = await failOnce(harness);
+    await harness.driver.click(harness, message, "mute", "24h");
+    const muted = await harness.until(
+      () => (labels(current(harness, message.id)).includes("unmute") ? current(harness, message.id) : undefined),
+      5_000,
+      "Unmute",
+    );
+    await harness.driver.click(harness, muted, "unmute");
+    const back = await harness.until(
+      () => (labels(current(harness, message.id)).includes("mute…") ? current(harness, message.id) : undefined),
+      5_000,
+      "Mute… again",
+    );
+    expect(labels(back)).not.toContain("unmute");
+    expect(harness.driver.replies(message.id).some((r) => /Unmuted by alice/.test(r))).toBe(true);
+    expect(await alertedAgain(harness)).toBe(true);
+  });
+});
