@@ -236,7 +236,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     onFailed: (row, error) => deliveryNotice({ handlers, outbox, runs, clock, newId, log, onDue }, row, error),
   });
   runActions = new RunActions(
-    { engine, runs, silences, clock, newId, log, waitUntil, config: o.config, outbound },
+    { engine, runs, flows, silences, clock, newId, log, waitUntil, config: o.config, outbound },
     new ActionClaimRepo(o.db),
   );
   // Chat: clicks and /mend act through the service; every change it reports edits the messages about the run.

@@ -211,9 +211,9 @@ export class ClickService {
     return alert && alert.state.target_run === runId ? alert : undefined;
   }
 
-  /** `/mend status`: recent failed runs, each with the alert id and generation its buttons carry. */
-  async failedRuns(platform: string): Promise<StatusItem[]> {
-    const { runs } = await this.deps.runs.listRuns({ status: "failed", limit: 10 });
+  /** `/mend status [flow]`: recent failed runs, each with the alert id and generation its buttons carry. */
+  async failedRuns(platform: string, flow?: string): Promise<StatusItem[]> {
+    const { runs } = await this.deps.runs.listRuns({ status: "failed", flow, limit: 10 });
     const items: StatusItem[] = [];
     for (const run of runs) {
       const alert = await this.alertFor(run.id, platform);

@@ -11,6 +11,7 @@ import type { ActionClaimRepo } from "../store/action-claims";
 import type { RunFilter, StoredRun } from "../store/runs";
 import { bulkAct, type BulkOutcome, type BulkRequest } from "./bulk";
 import { IdempotentActions, type StoredAnswer } from "./idempotency";
+import { muteFlow, unmuteFlow, type FlowActed } from "./flow-mute";
 import { muteRun, unmuteRun } from "./mute";
 import {
   actorLabel,
@@ -38,7 +39,7 @@ export type ChangeListener = (c: RunChange) => void | Promise<void>;
 
 export type ActionDeps = Pick<
   Deps,
-  "engine" | "runs" | "silences" | "clock" | "newId" | "log" | "waitUntil" | "config" | "outbound"
+  "engine" | "runs" | "flows" | "silences" | "clock" | "newId" | "log" | "waitUntil" | "config" | "outbound"
 >;
 
 const VERB: Record<RunActionName, string> = {
@@ -80,6 +81,22 @@ export class RunActions {
     if (!req.idempotencyKey) return run();
     const r = await this.keys.once("bulk", req.idempotencyKey, run, (a) => ({ ...a }));
     return r.first ? r.answer : ({ ...(r.answer as BulkOutcome), replayed: true } as BulkOutcome);
+  }
+
+  /** Mutes every alert of a flow for `muteMs` (`/mend mute <flow> <duration>`). */
+  async muteFlow(req: { flow: string; by: Actor; muteMs: number }): Promise<FlowActed> {
+    return this.flowActed(await muteFlow(this.deps, req.flow, actorLabel(req.by), req.muteMs), "mute", req.by);
+  }
+
+  /** Ends the silences naming this flow (`/mend unmute <flow>`). */
+  async unmuteFlow(req: { flow: string; by: Actor }): Promise<FlowActed> {
+    return this.flowActed(await unmuteFlow(this.deps, req.flow, actorLabel(req.by)), "unmute", req.by);
+  }
+
+  private flowActed(r: FlowActed, kind: "mute" | "unmute", by: Actor): FlowActed {
+    if (r.ok && !r.unchanged)
+      for (const run of r.runs) this.emit({ runId: run.id, kind, by, at: this.deps.clock.now() });
+    return r;
   }
 
   /** The engine's hook: a run reached its terminal state (after the commit). */
@@ -262,4 +279,4 @@ function stored(o: ActionOutcome): StoredAnswer & { run?: string; started?: stri
   };
 }
 
-export type { BulkOutcome, BulkRequest, RunFilter };
+export type { BulkOutcome, BulkRequest, FlowActed, RunFilter };

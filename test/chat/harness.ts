@@ -10,12 +10,23 @@ import { parseEnv } from "../../src/env";
 import type { Scheduler } from "../../src/scheduler";
 import { createServices } from "../../src/services";
 import { openSqlite } from "../../src/store/sqlite-node";
-import { clickInteraction, newKeyPair, signInteraction, type KeyPair } from "../discord/harness";
+import { clickInteraction, commandInteraction, newKeyPair, signInteraction, type KeyPair } from "../discord/harness";
 import { startFakeDiscord, type FakeDiscord, type Json } from "../fakes/discord";
 import { FakeClock } from "../fakes/fake-clock";
 import { startFakeSlack, type FakeSlack } from "../fakes/slack";
 
 export const ALICE = { id: "UALICE", discordId: "500000000000000001", username: "alice" };
+export const MALLORY = { id: "UMALLORY", discordId: "500000000000000666", username: "mallory" };
+export type ChatPerson = typeof ALICE;
+
+/** A /mend answer as the suites read it, whatever the platform. */
+export interface CommandReply {
+  status: number;
+  text: string;
+  /** Everyone in the channel sees it (Slack in_channel; Discord without flag 64). */
+  public: boolean;
+  buttons: Msg["buttons"];
+}
 
 /** A chat message as the suites read it, whatever the platform. */
 export interface Msg {
@@ -43,6 +54,11 @@ export interface Driver {
   killChannel(channel: string): void;
   /** The signed request the platform sends when ALICE clicks the button `action` on `message` (or picks `choice`). */
   click(h: Harness, message: Msg, action: string, choice?: string): Promise<Response>;
+  /**
+   * `user` (ALICE) runs `/mend <sub>` with `args` (in order: Slack writes them after the subcommand,
+   * Discord sends them as the subcommand's options by name); the signed request, its answer read back.
+   */
+  command(h: Harness, sub: string, args?: Record<string, string>, user?: ChatPerson): Promise<CommandReply>;
   close(): Promise<void>;
 }
 
@@ -283,6 +299,31 @@ export function slackDriver(): SlackDriver {
       };
       return signedSlack(h, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), secret);
     },
+    async command(h, sub, args = {}, user = ALICE) {
+      const body = new URLSearchParams({
+        token: "unused",
+        team_id: "T1",
+        team_domain: "fake",
+        channel_id: CHANNELS.slack,
+        channel_name: "ops",
+        user_id: user.id,
+        user_name: user.username,
+        command: "/mend",
+        text: [sub, ...Object.values(args)].join(" "),
+        api_app_id: "A0MEND",
+        response_url: `${fake.url}/response/cmd`,
+        trigger_id: "123.456.def",
+      }).toString();
+      const res = await signedSlack(h, body, secret);
+      const answer = (await res.json().catch(() => ({}))) as Json;
+      const blocks = (answer.blocks as Json[] | undefined) ?? [];
+      return {
+        status: res.status,
+        text: `${answer.text ?? ""}\n${JSON.stringify(blocks)}`,
+        public: answer.response_type === "in_channel",
+        buttons: slackButtons(blocks),
+      };
+    },
     close: () => fake.close(),
   };
 }
@@ -299,6 +340,9 @@ export async function signedSlack(
     body,
   });
 }
+
+/** Signatures carry the fake clock's time: the server checks freshness against it. */
+const fakeNow = (h: Harness) => String(Math.floor(h.clock.now() / 1000));
 
 export function discordDriver(): DiscordDriver {
   let fake: FakeDiscord;
@@ -364,9 +408,26 @@ export function discordDriver(): DiscordDriver {
       );
       return h.app.request("/discord/interactions", {
         method: "POST",
-        headers: { ...signInteraction(keys.privateKey, body), "content-type": "application/json" },
+        headers: { ...signInteraction(keys.privateKey, body, fakeNow(h)), "content-type": "application/json" },
         body,
       });
+    },
+    async command(h, sub, args = {}, user = ALICE) {
+      const who = { id: user.discordId, username: user.username };
+      const body = JSON.stringify(commandInteraction({ discord: fake }, sub, args, who));
+      const res = await h.app.request("/discord/interactions", {
+        method: "POST",
+        headers: { ...signInteraction(keys.privateKey, body, fakeNow(h)), "content-type": "application/json" },
+        body,
+      });
+      const answer = (await res.json().catch(() => ({}))) as Json;
+      const data = (answer.data as Json | undefined) ?? {};
+      return {
+        status: res.status,
+        text: String(data.content ?? ""),
+        public: ((data.flags as number | undefined) ?? 0) !== 64,
+        buttons: buttons((data.components as Json[] | undefined) ?? []),
+      };
     },
     close: () => fake.close(),
   };

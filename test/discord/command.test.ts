@@ -174,7 +174,7 @@ describe("npm run discord:register", () => {
           options: { name: string; type: number; options?: { name: string; type: number; required: boolean }[] }[];
         }[]
       )[0]!;
-      expect(cmd.options.map((o) => o.name)).toEqual(["status", "retry", "replay"]);
+      expect(cmd.options.map((o) => o.name)).toEqual(["status", "retry", "replay", "ack", "mute", "unmute"]);
       expect(cmd.options.every((o) => o.type === 1)).toBe(true);
       expect(cmd.options[1]!.options![0]).toMatchObject({ name: "run", type: 3, required: true });
 

@@ -212,12 +212,14 @@ export function clickInteraction(
 }
 
 /** A /mend chat-input command interaction. */
+/** `/mend <sub>` with its options: a run id (retry, replay, ack) or options by name ({ flow, duration }). */
 export function commandInteraction(
   e: { discord: FakeDiscord },
-  sub: "status" | "retry" | "replay",
-  runId?: string,
+  sub: string,
+  args?: string | Record<string, string>,
   user: Clicker = ALICE,
 ): Json {
+  const named = typeof args === "string" ? { run: args } : (args ?? {});
   const id = nextInteractionId();
   return {
     id,
@@ -247,7 +249,9 @@ export function commandInteraction(
       id: "800000000000000001",
       name: "mend",
       type: 1,
-      options: [{ type: 1, name: sub, options: runId === undefined ? [] : [{ type: 3, name: "run", value: runId }] }],
+      options: [
+        { type: 1, name: sub, options: Object.entries(named).map(([name, value]) => ({ type: 3, name, value })) },
+      ],
     },
   };
 }

@@ -4,7 +4,8 @@ import { DiscordAPIError, HTTPError, RateLimitError } from "@discordjs/rest";
 import { describe, expect, it } from "vitest";
 import { ComponentType, type APIStringSelectComponent } from "discord-api-types/v10";
 import { buildAlert } from "../../src/chat/model";
-import { alertMessage, escapeMarkdown, LIMITS, MEND_COMMAND, statusMessage } from "../../src/chat/discord/components";
+import { alertMessage, escapeMarkdown, LIMITS, statusMessage } from "../../src/chat/discord/components";
+import { MEND_COMMAND } from "../../src/chat/discord/register";
 import { isAllowed } from "../../src/chat/discord/interactions";
 import { verifyDiscordRequest } from "../../src/chat/discord/verify";
 import type { AlertPayload, RunRecord } from "../../src/engine/ports";
@@ -205,7 +206,7 @@ describe("discord components", () => {
     expect(s.components).toHaveLength(5);
     expect(s.content).toContain("newest 5 shown");
     expect(s.content.length).toBeLessThanOrEqual(LIMITS.content);
-    expect(MEND_COMMAND.options.map((o) => o.name)).toEqual(["status", "retry", "replay"]);
+    expect(MEND_COMMAND.options.map((o) => o.name)).toEqual(["status", "retry", "replay", "ack", "mute", "unmute"]);
   });
 });
 

@@ -9,8 +9,7 @@
 //     (Discord drops them), so the embed says how to act instead (the run link, the API call,
 //     the /mend command) and only the link button is kept.
 //   statusMessage(items) → the /mend status answer (ephemeral): up to 5 failed runs, a row of
-//     buttons each (Discord allows 5 action rows per message).
-//   MEND_COMMAND: the /mend application command (status, retry <run>, replay <run>).
+//     buttons each (Discord allows 5 action rows per message), labelled with the run they act on.
 //
 // Limits (discord.com/developers/docs: resources/message, components/reference): content ≤ 2000;
 // embed title ≤ 256, description ≤ 4096, ≤ 25 fields (name ≤ 256, value ≤ 1024), footer ≤ 2048,
@@ -23,7 +22,6 @@ import type {
   APIEmbed,
   APIEmbedField,
   APIMessageTopLevelComponent,
-  RESTPostAPIApplicationCommandsJSONBody,
 } from "discord.js";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatUser } from "../../store/alerts";
@@ -255,8 +253,14 @@ export function alertMessage(m: AlertModel, opts: RenderOptions = {}): DiscordMe
 export function statusMessage(
   items: { run: RunRecord; alertId: string; gen: number }[],
   publicUrl?: string,
+  flow?: string,
 ): { content: string; components: APIMessageTopLevelComponent[]; allowed_mentions: { parse: never[] } } {
-  if (items.length === 0) return { content: "✅ No failed runs.", components: [], allowed_mentions: NO_MENTIONS };
+  if (items.length === 0)
+    return {
+      content: `✅ No failed runs${flow ? ` of ${escapeMarkdown(flow)}` : ""}.`,
+      components: [],
+      allowed_mentions: NO_MENTIONS,
+    };
   const shown = items.slice(0, LIMITS.rows);
   const lines = [
     `**Recent failed runs (${items.length}${items.length > shown.length ? `, newest ${shown.length} shown` : ""})**`,
@@ -270,29 +274,9 @@ export function statusMessage(
     lines.push(
       `${i + 1}. **${escapeMarkdown(run.flow)}** — run ${id} — step ${code(err?.step ?? "?")} — ${code(err?.type ?? "?")} — ${when}\n   ${escapeMarkdown(truncate((err?.message ?? "").replace(/\s+/g, " "), 160))}`,
     );
-    components.push(row(runButtons(run, alertId, gen).map((b) => button({ ...b, label: `${b.label} ${i + 1}` })))!);
+    // Each button names its run: five rows of "Retry" alone would not say which run they act on.
+    const which = `${run.flow} …${run.id.slice(-6)}`;
+    components.push(row(runButtons(run, alertId, gen).map((b) => button({ ...b, label: `${b.label} · ${which}` })))!);
   });
   return { content: truncate(lines.join("\n"), LIMITS.content), components, allowed_mentions: NO_MENTIONS };
 }
-
-/** The /mend chat-input command, as PUT to /applications/{id}/commands. */
-export const MEND_COMMAND = {
-  name: "mend",
-  description: "mend: failed runs, retry and replay",
-  type: 1,
-  options: [
-    { type: 1, name: "status", description: "Recent failed runs, with Retry / Replay / Mute buttons" },
-    {
-      type: 1,
-      name: "retry",
-      description: "Resume a failed run from its failed step",
-      options: [{ type: 3, name: "run", description: "Run id", required: true, min_length: 1, max_length: 64 }],
-    },
-    {
-      type: 1,
-      name: "replay",
-      description: "Start a new run with the same input",
-      options: [{ type: 3, name: "run", description: "Run id", required: true, min_length: 1, max_length: 64 }],
-    },
-  ],
-} satisfies RESTPostAPIApplicationCommandsJSONBody;

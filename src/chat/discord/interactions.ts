@@ -18,18 +18,22 @@
 //                              Discord editor with who clicked, then the outcome); the answer is a
 //                              deferred update (6), or an ephemeral line when the click did nothing
 //                              (duplicate, stale, refused) or had no alert to edit
-//   /mend (2): status | retry <run> | replay <run>   (same allow-list)
+//   /mend (2): status [flow] | retry <run> | replay <run> | ack <run> | mute <flow> <duration> |
+//              unmute <flow>   (../commands.ts; the same allow-list but for status)
 //
 // A click that takes longer than DEADLINE_MS is answered with the deferred type (6, or 5 for a
 // command) and its private line comes as a follow-up.
 import type { Deps, Log } from "../../deps";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatAction, ChatUser } from "../../store/alerts";
+import { mendCommand, runOncallCommand, USAGE_LINES } from "../commands";
 import { decodeButton } from "../model";
 import { actionNoun, privateLine, runOutcome, startedNote, type ClickResult } from "../clicks";
 import { verb as actionVerb } from "../model";
 import type { DiscordApi } from "./api";
-import { CALLBACK, EPHEMERAL, mention, NO_MENTIONS, statusMessage } from "./components";
+import { CALLBACK, EPHEMERAL, escapeMarkdown, mention, NO_MENTIONS, statusMessage } from "./components";
+
+const USAGE = `Usage:\n${USAGE_LINES.map((l) => `\`/mend ${l.replace(" — ", "` — ")}`).join("\n")}`;
 
 /** Answer by then with a deferred response (Discord invalidates the token after 3 s). */
 export const DEADLINE_MS = 2_000;
@@ -200,20 +204,31 @@ export function createDiscordInteractions(
   }
 
   async function command(i: DiscordInteraction, respond: Respond, later: Later): Promise<void> {
-    const usage = "Usage: `/mend status` (recent failed runs), `/mend retry run:<run id>`, `/mend replay run:<run id>`";
-    if (i.data?.name !== "mend") return respond(ephemeral(`Unknown command. ${usage}`));
+    if (i.data?.name !== "mend") return respond(ephemeral(`Unknown command.\n${USAGE}`));
     const sub = i.data.options?.find((o) => o.type === 1) ?? i.data.options?.[0];
-    const verb = (sub?.name ?? "status").toLowerCase();
-    const runArg = sub?.options?.find((o) => o.name === "run")?.value;
-    const runId = typeof runArg === "string" ? runArg.trim() : "";
-    if (verb === "status")
-      return respond({
-        type: CALLBACK.CHANNEL_MESSAGE,
-        data: { ...statusMessage(await deps.clicks.failedRuns("discord"), config.MEND_PUBLIC_URL), flags: EPHEMERAL },
-      });
-    if ((verb !== "retry" && verb !== "replay") || !runId) return respond(ephemeral(usage));
+    const opt = (name: string) => {
+      const v = sub?.options?.find((o) => o.name === name)?.value;
+      return typeof v === "string" ? v : undefined;
+    };
+    const cmd = mendCommand(sub?.name ?? "status", { run: opt("run"), flow: opt("flow"), duration: opt("duration") });
+    if ("error" in cmd) return respond(ephemeral(`${cmd.error}\n${USAGE}`));
+    if (cmd.sub === "status") {
+      const items = await deps.clicks.failedRuns("discord", cmd.flow);
+      const data = statusMessage(items, config.MEND_PUBLIC_URL, cmd.flow);
+      return respond({ type: CALLBACK.CHANNEL_MESSAGE, data: { ...data, flags: EPHEMERAL } });
+    }
     const user = clicker(i);
-    if (!allowed(i)) return respond(ephemeral(notAllowed(user, `${verb} runs`)));
+    if (!allowed(i)) return respond(ephemeral(notAllowed(user, `${cmd.sub} runs`)));
+    if (cmd.sub !== "retry" && cmd.sub !== "replay") {
+      const a = await runOncallCommand(deps, "discord", cmd, user, { mention: mention(user), esc: escapeMarkdown });
+      const data = {
+        content: a.text.slice(0, 2000),
+        allowed_mentions: NO_MENTIONS,
+        ...(a.public ? {} : { flags: EPHEMERAL }),
+      };
+      return respond({ type: CALLBACK.CHANNEL_MESSAGE, data });
+    }
+    const { sub: verb, run: runId } = cmd;
     const work = deps.clicks.command("discord", verb, runId, user, async (run) =>
       later.followUp({ content: outcomeText(run, verb, user) }),
     );

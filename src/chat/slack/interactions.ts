@@ -8,11 +8,14 @@
 import type { Deps } from "../../deps";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatAction, ChatUser } from "../../store/alerts";
+import { parseMendText, runOncallCommand, USAGE_LINES } from "../commands";
 import { decodeButton } from "../model";
 import { actionNoun, privateLine, runOutcome, startedNote, type ClickResult } from "../clicks";
 import { verb } from "../model";
 import type { SlackApi } from "./api";
 import { esc, mention, statusBlocks } from "./blocks";
+
+const USAGE = `Usage:\n${USAGE_LINES.map((l) => `/mend ${l}`).join("\n")}`;
 
 /** Answer the HTTP request by then even if no listener acked yet (Slack gives up after 3 s). */
 export const ACK_DEADLINE_MS = 2_500;
@@ -140,30 +143,29 @@ export function slackInteractions(deps: Deps) {
     if (line) await ephemeral(tools, { channel, user: user.id, text: esc(line) });
   }
 
-  /** The /mend command: `status`, `retry <run>`, `replay <run>`. Resolves with the ack payload. */
+  /** The /mend command (./commands.ts). Resolves with the ack payload. */
   async function command(body: SlackCommandBody, tools: SlackReplyTools): Promise<Record<string, unknown>> {
     const reply = (text: string, extra: Record<string, unknown> = {}) => ({
       response_type: "ephemeral",
       text,
       ...extra,
     });
-    const [sub = "", arg, ...rest] = body.text.trim().split(/\s+/).filter(Boolean);
     const user: ChatUser = { id: body.user_id, name: body.user_name };
-    const verb = sub.toLowerCase();
-    if (verb === "status" || verb === "") return reply(...(await status()));
-    if ((verb === "retry" || verb === "replay") && arg && rest.length === 0) {
-      if (!allowed(user.id)) return reply(notAllowed(user, `${verb} runs`));
-      return runCommand(verb, arg, user, tools);
-    }
-    return reply("Usage: `/mend status` (recent failed runs), `/mend retry <run id>`, `/mend replay <run id>`");
+    const cmd = parseMendText(body.text);
+    if ("error" in cmd) return reply(esc(`${cmd.error}\n${USAGE}`));
+    if (cmd.sub === "status") return reply(...(await status(cmd.flow)));
+    if (!allowed(user.id)) return reply(notAllowed(user, cmd.sub === "ack" ? "ack runs" : `${cmd.sub} runs`));
+    if (cmd.sub === "retry" || cmd.sub === "replay") return runCommand(cmd.sub, cmd.run, user, tools);
+    const a = await runOncallCommand(deps, "slack", cmd, user, { mention: mention(user), esc });
+    return { response_type: a.public ? "in_channel" : "ephemeral", text: a.text };
   }
 
-  async function status(): Promise<[string, Record<string, unknown>]> {
-    const items = await deps.clicks.failedRuns("slack");
+  async function status(flow?: string): Promise<[string, Record<string, unknown>]> {
+    const items = await deps.clicks.failedRuns("slack", flow);
     const text = items.length
       ? `Recent failed runs: ${items.map(({ run }) => `${run.flow} ${run.id}`).join(", ")}`
-      : "No failed runs.";
-    return [text, { blocks: statusBlocks(items, config.MEND_PUBLIC_URL) }];
+      : `No failed runs${flow ? ` of ${flow}` : ""}.`;
+    return [esc(text), { blocks: statusBlocks(items, config.MEND_PUBLIC_URL) }];
   }
 
   async function runCommand(
