@@ -25,7 +25,7 @@ import { ClickService } from "./chat/clicks";
 import { Escalator } from "./chat/escalation";
 import { FixedAlerts } from "./chat/fixed";
 import { EscalationRepo } from "./store/escalations";
-import { factsOfRun, readFacts } from "./chat/facts";
+import { factsOfRun } from "./chat/facts";
 import { MessageUpdates } from "./chat/updates";
 import { PLATFORMS } from "./chat/platforms";
 import type { AnyChatPlatform } from "./chat/platform";
@@ -123,10 +123,12 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
   // Created once, with random bytes drawn in blocks: ulid's own source asks crypto once per character.
   const newId = monotonicFactory(pooledRandom());
   const runs = new RunRepo(o.db);
-  const flows = new FlowRepo(o.db);
   const handlers = new HandlerRepo(o.db);
   const outbox = new OutboxRepo(o.db);
   const silences = new SilenceRepo(o.db);
+  // A run's flow read also fetches what its failure would read to plan alerts, when not cached
+  // (on Workers every request starts cold: one D1 round trip instead of three).
+  const flows = new FlowRepo(o.db, () => [handlers.rider(), silences.rider(clock.now())]);
   const senders: Record<string, Sender> = { log: sendLog, webhook: sendWebhook, ...o.senders };
   // Handler senders and callbacks call out through this: URL checked after DNS, redirects re-checked.
   const urlPolicy = { blockPrivate: o.config.MEND_BLOCK_PRIVATE_URLS, lookup: o.lookup };
@@ -140,7 +142,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     platform,
     conn: platform.connect({ config: o.config, log, clock, apiFetch: fetchFn, node: o.chatNode?.[platform.kind] }),
   }));
-  const facts = (run: RunRecord) => factsOfRun({ runs, silences, now: () => clock.now() }, run);
+  const facts = (run: RunRecord) => factsOfRun({ silences, now: () => clock.now() }, run);
   const chat = new ChatAlerts({
     alerts,
     clock,
@@ -151,7 +153,8 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     env: o.config.MEND_ENV,
     platforms,
     fetch: outbound.fetch,
-    facts: (runId) => readFacts({ runs, silences, now: () => clock.now() }, runId),
+    runRead: (id) => runs.getRunRead(id),
+    facts,
   });
   let scheduler: Scheduler | undefined;
   const onDue = (at: number) => {

@@ -121,12 +121,14 @@ export class Dispatcher {
       return;
     }
     try {
+      let recorded = false;
       const response = await send(handler?.config ?? {}, row.payload, {
         fetch: this.deps.fetch,
         log: this.deps.log,
         deliveryId: row.id,
+        delivered: (answer) => ((recorded = true), outbox.deliveredItem(row.id, attempts, clock.now(), answer ?? null)),
       });
-      await outbox.delivered(row.id, attempts, clock.now(), response ?? null);
+      if (!recorded) await outbox.delivered(row.id, attempts, clock.now(), response ?? null);
     } catch (err) {
       const e = err instanceof DeliveryError ? err : new DeliveryError((err as Error)?.message ?? String(err));
       if (e.rateLimited) {

@@ -23,10 +23,11 @@
 //
 //   Groups are per destination (targetKey in ./target.ts): a Sender is not told which handler it
 //   serves, so two handlers posting to one channel share one message per group.
-import type { Clock, AlertPayload } from "../engine/ports";
+import type { Clock, AlertPayload, RunRecord } from "../engine/ports";
 import type { Log } from "../deps";
-import { DeliveryError, type Sender } from "../handlers/types";
+import { DeliveryError, type DeliveryContext, type Sender } from "../handlers/types";
 import { type AlertPatch, type AlertRecord, type AlertRepo, groupKeyOf, type RunFacts } from "../store/alerts";
+import type { Read } from "../store/database";
 import { alertFromRecord, type AlertModel } from "./model";
 import { oncallOf } from "./oncall-config";
 import type { ChatConnection, ChatPlatform } from "./platform";
@@ -42,6 +43,8 @@ export interface DeliverOptions {
   deliveryId: string;
   /** Outbound fetch (URL-checked) for webhook URLs. */
   fetch: typeof fetch;
+  /** The outbox row's delivery, committed with a new alert's row (DeliveryContext.delivered). */
+  delivered?: DeliveryContext["delivered"];
 }
 
 /** A platform and its connection for these services. */
@@ -63,8 +66,10 @@ export interface ChatAlertsDeps {
   platforms: Connected[];
   /** Outbound fetch (URL-checked) for edits through webhook URLs. */
   fetch: typeof fetch;
+  /** A run's read, to join the delivery's batch. */
+  runRead: (runId: string) => Read<RunRecord | undefined>;
   /** The facts of a run (src/chat/facts.ts), stored with its message. */
-  facts: (runId: string) => Promise<RunFacts | undefined>;
+  facts: (run: RunRecord) => Promise<RunFacts>;
 }
 
 /** Messages older than this are not edited (or threaded into) any more. */
@@ -185,8 +190,9 @@ export class ChatAlerts {
         payload,
         deliveryId: ctx.deliveryId,
         fetch: ctx.fetch,
+        delivered: ctx.delivered,
       });
-      return { alert_id: alert.id, action, count: alert.count, ...(alert.ref ?? {}) };
+      return senderAnswer(alert, action);
     };
   }
 
@@ -206,26 +212,27 @@ export class ChatAlerts {
       );
     const target = targetKey(o.kind, where);
     const runId = o.payload.run.id;
-    // A run started from a message (a retry or replay) that fails again is told in that message's
-    // thread (src/chat/updates.ts), never counted into its group or posted anew.
-    if (this.known !== false) {
-      const origin = (await this.alerts.about(runId, this.deps.clock.now() - LOOKBACK_MS)).find(
-        (a) => a.target === target && a.state.follow?.includes(runId),
-      );
-      if (origin) return { alert: origin, action: "threaded" };
-    }
-    const facts = await this.deps.facts(runId);
     const { show_input, links } = oncallOf(o.config);
     const display = show_input || links ? { show_input, links } : undefined;
     const groupKey = groupKeyOf(o.payload);
     return this.groupLock.run(`${target}\u0000${groupKey}`, async () => {
       const now = this.deps.clock.now();
-      let open =
-        this.deps.windowMs > 0 ? await this.alerts.findOpen(target, groupKey, now - this.deps.windowMs) : undefined;
+      // One batch (one D1 round trip): the messages about the run, the group's open alert, the run.
+      const [about, found, run] = await this.alerts.read([
+        this.known === false ? undefined : this.alerts.aboutRead(runId, now - LOOKBACK_MS),
+        this.deps.windowMs > 0 ? this.alerts.findOpenRead(target, groupKey, now - this.deps.windowMs) : undefined,
+        this.deps.runRead(runId),
+      ]);
+      // A run started from a message (a retry or replay) that fails again is told in that message's
+      // thread (src/chat/updates.ts), never counted into its group or posted anew.
+      const origin = about?.find((a) => a.target === target && a.state.follow?.includes(runId));
+      if (origin) return { alert: origin, action: "threaded" as const };
+      const facts = run ? await this.deps.facts(run) : undefined;
+      const open = found;
       if (!open) {
-        // A redelivery of the failure that created a (still unposted) alert finds it here too,
-        // unless the window closed meanwhile: then the outbox row simply gets its own message.
-        open = await this.alerts.create({
+        // A failed post stores the alert unposted: a redelivery of the failure finds it here and
+        // posts it, unless the window closed meanwhile (then the outbox row gets its own message).
+        const fresh: AlertRecord = {
           id: this.deps.newId(),
           target,
           kind: o.kind,
@@ -243,9 +250,9 @@ export class ChatAlerts {
             display,
           },
           createdAt: now,
-        });
-        this.known = true;
-        return this.alertLock.run(open.id, () => this.postOrUpdate(open!, o, conn, where));
+          updatedAt: now,
+        };
+        return this.alertLock.run(fresh.id, () => this.postNew(fresh, o, conn, where));
       }
       const id = open.id;
       return this.alertLock.run(id, async () => {
@@ -278,6 +285,31 @@ export class ChatAlerts {
         return this.postOrUpdate(alert, o, conn, where);
       });
     });
+  }
+
+  /**
+   * Posts a new alert, then stores it with its message ids, in one transaction with the outbox
+   * row's delivery when the dispatcher offers it (one D1 round trip). The group lock is held
+   * meanwhile, so this process's next failure of the group finds the row.
+   */
+  private async postNew(
+    alert: AlertRecord,
+    o: DeliverOptions,
+    conn: ChatConnection,
+    where: ChatTarget,
+  ): Promise<{ alert: AlertRecord; action: "posted" }> {
+    let ref: Record<string, unknown>;
+    try {
+      ref = await this.call(o.kind, () => conn.post(where, this.model(alert), { alertId: alert.id, fetch: o.fetch }));
+    } catch (err) {
+      await this.alerts.create(alert);
+      this.known = true;
+      throw err;
+    }
+    const posted = { ...alert, ref };
+    await this.alerts.create(posted, o.delivered ? [o.delivered(senderAnswer(posted, "posted"))] : []);
+    this.known = true;
+    return { alert: posted, action: "posted" };
   }
 
   private async postOrUpdate(
@@ -355,4 +387,9 @@ export class ChatAlerts {
     }
     throw new Error(`alert ${alertId} keeps changing; giving up`);
   }
+}
+
+/** What a chat Sender answers (recorded in the outbox row). */
+function senderAnswer(alert: AlertRecord, action: string): Record<string, unknown> {
+  return { alert_id: alert.id, action, count: alert.count, ...(alert.ref ?? {}) };
 }

@@ -3,18 +3,12 @@
 import type { RunRecord } from "../engine/ports";
 import { externalOf } from "../hub/external";
 import type { RunFacts } from "../store/alerts";
-import type { RunRepo, StoredRun } from "../store/runs";
+import type { StoredRun } from "../store/runs";
 import { UNTIL_RESOLVED_ENDS_AT, silenceMatches, type SilenceRepo } from "../store/silences";
 
 export interface FactsDeps {
-  runs: Pick<RunRepo, "getRun">;
   silences: Pick<SilenceRepo, "active">;
   now: () => number;
-}
-
-export async function readFacts(d: FactsDeps, runId: string): Promise<RunFacts | undefined> {
-  const run = (await d.runs.getRun(runId)) as StoredRun | undefined;
-  return run ? factsOfRun(d, run) : undefined;
 }
 
 export async function factsOfRun(d: FactsDeps, run: RunRecord): Promise<RunFacts> {

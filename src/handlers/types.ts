@@ -1,4 +1,5 @@
 import type { AlertPayload } from "../engine/ports";
+import type { BatchItem } from "../store/database";
 
 /**
  * A delivery failed; the outbox tries again, no sooner than retryAfterMs when given. `permanent`:
@@ -23,6 +24,11 @@ export interface DeliveryContext {
   log: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
   /** Identifies this notification across redeliveries. */
   deliveryId: string;
+  /**
+   * The outbox row's "delivered" write (with the answer to record), for a sender that commits it
+   * in one transaction with its own writes; the dispatcher then does not write it again.
+   */
+  delivered?: (response: unknown) => BatchItem;
 }
 
 /** Sends one alert; returns what the target answered (recorded in the outbox). */

@@ -67,7 +67,8 @@ export async function waitedAnswer(c: Context, deps: Deps, run: RunRecord): Prom
   const error = ended.error ?? { message: `run ${ended.status}`, type: "cancelled" as const };
   const found = await deps.flows.get(ended.flow, ended.flowVersion);
   const obj = found ? layerErrorObject(await deps.flows.getDefaults(), found.flow, error.step) : {};
-  const steps = latestResults(await deps.runs.getAttempts(ended.id));
+  // Templates are paths from a root: without the text `steps` the ledger read is not needed.
+  const steps = JSON.stringify(obj).includes("steps") ? latestResults(await deps.runs.getAttempts(ended.id)) : {};
   const scope = {
     input: ended.input,
     steps,

@@ -24,7 +24,7 @@ import { and, desc, eq, gte, isNotNull, sql } from "drizzle-orm";
 import { actions, alerts, runs } from "../../db/schema";
 import type { AlertPayload, RunStatus } from "../engine/ports";
 import type { ErrorContext } from "../engine/errors";
-import type { Database } from "./database";
+import { type BatchItem, type Database, type Read, readTogether } from "./database";
 
 /** A button's action (src/chat/actions.ts) or a run action taken elsewhere (API, pages). */
 export type ChatAction = string;
@@ -139,15 +139,32 @@ export class AlertRepo {
   }
 
   async findOpen(target: string, groupKey: string, since: number): Promise<AlertRecord | undefined> {
-    const row = await this.d.db
+    return this.readOne(this.findOpenRead(target, groupKey, since));
+  }
+
+  findOpenRead(target: string, groupKey: string, since: number): Read<AlertRecord | undefined> {
+    const query = this.d.db
       .select()
       .from(alerts)
       .where(and(eq(alerts.handlerId, target), eq(alerts.groupKey, groupKey), gte(alerts.createdAt, since)))
       .orderBy(desc(alerts.createdAt))
-      .limit(1)
-      .get();
-    const a = row ? toAlert(row) : undefined;
-    return a && !a.state.closed ? a : undefined;
+      .limit(1);
+    return {
+      item: { query, returning: true },
+      parse: (rows) => {
+        const a = rows[0] ? toAlert(rows[0] as Row) : undefined;
+        return a && !a.state.closed ? a : undefined;
+      },
+    };
+  }
+
+  /** Reads of this and other repos in one batch (one D1 round trip). */
+  read<T extends unknown[]>(reads: { [K in keyof T]: Read<T[K]> | undefined }) {
+    return readTogether<T>(this.d, reads);
+  }
+
+  private async readOne<T>(r: Read<T>): Promise<T> {
+    return r.parse((await r.item.query.all()) as unknown[]);
   }
 
   async latestForRun(runId: string, kind?: string): Promise<AlertRecord | undefined> {
@@ -161,7 +178,8 @@ export class AlertRepo {
     return row ? toAlert(row) : undefined;
   }
 
-  async create(a: Omit<AlertRecord, "updatedAt">): Promise<AlertRecord> {
+  /** Inserts the alert; `with`: writes committed in the same transaction (the outbox row's delivery). */
+  async create(a: Omit<AlertRecord, "updatedAt">, withWrites: BatchItem[] = []): Promise<AlertRecord> {
     const row = {
       id: a.id,
       handlerId: a.target,
@@ -174,7 +192,9 @@ export class AlertRepo {
       createdAt: a.createdAt,
       updatedAt: a.createdAt,
     };
-    await this.d.db.insert(alerts).values(row).run();
+    const insert = this.d.db.insert(alerts).values(row);
+    if (withWrites.length) await this.d.batch([{ query: insert }, ...withWrites]);
+    else await insert.run();
     return toAlert(row);
   }
 
@@ -215,16 +235,23 @@ export class AlertRepo {
    * started from them. Pre-filtered in SQL on the row, checked exactly here.
    */
   async about(runId: string, since: number): Promise<AlertRecord[]> {
+    return this.readOne(this.aboutRead(runId, since));
+  }
+
+  aboutRead(runId: string, since: number): Read<AlertRecord[]> {
     const quoted = JSON.stringify(runId);
-    const rows = await this.d.db
+    const query = this.d.db
       .select()
       .from(alerts)
       .where(
         and(gte(alerts.createdAt, since), sql`(${alerts.runId} = ${runId} OR instr(${alerts.state}, ${quoted}) > 0)`),
       )
       .orderBy(alerts.createdAt)
-      .limit(200)
-      .all();
+      .limit(200);
+    return { item: { query, returning: true }, parse: (rows) => this.aboutOf(runId, rows as Row[]) };
+  }
+
+  private aboutOf(runId: string, rows: Row[]): AlertRecord[] {
     return rows
       .map(toAlert)
       .filter(

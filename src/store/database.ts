@@ -12,6 +12,33 @@ export interface BatchItem {
   returning?: boolean;
 }
 
+/**
+ * A read of a cold cache that can ride along in another read's batch (on D1 one round trip for
+ * all): the query, and what to keep from its rows. FlowRepo.get takes them (src/services.ts).
+ */
+export interface Rider {
+  item: BatchItem;
+  take(rows: unknown[]): void;
+}
+
+/** A read that can share a batch with others: its query, and how its rows become the value. */
+export interface Read<T> {
+  item: BatchItem;
+  parse(rows: unknown[]): T;
+}
+
+/** Runs the reads in one batch (one D1 round trip) and parses each one's rows; a missing read gives undefined. */
+export async function readTogether<T extends unknown[]>(
+  d: Database,
+  reads: { [K in keyof T]: Read<T[K]> | undefined },
+): Promise<{ [K in keyof T]: T[K] | undefined }> {
+  const present = (reads as (Read<unknown> | undefined)[]).filter((r): r is Read<unknown> => r !== undefined);
+  const rows = await d.batch(present.map((r) => r.item));
+  return (reads as (Read<unknown> | undefined)[]).map((r) =>
+    r ? r.parse(rows[present.indexOf(r)]!) : undefined,
+  ) as { [K in keyof T]: T[K] | undefined };
+}
+
 export interface Database {
   db: AnyDb;
   /** better-sqlite3's client, where statements can be prepared once and reused. */

@@ -2,7 +2,7 @@
 import { and, asc, eq } from "drizzle-orm";
 import { flowVersions, flows, settings } from "../../db/schema";
 import { parseDefaults, parseFlow, type Defaults, type Flow } from "../engine/flow";
-import type { BatchItem, Database } from "./database";
+import type { BatchItem, Database, Rider } from "./database";
 
 export interface PutResult {
   name: string;
@@ -20,7 +20,11 @@ export class FlowRepo {
   private readonly latest = new Map<string, { v: number; at: number }>();
   private defaults: Defaults | undefined;
 
-  constructor(private readonly d: Database) {}
+  /** `riders`: cold reads of other repos that join the batch whenever a flow is read (see get). */
+  constructor(
+    private readonly d: Database,
+    private readonly riders: () => (Rider | undefined)[] = () => [],
+  ) {}
 
   /** Stores a new version unless the definition is unchanged; a concurrent writer of the same flow makes it look again. */
   async put(flow: Flow, now: number): Promise<PutResult> {
@@ -78,7 +82,7 @@ export class FlowRepo {
       if (cached) return { version: v, flow: cached };
     }
     // One round trip (it counts on D1): the version (the latest unless given) and, the first
-    // time, the defaults every run reads next.
+    // time, the defaults every run reads next, and the riders (what a failure reads to plan its alerts).
     const db = this.d.db;
     const latest = and(eq(flowVersions.name, name), eq(flowVersions.version, v ?? flows.latestVersion));
     const query =
@@ -88,10 +92,13 @@ export class FlowRepo {
     const items: BatchItem[] = [{ query, returning: true }];
     if (!this.defaults)
       items.push({ query: db.select().from(settings).where(eq(settings.key, "defaults")), returning: true });
-    const [rows, settingRows] = (await this.d.batch(items)) as [
+    const riders = this.riders().filter((r): r is Rider => r !== undefined);
+    const results = await this.d.batch([...items, ...riders.map((r) => r.item)]);
+    const [rows, settingRows] = results.slice(0, items.length) as [
       { row: typeof flowVersions.$inferSelect }[],
       (typeof settings.$inferSelect)[] | undefined,
     ];
+    riders.forEach((r, i) => r.take(results[items.length + i]!));
     if (settingRows) this.defaults = this.parseDefaults(settingRows[0]);
     const row = rows[0]?.row;
     if (!row) return undefined;

@@ -1,7 +1,7 @@
 // Registered error handlers (who hears about failures).
 import { asc, eq } from "drizzle-orm";
 import { handlers } from "../../db/schema";
-import type { Database } from "./database";
+import type { Database, Rider } from "./database";
 
 export interface HandlerMatch {
   flows?: string[];
@@ -43,10 +43,19 @@ export class HandlerRepo {
 
   constructor(private readonly d: Database) {}
 
+  private query() {
+    return this.d.db.select().from(handlers).orderBy(asc(handlers.createdAt));
+  }
+
   async list(): Promise<HandlerRecord[]> {
-    if (!this.cache)
-      this.cache = (await this.d.db.select().from(handlers).orderBy(asc(handlers.createdAt)).all()).map(toHandler);
+    if (!this.cache) this.cache = ((await this.query().all()) as Row[]).map(toHandler);
     return this.cache;
+  }
+
+  /** The handlers' read while they are not cached, to ride along in another batch. */
+  rider(): Rider | undefined {
+    if (this.cache) return undefined;
+    return { item: { query: this.query(), returning: true }, take: (rows) => (this.cache ??= (rows as Row[]).map(toHandler)) };
   }
 
   async get(id: string): Promise<HandlerRecord | undefined> {

@@ -2,7 +2,7 @@
 import { and, asc, desc, eq, gt, inArray, isNotNull, lte, max, min, or, sql } from "drizzle-orm";
 import { outbox } from "../../db/schema";
 import type { AlertPayload, OutboxRecord } from "../engine/ports";
-import type { Database } from "./database";
+import type { BatchItem, Database } from "./database";
 
 type Row = typeof outbox.$inferSelect;
 
@@ -70,11 +70,13 @@ export class OutboxRepo {
   }
 
   async delivered(id: string, attempts: number, now: number, response: unknown): Promise<void> {
-    await this.d.db
-      .update(outbox)
-      .set({ status: "delivered", attempts, deliveredAt: now, nextAttemptAt: null, lastError: null, response })
-      .where(eq(outbox.id, id))
-      .run();
+    await this.deliveredItem(id, attempts, now, response).query.run();
+  }
+
+  /** delivered() as a write to commit with others (a chat alert's row and its delivery, one transaction). */
+  deliveredItem(id: string, attempts: number, now: number, response: unknown): BatchItem {
+    const set = { status: "delivered", attempts, deliveredAt: now, nextAttemptAt: null, lastError: null, response };
+    return { query: this.d.db.update(outbox).set(set).where(eq(outbox.id, id)) };
   }
 
   async failedAttempt(

@@ -11,7 +11,7 @@ import {
   type RunStatus,
   type Write,
 } from "../engine/ports";
-import type { BatchItem, Database } from "./database";
+import type { BatchItem, Database, Read } from "./database";
 import { GroupCommitter } from "./group-commit";
 import {
   builtStatements,
@@ -123,6 +123,14 @@ export class RunRepo {
   async getRun(id: string): Promise<StoredRun | undefined> {
     const row = await this.statements.getRun(id);
     return row ? toRun(row) : undefined;
+  }
+
+  /** getRun as a read that can share a batch with others (one D1 round trip). */
+  getRunRead(id: string): Read<StoredRun | undefined> {
+    return {
+      item: { query: this.db.select().from(runs).where(eq(runs.id, id)), returning: true },
+      parse: (rows) => (rows[0] ? toRun(rows[0] as RunRow) : undefined),
+    };
   }
 
   async getAttempts(runId: string): Promise<AttemptRecord[]> {

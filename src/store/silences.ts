@@ -3,7 +3,7 @@ import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import { silences } from "../../db/schema";
 import { compileGlob } from "../alerts/glob";
 import type { ErrorContext } from "../engine/errors";
-import type { Database } from "./database";
+import type { Database, Rider } from "./database";
 
 export interface SilenceRecord {
   id: string;
@@ -79,16 +79,22 @@ export class SilenceRepo {
 
   /** Silences that have not ended at `now`. */
   async active(now: number): Promise<SilenceRecord[]> {
-    if (!this.cache || now < this.cache.at) {
-      const rows = await this.d.db
-        .select()
-        .from(silences)
-        .where(gt(silences.endsAt, now))
-        .orderBy(asc(silences.createdAt))
-        .all();
-      this.cache = { at: now, rows: rows.map(toSilence) };
-    }
-    return this.cache.rows.filter((s) => Date.parse(s.ends_at) > now);
+    if (!this.cache || now < this.cache.at) this.keep(now, (await this.query(now).all()) as Row[]);
+    return this.cache!.rows.filter((s) => Date.parse(s.ends_at) > now);
+  }
+
+  /** The read of active() while it is not cached, to ride along in another batch. */
+  rider(now: number): Rider | undefined {
+    if (this.cache && now >= this.cache.at) return undefined;
+    return { item: { query: this.query(now), returning: true }, take: (rows) => this.keep(now, rows as Row[]) };
+  }
+
+  private query(now: number) {
+    return this.d.db.select().from(silences).where(gt(silences.endsAt, now)).orderBy(asc(silences.createdAt));
+  }
+
+  private keep(now: number, rows: Row[]): void {
+    this.cache = { at: now, rows: rows.map(toSilence) };
   }
 
   async remove(id: string): Promise<boolean> {

@@ -50,7 +50,12 @@ function counting(inner: D1Binding, trips: string[]): D1Binding {
   };
 }
 
-const short = (sql: string) => sql.replace(/\s+/g, " ").slice(0, 120);
+/** Each statement of a trip, shortened (a batch keeps its " ; " between statements). */
+const short = (sql: string) =>
+  sql
+    .split(" ; ")
+    .map((s) => s.replace(/\s+/g, " ").slice(0, 120))
+    .join(" ; ");
 
 export async function countD1Trips(): Promise<D1Trips> {
   const mf = new Miniflare({
