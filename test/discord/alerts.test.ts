@@ -1,4 +1,4 @@
-// The `discord` handler on a real server: grouping, 429s through the outbox, lost answers and the
+// The `discord` handler (in-process, fake clock): grouping, 429s through the outbox, lost answers and the
 // nonce, webhooks (no buttons: how to act instead), `script: discord`, the stand-alone function.
 import { afterEach, describe, expect, it } from "vitest";
 import { sendDiscordAlert } from "../../src/chat/discord/send";
@@ -10,7 +10,6 @@ import {
   messageText,
   runOnce,
   setupFailingFlow,
-  sleep,
   startDiscordEnv,
   waitDelivered,
   type DiscordEnv,
@@ -54,7 +53,7 @@ describe("discord handler", () => {
     expect(last.alerts[0]!.response).toMatchObject({ action: "updated", count: 3, message_id: m.id });
 
     // Another flow is another group: a new message.
-    await env.server.putFlow({
+    await env.putFlow({
       name: "billing",
       steps: [{ id: "charge", http: { method: "POST", url: `${env.upstream.url}/charge` } }],
     });
@@ -72,7 +71,7 @@ describe("discord handler", () => {
     await waitDelivered(env, (await runOnce(env)).id);
     await waitDelivered(env, (await runOnce(env)).id);
     expect(env.discord.messages).toHaveLength(1);
-    await sleep(1100);
+    await env.pass(1100);
     await waitDelivered(env, (await runOnce(env)).id);
     expect(env.discord.messages).toHaveLength(2);
     expect(field(env.discord.messages[1]!, "Failures")).toBeUndefined();
@@ -93,7 +92,7 @@ describe("discord handler", () => {
     expect(posts[1]!.at - posts[0]!.at).toBeGreaterThanOrEqual(950);
     // Both attempts carried the same nonce.
     expect(posts[1]!.body!.nonce).toBe(posts[0]!.body!.nonce);
-    await sleep(300);
+    await env.pass(300);
     expect(env.discord.messages).toHaveLength(1);
     expect(env.discord.callsOf("POST", POSTS)).toHaveLength(2);
 
@@ -170,7 +169,7 @@ describe("discord handler", () => {
     const run = await runOnce(env);
     const v = await waitDelivered(env, run.id);
     expect(v.alerts[0]).toMatchObject({ status: "failed", attempts: 1 });
-    expect((await fetch(`${env.server.url}/healthz`)).status).toBe(200);
+    expect((await env.request("/healthz")).status).toBe(200);
   });
 
   it("gives up when Discord refuses the bot token (permanent 401) and keeps the server up", async () => {
@@ -182,13 +181,13 @@ describe("discord handler", () => {
     const v = await waitDelivered(env, run.id);
     expect(v.alerts[0]).toMatchObject({ status: "failed", attempts: 1 });
     expect(env.discord.callsOf("POST", POSTS).map((c) => c.status)).toEqual([401]);
-    expect((await fetch(`${env.server.url}/healthz`)).status).toBe(200);
+    expect((await env.request("/healthz")).status).toBe(200);
   });
 
   it("works as `script: discord` in on_failure and never shows secret values", async () => {
     e = await startDiscordEnv({ MEND_SECRET_API_KEY: "sk-very-secret-value" });
     const env = e;
-    const flow = await env.server.putFlow({
+    const flow = await env.putFlow({
       name: "secretive",
       steps: [
         {
@@ -207,7 +206,7 @@ describe("discord handler", () => {
     const run = await runOnce(env, "secretive");
     // A handler that only notifies leaves the run failed (SPEC section 12).
     expect(run.status).toBe("failed");
-    const post = await env.discord.waitFor(() => env.discord.callsOf("POST", POSTS, true)[0], 5_000, "script post");
+    const post = await env.until(() => env.discord.callsOf("POST", POSTS, true)[0], 5_000, "script post");
     expect(post.path).toBe("/channels/300000000000000777/messages");
     const all = JSON.stringify(env.discord.calls.map((c) => c.body));
     expect(all).toContain("secretive");

@@ -1,4 +1,4 @@
-// POST /discord/interactions on a real server: Ed25519 checks, PING, the allow-lists (users and
+// POST /discord/interactions (in-process, fake clock): Ed25519 checks, PING, the allow-lists (users and
 // roles), exactly-once clicks, Replay and Mute… (a string select).
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -16,7 +16,6 @@ import {
   runOnce,
   setupFailingFlow,
   signInteraction,
-  sleep,
   snapshot,
   startDiscordEnv,
   type DiscordEnv,
@@ -33,7 +32,7 @@ async function failedWithAlert(env: DiscordEnv) {
   env.upstream.script([], { status: 500, body: { error: "down" } });
   const run = await runOnce(env);
   expect(run.status).toBe("failed");
-  const posted = await env.discord.waitFor(() => env.discord.messages[0], 10_000, "the alert");
+  const posted = await env.until(() => env.discord.messages[0], 10_000, "the alert");
   return { runId: run.id as string, message: snapshot(posted) };
 }
 
@@ -50,7 +49,7 @@ describe("discord interactions", () => {
     expect(foreign.status).toBe(401);
     expect(((await foreign.json()) as { error: string }).error).toMatch(/signature/i);
     // Signed over a different body, or a different timestamp.
-    const good = signInteraction(env.keys.privateKey, body);
+    const good = signInteraction(env.keys.privateKey, body, String(Math.floor(env.now() / 1000)));
     expect((await postInteraction(env, body.replace("retry", "replay"), { headers: good })).status).toBe(401);
     expect(
       (
@@ -84,8 +83,8 @@ describe("discord interactions", () => {
       version: 1,
     });
     expect((await postInteraction(env, ping, { key: newKeyPair().privateKey })).status).toBe(401);
-    await sleep(200);
-    expect((await env.server.waitForStatus(runId, ["failed"])).status).toBe("failed");
+    await env.pass(200);
+    expect((await env.waitForStatus(runId, ["failed"])).status).toBe("failed");
     expect(env.upstream.requests).toHaveLength(1);
     expect(edits(env)).toHaveLength(0);
     expect(env.discord.followUps).toHaveLength(0);
@@ -123,13 +122,13 @@ describe("discord interactions", () => {
       expect(answer.data.content).toMatch(/not allowed/);
       expect(answer.data.content).toContain(MALLORY.id);
     }
-    await sleep(300);
-    expect((await env.server.waitForStatus(runId, ["failed"])).status).toBe("failed");
+    await env.pass(300);
+    expect((await env.waitForStatus(runId, ["failed"])).status).toBe("failed");
     expect(env.upstream.requests).toHaveLength(1);
-    const runs = (await (await env.server.api("/api/runs")).json()) as { runs: unknown[] };
+    const runs = (await (await env.api("/api/runs")).json()) as { runs: unknown[] };
     expect(runs.runs).toHaveLength(1); // no replay run
     expect(edits(env)).toHaveLength(0); // the alert is untouched
-    expect(await env.server.deps.silences.active(Date.now())).toHaveLength(0);
+    expect(await env.deps.silences.active(env.now())).toHaveLength(0);
   });
 
   it("lets a holder of DISCORD_ALLOWED_ROLES click, and refuses the role outside a guild (DM)", async () => {
@@ -147,14 +146,14 @@ describe("discord interactions", () => {
       flags: 64,
       content: expect.stringMatching(/not allowed/),
     });
-    await sleep(200);
+    await env.pass(200);
     expect(env.upstream.requests).toHaveLength(1);
     // In the guild, holding the ops role: allowed.
     env.upstream.script([], { status: 200, body: {} });
     const res = await click(env, message, "retry", { ...ROLE_HOLDER, roles: [OTHER_ROLE, OPS_ROLE] });
     expect(await res.json()).toEqual({ type: 6 });
-    await env.server.waitForStatus(runId, ["succeeded"]);
-    const m = await env.discord.waitFor(
+    await env.waitForStatus(runId, ["succeeded"]);
+    const m = await env.until(
       () => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined),
       5_000,
       "outcome",
@@ -184,27 +183,23 @@ describe("discord interactions", () => {
     for (const d of dupes)
       expect(d.data).toMatchObject({ flags: 64, content: expect.stringMatching(/Already done|changed since/) });
     // The retry fails again (upstream still 500); the message gets fresh buttons.
-    await env.discord.waitFor(
-      () => messageText(env.discord.messages[0]!).includes("failed again"),
-      10_000,
-      "failed again",
-    );
-    await sleep(200);
+    await env.until(() => messageText(env.discord.messages[0]!).includes("failed again"), 10_000, "failed again");
+    await env.pass(200);
     expect(env.upstream.requests).toHaveLength(2);
     // A late redelivery of the old click (same buttons) runs nothing either.
     const late = (await (await click(env, message, "retry")).json()) as { type: number; data: { flags: number } };
     expect(late).toMatchObject({ type: 4, data: { flags: 64 } });
-    await sleep(300);
+    await env.pass(300);
     expect(env.upstream.requests).toHaveLength(2);
-    expect((await env.server.waitForStatus(runId, ["failed"])).status).toBe("failed");
+    expect((await env.waitForStatus(runId, ["failed"])).status).toBe("failed");
     // The fresh buttons on the edited message work (one more retry, which now succeeds).
     env.upstream.script([], { status: 200, body: { ok: true } });
     const fresh = snapshot(env.discord.messages[0]!);
     expect(findButton(fresh, "retry")!.custom_id).not.toBe(findButton(message, "retry")!.custom_id);
     expect(await (await click(env, fresh, "retry")).json()).toEqual({ type: 6 });
-    await env.server.waitForStatus(runId, ["succeeded"]);
+    await env.waitForStatus(runId, ["succeeded"]);
     expect(env.upstream.requests).toHaveLength(3);
-    const last = await env.discord.waitFor(
+    const last = await env.until(
       () => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined),
       5_000,
       "succeeded",
@@ -219,13 +214,13 @@ describe("discord interactions", () => {
     const { runId, message } = await failedWithAlert(env);
     env.upstream.script([], { status: 200, body: { ok: true } });
     await Promise.all([click(env, message, "replay"), click(env, message, "replay")]);
-    const final = await env.discord.waitFor(
+    const final = await env.until(
       () =>
         /Replay by .* succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined,
       10_000,
       "replay outcome",
     );
-    const runs = (await (await env.server.api("/api/runs")).json()) as { runs: { id: string; status: string }[] };
+    const runs = (await (await env.api("/api/runs")).json()) as { runs: { id: string; status: string }[] };
     expect(runs.runs).toHaveLength(2);
     const replay = runs.runs.find((r) => r.id !== runId)!;
     expect(replay.status).toBe("succeeded");
@@ -239,19 +234,19 @@ describe("discord interactions", () => {
     const { message } = await failedWithAlert(env);
     const res = await click(env, message, "mute", ALICE, "1h");
     expect(await res.json()).toEqual({ type: 6 });
-    const muted = await env.discord.waitFor(
+    const muted = await env.until(
       () => (/Muted by alice/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined),
       5_000,
       "muted message",
     );
-    await env.discord.waitFor(
+    await env.until(
       () => env.discord.replies.some((r) => r.reference === muted.id && r.content === "Muted by alice"),
       5_000,
       "the thread reply",
     );
     expect(findButton(muted, "mute")).toBeUndefined();
     expect(findButton(muted, "retry")).toBeDefined();
-    const silences = await env.server.deps.silences.active(Date.now());
+    const silences = await env.deps.silences.active(env.now());
     expect(silences).toHaveLength(1);
     expect(silences[0]).toMatchObject({
       flow: "orders",
@@ -259,15 +254,15 @@ describe("discord interactions", () => {
       error_type: "http_status",
       created_by: expect.stringContaining(`discord:${ALICE.id}`),
     });
-    const ends = Date.parse(silences[0]!.ends_at) - Date.now();
+    const ends = Date.parse(silences[0]!.ends_at) - env.now();
     expect(ends).toBeGreaterThan(3_500_000);
     expect(ends).toBeLessThanOrEqual(3_600_000);
 
     const callsBefore = env.discord.calls.length;
     const again = await runOnce(env);
     expect(again.status).toBe("failed");
-    await sleep(400);
-    const view = (await (await env.server.api(`/api/runs/${again.id as string}`)).json()) as {
+    await env.pass(400);
+    const view = (await (await env.api(`/api/runs/${again.id as string}`)).json()) as {
       alerts: { status: string }[];
     };
     expect(view.alerts.map((a) => a.status)).toEqual(["silenced"]);
@@ -278,7 +273,7 @@ describe("discord interactions", () => {
       data: { flags: number };
     };
     expect(second).toMatchObject({ type: 4, data: { flags: 64 } });
-    expect(await env.server.deps.silences.active(Date.now())).toHaveLength(1);
+    expect(await env.deps.silences.active(env.now())).toHaveLength(1);
   });
 
   it("answers within 3 s even when editing the alert is rate limited, and the edit lands after Retry-After", async () => {
@@ -287,12 +282,12 @@ describe("discord interactions", () => {
     const { runId, message } = await failedWithAlert(env);
     env.upstream.script([], { status: 200, body: {} });
     env.discord.rateLimit("PATCH", /^\/channels\//, 1, 4);
-    const started = Date.now();
+    const started = env.now();
     const res = await click(env, message, "retry");
     expect(await res.json()).toEqual({ type: 6 });
-    expect(Date.now() - started).toBeLessThan(3_000);
-    await env.server.waitForStatus(runId, ["succeeded"]);
-    const done = await env.discord.waitFor(
+    expect(env.now() - started).toBeLessThan(3_000);
+    await env.waitForStatus(runId, ["succeeded"]);
+    const done = await env.until(
       () => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined),
       15_000,
       "outcome after the rate limit",

@@ -16,7 +16,6 @@ import {
   messageText,
   runOnce,
   setupFailingFlow,
-  sleep,
   startDiscordEnv,
   type DiscordEnv,
 } from "./harness";
@@ -40,7 +39,7 @@ async function failedRun(env: DiscordEnv): Promise<string> {
   await setupFailingFlow(env);
   env.upstream.script([], { status: 500, body: {} });
   const run = await runOnce(env);
-  await env.discord.waitFor(() => env.discord.messages[0], 5_000, "alert");
+  await env.until(() => env.discord.messages[0], 5_000, "alert");
   return run.id as string;
 }
 
@@ -65,8 +64,8 @@ describe("/mend", () => {
     env.upstream.script([], { status: 200, body: {} });
     const list = { id: "1300000000000000001", channel_id: "300000000000000001", components: rows as never };
     expect(await (await click(env, list, "retry")).json()).toEqual({ type: 6 });
-    await env.server.waitForStatus(runId, ["succeeded"]);
-    await env.discord.waitFor(() => /succeeded/.test(messageText(env.discord.messages[0]!)), 5_000, "alert edited");
+    await env.waitForStatus(runId, ["succeeded"]);
+    await env.until(() => /succeeded/.test(messageText(env.discord.messages[0]!)), 5_000, "alert edited");
 
     // Nothing failed any more.
     const empty = (await (await command(env, "status")).json()) as Answer;
@@ -86,16 +85,16 @@ describe("/mend", () => {
     expect(answer.data.flags ?? 0).toBe(0); // in the channel
     expect(answer.data.content).toContain(`<@${ALICE.id}>`);
     expect(answer.data.content).toContain("Retry");
-    await env.server.waitForStatus(runId, ["succeeded"]);
+    await env.waitForStatus(runId, ["succeeded"]);
     // The outcome comes as a follow-up, and the original alert says who retried it and how it went.
-    const outcome = await env.discord.waitFor(
+    const outcome = await env.until(
       () => env.discord.followUps.find((f) => /succeeded/.test(String(f.body.content))),
       5_000,
       "outcome follow-up",
     );
     expect(String(outcome.body.content)).toContain(runId);
     expect(outcome.body.allowed_mentions).toEqual({ parse: [] });
-    const edited = await env.discord.waitFor(
+    const edited = await env.until(
       () => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined),
       5_000,
       "alert edited",
@@ -108,7 +107,7 @@ describe("/mend", () => {
     const again = (await (await command(env, "retry", runId)).json()) as Answer;
     expect(again.data.flags).toBe(64);
     expect(again.data.content).toMatch(/succeeded|only failed/);
-    await sleep(100);
+    await env.pass(100);
     expect(env.upstream.requests).toHaveLength(2);
   });
 
@@ -122,12 +121,12 @@ describe("/mend", () => {
     ).json()) as Answer;
     expect(answer.type).toBe(4);
     expect(answer.data.content).toMatch(/Replay by .*new run/);
-    const list = (await (await env.server.api("/api/runs")).json()) as { runs: { id: string; status: string }[] };
+    const list = (await (await env.api("/api/runs")).json()) as { runs: { id: string; status: string }[] };
     const replay = list.runs.find((r) => r.id !== runId)!;
     expect(answer.data.content).toContain(replay.id);
-    const done = await env.server.waitForStatus(replay.id, ["succeeded"]);
+    const done = await env.waitForStatus(replay.id, ["succeeded"]);
     expect(done).toMatchObject({ replay_of: runId, input: { order: 1 } });
-    await env.discord.waitFor(
+    await env.until(
       () => env.discord.followUps.find((f) => /Replay by .* succeeded/.test(String(f.body.content))),
       5_000,
       "outcome follow-up",
@@ -148,9 +147,9 @@ describe("/mend", () => {
     expect(missing.data).toMatchObject({ flags: 64, content: expect.stringMatching(/does not exist/) });
     const noArg = (await (await command(env, "retry")).json()) as Answer;
     expect(noArg.data).toMatchObject({ flags: 64, content: expect.stringMatching(/Usage/) });
-    await sleep(200);
+    await env.pass(200);
     expect(env.upstream.requests).toHaveLength(1);
-    const runs = (await (await env.server.api("/api/runs")).json()) as { runs: unknown[] };
+    const runs = (await (await env.api("/api/runs")).json()) as { runs: unknown[] };
     expect(runs.runs).toHaveLength(1);
   });
 });

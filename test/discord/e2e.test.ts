@@ -11,7 +11,7 @@ import {
   runOnce,
   setupFailingFlow,
   snapshot,
-  startDiscordEnv,
+  startDiscordServer,
   type DiscordEnv,
 } from "./harness";
 
@@ -23,7 +23,7 @@ afterEach(async () => {
 
 describe("discord end to end", () => {
   it("alerts, retries on click and edits the same message with the clicker and the outcome", async () => {
-    e = await startDiscordEnv();
+    e = await startDiscordServer();
     const env = e;
     await setupFailingFlow(env);
     env.upstream.script([{ status: 500, body: { error: "db down" } }], { status: 200, body: { charged: true } });
@@ -33,7 +33,7 @@ describe("discord end to end", () => {
     const runId = failed.id as string;
 
     // The alert reaches Discord as the bot, with a nonce and no mentions.
-    const post = await env.discord.waitFor(
+    const post = await env.until(
       () => env.discord.callsOf("POST", /^\/channels\/\d+\/messages$/, true)[0],
       10_000,
       "the alert",
@@ -63,7 +63,7 @@ describe("discord end to end", () => {
     expect(findButton(message, "mute")).toMatchObject({ type: 3, placeholder: "Mute…" });
 
     // The run's ledger shows the delivered alert with Discord's message id.
-    const view = (await (await env.server.api(`/api/runs/${runId}`)).json()) as {
+    const view = (await (await env.api(`/api/runs/${runId}`)).json()) as {
       alerts: { kind: string; status: string; response: { message_id: string } }[];
     };
     expect(view.alerts[0]).toMatchObject({ kind: "discord", status: "delivered" });
@@ -74,11 +74,11 @@ describe("discord end to end", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ type: 6 });
 
-    const done = await env.server.waitForStatus(runId, ["succeeded"]);
+    const done = await env.waitForStatus(runId, ["succeeded"]);
     expect(done.status).toBe("succeeded");
 
     // The same message was edited: first "running…" with the clicker, then the outcome.
-    const final = await env.discord.waitFor(
+    const final = await env.until(
       () => {
         const m = env.discord.messages[0]!;
         return m.versions.some((v) => /succeeded/.test(messageText(v))) ? m : undefined;

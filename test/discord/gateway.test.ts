@@ -17,11 +17,11 @@ import {
   runOnce,
   setupFailingFlow,
   snapshot,
-  startDiscordEnv,
-  type DiscordEnv,
+  startDiscordServer,
 } from "./harness";
 
-let e: DiscordEnv | undefined;
+type ServerEnv = Awaited<ReturnType<typeof startDiscordServer>>;
+let e: ServerEnv | undefined;
 let gw: FakeGateway | undefined;
 afterEach(async () => {
   await e?.stop();
@@ -30,9 +30,9 @@ afterEach(async () => {
   gw = undefined;
 });
 
-async function startWithGateway(env: Record<string, string> = {}): Promise<{ env: DiscordEnv; gateway: FakeGateway }> {
+async function startWithGateway(env: Record<string, string> = {}): Promise<{ env: ServerEnv; gateway: FakeGateway }> {
   let gateway!: FakeGateway;
-  const started = await startDiscordEnv({ DISCORD_GATEWAY: "true", ...env }, {}, async (discord) => {
+  const started = await startDiscordServer({ DISCORD_GATEWAY: "true", ...env }, async (discord) => {
     gateway = await startFakeGateway({ token: discord.token, applicationId: discord.applicationId });
     discord.gatewayUrl = gateway.url;
   });
@@ -66,12 +66,12 @@ describe("discord gateway mode", () => {
     env.upstream.script([{ status: 500, body: { error: "db down" } }], { status: 200, body: { ok: true } });
     const failed = await runOnce(env);
     const runId = failed.id as string;
-    const posted = snapshot(await env.discord.waitFor(() => env.discord.messages[0], 10_000, "the alert"));
+    const posted = snapshot(await env.until(() => env.discord.messages[0], 10_000, "the alert"));
 
     // Someone off the allow-lists clicks: a private "not allowed" through the callback endpoint, nothing runs.
     const denied = clickInteraction(env, posted, "retry", { ...MALLORY, roles: [OTHER_ROLE] });
     gateway.dispatch("INTERACTION_CREATE", denied);
-    const deniedCb = await env.discord.waitFor(
+    const deniedCb = await env.until(
       () => env.discord.callbacks.find((c) => c.id === denied.id),
       10_000,
       "denied callback",
@@ -85,17 +85,13 @@ describe("discord gateway mode", () => {
     // Alice clicks Retry: a deferred update (type 6), the run succeeds, the message says who and how it ended.
     const clicked = clickInteraction(env, posted, "retry", ALICE);
     gateway.dispatch("INTERACTION_CREATE", clicked);
-    const cb = await env.discord.waitFor(
-      () => env.discord.callbacks.find((c) => c.id === clicked.id),
-      10_000,
-      "click callback",
-    );
+    const cb = await env.until(() => env.discord.callbacks.find((c) => c.id === clicked.id), 10_000, "click callback");
     expect(cb.body).toEqual({ type: 6 });
     expect(
       env.discord.callsOf("POST", new RegExp(`^/interactions/${clicked.id}/${clicked.token}/callback$`)),
     ).toHaveLength(1);
-    await env.server.waitForStatus(runId, ["succeeded"]);
-    const final = await env.discord.waitFor(
+    await env.waitForStatus(runId, ["succeeded"]);
+    const final = await env.until(
       () => (/succeeded/.test(messageText(env.discord.messages[0]!)) ? env.discord.messages[0] : undefined),
       10_000,
       "outcome",
@@ -108,7 +104,7 @@ describe("discord gateway mode", () => {
     // Redelivered by the gateway (same buttons): nothing runs again.
     const again = clickInteraction(env, posted, "retry", ALICE);
     gateway.dispatch("INTERACTION_CREATE", again);
-    const againCb = await env.discord.waitFor(
+    const againCb = await env.until(
       () => env.discord.callbacks.find((c) => c.id === again.id),
       10_000,
       "repeat callback",
@@ -119,7 +115,7 @@ describe("discord gateway mode", () => {
     // /mend status over the gateway: an ephemeral list.
     const status = commandInteraction(env, "status");
     gateway.dispatch("INTERACTION_CREATE", status);
-    const statusCb = await env.discord.waitFor(
+    const statusCb = await env.until(
       () => env.discord.callbacks.find((c) => c.id === status.id),
       10_000,
       "status callback",
@@ -134,47 +130,43 @@ describe("discord gateway mode", () => {
 
   it("keeps the server up when the gateway cannot be reached, and stops cleanly", async () => {
     const port = await deadPort();
-    e = await startDiscordEnv({ DISCORD_GATEWAY: "true" }, {}, (discord) => {
+    e = await startDiscordServer({ DISCORD_GATEWAY: "true" }, (discord) => {
       discord.gatewayUrl = `ws://127.0.0.1:${port}`;
     });
     const env = e;
     // The REST answers, the WebSocket does not: the server is healthy and serves alerts meanwhile.
-    expect((await fetch(`${env.server.url}/healthz`)).status).toBe(200);
+    expect((await env.request("/healthz")).status).toBe(200);
     await setupFailingFlow(env);
     env.upstream.script([], { status: 500, body: {} });
     await runOnce(env);
-    await env.discord.waitFor(() => env.discord.messages[0], 10_000, "the alert");
-    await env.discord.waitFor(
-      () => env.server.logs.some((l) => /discord gateway (could not connect|connection error)/.test(l)),
+    await env.until(() => env.discord.messages[0], 10_000, "the alert");
+    await env.until(
+      () => env.logs.some((l) => /discord gateway (could not connect|connection error)/.test(l)),
       15_000,
       "a logged connection failure",
     );
-    expect((await fetch(`${env.server.url}/healthz`)).status).toBe(200);
-    const started = Date.now();
+    expect((await env.request("/healthz")).status).toBe(200);
+    const started = env.now();
     await env.server.stop();
-    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(env.now() - started).toBeLessThan(8_000);
     await env.discord.close();
     await env.upstream.close();
     e = undefined;
   });
 
   it("abandons an attempt that does not reach READY in time and connects once the gateway is back", async () => {
-    e = await startDiscordEnv();
+    e = await startDiscordServer();
     const env = e;
     const port = await deadPort();
     env.discord.gatewayUrl = `ws://127.0.0.1:${port}`;
     const gateway = startDiscordGateway(
-      env.server.deps,
+      env.deps,
       { handle: async () => undefined },
       { loginTimeoutMs: 400, backoffMs: 100 },
     );
     try {
-      await env.discord.waitFor(
-        () => env.discord.callsOf("GET", /^\/gateway\/bot$/).length >= 2,
-        10_000,
-        "a second attempt",
-      );
-      expect(env.server.logs.some((l) => /could not connect within/.test(l))).toBe(true);
+      await env.until(() => env.discord.callsOf("GET", /^\/gateway\/bot$/).length >= 2, 10_000, "a second attempt");
+      expect(env.logs.some((l) => /could not connect within/.test(l))).toBe(true);
       gw = await startFakeGateway({ token: env.discord.token, applicationId: env.discord.applicationId });
       env.discord.gatewayUrl = gw.url;
       expect(await gateway.ready).toBe(true);
@@ -187,11 +179,11 @@ describe("discord gateway mode", () => {
   });
 
   it("stops trying when the bot token is refused, without crashing", async () => {
-    e = await startDiscordEnv({ DISCORD_GATEWAY: "true", DISCORD_BOT_TOKEN: "refused.token.x" });
+    e = await startDiscordServer({ DISCORD_GATEWAY: "true", DISCORD_BOT_TOKEN: "refused.token.x" });
     const env = e;
     expect(await (env.server.chatStarted.discord as DiscordGateway).ready).toBe(false);
-    expect(env.server.logs.some((l) => /bot token was refused/.test(l))).toBe(true);
+    expect(env.logs.some((l) => /bot token was refused/.test(l))).toBe(true);
     expect(env.discord.callsOf("GET", /^\/gateway\/bot$/).map((c) => c.status)).toEqual([401]);
-    expect((await fetch(`${env.server.url}/healthz`)).status).toBe(200);
+    expect((await env.request("/healthz")).status).toBe(200);
   });
 });

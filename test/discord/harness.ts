@@ -1,10 +1,12 @@
-// Shared setup for the Discord tests: the real server with Discord on, a fake Discord REST API (the
-// real @discordjs/rest client talks to it through DISCORD_API_URL) and a scriptable upstream, plus
+// Shared setup for the Discord tests: mend with Discord on (in-process, or the real server for the
+// end-to-end and gateway tests), a fake Discord REST API (the real @discordjs/rest client talks to it
+// through DISCORD_API_URL) and a scriptable upstream, plus
 // interactions signed with a real Ed25519 key pair and built from the components the bot posted.
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
-import { startTestServer, type TestServer } from "../api/server";
+import type { TestServer } from "../api/server";
+import { inProcess, onLoopback, type Mend } from "../chat/env";
+import { discordDriver } from "../chat/harness";
 import { startFakeDiscord, type DiscordMessage, type FakeDiscord, type Json } from "../fakes/discord";
-import { startUpstream, type Upstream } from "../fakes/upstream";
 
 export const CHANNEL = "300000000000000001";
 export const GUILD = "400000000000000001";
@@ -38,45 +40,50 @@ export function signInteraction(
   };
 }
 
-export interface DiscordEnv {
-  server: TestServer;
+export interface DiscordEnv extends Mend {
   discord: FakeDiscord;
-  upstream: Upstream;
   keys: KeyPair;
-  stop(): Promise<void>;
 }
 
-export async function startDiscordEnv(
+const ENV = {
+  DISCORD_ALLOWED_USERS: ALICE.id,
+  DISCORD_ALLOWED_ROLES: OPS_ROLE,
+  MEND_PUBLIC_URL: "https://mend.example",
+};
+
+/** mend in-process with Discord on (the fake clock, SQLite :memory:, the fake Discord behind the injected fetch). */
+export async function startDiscordEnv(env: Record<string, string> = {}): Promise<DiscordEnv> {
+  const driver = discordDriver();
+  const mend = await inProcess(driver, { ...ENV, ...env });
+  return { ...mend, discord: driver.fake(), keys: driver.keys() };
+}
+
+/** The real server with Discord on, the fake Discord on loopback: for the end-to-end and gateway tests. */
+export async function startDiscordServer(
   env: Record<string, string> = {},
-  options: Parameters<typeof startTestServer>[1] = {},
   before?: (discord: FakeDiscord) => Promise<void> | void,
-): Promise<DiscordEnv> {
+): Promise<DiscordEnv & { server: TestServer }> {
   const discord = await startFakeDiscord();
-  const upstream = await startUpstream();
   const keys = newKeyPair();
   await before?.(discord);
-  const server = await startTestServer(
+  const mend = await onLoopback(
     {
       DISCORD_BOT_TOKEN: discord.token,
       DISCORD_PUBLIC_KEY: keys.publicKeyHex,
       DISCORD_APPLICATION_ID: discord.applicationId,
       DISCORD_API_URL: discord.apiUrl,
-      DISCORD_ALLOWED_USERS: ALICE.id,
-      DISCORD_ALLOWED_ROLES: OPS_ROLE,
-      MEND_PUBLIC_URL: "https://mend.example",
+      ...ENV,
       ...env,
     },
-    { outboxSchedule: [50, 50, 50, 50, 50], ...options },
+    { outboxSchedule: [50, 50, 50, 50, 50] },
   );
   return {
-    server,
+    ...mend,
     discord,
-    upstream,
     keys,
     async stop() {
-      await server.stop();
+      await mend.stop();
       await discord.close();
-      await upstream.close();
     },
   };
 }
@@ -87,12 +94,12 @@ export async function setupFailingFlow(
   name = "orders",
   handlerConfig: Record<string, unknown> = { channel_id: CHANNEL },
 ): Promise<void> {
-  const res = await e.server.api("/api/handlers", {
+  const res = await e.api("/api/handlers", {
     method: "POST",
     json: { name: "ops-discord", kind: "discord", config: handlerConfig },
   });
   if (res.status !== 201) throw new Error(`handler: ${res.status} ${await res.text()}`);
-  const flow = await e.server.putFlow({
+  const flow = await e.putFlow({
     name,
     steps: [{ id: "charge", http: { method: "POST", url: `${e.upstream.url}/charge` } }],
   });
@@ -105,9 +112,9 @@ export async function runOnce(
   flow = "orders",
   input: unknown = { order: 1 },
 ): Promise<Record<string, unknown>> {
-  const res = await e.server.api(`/hooks/${flow}`, { method: "POST", json: input });
+  const res = await e.api(`/hooks/${flow}`, { method: "POST", json: input });
   const { run_id } = (await res.json()) as { run_id: string };
-  return e.server.waitForStatus(run_id, ["succeeded", "recovered", "failed", "cancelled"]);
+  return e.waitForStatus(run_id, ["succeeded", "recovered", "failed", "cancelled"]);
 }
 
 export async function postInteraction(
@@ -115,8 +122,9 @@ export async function postInteraction(
   body: string,
   opts: { key?: KeyObject; headers?: Record<string, string> } = {},
 ): Promise<Response> {
-  const headers = opts.headers ?? signInteraction(opts.key ?? e.keys.privateKey, body);
-  return fetch(`${e.server.url}/discord/interactions`, {
+  const headers =
+    opts.headers ?? signInteraction(opts.key ?? e.keys.privateKey, body, String(Math.floor(e.now() / 1000)));
+  return e.request("/discord/interactions", {
     method: "POST",
     headers: { ...headers, "content-type": "application/json" },
     body,
@@ -290,15 +298,14 @@ export async function waitDelivered(
   runId: unknown,
   timeoutMs = 10_000,
 ): Promise<{ alerts: { kind: string; status: string; attempts: number; response: Record<string, unknown> | null }[] }> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = (await (await e.server.api(`/api/runs/${String(runId)}`)).json()) as {
-      alerts: { kind: string; status: string; attempts: number; response: Record<string, unknown> | null }[];
-    };
-    if (v.alerts.length && v.alerts.every((a) => a.status !== "pending")) return v;
-    if (Date.now() > end) throw new Error(`alerts of ${String(runId)} still pending: ${JSON.stringify(v.alerts)}`);
-    await sleep(20);
-  }
+  return e.until(
+    async () => {
+      const v = (await (await e.api(`/api/runs/${String(runId)}`)).json()) as {
+        alerts: { kind: string; status: string; attempts: number; response: Record<string, unknown> | null }[];
+      };
+      return v.alerts.length && v.alerts.every((a) => a.status !== "pending") ? v : undefined;
+    },
+    timeoutMs,
+    `the alerts of ${String(runId)} delivered`,
+  );
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -35,7 +35,7 @@ export async function json<T = Record<string, unknown>>(res: Response | Promise<
 }
 
 export async function createHandler(
-  s: TestServer,
+  s: Pick<TestServer, "api">,
   body: unknown,
 ): Promise<{ id: string; config: { secret: string; url: string } }> {
   const res = await s.api("/api/handlers", { method: "POST", json: body });
@@ -43,7 +43,7 @@ export async function createHandler(
   return (await res.json()) as { id: string; config: { secret: string; url: string } };
 }
 
-export async function getRun(s: TestServer, id: string): Promise<Record<string, any>> {
+export async function getRun(s: Pick<TestServer, "api">, id: string): Promise<Record<string, any>> {
   return json(s.api(`/api/runs/${id}`));
 }
 

@@ -1,18 +1,9 @@
-// The `slack` handler on a real server: grouping, 429s through the outbox, webhooks, scripts.
+// The `slack` handler (in-process, fake clock): grouping, 429s through the outbox, webhooks, scripts.
 import { afterEach, describe, expect, it } from "vitest";
 import { sendSlackAlert } from "../../src/chat/slack/send";
 import type { AlertPayload } from "../../src/engine/ports";
 import { startFakeSlack } from "../fakes/slack";
-import {
-  CHANNEL,
-  findButton,
-  messageText,
-  runOnce,
-  setupFailingFlow,
-  sleep,
-  startSlackEnv,
-  type SlackEnv,
-} from "./harness";
+import { CHANNEL, findButton, messageText, runOnce, setupFailingFlow, startSlackEnv, type SlackEnv } from "./harness";
 
 let e: SlackEnv | undefined;
 afterEach(async () => {
@@ -24,16 +15,17 @@ type RunView = {
   alerts: { kind: string; status: string; attempts: number; response: Record<string, unknown> | null }[];
 };
 const runView = async (env: SlackEnv, id: unknown) =>
-  (await (await env.server.api(`/api/runs/${String(id)}`)).json()) as RunView;
+  (await (await env.api(`/api/runs/${String(id)}`)).json()) as RunView;
 
 async function waitDelivered(env: SlackEnv, runId: unknown, timeoutMs = 10_000): Promise<RunView> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await runView(env, runId);
-    if (v.alerts.length && v.alerts.every((a) => a.status !== "pending")) return v;
-    if (Date.now() > end) throw new Error(`alerts of ${String(runId)} still pending: ${JSON.stringify(v.alerts)}`);
-    await sleep(20);
-  }
+  return env.until(
+    async () => {
+      const v = await runView(env, runId);
+      return v.alerts.length && v.alerts.every((a) => a.status !== "pending") ? v : undefined;
+    },
+    timeoutMs,
+    `the alerts of ${String(runId)} delivered`,
+  );
 }
 
 describe("slack handler", () => {
@@ -63,7 +55,7 @@ describe("slack handler", () => {
     expect(last.alerts[0]!.response).toMatchObject({ action: "updated", count: 3, ts: m.ts });
 
     // Another flow is another group: a new message.
-    await env.server.putFlow({
+    await env.putFlow({
       name: "billing",
       steps: [{ id: "charge", http: { method: "POST", url: `${env.upstream.url}/charge` } }],
     });
@@ -76,11 +68,11 @@ describe("slack handler", () => {
   it("counts runs, not sends: a `script: slack` step and a handler reporting the same run make one message, count 1", async () => {
     e = await startSlackEnv();
     const env = e;
-    await env.server.api("/api/handlers", {
+    await env.api("/api/handlers", {
       method: "POST",
       json: { name: "ops-slack", kind: "slack", config: { channel: CHANNEL } },
     });
-    await env.server.putFlow({
+    await env.putFlow({
       name: "both",
       steps: [{ id: "charge", http: { method: "POST", url: `${env.upstream.url}/charge` } }],
       on_failure: [
@@ -111,7 +103,7 @@ describe("slack handler", () => {
     await waitDelivered(env, (await runOnce(env)).id);
     await waitDelivered(env, (await runOnce(env)).id);
     expect(env.slack.messages).toHaveLength(1);
-    await sleep(1100);
+    await env.pass(1100);
     await waitDelivered(env, (await runOnce(env)).id);
     expect(env.slack.messages).toHaveLength(2);
     expect(messageText(env.slack.messages[1]!)).not.toContain("in this group");
@@ -130,7 +122,7 @@ describe("slack handler", () => {
     expect(posts.map((p) => p.status)).toEqual([429, 200]);
     // The outbox waited Retry-After (1 s), not its own 50 ms schedule, and the WebClient did not retry by itself.
     expect(posts[1]!.at - posts[0]!.at).toBeGreaterThanOrEqual(950);
-    await sleep(300);
+    await env.pass(300);
     expect(env.slack.messages).toHaveLength(1);
     expect(env.slack.callsOf("chat.postMessage")).toHaveLength(2);
 
@@ -171,13 +163,13 @@ describe("slack handler", () => {
     const run = await runOnce(env);
     const v = await waitDelivered(env, run.id);
     expect(v.alerts[0]).toMatchObject({ status: "failed", attempts: 1 });
-    expect((await fetch(`${env.server.url}/healthz`)).status).toBe(200);
+    expect((await env.request("/healthz")).status).toBe(200);
   });
 
   it("works as `script: slack` in on_failure and never shows secret values", async () => {
     e = await startSlackEnv({ MEND_SECRET_API_KEY: "sk-very-secret-value" });
     const env = e;
-    const flow = await env.server.putFlow({
+    const flow = await env.putFlow({
       name: "secretive",
       steps: [
         {
@@ -196,7 +188,7 @@ describe("slack handler", () => {
     const run = await runOnce(env, "secretive");
     // A handler that only notifies leaves the run failed (SPEC section 12).
     expect(run.status).toBe("failed");
-    const post = await env.slack.waitFor(() => env.slack.callsOf("chat.postMessage", true)[0], 5_000, "script post");
+    const post = await env.until(() => env.slack.callsOf("chat.postMessage", true)[0], 5_000, "script post");
     expect(post.args.channel).toBe("C0SCRIPT");
     const all = JSON.stringify(env.slack.calls.map((c) => c.args));
     expect(all).toContain("secretive");
@@ -208,7 +200,7 @@ describe("slack handler", () => {
   it("refuses a private webhook_url under MEND_BLOCK_PRIVATE_URLS, permanently", async () => {
     e = await startSlackEnv({ MEND_BLOCK_PRIVATE_URLS: "true" });
     const env = e;
-    await env.server.putFlow({
+    await env.putFlow({
       name: "sneaky",
       steps: [{ id: "boom", fail: { message: "no", type: "runtime" } }],
       on_failure: [{ id: "tell", script: { name: "slack", args: { webhook_url: `${env.slack.url}/webhook/x` } } }],
@@ -223,12 +215,12 @@ describe("slack handler", () => {
     e = await startSlackEnv();
     const env = e;
     const h = (await (
-      await env.server.api("/api/handlers", {
+      await env.api("/api/handlers", {
         method: "POST",
         json: { name: "ops", kind: "slack", config: { channel: CHANNEL } },
       })
     ).json()) as { id: string };
-    const res = await env.server.api(`/api/handlers/${h.id}/test`, { method: "POST" });
+    const res = await env.api(`/api/handlers/${h.id}/test`, { method: "POST" });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { response: { ts: string } }).response.ts).toBe(env.slack.messages[0]!.ts);
     expect(messageText(env.slack.messages[0]!)).toContain("test alert");

@@ -9,7 +9,6 @@ import {
   runOnce,
   setupFailingFlow,
   slashCommand,
-  sleep,
   startSlackEnv,
   type SlackEnv,
 } from "./harness";
@@ -30,7 +29,7 @@ async function failedRun(env: SlackEnv): Promise<string> {
   await setupFailingFlow(env);
   env.upstream.script([], { status: 500, body: {} });
   const run = await runOnce(env);
-  await env.slack.waitFor(() => env.slack.messages[0], 5_000, "alert");
+  await env.until(() => env.slack.messages[0], 5_000, "alert");
   return run.id as string;
 }
 
@@ -61,8 +60,8 @@ describe("/mend", () => {
     };
     const { click } = await import("./harness");
     expect((await click(env, listMessage, "retry")).status).toBe(200);
-    await env.server.waitForStatus(runId, ["succeeded"]);
-    await env.slack.waitFor(() => /succeeded/.test(env.slack.messages[0]!.text), 5_000, "alert edited");
+    await env.waitForStatus(runId, ["succeeded"]);
+    await env.until(() => /succeeded/.test(env.slack.messages[0]!.text), 5_000, "alert edited");
 
     // Nothing failed any more.
     const empty = (await (await slashCommand(env, "status")).json()) as Answer;
@@ -80,15 +79,15 @@ describe("/mend", () => {
     expect(answer.response_type).toBe("in_channel");
     expect(answer.text).toContain(`<@${ALICE.id}>`);
     expect(answer.text).toContain("Retry");
-    await env.server.waitForStatus(runId, ["succeeded"]);
+    await env.waitForStatus(runId, ["succeeded"]);
     // The outcome goes to response_url, and the original alert says who retried it and how it went.
-    const outcome = await env.slack.waitFor(
+    const outcome = await env.until(
       () => env.slack.responses.find((r) => /succeeded/.test(String(r.body.text))),
       5_000,
       "outcome via response_url",
     );
     expect(String(outcome.body.text)).toContain(runId);
-    const edited = await env.slack.waitFor(
+    const edited = await env.until(
       () => (/succeeded/.test(env.slack.messages[0]!.text) ? env.slack.messages[0] : undefined),
       5_000,
       "alert edited",
@@ -100,7 +99,7 @@ describe("/mend", () => {
     const again = (await (await slashCommand(env, `retry ${runId}`)).json()) as Answer;
     expect(again.response_type).toBe("ephemeral");
     expect(again.text).toMatch(/succeeded|only failed/);
-    await sleep(100);
+    await env.pass(100);
     expect(env.upstream.requests).toHaveLength(2);
   });
 
@@ -111,11 +110,11 @@ describe("/mend", () => {
     env.upstream.script([], { status: 200, body: {} });
     const answer = (await (await slashCommand(env, `replay ${runId}`)).json()) as Answer;
     expect(answer.text).toContain("Replay");
-    const list = (await (await env.server.api("/api/runs")).json()) as { runs: { id: string }[] };
+    const list = (await (await env.api("/api/runs")).json()) as { runs: { id: string }[] };
     expect(list.runs).toHaveLength(2);
     const replay = list.runs.find((r) => r.id !== runId)!;
     expect(answer.text).toContain(replay.id);
-    const done = (await env.server.waitForStatus(replay.id, ["succeeded"])) as { replay_of: string; input: unknown };
+    const done = (await env.waitForStatus(replay.id, ["succeeded"])) as { replay_of: string; input: unknown };
     expect(done.replay_of).toBe(runId);
     expect(done.input).toEqual({ order: 1 });
     expect(env.upstream.requests).toHaveLength(2);
@@ -130,9 +129,9 @@ describe("/mend", () => {
       expect(answer.response_type).toBe("ephemeral");
       expect(answer.text).toMatch(/not allowed/);
     }
-    await sleep(200);
+    await env.pass(200);
     expect(env.upstream.requests).toHaveLength(1);
-    expect(((await (await env.server.api("/api/runs")).json()) as { runs: unknown[] }).runs).toHaveLength(1);
+    expect(((await (await env.api("/api/runs")).json()) as { runs: unknown[] }).runs).toHaveLength(1);
     const usage = (await (await slashCommand(env, "frobnicate")).json()) as Answer;
     expect(usage.text).toMatch(/Usage/);
     const unknown = (await (await slashCommand(env, "retry 01NOSUCHRUN")).json()) as Answer;
@@ -149,7 +148,7 @@ describe("/mend", () => {
     );
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ challenge: "chal-123" });
-    const unsigned = await fetch(`${env.server.url}/slack/events`, {
+    const unsigned = await env.request("/slack/events", {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ type: "url_verification", challenge: "c" }),

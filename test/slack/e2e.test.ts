@@ -9,7 +9,7 @@ import {
   messageText,
   runOnce,
   setupFailingFlow,
-  startSlackEnv,
+  startSlackServer,
   type SlackEnv,
 } from "./harness";
 
@@ -21,7 +21,7 @@ afterEach(async () => {
 
 describe("slack end to end", () => {
   it("alerts, retries on click and edits the same message with the clicker and the outcome", async () => {
-    e = await startSlackEnv();
+    e = await startSlackServer();
     const env = e;
     await setupFailingFlow(env);
     env.upstream.script([{ status: 500, body: { error: "db down" } }], { status: 200, body: { charged: true } });
@@ -31,11 +31,7 @@ describe("slack end to end", () => {
     const runId = failed.id as string;
 
     // The alert reaches Slack through the real WebClient with the bot token.
-    const post = await env.slack.waitFor(
-      () => env.slack.callsOf("chat.postMessage", true)[0],
-      10_000,
-      "chat.postMessage",
-    );
+    const post = await env.until(() => env.slack.callsOf("chat.postMessage", true)[0], 10_000, "chat.postMessage");
     expect(post.headers.authorization).toBe(`Bearer ${env.slack.token}`);
     expect(post.headers["content-type"]).toContain("application/x-www-form-urlencoded");
     expect(post.args.channel).toBe(CHANNEL);
@@ -52,24 +48,24 @@ describe("slack end to end", () => {
     expect(findButton(message, "mute")).toBeDefined();
 
     // The run's ledger shows the delivered alert with Slack's ids.
-    const view = (await (await env.server.api(`/api/runs/${runId}`)).json()) as {
+    const view = (await (await env.api(`/api/runs/${runId}`)).json()) as {
       alerts: { kind: string; status: string; response: { ts: string } }[];
     };
     expect(view.alerts[0]).toMatchObject({ kind: "slack", status: "delivered" });
     expect(view.alerts[0]!.response.ts).toBe(message.ts);
 
     // The upstream recovers; Alice clicks Retry on the posted button.
-    const t0 = Date.now();
+    const t0 = env.now();
     const res = await click(env, message, "retry", ALICE);
     expect(res.status).toBe(200);
     // Acked well inside Slack's 3 seconds (the work goes on after the answer).
-    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(env.now() - t0).toBeLessThan(1_000);
 
-    const done = await env.server.waitForStatus(runId, ["succeeded"]);
+    const done = await env.waitForStatus(runId, ["succeeded"]);
     expect(done.status).toBe("succeeded");
 
     // The same message (same channel + ts) was edited: first running…, then the outcome.
-    const final = await env.slack.waitFor(
+    const final = await env.until(
       () => {
         const m = env.slack.messages[0]!;
         return m.versions.some((v) => /succeeded/.test(v.text)) ? m : undefined;

@@ -1,47 +1,48 @@
-// Shared setup for the Slack tests: the real server with Slack on, a fake Slack Web API and a
-// scriptable upstream, plus signed clicks built from the buttons the bot really posted.
+// Shared setup for the Slack tests: mend with Slack on (in-process, or the real server for the
+// end-to-end test), a fake Slack Web API and a scriptable upstream, plus signed clicks built from
+// the buttons the bot really posted.
 import { signSlackRequest } from "../../src/chat/slack/verify";
-import { startTestServer, type TestServer } from "../api/server";
+import { inProcess, onLoopback, type Mend } from "../chat/env";
+import { slackDriver } from "../chat/harness";
 import { startFakeSlack, type Block, type FakeSlack, type SlackMessage } from "../fakes/slack";
-import { startUpstream, type Upstream } from "../fakes/upstream";
 
 export const SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
 export const CHANNEL = "C0OPS";
 export const ALICE = { id: "UALICE", username: "alice" };
 export const MALLORY = { id: "UMALLORY", username: "mallory" };
 
-export interface SlackEnv {
-  server: TestServer;
+export interface SlackEnv extends Mend {
   slack: FakeSlack;
-  upstream: Upstream;
-  stop(): Promise<void>;
 }
 
-export async function startSlackEnv(
-  env: Record<string, string> = {},
-  options: Parameters<typeof startTestServer>[1] = {},
-): Promise<SlackEnv> {
+const ENV = { SLACK_ALLOWED_USERS: ALICE.id, MEND_PUBLIC_URL: "https://mend.example" };
+
+/** mend in-process with Slack on (the fake clock, SQLite :memory:, the fake Slack behind the injected fetch). */
+export async function startSlackEnv(env: Record<string, string> = {}): Promise<SlackEnv> {
+  const driver = slackDriver();
+  const mend = await inProcess(driver, { ...ENV, ...env });
+  return { ...mend, slack: driver.fake() };
+}
+
+/** The real server with Slack on, the fake Slack on loopback: for the end-to-end test. */
+export async function startSlackServer(env: Record<string, string> = {}): Promise<SlackEnv> {
   const slack = await startFakeSlack();
-  const upstream = await startUpstream();
-  const server = await startTestServer(
+  const mend = await onLoopback(
     {
       SLACK_BOT_TOKEN: slack.token,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
       SLACK_API_URL: slack.apiUrl,
-      SLACK_ALLOWED_USERS: ALICE.id,
-      MEND_PUBLIC_URL: "https://mend.example",
+      ...ENV,
       ...env,
     },
-    { outboxSchedule: [50, 50, 50, 50, 50], ...options },
+    { outboxSchedule: [50, 50, 50, 50, 50] },
   );
   return {
-    server,
+    ...mend,
     slack,
-    upstream,
     async stop() {
-      await server.stop();
+      await mend.stop();
       await slack.close();
-      await upstream.close();
     },
   };
 }
@@ -52,12 +53,12 @@ export async function setupFailingFlow(
   name = "orders",
   handlerConfig: Record<string, unknown> = { channel: CHANNEL },
 ): Promise<void> {
-  const res = await e.server.api("/api/handlers", {
+  const res = await e.api("/api/handlers", {
     method: "POST",
     json: { name: "ops-slack", kind: "slack", config: handlerConfig },
   });
   if (res.status !== 201) throw new Error(`handler: ${res.status} ${await res.text()}`);
-  const flow = await e.server.putFlow({
+  const flow = await e.putFlow({
     name,
     steps: [{ id: "charge", http: { method: "POST", url: `${e.upstream.url}/charge` } }],
   });
@@ -70,9 +71,9 @@ export async function runOnce(
   flow = "orders",
   input: unknown = { order: 1 },
 ): Promise<Record<string, unknown>> {
-  const res = await e.server.api(`/hooks/${flow}`, { method: "POST", json: input });
+  const res = await e.api(`/hooks/${flow}`, { method: "POST", json: input });
   const { run_id } = (await res.json()) as { run_id: string };
-  return e.server.waitForStatus(run_id, ["succeeded", "recovered", "failed", "cancelled"]);
+  return e.waitForStatus(run_id, ["succeeded", "recovered", "failed", "cancelled"]);
 }
 
 export async function postSigned(
@@ -84,9 +85,9 @@ export async function postSigned(
   const headers = await signSlackRequest(
     opts.secret ?? SIGNING_SECRET,
     body,
-    opts.timestampS ?? Math.floor(Date.now() / 1000),
+    opts.timestampS ?? Math.floor(e.now() / 1000),
   );
-  return fetch(`${e.server.url}/slack/events`, {
+  return e.request("/slack/events", {
     method: "POST",
     headers: { ...headers, "content-type": contentType },
     body,
@@ -140,7 +141,7 @@ export function clickPayload(
             block_id: b.block_id,
             action_id: b.action_id,
             selected_option: { text: { type: "plain_text", text: String(choice) }, value: String(choice) },
-            action_ts: String(Date.now() / 1000),
+            action_ts: String(e.now() / 1000),
           }
         : {
             type: "button",
@@ -148,7 +149,7 @@ export function clickPayload(
             action_id: b.action_id,
             value: b.value,
             text: { type: "plain_text", text: action },
-            action_ts: String(Date.now() / 1000),
+            action_ts: String(e.now() / 1000),
           },
     ],
     state: { values: {} },
@@ -179,7 +180,7 @@ export async function slashCommand(e: SlackEnv, text: string, user = ALICE): Pro
     command: "/mend",
     text,
     api_app_id: "A0MEND",
-    response_url: `${e.slack.url}/response/cmd-${Date.now()}`,
+    response_url: `${e.slack.url}/response/cmd-${e.now()}`,
     trigger_id: "123.456.def",
   }).toString();
   return postSigned(e, body, "application/x-www-form-urlencoded");
@@ -189,5 +190,3 @@ export async function slashCommand(e: SlackEnv, text: string, user = ALICE): Pro
 export function messageText(m: { text: string; blocks: Block[] }): string {
   return m.text + "\n" + JSON.stringify(m.blocks);
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
