@@ -44,6 +44,20 @@ function launch(cmd: string, args: string[], env: Record<string, string>): Start
   return { child, out: () => out, exited };
 }
 
+/** The first line of the process's output containing `text`, waiting for it a little. */
+async function outputLine(p: Started, text: string, timeoutMs = 5_000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const line = p
+      .out()
+      .split("\n")
+      .find((l) => l.includes(text));
+    if (line !== undefined) return line;
+    if (Date.now() > end) throw new Error(`no "${text}" in the output: ${p.out()}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const mend = (env: Record<string, string>) => launch(process.execPath, ["bin/mend", "start"], env);
 
 async function healthy(port: number, timeoutMs = 20_000): Promise<number> {
@@ -111,10 +125,8 @@ describe("npm start and signals", () => {
       const ms = await healthy(port);
       // SPEC: 1 s, measured ~0.4 s on an idle machine; the whole suite on 2 cores slows it several times.
       expect(ms).toBeLessThan(10_000);
-      const line = npm
-        .out()
-        .split("\n")
-        .find((l) => l.includes("listening on"))!;
+      // The log line may reach the pipe a moment after the port answers.
+      const line = await outputLine(npm, "listening on");
       expect(JSON.parse(line)).toMatchObject({
         level: "info",
         msg: expect.stringContaining(`listening on http://127.0.0.1:${port}`),

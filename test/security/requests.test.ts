@@ -148,7 +148,7 @@ describe("a database of another application", () => {
       timeout: 20_000,
     });
     expect(r.status).toBe(1);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr.trim().split("\n"), r.stderr).toHaveLength(1);
     expect(r.stderr).toMatch(
       /^mend: MEND_DB: cannot open .*other\.db: its tables are not the ones mend creates \(table `runs` already exists\)/,
     );
