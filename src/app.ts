@@ -1,8 +1,8 @@
 // createApp(deps): the Hono app. Imports no runtime: Node and Workers both serve it.
 import { Hono, type MiddlewareHandler } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import type { Deps } from "./deps";
 import { errorHandler } from "./routes/errors";
+import { limitBody } from "./routes/body-limit";
 import { flowRoutes } from "./routes/flows";
 import { flowTestRoutes } from "./routes/flow-tests";
 import { handlerRoutes } from "./routes/handlers";
@@ -33,11 +33,9 @@ export function createApp(deps: Deps, extend?: (app: Hono) => void, options: App
 
   app.use(
     "*",
-    bodyLimit({
-      maxSize: deps.config.MEND_MAX_BODY,
-      onError: (c) =>
-        c.json({ error: `request body is larger than MEND_MAX_BODY (${deps.config.MEND_MAX_BODY} bytes)` }, 413),
-    }),
+    limitBody(deps.config.MEND_MAX_BODY, (c) =>
+      c.json({ error: `request body is larger than MEND_MAX_BODY (${deps.config.MEND_MAX_BODY} bytes)` }, 413),
+    ),
   );
 
   app.use("*", async function accessLog(c, next) {

@@ -22,8 +22,21 @@ export function parsePath(path: string): string[] {
 /** Missing paths throw a `template` error, or render null in lenient places (error objects, `when`). */
 export type Missing = "throw" | "null";
 
+// Paths come from flow definitions, so the same few are looked up on every run: parse each once.
+const parsed = new Map<string, string[]>();
+
+function partsOf(path: string): string[] {
+  let parts = parsed.get(path);
+  if (!parts) {
+    parts = parsePath(path);
+    if (parsed.size >= 10_000) parsed.clear();
+    parsed.set(path, parts);
+  }
+  return parts;
+}
+
 export function lookup(scope: TemplateScope, path: string, missing: Missing = "throw"): unknown {
-  const parts = parsePath(path);
+  const parts = partsOf(path);
   let value: unknown = scope;
   for (const part of parts) {
     if (value === null || typeof value !== "object" || !Object.hasOwn(value, part)) {

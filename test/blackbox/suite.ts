@@ -187,6 +187,19 @@ export function blackboxSuite(name: string, start: StartTarget, opts: { startTim
       const big = await hook("greet", { who: "x".repeat(70_000) });
       expect(big.status).toBe(413);
       expect((await json(big)).error).toContain("MEND_MAX_BODY");
+      // Chunked bodies (no Content-Length) are counted as they arrive; a BOM is not part of the JSON.
+      const chunked = (text: string) =>
+        t.api("/hooks/greet?wait=true", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: new Blob([text]).stream(),
+          duplex: "half",
+        } as RequestInit);
+      const streamedBig = await chunked(JSON.stringify({ who: "x".repeat(70_000) }));
+      expect(streamedBig.status).toBe(413);
+      const streamed = await chunked('\uFEFF{"who":"streamed ünïcode"}');
+      expect(streamed.status).toBe(200);
+      expect((await json(streamed)).output).toEqual({ hello: "hello streamed ünïcode" });
     });
 
     it("runs a flow synchronously: compute → http POST to the upstream → compute (?wait=true)", async () => {
