@@ -21,6 +21,8 @@ import { PRUNE_EVERY_MS, Retention } from "../retention";
 import { HEARTBEAT_MS, OwnedError, OwnerLease } from "../store/owner";
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { Admission } from "../net/admission";
 
 export interface RunningServer {
   url: string;
@@ -91,11 +93,15 @@ async function takeOwnership(
 /** Longest a client may take to send a request's headers and body (Node's default is 300 s). */
 export const REQUEST_TIMEOUT_MS = 30_000;
 
-function listen(
-  fetchFn: (req: Request) => Response | Promise<Response>,
-  config: Config,
-  requestTimeoutMs: number,
-): Promise<ServerType> {
+type NodeFetch = (req: Request, env: { incoming: IncomingMessage }) => Response | Promise<Response>;
+
+/** Webhook requests (the data plane) go through `gate`; everything else straight to the app. */
+function admitted(app: Hono, gate: Admission): NodeFetch {
+  return (req, env) =>
+    env.incoming.url?.startsWith("/hooks/") ? gate.run(() => app.fetch(req, env)) : app.fetch(req, env);
+}
+
+function listen(fetchFn: NodeFetch, config: Config, requestTimeoutMs: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     // A slow body (one byte a minute) would hold a connection and its buffers: cut it off.
     const serverOptions = {
@@ -103,7 +109,15 @@ function listen(
       headersTimeout: Math.min(10_000, requestTimeoutMs),
       connectionsCheckingInterval: Math.min(5_000, requestTimeoutMs / 2),
     };
-    const s = serve({ fetch: fetchFn, port: config.PORT, hostname: config.HOST, serverOptions }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: fetchFn as (req: Request) => Promise<Response>,
+        port: config.PORT,
+        hostname: config.HOST,
+        serverOptions,
+      },
+      () => resolve(s),
+    );
     s.once("error", (err: NodeJS.ErrnoException) => {
       const where = `${config.HOST}:${config.PORT}`;
       if (err.code === "EADDRINUSE")
@@ -168,10 +182,12 @@ export async function startServer(config: Config, options: Partial<StartOptions>
     },
     { apiDocs: scalarDocs() },
   );
+  const gate = new Admission();
   let server: ServerType;
   try {
-    server = await listen(app.fetch, config, options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
+    server = await listen(admitted(app, gate), config, options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS);
   } catch (err) {
+    gate.stop();
     await releaseOwnership();
     await db.close();
     throw err;
@@ -202,6 +218,7 @@ export async function startServer(config: Config, options: Partial<StartOptions>
       await retention.stop();
       for (const started of Object.values(chatStarted)) await started.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      gate.stop();
       await deps.engine.idle();
       await deps.dispatcher.idle();
       await releaseOwnership();

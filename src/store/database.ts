@@ -34,9 +34,9 @@ export async function readTogether<T extends unknown[]>(
 ): Promise<{ [K in keyof T]: T[K] | undefined }> {
   const present = (reads as (Read<unknown> | undefined)[]).filter((r): r is Read<unknown> => r !== undefined);
   const rows = await d.batch(present.map((r) => r.item));
-  return (reads as (Read<unknown> | undefined)[]).map((r) =>
-    r ? r.parse(rows[present.indexOf(r)]!) : undefined,
-  ) as { [K in keyof T]: T[K] | undefined };
+  return (reads as (Read<unknown> | undefined)[]).map((r) => (r ? r.parse(rows[present.indexOf(r)]!) : undefined)) as {
+    [K in keyof T]: T[K] | undefined;
+  };
 }
 
 export interface Database {

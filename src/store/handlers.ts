@@ -55,7 +55,10 @@ export class HandlerRepo {
   /** The handlers' read while they are not cached, to ride along in another batch. */
   rider(): Rider | undefined {
     if (this.cache) return undefined;
-    return { item: { query: this.query(), returning: true }, take: (rows) => (this.cache ??= (rows as Row[]).map(toHandler)) };
+    return {
+      item: { query: this.query(), returning: true },
+      take: (rows) => (this.cache ??= (rows as Row[]).map(toHandler)),
+    };
   }
 
   async get(id: string): Promise<HandlerRecord | undefined> {
