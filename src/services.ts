@@ -142,7 +142,7 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     platform,
     conn: platform.connect({ config: o.config, log, clock, apiFetch: fetchFn, node: o.chatNode?.[platform.kind] }),
   }));
-  const facts = (run: RunRecord) => factsOfRun({ silences, now: () => clock.now() }, run);
+  const facts = (run: RunRecord) => factsOfRun({ flows, silences, now: () => clock.now() }, run);
   const chat = new ChatAlerts({
     alerts,
     clock,

@@ -90,6 +90,22 @@ export const CHAT_ACTIONS: readonly ChatActionSpec[] = [
       answer(await r.actions.perform({ action: "retry", runId: r.runId, by: r.by, idempotencyKey: r.key })),
   },
   {
+    id: "retry_latest",
+    label: () => "Retry on latest",
+    messageOnly: true,
+    shown: (v) => open(v) && retryable(v.facts) && !v.facts.external && v.facts.newer !== undefined,
+    call: async (r) =>
+      answer(
+        await r.actions.perform({
+          action: "retry",
+          runId: r.runId,
+          by: r.by,
+          idempotencyKey: r.key,
+          version: "latest",
+        }),
+      ),
+  },
+  {
     id: "replay",
     label: () => "Replay",
     shown: (v) => open(v) && finished(v.facts) && (!v.facts.external || v.facts.external.replay),

@@ -72,6 +72,14 @@ export class MessageUpdates {
     for (const a of about) await this.update(a.id, change);
   }
 
+  /** A new version of `flow` was saved: its open messages are redrawn (Retry on latest appears). */
+  async flowSaved(flow: string): Promise<void> {
+    if (!(await this.deps.chat.hasAlerts())) return;
+    const now = this.deps.clock.now();
+    for (const a of await this.deps.chat.alerts.openOfFlow(flow, now - LOOKBACK_MS))
+      await this.update(a.id, { runId: a.state.target_run, kind: "flow_saved", at: now });
+  }
+
   /** A Scheduler part: messages still showing a retry/replay as running whose run has ended. */
   async tick(): Promise<number> {
     if (!(await this.deps.chat.hasAlerts())) return 0;

@@ -5,7 +5,7 @@ import { basename, dirname, extname, join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "../env";
 import { parseDefaults, type Defaults, type Flow, type Issue } from "../engine/flow";
-import { checkNames, validateFlow } from "../routes/flows";
+import { checkNames, newVersionSaved, validateFlow } from "../routes/flows";
 import { ApiError } from "../routes/errors";
 import type { Deps } from "../deps";
 
@@ -75,7 +75,8 @@ export async function loadFlowsDir(dir: string, deps: Deps): Promise<string[]> {
       const other = from.get(read.flow.name);
       if (other) throw new ConfigError(`${file}: flow '${read.flow.name}' is also defined in ${other}`);
       from.set(read.flow.name, file);
-      await deps.flows.put(read.flow, deps.clock.now());
+      const put = await deps.flows.put(read.flow, deps.clock.now());
+      if (put.changed && !put.created) deps.waitUntil(newVersionSaved(deps, put.name));
       loaded.push(read.flow.name);
     }
   }

@@ -1,4 +1,5 @@
 // `/handlers`: who hears about failures (registered handlers), and the silences holding alerts back.
+import { mutedFrom } from "../runs/mute";
 import type { FC } from "hono/jsx";
 import type { HandlerRecord } from "../store/handlers";
 import type { SilenceRecord } from "../store/silences";
@@ -60,7 +61,25 @@ export interface HandlersProps {
     };
   })[];
   silences: SilenceRecord[];
+  /** A fresh idempotency key for this rendering's Unmute forms. */
+  formKey: string;
 }
+
+/** Unmute a silence muted from a run: the run page's unmute (the run-actions service), then back here. */
+const Unmute: FC<{ s: SilenceRecord; csrf: string; formKey: string }> = ({ s, csrf, formKey }) => {
+  const run = mutedFrom(s);
+  if (!run) return <span class="muted">—</span>;
+  return (
+    <form method="post" action={`/runs/${encodeURIComponent(run)}/unmute`} class="inline">
+      <input type="hidden" name="_csrf" value={csrf} />
+      <input type="hidden" name="idempotency_key" value={`${formKey}-${s.id}`} />
+      <input type="hidden" name="back" value="handlers" />
+      <button type="submit" title={`End the silences covering run ${run}`}>
+        Unmute
+      </button>
+    </form>
+  );
+};
 
 export const HandlersPage: FC<HandlersProps> = (p) => (
   <Layout title="Handlers" here="/handlers" nonce={p.nonce} csrf={p.csrf} signedIn={p.signedIn} user={p.user}>
@@ -106,7 +125,7 @@ export const HandlersPage: FC<HandlersProps> = (p) => (
     )}
     <h2>Silences</h2>
     {p.silences.length === 0 ? (
-      <p class="muted">No active silence. Chat alerts have a Mute button; POST /api/silences adds one.</p>
+      <p class="muted">No active silence. Chat alerts have a Mute… choice; POST /api/silences adds one.</p>
     ) : (
       <table class="silences stack">
         <thead>
@@ -117,6 +136,7 @@ export const HandlersPage: FC<HandlersProps> = (p) => (
             <th>Ends (UTC)</th>
             <th>By</th>
             <th>Comment</th>
+            <th></th>
           </tr>
         </thead>
         <tbody>
@@ -130,6 +150,9 @@ export const HandlersPage: FC<HandlersProps> = (p) => (
               </td>
               <td data-label="by">{s.created_by ?? <span class="muted">—</span>}</td>
               <td data-label="comment">{s.comment ?? ""}</td>
+              <td>
+                <Unmute s={s} csrf={p.csrf} formKey={p.formKey} />
+              </td>
             </tr>
           ))}
         </tbody>

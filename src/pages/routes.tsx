@@ -412,6 +412,7 @@ export function pageRoutes(deps: Deps): Hono {
           user={x.session.user}
           handlers={shown}
           silences={silences}
+          formKey={newNonce()}
         />,
       );
     }),
@@ -440,6 +441,7 @@ export function pageRoutes(deps: Deps): Hono {
         const outcome = await deps.runActions.perform({ ...req, by: actorOf(c, undefined, "page") });
         if (!outcome.ok && edited && outcome.httpStatus === 400) return redraft(outcome.error, outcome.issues);
         if (!outcome.ok) return message(c, outcome.httpStatus, x.nonce, "Not done", outcome.error, `/runs/${id}`);
+        if (kind === "unmute" && form.back === "handlers") return c.redirect("/handlers?done=unmuted", 303);
         const external = "callback" in outcome.body;
         const shown = kind === "replay" && outcome.started ? outcome.started.id : id;
         return c.redirect(`/runs/${shown}?done=${external ? `${kind}-requested` : DONE[kind]}`, 303);

@@ -67,12 +67,22 @@ export async function validateFlowFor(
   return flow;
 }
 
+/** A new version of a flow: its open chat alerts are redrawn (they may offer Retry on latest now). */
+export async function newVersionSaved(deps: Pick<Deps, "updates" | "log">, flow: string): Promise<void> {
+  await deps.updates
+    .flowSaved(flow)
+    .catch((err: unknown) =>
+      deps.log("warn", "could not redraw the alerts of a new flow version", { flow, error: String(err) }),
+    );
+}
+
 export function flowRoutes(deps: Deps) {
   const app = new Hono();
 
   app.put("/flows/:name", async (c) => {
     const flow = await validateFlowFor(deps, await readJsonOrYaml(c), c.req.param("name"));
     const result = await deps.flows.put(flow, deps.clock.now());
+    if (result.changed && !result.created) deps.waitUntil(newVersionSaved(deps, result.name));
     return c.json({ name: result.name, version: result.version }, result.created ? 201 : 200);
   });
 

@@ -28,7 +28,8 @@ export * from "./outcome";
 
 export interface RunChange {
   runId: string;
-  kind: RunActionName | "ended" | "external_resolved";
+  /** flow_saved: a new version of the run's flow (Retry on latest may now apply). */
+  kind: RunActionName | "ended" | "external_resolved" | "flow_saved";
   by?: Actor;
   /** The run a retry/replay set going (retry: the same run; replay: the new one). */
   started?: string;

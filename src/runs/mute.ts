@@ -7,6 +7,11 @@ import { refusal, type Acted } from "./outcome";
 
 type MuteDeps = Pick<Deps, "silences" | "clock" | "newId">;
 
+/** The run a silence was muted from (muteRun writes it in the comment), if it was. */
+export function mutedFrom(s: SilenceRecord): string | undefined {
+  return s.until_resolved ?? /^Muted from run (\S+)/.exec(s.comment ?? "")?.[1];
+}
+
 /** Active silences that keep this run's alerts quiet. */
 async function covering(deps: MuteDeps, run: RunRecord): Promise<SilenceRecord[]> {
   const error = run.error ?? run.cursor.primary ?? { message: "", type: "runtime" as const };

@@ -58,6 +58,8 @@ export interface RunFacts {
   resolved?: { by: string; at: number; note: string | null };
   /** An active silence covers it. */
   muted?: { by: string; until: number | null };
+  /** The flow's latest version, when it is newer than the run's (Retry on latest). */
+  newer?: number;
 }
 
 export interface AlertState {
@@ -290,6 +292,24 @@ export class AlertRepo {
       .orderBy(desc(runs.finishedAt))
       .limit(limit)
       .all();
+  }
+
+  /** Open (not closed) alerts of `flow` created since `since`: a new version of the flow may change their buttons. */
+  async openOfFlow(flow: string, since: number, limit = 200): Promise<AlertRecord[]> {
+    const rows = await this.d.db
+      .select()
+      .from(alerts)
+      .where(
+        and(
+          gte(alerts.createdAt, since),
+          sql`json_extract(${alerts.groupKey}, '$[0]') = ${flow}`,
+          sql`coalesce(json_extract(${alerts.state}, '$.closed'), 0) = 0`,
+        ),
+      )
+      .orderBy(alerts.createdAt)
+      .limit(limit)
+      .all();
+    return rows.map(toAlert);
   }
 
   /** Alerts following a clicked retry/replay that has not been reported yet. */

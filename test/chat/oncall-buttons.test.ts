@@ -182,3 +182,72 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
     expect(await alertedAgain(harness)).toBe(true);
   });
 });
+
+/** Submits the Unmute form of the first silence on /handlers, as a browser would (session cookie, CSRF). */
+async function unmuteOnHandlersPage(h: Harness): Promise<Response> {
+  const page = await h.app.request("/handlers");
+  const cookie = (page.headers.get("set-cookie") ?? "").split(";")[0]!;
+  const html = await page.text();
+  const form = /<form method="post" action="([^"]+\/unmute)"[^>]*>(.*?)<\/form>/s.exec(html);
+  if (!form) throw new Error(`no Unmute form on /handlers: ${html.slice(-2000)}`);
+  const fields = Object.fromEntries([...form[2]!.matchAll(/name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+  return h.app.request(form[1]!, {
+    method: "POST",
+    headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(fields as Record<string, string>).toString(),
+  });
+}
+
+describe.each(DRIVERS.map((d) => [d().kind, d] as const))(
+  "%s: the /handlers page",
+  (_kind, makeDriver: () => Driver) => {
+    it("unmutes a mute picked in chat; the alert shows Mute… again and the next failure is alerted", async () => {
+      h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
+      const harness = h;
+      await failingFlow(harness);
+      const { message } = await failOnce(harness);
+      await harness.driver.click(harness, message, "mute", "resolved");
+      await harness.until(() => labels(current(harness, message.id)).includes("unmute"), 5_000, "Unmute");
+      const res = await unmuteOnHandlersPage(harness);
+      expect(res.status).toBe(303);
+      expect(res.headers.get("location")).toBe("/handlers?done=unmuted");
+      await harness.until(() => labels(current(harness, message.id)).includes("mute…"), 5_000, "Mute… again");
+      expect(await (await harness.app.request("/handlers")).text()).toContain("No active silence");
+      expect(await alertedAgain(harness)).toBe(true);
+    });
+  },
+);
+
+describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s: Retry on latest", (_kind, makeDriver: () => Driver) => {
+  it("appears once the flow has a newer version, and resumes the run on it", async () => {
+    h = await startHarness(makeDriver());
+    const harness = h;
+    await failingFlow(harness);
+    const { runId, message } = await failOnce(harness);
+    expect(labels(message)).not.toContain("retry on latest");
+    // The fix: version 2 computes the step instead of calling the (still failing) upstream.
+    const v2 = await harness.api("/api/flows/orders", {
+      method: "PUT",
+      json: { name: "orders", steps: [{ id: "charge", compute: { expr: "'charged'" } }] },
+    });
+    expect(v2.status).toBe(200);
+    const offered = await harness.until(
+      () =>
+        labels(current(harness, message.id)).includes("retry on latest") ? current(harness, message.id) : undefined,
+      5_000,
+      "Retry on latest",
+    );
+    const before = harness.upstream.requests;
+    await harness.driver.click(harness, offered, "retry_latest");
+    await harness.until(async () => (await runStatus(harness, runId)) === "succeeded", 10_000, "the retried run");
+    const view = await runView(harness, runId);
+    expect(view.flow_version).toBe(2);
+    expect(harness.upstream.requests).toBe(before);
+    await harness.until(() => current(harness, message.id).buttons.length === 0, 5_000, "the closed message");
+    // The same click again starts nothing.
+    await harness.driver.click(harness, offered, "retry_latest");
+    await harness.clock.advance(2_000, 20);
+    expect(await runStatus(harness, runId)).toBe("succeeded");
+    expect(harness.upstream.requests).toBe(before);
+  });
+});

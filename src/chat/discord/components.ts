@@ -3,8 +3,9 @@
 //   alertMessage(model, opts) → { content, embeds: [embed], components, allowed_mentions }
 //     The embed: flow, failed step, error type, message (code block), attempts, run (linked when
 //     MEND_PUBLIC_URL is set), the group count, and the status line (who clicked, the outcome,
-//     a mute). The row: Retry (primary), Replay, Mute 1h (danger) whose custom_ids are the shared
-//     button ids (encodeButton in ../model.ts), and an "Open run" link button.
+//     a mute). The rows: the buttons (Retry primary) whose custom_ids are the shared
+//     button ids (encodeButton in ../model.ts), an "Open run" link button, and each select (Mute…)
+//     in a row of its own.
 //     opts.webhook: a message sent through a bot-less webhook cannot carry interactive buttons
 //     (Discord drops them), so the embed says how to act instead (the run link, the API call,
 //     the /mend command) and only the link button is kept.

@@ -1,5 +1,5 @@
 // The `discord` handler: posts an embed (flow, failed step, error type, message, attempts, run id
-// and link) with one row of buttons — Retry, Replay, Mute 1h — and edits it for grouped failures
+// and link) with rows of buttons (the table in ../actions.ts) and edits it for grouped failures
 // and clicks.
 //
 // Three ways to use it:

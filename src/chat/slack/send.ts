@@ -1,5 +1,5 @@
 // The `slack` handler: posts a Block Kit alert (flow, failed step, error type, message, attempts,
-// run id and link, Retry / Replay / Mute 1h buttons) and edits it for grouped failures and clicks.
+// run id and link, the buttons of ../actions.ts) and edits it for grouped failures and clicks.
 //
 // Three ways to use it:
 //   - a registered handler:  POST /api/handlers { kind: "slack", config: { channel: "C0123" } }
