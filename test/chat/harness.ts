@@ -69,7 +69,7 @@ export interface Harness {
   scheduler: Scheduler;
   driver: Driver;
   /** The upstream the test flows call: its status for the next requests, and how many came. */
-  upstream: { status: number; requests: number; body?: string };
+  upstream: { status: number; requests: number; body?: string; hold?: Promise<void> };
   logs: string[];
   api(path: string, init?: { method?: string; json?: unknown }): Promise<Response>;
   /** Moves the fake clock forward in small steps until `probe` holds (at most `maxMs` of fake time). */
@@ -83,14 +83,20 @@ export interface Harness {
 
 export const CHANNELS = { slack: "C0OPS", discord: "300000000000000001" } as const;
 
-export async function startHarness(driver: Driver, env: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(
+  driver: Driver,
+  env: Record<string, string> = {},
+  o: { start?: number } = {},
+): Promise<Harness> {
   await driver.start();
-  const clock = new FakeClock(Date.now());
+  const clock = new FakeClock(o.start ?? Date.now());
   const upstream: Harness["upstream"] = { status: 500, requests: 0 };
   const fetchFn = (async (input: RequestInfo | URL, init?: RequestInit) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     if (url.host === "upstream.test") {
       upstream.requests++;
+      // A held upstream keeps the step (and its run) running until the test lets go.
+      if (upstream.hold) await upstream.hold;
       return new Response(upstream.body ?? JSON.stringify({ ok: upstream.status < 300 }), {
         status: upstream.status,
         headers: { "content-type": "application/json" },
