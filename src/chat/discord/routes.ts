@@ -32,7 +32,7 @@ export function discordRoutes(deps: Deps, interactions: DiscordInteractions): Ho
     const answered = new Promise<InteractionResponse>((r) => (answer = r));
     const task = interactions.handle(body, async (r) => {
       answer(r);
-      await new Promise((done) => setTimeout(done, FOLLOW_UP_GAP_MS));
+      await new Promise<void>((done) => deps.clock.setTimer(FOLLOW_UP_GAP_MS, done));
     });
     deps.waitUntil(
       task.catch((err: unknown) =>
