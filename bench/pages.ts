@@ -6,20 +6,30 @@
 // one bulk transaction through better-sqlite3. Then starts the real server (`src/entry/node.ts`, its
 // own process, MEND_API_TOKEN set, signed in once through the token form) and drives each page with
 // BENCH_PAGES_CONNECTIONS (default "1,10") keep-alive connections for BENCH_PAGES_SECONDS (default
-// 4) after a 1 s warm-up, checking every answer, and prints p50/p99/max latency and pages/s. It also
-// prints SQLite's plan for each query the pages make, to show they use indexes.
+// 4) after a 1 s warm-up, checking every answer, and prints p50/p99/max latency and pages/s — for the
+// list with every filter it offers (flow, status, q, since/until, alone and together), and the run page.
+//
+// The server records what it does (bench/pages-trace.ts; BENCH_PAGES_TRACE=0 turns that off), and the
+// bench prints, per page, each SQL statement its requests ran (per request, p50, max) with SQLite's plan
+// (a full SCAN of a growing table flagged), the periodic work between requests, and for the slowest
+// requests where their time went: a statement, a GC pause, an event-loop stall, or waiting for a core.
+//
+// BENCH_PAGES_DB=/tmp/pages-1m.db keeps the filled database in that file (and `<file>.json` beside it)
+// and reuses it while BENCH_PAGES_RUNS and BENCH_PAGES_HOURS stay the same: 1M runs take minutes to fill.
 //
 // From bench/run.ts: `import { runPagesBench } from "./pages"` and call it (it returns the figures),
 // or spawn `tsx bench/pages.ts` as a child. Everything listens on 127.0.0.1; the run stops by itself.
 import Database from "better-sqlite3";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { monotonicFactory } from "ulid";
 import { openSqlite } from "../src/store/sqlite-node";
+import type { Trace } from "./pages-trace";
+import { traceReport } from "./pages-trace-report";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const TOKEN = "bench-pages-token-0123456789";
@@ -30,6 +40,8 @@ export interface PagesBenchOptions {
   hours?: number;
   seconds?: number;
   connections?: number[];
+  /** Keep the filled database in this file and reuse it when it holds the same runs/hours (BENCH_PAGES_DB). */
+  dbFile?: string;
   log?: (line: string) => void;
 }
 
@@ -56,6 +68,9 @@ function envNumber(name: string, fallback: number): number {
 
 const FLOWS = ["orders", "billing", "crm-sync", "weather", "reports", "emails", "etl-nightly", "webhooks-out"];
 const RARE = "audit"; // 0.5% of runs: the worst case for a flow + status filter
+/** A flow broken for the last half hour: every run fails, and its chat alerts stay open (nothing fixed them). */
+const BROKEN = "etl-nightly";
+const BROKEN_MS = 30 * 60_000;
 
 function flowDef(name: string, version: number) {
   return {
@@ -78,6 +93,23 @@ export interface Filled {
   /** created_at of the run in the middle: an `until` far from now. */
   middleTime: number;
   fillMs: number;
+}
+
+/**
+ * A filled database kept between runs: `file` with a `<file>.json` beside it naming what it holds. Reused
+ * when it holds the same runs and hours (its times then are as old as the fill: fine for every page);
+ * filled afresh otherwise.
+ */
+export function fillOrReuse(file: string, runs: number, hours: number): Filled & { reused: boolean } {
+  const meta = `${file}.json`;
+  if (existsSync(file) && existsSync(meta)) {
+    const kept = JSON.parse(readFileSync(meta, "utf8")) as Filled & { runs: number; hours: number };
+    if (kept.runs === runs && kept.hours === hours) return { ...kept, file, reused: true };
+  }
+  for (const f of [file, `${file}-wal`, `${file}-shm`, meta]) rmSync(f, { force: true });
+  const filled = fill(file, runs, hours);
+  writeFileSync(meta, JSON.stringify({ ...filled, runs, hours }));
+  return { ...filled, reused: false };
 }
 
 export function fill(file: string, runs: number, hours: number): Filled {
@@ -137,7 +169,17 @@ export function fill(file: string, runs: number, hours: number): Filled {
       const flow = random() < 0.005 ? RARE : FLOWS[i % FLOWS.length]!;
       const r = random();
       const status =
-        r < 0.86 ? "succeeded" : r < 0.93 ? "failed" : r < 0.97 ? "recovered" : r < 0.99 ? "cancelled" : "succeeded";
+        flow === BROKEN && created > now - BROKEN_MS
+          ? "failed"
+          : r < 0.86
+            ? "succeeded"
+            : r < 0.93
+              ? "failed"
+              : r < 0.97
+                ? "recovered"
+                : r < 0.99
+                  ? "cancelled"
+                  : "succeeded";
       const replayOf = r >= 0.99 && ids.failed.length ? ids.failed[ids.failed.length - 1]! : null;
       const input = JSON.stringify({
         order: 100_000 + i,
@@ -233,7 +275,7 @@ export function fill(file: string, runs: number, hours: number): Filled {
             ulid(t),
             "H0SLACK",
             id,
-            `${flow}|transform|http_status`,
+            JSON.stringify([flow, "transform", "http_status"]), // groupKeyOf's shape
             JSON.stringify({ channel: "C0OPS", ts: `${t}.000100` }),
             JSON.stringify({ payload, gen: 1, target_run: id, deliveries: [oid], runs: [id] }),
             t,
@@ -260,75 +302,18 @@ export function fill(file: string, runs: number, hours: number): Filled {
         ids.succeeded.push(id);
       if (replayOf) ids.replays.push(id);
     }
+    // As FixedAlerts leaves them: an alert is closed once a run of its flow succeeded after it.
+    db.prepare(
+      `update alerts set state = json_set(state, '$.closed', json('true'), '$.fixed', json(fix)) from (
+         select a.id as alert, (select json_object('run_id', r.id, 'at', r.finished_at) from runs r
+           where r.flow = json_extract(a.group_key, '$[0]') and r.status = 'succeeded' and r.finished_at > a.created_at
+           order by r.finished_at limit 1) as fix
+         from alerts a) where alert = alerts.id and fix is not null`,
+    ).run();
   })();
   db.pragma("wal_checkpoint(TRUNCATE)");
   db.close();
   return { file, ids, deepCursor, middleTime, fillMs: performance.now() - started };
-}
-
-/** SQLite's plans for the queries the pages make, on the filled file. */
-export function plans(file: string, f: Filled): string[] {
-  const db = new Database(file, { readonly: true });
-  const id = f.ids.failed[0]!;
-  const now = Date.now();
-  const hour = Math.floor(now / 3_600_000) * 3_600_000;
-  const queries: [string, string, unknown[]][] = [
-    ["/ (newest)", "select * from runs order by id desc limit 51", []],
-    ["/ ?status", "select * from runs where status = ? order by id desc limit 51", ["failed"]],
-    ["/ ?flow", "select * from runs where flow = ? order by id desc limit 51", ["orders"]],
-    [
-      "/ ?flow&status",
-      "select * from runs where flow = ? and status = ? order by id desc limit 51",
-      [RARE, "cancelled"],
-    ],
-    ["/ ?cursor", "select * from runs where id < ? order by id desc limit 51", [f.deepCursor]],
-    [
-      "/ ?q=<id prefix>",
-      "select * from runs where id >= ? and id < ? order by id desc limit 51",
-      [f.deepCursor.slice(0, 12), `${f.deepCursor.slice(0, 12)}~`],
-    ],
-    [
-      "/ ?q=<words>",
-      "select runs.*, runs_fts.rowid from runs inner join runs_fts on runs_fts.rowid = runs.rowid where runs_fts match ? order by runs_fts.rowid desc limit 51",
-      ['"user123" "example" "com"'],
-    ],
-    [
-      "/ ?q=<words>&status",
-      "select runs.*, runs_fts.rowid from runs inner join runs_fts on runs_fts.rowid = runs.rowid where runs_fts match ? and runs.status = ? order by runs_fts.rowid desc limit 51",
-      ['"bench"', "failed"],
-    ],
-    [
-      "/ ?until&status",
-      "select * from runs where status = ? and +created_at < ? and id <= coalesce((select id from runs where created_at < ? order by created_at desc limit 1), '') order by id desc limit 51",
-      ["failed", f.middleTime, f.middleTime + 60_000],
-    ],
-    [
-      "/ failure rates (1 h)",
-      "select flow, count(*), sum(status = 'failed'), sum(status = 'recovered') from runs where created_at >= ? and created_at < ? group by flow",
-      [hour, hour + 3_600_000],
-    ],
-    ["/runs/:id run", "select * from runs where id = ?", [id]],
-    ["/runs/:id attempts", "select * from step_attempts where run_id = ? order by rowid", [id]],
-    ["/runs/:id alerts sent", "select * from outbox where run_id = ? order by created_at", [id]],
-    [
-      "/runs/:id replayed by",
-      "select id, status, created_at from runs where replay_of = ? order by id desc limit 20",
-      [id],
-    ],
-    [
-      "/runs/:id chat messages",
-      "select * from alerts where kind in (?) and created_at >= ? and created_at <= ?",
-      ["slack", now - 300_000, now],
-    ],
-  ];
-  const out = queries.map(([label, sql, params]) => {
-    const plan = (db.prepare(`explain query plan ${sql}`).all(...params) as { detail: string }[])
-      .map((r) => r.detail)
-      .join("; ");
-    return `  ${label.padEnd(26)} ${plan}`;
-  });
-  db.close();
-  return out;
 }
 
 // ---------------------------------------------------------------- server
@@ -339,10 +324,17 @@ interface Server {
   stop(): Promise<void>;
 }
 
-export async function startMend(file: string, dir: string, env: Record<string, string> = {}): Promise<Server> {
+/** With `traceFile`, the server records what it does there (bench/pages-trace.ts). */
+export async function startMend(
+  file: string,
+  dir: string,
+  env: Record<string, string> = {},
+  traceFile?: string,
+): Promise<Server> {
   const flowsDir = join(dir, "flows");
   mkdirSync(flowsDir, { recursive: true });
-  const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/entry/node.ts")], {
+  const trace = traceFile ? ["--import", join(ROOT, "bench/pages-trace.ts")] : [];
+  const child = spawn(process.execPath, ["--import", "tsx", ...trace, join(ROOT, "src/entry/node.ts")], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -351,6 +343,7 @@ export async function startMend(file: string, dir: string, env: Record<string, s
       MEND_DB: file,
       MEND_FLOWS_DIR: flowsDir,
       MEND_API_TOKEN: TOKEN,
+      ...(traceFile ? { BENCH_PAGES_TRACE_FILE: traceFile } : {}),
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -410,6 +403,14 @@ function get(agent: Agent, base: URL, path: string, cookie: string): Promise<{ s
   });
 }
 
+/** One request the bench made: when (epoch ms), how long, which scenario. */
+export interface Sample {
+  at: number;
+  ms: number;
+  page: string;
+  path: string;
+}
+
 export const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 
@@ -421,6 +422,7 @@ async function drive(
   marker: string,
   connections: number,
   seconds: number,
+  samples?: Sample[],
 ): Promise<PageFigure> {
   const base = new URL(url);
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
@@ -431,10 +433,11 @@ async function drive(
   const worker = async () => {
     while (performance.now() < end) {
       const t = performance.now();
-      const res = await get(agent, base, next(), cookie);
+      const path = next();
+      const res = await get(agent, base, path, cookie);
       const ms = performance.now() - t;
       if (res.status !== 200 || !res.body.includes(marker)) errors++;
-      if (t >= warmEnd) latencies.push(ms);
+      if (t >= warmEnd) latencies.push(ms), samples?.push({ at: performance.timeOrigin + t, ms, page: label, path });
     }
   };
   await Promise.all(Array.from({ length: connections }, worker));
@@ -465,23 +468,32 @@ export async function runPagesBench(o: PagesBenchOptions = {}): Promise<PageFigu
       .map(Number)
       .filter((n) => n > 0);
   const log = o.log ?? ((line: string) => console.log(line));
+  const kept = o.dbFile ?? (process.env.BENCH_PAGES_DB || undefined);
   const dir = mkdtempSync(join(tmpdir(), "mend-bench-pages-"));
   let server: Server | undefined;
   try {
-    const filled = fill(join(dir, "mend.db"), runs, hours);
+    const filled = kept
+      ? fillOrReuse(resolve(kept), runs, hours)
+      : { ...fill(join(dir, "mend.db"), runs, hours), reused: false };
     log(
-      `pages: filled ${runs.toLocaleString("en")} runs over ${hours} h in ${(filled.fillMs / 1000).toFixed(1)} s (${filled.ids.failed.length} failed)`,
+      filled.reused
+        ? `pages: reusing ${filled.file}: ${runs.toLocaleString("en")} runs over ${hours} h (${filled.ids.failed.length} failed)`
+        : `pages: filled ${runs.toLocaleString("en")} runs over ${hours} h in ${(filled.fillMs / 1000).toFixed(1)} s (${filled.ids.failed.length} failed)`,
     );
-    log("query plans:");
-    for (const line of plans(filled.file, filled)) log(line);
-    server = await startMend(filled.file, dir);
+    const traceFile = process.env.BENCH_PAGES_TRACE === "0" ? undefined : join(dir, "trace.json");
+    const samples: Sample[] = [];
+    server = await startMend(filled.file, dir, {}, traceFile);
     const cookie = await signIn(server.url);
+    const middle = new Date(filled.middleTime).toISOString();
     let k = 0;
     const pick = (list: string[]) => list[(k = (k * 7919 + 13) % 1_000_003) % list.length]!;
     const scenarios: [string, () => string, string][] = [
       ["/", () => "/", '<table class="runs stack">'],
       ["/?status=failed", () => "/?status=failed", '<table class="runs stack">'],
-      [`/?flow=${RARE}&status=cancelled`, () => `/?flow=${RARE}&status=cancelled`, '<table class="runs stack">'],
+      ["/?flow=orders", () => "/?flow=orders", '<table class="runs stack">'],
+      [`/?flow=${RARE}`, () => `/?flow=${RARE}`, '<table class="runs stack">'],
+      ["/?flow=orders&status=failed", () => "/?flow=orders&status=failed", 'data-status="failed"'],
+      [`/?flow=${RARE}&status=cancelled`, () => `/?flow=${RARE}&status=cancelled`, 'data-status="cancelled"'],
       ["/?cursor=<middle>", () => `/?cursor=${filled.deepCursor}`, '<table class="runs stack">'],
       ["/?q=<run id prefix>", () => `/?q=${pick(filled.ids.failed).slice(0, 14)}`, 'data-status="failed"'],
       [
@@ -491,18 +503,30 @@ export async function runPagesBench(o: PagesBenchOptions = {}): Promise<PageFigu
       ],
       ["/?q=bench (every run)", () => "/?q=bench", '<table class="runs stack">'],
       ["/?q=bench&status=failed", () => "/?q=bench&status=failed", 'data-status="failed"'],
+      [`/?q=bench&flow=${RARE}`, () => `/?q=bench&flow=${RARE}`, '<table class="runs stack">'],
       [
-        `/?until=<middle>&status=failed`,
-        () => `/?until=${new Date(filled.middleTime).toISOString()}&status=failed`,
-        'data-status="failed"',
+        "/?q=<customer email>&status=failed",
+        () => `/?q=user${pick(filled.ids.failed).charCodeAt(20) * 37}%40example.com&status=failed`,
+        '<table class="runs stack">',
       ],
+      ["/?since=1h", () => "/?since=1h", '<table class="runs stack">'],
+      ["/?since=1h&status=cancelled", () => "/?since=1h&status=cancelled", 'data-status="cancelled"'],
+      [`/?until=<middle>&status=failed`, () => `/?until=${middle}&status=failed`, 'data-status="failed"'],
+      [`/?until=<middle>&flow=${RARE}`, () => `/?until=${middle}&flow=${RARE}`, '<table class="runs stack">'],
+      [
+        "/?since=<middle-1h>&until=<middle>",
+        () => `/?since=${new Date(filled.middleTime - 3_600_000).toISOString()}&until=${middle}`,
+        '<table class="runs stack">',
+      ],
+      ["/?q=bench&until=<middle>", () => `/?q=bench&until=${middle}`, '<table class="runs stack">'],
+      ["/?q=bench&since=1h", () => "/?q=bench&since=1h", '<table class="runs stack">'],
       ["/runs/:id (failed)", () => `/runs/${pick(filled.ids.failed)}`, '<section id="run"'],
       ["/runs/:id (succeeded)", () => `/runs/${pick(filled.ids.succeeded)}`, '<section id="run"'],
     ];
     const figures: PageFigure[] = [];
     for (const c of connections)
       for (const [label, next, marker] of scenarios) {
-        const f = await drive(server.url, cookie, label, next, marker, c, seconds);
+        const f = await drive(server.url, cookie, label, next, marker, c, seconds, samples);
         figures.push(f);
         log(
           `${label.padEnd(30)} conns ${String(c).padStart(2)}  p50 ${f.p50.toFixed(2).padStart(6)} ms  p99 ${f.p99.toFixed(2).padStart(6)} ms  max ${f.max.toFixed(1).padStart(6)} ms  ${f.perSecond.toFixed(0).padStart(5)} pages/s${f.errors ? `  ${f.errors} BAD ANSWERS` : ""}`,
@@ -513,6 +537,15 @@ export async function runPagesBench(o: PagesBenchOptions = {}): Promise<PageFigu
     log(
       `target p99 ≤ ${TARGET_P99_MS} ms (${Math.min(...connections)} connection${Math.min(...connections) === 1 ? "" : "s"}): ${worst <= TARGET_P99_MS ? "met" : "NOT met"} (worst p99 ${worst.toFixed(2)} ms)`,
     );
+    if (traceFile) {
+      await server.stop();
+      const trace = JSON.parse(readFileSync(traceFile, "utf8")) as Trace;
+      const report = traceReport(trace, samples, filled.file);
+      for (const line of report.lines) log(line);
+      log(
+        `full scans of a growing table: ${report.fullScans === 0 ? "none" : `${report.fullScans} (FULL SCAN above)`}`,
+      );
+    }
     if (figures.some((f) => f.errors)) throw new Error("some pages answered wrongly");
     return figures;
   } finally {

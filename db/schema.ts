@@ -60,6 +60,8 @@ export const runs = sqliteTable(
     index("runs_due").on(t.status, t.dueAt),
     index("runs_flow").on(t.flow, t.id),
     index("runs_status").on(t.status, t.id),
+    // Pages: a flow and a status together, newest first (a rare pair would read one index far otherwise).
+    index("runs_flow_status").on(t.flow, t.status, t.id),
     // Pages: the per-flow failure rate of the last 24 hours (covering), and "replayed by" links.
     index("runs_created").on(t.createdAt, t.flow, t.status),
     index("runs_replay_of").on(t.replayOf).where(sql`replay_of is not null`),
@@ -140,6 +142,15 @@ export const alerts = sqliteTable(
     index("alerts_group").on(t.handlerId, t.groupKey, t.createdAt),
     index("alerts_run").on(t.runId),
     index("alerts_kind_time").on(t.kind, t.createdAt),
+    // The scheduler's polls read only the few alerts these hold, never every alert's state JSON: messages
+    // following a retry/replay (AlertRepo.following, every second) and open posted alerts (laterSuccesses).
+    // A query uses them when its WHERE repeats the index's WHERE term for term.
+    index("alerts_following").on(t.updatedAt).where(sql`json_extract(${t.state}, '$.activity.phase') = 'running'`),
+    index("alerts_open")
+      .on(t.createdAt)
+      .where(
+        sql`${t.ref} is not null and coalesce(json_extract(${t.state}, '$.closed'), 0) = 0 and coalesce(json_extract(${t.state}, '$.keep_open'), 0) = 0`,
+      ),
   ],
 );
 
@@ -157,12 +168,17 @@ export const silences = sqliteTable("silences", {
 });
 
 // Idempotency of chat clicks and API actions: one row per (action key).
-export const actions = sqliteTable("actions", {
-  key: text("key").primaryKey(),
-  runId: text("run_id").notNull(),
-  result: json("result"),
-  createdAt: integer("created_at").notNull(),
-});
+export const actions = sqliteTable(
+  "actions",
+  {
+    key: text("key").primaryKey(),
+    runId: text("run_id").notNull(),
+    result: json("result"),
+    createdAt: integer("created_at").notNull(),
+  },
+  // Retention deletes a run's rows by run_id.
+  (t) => [index("actions_run").on(t.runId)],
+);
 
 // Idempotency-Key claims of run actions (src/runs/claims.ts): one row per (scope, key) for 24 h.
 // `answer` is null while the first request is acting, then the answer every repeat gets.
