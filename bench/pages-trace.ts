@@ -35,7 +35,10 @@ if (out) {
   const sqlIds = new Map<string, number>();
   const sqlId = (text: string) => {
     let id = sqlIds.get(text);
-    if (id === undefined) sqlIds.set(text, (id = trace.sql.push(text) - 1));
+    if (id === undefined) {
+      id = trace.sql.push(text) - 1;
+      sqlIds.set(text, id);
+    }
     return id;
   };
 
