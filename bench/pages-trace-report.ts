@@ -44,6 +44,8 @@ export function traceReport(trace: Trace, samples: Sample[], dbFile: string): Tr
   const gcs = byKind("gc");
   const stalls = byKind("stall");
   const inRequest = (e: Of<"sql">) => during(reqs, e.at, e.at + e.ms).length > 0;
+  // A statement that ever runs between requests is periodic work, also when a pass overlaps a request.
+  const periodic = new Set(sqls.filter((e) => !inRequest(e)).map((e) => e.sql));
 
   const db = new Database(dbFile, { readonly: true });
   const plans = new Map<number, string>();
@@ -101,12 +103,16 @@ export function traceReport(trace: Trace, samples: Sample[], dbFile: string): Tr
       )} ms; ` +
         `GC ${f1(gc.reduce((a, g) => a + g.ms, 0))} ms in ${gc.length} pauses; ${during(stalls, from, to).length} loop stalls`,
     );
-    statements(during(sqls, from, to).filter(inRequest), Math.max(1, served.length), (n) => `×${n.toFixed(1)}/req`);
+    statements(
+      during(sqls, from, to).filter((e) => !periodic.has(e.sql)),
+      Math.max(1, served.length),
+      (n) => `×${n.toFixed(1)}/req`,
+    );
   }
 
   const first = samples[0]?.at ?? 0;
   const last = samples.at(-1) ? samples.at(-1)!.at + samples.at(-1)!.ms : 0;
-  const background = during(sqls, first, last).filter((e) => !inRequest(e));
+  const background = during(sqls, first, last).filter((e) => periodic.has(e.sql));
   lines.push(
     `periodic work between requests (${f1(background.reduce((a, e) => a + e.ms, 0))} ms of SQL in ${f1((last - first) / 1000)} s):`,
   );

@@ -3,7 +3,8 @@
 // - by id (ULIDs sort by time): the primary key, or runs_flow / runs_status (x, id);
 // - since/until: turned into an id range by one runs_created lookup each, so a window far in the
 //   past seeks instead of scanning newer runs; the exact created_at test then runs on those rows only;
-// - text: runs_fts streams its matches newest first (rowid order is insertion order), joined by rowid.
+// - text: runs_fts streams its matches newest first (rowid order is insertion order), joined by rowid;
+//   since/until also bound the rowid, so FTS5 seeks to the window instead of reading newer matches.
 import { and, desc, eq, gte, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { runs } from "../../db/schema";
 import type { Database } from "./database";
@@ -64,6 +65,24 @@ export class RunList {
     return c;
   }
 
+  /**
+   * since/until as bounds on runs_fts's rowid, which FTS5 seeks to: without them a window far in the past
+   * streams every newer match first (1 s for a word in every run at 1M runs). Rowids grow with insertion,
+   * so with the same clock slack as the id bounds they never cut off a run inside the window.
+   */
+  private rowidBounds(q: RunListQuery): SQL[] {
+    const c: SQL[] = [];
+    if (q.since !== undefined)
+      c.push(
+        sql`runs_fts.rowid >= coalesce((select rowid from runs where created_at >= ${q.since - ID_TIME_SLACK_MS} order by created_at limit 1), ${Number.MAX_SAFE_INTEGER})`,
+      );
+    if (q.until !== undefined)
+      c.push(
+        sql`runs_fts.rowid <= coalesce((select rowid from runs where created_at < ${q.until + ID_TIME_SLACK_MS} order by created_at desc limit 1), 0)`,
+      );
+    return c;
+  }
+
   async list(q: RunListQuery): Promise<{ runs: StoredRun[]; next: string | null }> {
     const text = q.q?.trim();
     const textCursor = q.cursor ? TEXT_CURSOR.exec(q.cursor) : null;
@@ -113,7 +132,7 @@ export class RunList {
   ): Promise<{ runs: StoredRun[]; next: string | null }> {
     const match = ftsQuery(text);
     if (!match) return { runs: [], next: null };
-    const conds = [sql`runs_fts match ${match}`, ...this.filters(q)];
+    const conds = [sql`runs_fts match ${match}`, ...this.filters(q), ...this.rowidBounds(q)];
     if (before !== undefined) conds.push(sql`runs_fts.rowid < ${before}`);
     const rows = await this.db
       .select({ run: runs, rid: sql<number>`runs_fts.rowid` })

@@ -104,6 +104,15 @@ describe("the run list", () => {
     expect(await ids(`/?flow=orders&until=${encodeURIComponent(run.created_at)}`)).toEqual(
       all.slice(all.indexOf(failedId) + 1),
     );
+    // The same windows on a text search (bounded by rowid there): every orders input has the word "order".
+    expect(await ids("/?q=order")).toEqual(all);
+    expect(await ids(`/?q=order&since=${encodeURIComponent(run.created_at)}`)).toEqual(
+      all.slice(0, all.indexOf(failedId) + 1),
+    );
+    expect(await ids(`/?q=order&until=${encodeURIComponent(run.created_at)}`)).toEqual(
+      all.slice(all.indexOf(failedId) + 1),
+    );
+    expect(await ids("/?q=order&since=2000-01-01T00:00&until=2000-01-02T00:00")).toEqual([]);
     expect(await ids("/?since=2000-01-01T00:00&until=2000-01-02T00:00")).toEqual([]);
     expect((await ids("/?since=1h")).length).toBeGreaterThan(0);
     const form = await b.page("/?q=bob&since=2020-05-01T10:30");
