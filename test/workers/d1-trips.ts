@@ -76,6 +76,8 @@ export async function countD1Trips(): Promise<D1Trips> {
       SLACK_BOT_TOKEN: slack.token,
       SLACK_SIGNING_SECRET: "d1-trips-signing-secret",
       SLACK_API_URL: slack.apiUrl,
+      // Request lines would land in the bench's output.
+      MEND_LOG_LEVEL: "warn",
     };
     /** One request through the Worker's fetch handler; resolves once everything it left in waitUntil settled. */
     const call = async (path: string, init: RequestInit = {}): Promise<Response> => {
