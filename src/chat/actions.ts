@@ -32,6 +32,8 @@ export interface ClickRequest {
   choice?: string;
   actions: RunActions;
   runs: Pick<RunRepo, "getRun">;
+  /** The input a form sent (entries with `form`), already parsed and checked (./replay-input.ts). */
+  input?: { value: unknown };
 }
 
 export interface ClickAnswer {
@@ -59,6 +61,11 @@ export interface ChatActionSpec {
   /** Only on alert messages, not on the /mend status lists (which show what a run's status allows). */
   messageOnly?: boolean;
   shown(v: ButtonView): boolean;
+  /**
+   * The click opens a form instead of acting: "input" is the edited-input form (Slack modal, Discord
+   * modal; ./replay-input.ts). Its submit calls `call` with the form's `input`.
+   */
+  form?: "input";
   call(r: ClickRequest): Promise<ClickAnswer>;
 }
 
@@ -75,6 +82,7 @@ const retryable = (f: RunFacts) =>
   (f.status === "failed" || f.status === "recovered") && (!f.external || f.external.retry);
 const finished = (f: RunFacts) =>
   f.status === "failed" || f.status === "recovered" || f.status === "succeeded" || f.status === "cancelled";
+const replayable = (v: ButtonView) => open(v) && finished(v.facts) && (!v.facts.external || v.facts.external.replay);
 
 function answer(o: { ok: boolean; summary: string; replayed?: boolean; started?: RunRecord }): ClickAnswer {
   return { ok: o.ok, summary: o.summary, replayed: o.replayed, started: o.started };
@@ -108,9 +116,19 @@ export const CHAT_ACTIONS: readonly ChatActionSpec[] = [
   {
     id: "replay",
     label: () => "Replay",
-    shown: (v) => open(v) && finished(v.facts) && (!v.facts.external || v.facts.external.replay),
+    shown: replayable,
     call: async (r) =>
       answer(await r.actions.perform({ action: "replay", runId: r.runId, by: r.by, idempotencyKey: r.key })),
+  },
+  {
+    id: "replay_input",
+    label: () => "Replay with input…",
+    shown: replayable,
+    form: "input",
+    call: async (r) =>
+      answer(
+        await r.actions.perform({ action: "replay", runId: r.runId, by: r.by, idempotencyKey: r.key, input: r.input }),
+      ),
   },
   {
     id: "retry_all",

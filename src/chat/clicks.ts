@@ -17,6 +17,7 @@ import { TERMINAL, type Clock, type RunRecord } from "../engine/ports";
 import type { Actor, RunActions } from "../runs/actions";
 import type { AlertRecord, ChatAction, ChatUser } from "../store/alerts";
 import type { RunRepo } from "../store/runs";
+import { sha256Hex } from "../crypto";
 import type { Log } from "../deps";
 import { chatAction } from "./actions";
 import type { ChatAlerts } from "./deliver";
@@ -24,6 +25,8 @@ import { verb, type DecodedButton } from "./model";
 import { runOutcome } from "./updates";
 
 export { runOutcome };
+
+const NO_VIEW = { facts: { status: "failed" as const }, count: 1, busy: false, closed: false };
 
 /** How long a command waits in memory to tell how its run ended. */
 const FOLLOW_MS = 60_000;
@@ -40,6 +43,8 @@ export interface Click {
   allowed: boolean;
   /** Told when the started run ends (where no message shows it: status lists, commands). */
   onEnd?: (run: RunRecord) => Promise<void>;
+  /** What a form sent (an action with `form`): part of the exactly-once key. */
+  input?: { value: unknown };
 }
 
 export type ClickStatus = "denied" | "not_found" | "stale" | "duplicate" | "refused" | "started" | "done";
@@ -73,7 +78,7 @@ export interface StatusItem {
 
 /** "retry runs", "mute alerts", "ack runs": what a refused clicker was not allowed to do. */
 export function actionNoun(action: ChatAction): string {
-  return action === "mute" || action === "unmute" ? `${action} alerts` : `${action.replace(/_all|_latest/, "")} runs`;
+  return action === "mute" || action === "unmute" ? `${action} alerts` : `${action.replace(/_all|_latest|_input/, "")} runs`;
 }
 
 /** What the clicker alone should read, when the click did nothing visible on a message. */
@@ -129,8 +134,12 @@ export class ClickService {
         alert,
       };
     }
+    if (spec.form && !click.input)
+      return { status: "refused", reply: `${spec.label(NO_VIEW)} needs its form.`, summary: "form not sent", alert };
     const gen = click.gen ?? run.finishedAt ?? run.updatedAt;
-    const key = `${click.platform}:${click.action}:${click.alertId ?? ""}:${click.runId}:${gen}`;
+    // The same form sent twice acts once; another input is another action.
+    const sent = click.input ? `:${await sha256Hex(JSON.stringify(click.input.value) ?? "")}` : "";
+    const key = `${click.platform}:${click.action}:${click.alertId ?? ""}:${click.runId}:${gen}${sent}`;
     const by: Actor = { id: click.user.id, name: click.user.name, via: click.platform as Actor["via"] };
     const a = await spec.call({
       runId: run.id,
@@ -140,6 +149,7 @@ export class ClickService {
       choice: click.choice,
       actions: deps.runActions,
       runs: deps.runs,
+      input: click.input,
     });
     if (a.replayed) {
       const now = (await deps.runs.getRun(run.id))?.status ?? run.status;

@@ -16,6 +16,7 @@ import type { AlertState, ChatUser, RunFacts } from "../store/alerts";
 import type { RunRepo } from "../store/runs";
 import { LOOKBACK_MS, type ChatAlerts } from "./deliver";
 import { verb } from "./model";
+import { editedReplayNote } from "./replay-input";
 
 const MAX_FOLLOW = 50;
 
@@ -171,7 +172,11 @@ function apply(
       if (change.runId === s.target_run)
         s.activity = { action: change.kind, by: userOf(change.by), at: now, run_id: change.started, phase: "running" };
       const what = change.kind === "replay" ? `run ${change.runId} → new run ${change.started}` : `run ${change.runId}`;
-      lines.push(`${verb(change.kind)} by ${nameOf(change.by)} of ${what} — running…`);
+      lines.push(
+        change.edited
+          ? editedReplayNote(nameOf(change.by), change.started)
+          : `${verb(change.kind)} by ${nameOf(change.by)} of ${what} — running…`,
+      );
       break;
     }
     case "ended":

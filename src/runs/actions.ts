@@ -33,6 +33,8 @@ export interface RunChange {
   by?: Actor;
   /** The run a retry/replay set going (retry: the same run; replay: the new one). */
   started?: string;
+  /** A replay with input the actor edited. */
+  edited?: boolean;
   at: number;
 }
 
@@ -153,6 +155,7 @@ export class RunActions {
         kind: req.action,
         by: req.by,
         started: answer.started?.id,
+        edited: req.action === "replay" && req.input !== undefined ? true : undefined,
         at: this.deps.clock.now(),
       });
     return answer as ActionOutcome;

@@ -1,8 +1,8 @@
 // Gateway mode (DISCORD_GATEWAY=true), for bots that cannot expose a public interactions URL:
 // a discord.js Client logs in (GET /gateway/bot for the WebSocket URL, then HELLO → IDENTIFY →
 // READY) and hands every `interactionCreate` to the same handler as POST /discord/interactions
-// (./interactions.ts). No signature check is needed: the interaction came over the
-// bot's own authenticated connection. The initial response goes back through discord.js
+// (./interactions.ts): buttons, /mend, and modal submits. No signature check is needed: the
+// interaction came over the bot's own authenticated connection. The initial response goes back through discord.js
 // (POST /interactions/{id}/{token}/callback on DISCORD_API_URL).
 //
 //   const gw = startDiscordGateway(deps, interactions);   // never throws; connects in the background
@@ -72,6 +72,14 @@ export function fromDiscordJs(it: Interaction): DiscordInteraction {
     };
   } else if (it.isMessageComponent()) {
     out.data = { custom_id: it.customId, component_type: it.componentType };
+  } else if (it.isModalSubmit()) {
+    // Each field as the API sends it in a label (18): { component: { type, custom_id, value } }.
+    const fields = [...it.fields.fields.values()].map((f) => ({
+      type: 18,
+      component: { type: f.type, custom_id: f.customId, value: "value" in f ? f.value : undefined },
+    }));
+    out.data = { custom_id: it.customId, components: fields };
+    if (it.message) out.message = { id: it.message.id, channel_id: it.message.channelId };
   }
   return out;
 }

@@ -18,6 +18,8 @@
 //                              Discord editor with who clicked, then the outcome); the answer is a
 //                              deferred update (6), or an ephemeral line when the click did nothing
 //                              (duplicate, stale, refused) or had no alert to edit
+//   "Replay with input…" (3)  → a modal (9) prefilled with the run's input; its submit (5) replays
+//                              with the edited input (./replay-modal.ts)
 //   /mend (2): status [flow] | retry <run> | replay <run> | ack <run> | mute <flow> <duration> |
 //              unmute <flow>   (../commands.ts; the same allow-list but for status)
 //
@@ -29,16 +31,19 @@ import type { ChatAction, ChatUser } from "../../store/alerts";
 import { mendCommand, runOncallCommand, USAGE_LINES } from "../commands";
 import { decodeButton } from "../model";
 import { actionNoun, privateLine, runOutcome, startedNote, type ClickResult } from "../clicks";
+import { TIMEOUT, within } from "../deadline";
 import { verb as actionVerb } from "../model";
 import type { DiscordApi } from "./api";
+import { opensInputForm } from "../replay-input";
 import { CALLBACK, EPHEMERAL, escapeMarkdown, mention, NO_MENTIONS, statusMessage } from "./components";
+import { discordReplayModal } from "./replay-modal";
 
 const USAGE = `Usage:\n${USAGE_LINES.map((l) => `\`/mend ${l.replace(" — ", "` — ")}`).join("\n")}`;
 
 /** Answer by then with a deferred response (Discord invalidates the token after 3 s). */
 export const DEADLINE_MS = 2_000;
 
-export const INTERACTION = { PING: 1, APPLICATION_COMMAND: 2, MESSAGE_COMPONENT: 3 } as const;
+export const INTERACTION = { PING: 1, APPLICATION_COMMAND: 2, MESSAGE_COMPONENT: 3, MODAL_SUBMIT: 5 } as const;
 /** data.component_type of a string select click (ComponentType.StringSelect). */
 const STRING_SELECT = 3;
 
@@ -69,6 +74,8 @@ export interface DiscordInteraction {
     name?: string;
     type?: number;
     options?: CommandOption[];
+    /** A modal submit's fields (./replay-modal.ts). */
+    components?: unknown[];
   };
   /** In a guild: the member, with role ids. */
   member?: { user?: DiscordUser; roles?: string[]; nick?: string | null };
@@ -92,14 +99,6 @@ export interface DiscordInteractions {
 
 export interface InteractionOptions {
   deadlineMs?: number;
-}
-
-const TIMEOUT = Symbol("timeout");
-
-function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<typeof TIMEOUT>((r) => (timer = setTimeout(() => r(TIMEOUT), ms)));
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
 export function ephemeral(content: string): InteractionResponse {
@@ -183,12 +182,15 @@ export function createDiscordInteractions(
     editOriginal(data: Record<string, unknown>): Promise<void>;
   }
 
+  const modal = discordReplayModal(deps, { allowed, notAllowed, deadlineMs: deadline });
+
   async function component(i: DiscordInteraction, respond: Respond, later: Later): Promise<void> {
     const user = clicker(i);
     const choice = i.data?.component_type === STRING_SELECT ? (i.data.values?.[0] ?? "") : undefined;
     const decoded = decodeButton(i.data?.custom_id ?? "", choice);
     if (!decoded) return respond(ephemeral("This button is not one of mend's (or is from an older version)."));
     if (!allowed(i)) return respond(ephemeral(notAllowed(user, actionNoun(decoded.action))));
+    if (opensInputForm(decoded.action)) return modal.open(decoded, respond);
     const work = deps.clicks.button("discord", decoded, user, async (run) =>
       later.followUp({ content: outcomeText(run, decoded.action, user), flags: EPHEMERAL }),
     );
@@ -268,6 +270,7 @@ export function createDiscordInteractions(
       if (i.type === INTERACTION.PING) return await once({ type: CALLBACK.PONG });
       if (i.type === INTERACTION.MESSAGE_COMPONENT) return await component(i, once, later);
       if (i.type === INTERACTION.APPLICATION_COMMAND) return await command(i, once, later);
+      if (i.type === INTERACTION.MODAL_SUBMIT) return await modal.submit(i, once, later.followUp);
       await once(ephemeral("mend does not handle this kind of interaction."));
     } catch (err) {
       logFailure(log, i, err);

@@ -9,11 +9,22 @@
 //     ack at once, check SLACK_ALLOWED_USERS (others get an ephemeral "not allowed" and nothing runs),
 //     then deps.clicks.handle(…) — which runs the action exactly once and edits the alert through the
 //     Slack editor (chat.update on the alert's channel + ts).
+//   - view_submission of the "Replay with input…" modal (callback_id mend_replay, ./replay-modal.ts):
+//     acked with response_action errors when the input is bad, else empty, and the replay runs.
 //   - the /mend slash command: `status`, `retry <run>`, `replay <run>` (same allow-list).
-import { App, LogLevel, type BlockAction, type Receiver, type ReceiverEvent } from "@slack/bolt";
+import {
+  App,
+  LogLevel,
+  type BlockAction,
+  type Receiver,
+  type ReceiverEvent,
+  type ViewResponseAction,
+  type ViewSubmitAction,
+} from "@slack/bolt";
 import type { Deps, Log } from "../../deps";
 import { ACTION_ID_RE } from "./blocks";
 import { ACK_DEADLINE_MS, slackInteractions, type SlackActionElement, type SlackAnswer } from "./interactions";
+import { REPLAY_CALLBACK_ID } from "./replay-modal";
 import { webClientApi } from "./web-client";
 
 export { isAllowed, type SlackAnswer } from "./interactions";
@@ -117,6 +128,10 @@ export function createSlackBot(deps: Deps): SlackBot {
   app.action<BlockAction>({ action_id: ACTION_ID_RE }, async ({ ack, body, action, client, respond }) => {
     await ack();
     await ix.blockAction(body, action as SlackActionElement, { api: webClientApi(client), respond });
+  });
+
+  app.view<ViewSubmitAction>(REPLAY_CALLBACK_ID, async ({ ack, body, client }) => {
+    await ack((await ix.viewSubmission(body, { api: webClientApi(client) })) as ViewResponseAction | undefined);
   });
 
   app.command("/mend", async ({ command, ack, respond }) => {

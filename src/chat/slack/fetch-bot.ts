@@ -3,6 +3,7 @@
 // Workers; the Web API goes through a fetch SlackApi and response_url through fetch.
 //
 //   block_actions on mend_<table id> (button or select)  → 200 at once, the click runs in waitUntil
+//   view_submission of mend_replay (./replay-modal.ts)    → response_action errors, or 200 and the replay
 //   the /mend command                                     → its ack payload (or 200 after 2.5 s)
 //   anything else (events, other commands, shortcuts)     → 200
 import type { Deps } from "../../deps";
@@ -18,6 +19,7 @@ import {
   type SlackDispatcher,
   type SlackRespond,
 } from "./interactions";
+import { REPLAY_CALLBACK_ID, type SlackViewSubmissionBody } from "./replay-modal";
 
 export function createSlackFetchBot(deps: Deps, api: SlackApi): SlackDispatcher {
   const ix = slackInteractions(deps);
@@ -51,6 +53,17 @@ export function createSlackFetchBot(deps: Deps, api: SlackApi): SlackDispatcher 
         );
       deps.waitUntil(task);
       return { status: 200 };
+    }
+    if (body.type === "view_submission") {
+      const view = body.view as SlackViewSubmissionBody["view"] | undefined;
+      if (view?.callback_id !== REPLAY_CALLBACK_ID) return { status: 200 };
+      try {
+        const ack = await ix.viewSubmission(body as unknown as SlackViewSubmissionBody, { api });
+        return ack ? { status: 200, body: ack } : { status: 200 };
+      } catch (err) {
+        log("error", "slack view submission failed", { error: String((err as Error)?.stack ?? err) });
+        return { status: 500, body: { error: "internal error" } };
+      }
     }
     if (typeof body.command === "string") {
       if (body.command !== "/mend") return { status: 200 };

@@ -14,6 +14,8 @@ import { actionNoun, privateLine, runOutcome, startedNote, type ClickResult } fr
 import { verb } from "../model";
 import type { SlackApi } from "./api";
 import { esc, mention, statusBlocks } from "./blocks";
+import { opensInputForm } from "../replay-input";
+import { slackReplayModal } from "./replay-modal";
 
 const USAGE = `Usage:\n${USAGE_LINES.map((l) => `/mend ${l}`).join("\n")}`;
 
@@ -34,6 +36,8 @@ export interface SlackDispatcher {
 /** The parts of a block_actions payload used here. */
 export interface SlackBlockActionBody {
   user: { id: string; username?: string; name?: string };
+  /** Opens a modal (views.open) within 3 s of the click. */
+  trigger_id?: string;
   channel?: { id: string };
   container?: { channel_id?: string; message_ts?: string };
   message?: { ts?: string };
@@ -98,6 +102,8 @@ export function slackInteractions(deps: Deps) {
         .catch((err: unknown) => log("warn", "slack response_url failed", { error: String(err) }));
   }
 
+  const modal = slackReplayModal(deps, { allowed, notAllowed, tell: ephemeral });
+
   const outcomeText = (run: RunRecord, action: ChatAction, user: ChatUser) =>
     `${verb(action)} by ${mention(user)} — run ${run.id} ${esc(runOutcome(run))}`;
 
@@ -123,6 +129,7 @@ export function slackInteractions(deps: Deps) {
       await ephemeral(tools, { channel, user: user.id, text: notAllowed(user, actionNoun(decoded.action)) });
       return;
     }
+    if (opensInputForm(decoded.action)) return modal.open(body, decoded, channel, tools);
     // A message posted through an incoming webhook has no stored ts: adopt the clicked one so
     // chat.update can edit it (when the bot is in that channel).
     const messageTs = body.message?.ts ?? body.container?.message_ts;
@@ -191,5 +198,5 @@ export function slackInteractions(deps: Deps) {
     };
   }
 
-  return { blockAction, command };
+  return { blockAction, command, viewSubmission: modal.submit };
 }

@@ -28,13 +28,15 @@ function parseBody(raw: string, type: string): Record<string, unknown> | undefin
   return undefined;
 }
 
-/** What a block_actions payload lacks that every click needs (who clicked, what), or undefined. */
+/** What a block_actions / view_submission payload lacks that every click needs (who clicked, what), or undefined. */
 function payloadError(body: Record<string, unknown>): string | undefined {
-  if (body.type !== "block_actions") return undefined;
+  if (body.type !== "block_actions" && body.type !== "view_submission") return undefined;
   const user = body.user as { id?: unknown } | undefined;
   if (!user || typeof user !== "object" || typeof user.id !== "string" || !user.id)
-    return "block_actions payload has no user.id";
-  if (!Array.isArray(body.actions)) return "block_actions payload has no actions";
+    return `${body.type} payload has no user.id`;
+  if (body.type === "block_actions" && !Array.isArray(body.actions)) return "block_actions payload has no actions";
+  if (body.type === "view_submission" && (!body.view || typeof body.view !== "object"))
+    return "view_submission payload has no view";
   return undefined;
 }
 
