@@ -124,6 +124,7 @@ export const CHAT_ACTIONS: readonly ChatActionSpec[] = [
     id: "replay_input",
     label: () => "Replay with input…",
     shown: replayable,
+    messageOnly: true,
     form: "input",
     call: async (r) =>
       answer(

@@ -78,7 +78,9 @@ export interface StatusItem {
 
 /** "retry runs", "mute alerts", "ack runs": what a refused clicker was not allowed to do. */
 export function actionNoun(action: ChatAction): string {
-  return action === "mute" || action === "unmute" ? `${action} alerts` : `${action.replace(/_all|_latest|_input/, "")} runs`;
+  return action === "mute" || action === "unmute"
+    ? `${action} alerts`
+    : `${action.replace(/_all|_latest|_input/, "")} runs`;
 }
 
 /** What the clicker alone should read, when the click did nothing visible on a message. */

@@ -10,10 +10,18 @@ import { parseEnv } from "../../src/env";
 import type { Scheduler } from "../../src/scheduler";
 import { createServices } from "../../src/services";
 import { openSqlite } from "../../src/store/sqlite-node";
-import { clickInteraction, commandInteraction, newKeyPair, signInteraction, type KeyPair } from "../discord/harness";
-import { startFakeDiscord, type FakeDiscord, type Json } from "../fakes/discord";
+import {
+  clickInteraction,
+  commandInteraction,
+  modalSubmitInteraction,
+  newKeyPair,
+  signInteraction,
+  type KeyPair,
+} from "../discord/harness";
+import { interactionResponseErrors, startFakeDiscord, type FakeDiscord, type Json } from "../fakes/discord";
 import { FakeClock } from "../fakes/fake-clock";
 import { startFakeSlack, type FakeSlack } from "../fakes/slack";
+import { node as slackNode } from "../../src/chat/slack/node";
 
 export const ALICE = { id: "UALICE", discordId: "500000000000000001", username: "alice" };
 export const MALLORY = { id: "UMALLORY", discordId: "500000000000000666", username: "mallory" };
@@ -39,8 +47,26 @@ export interface Msg {
   links: { label: string; url: string }[];
 }
 
+/** A form a button opened (Slack modal, Discord modal), or the private notice given instead. */
+export interface Form {
+  /** The text the form's field was prefilled with; undefined when no form opened. */
+  prefill?: string;
+  /** The private line ALICE got instead of a form. */
+  notice?: string;
+  /** ALICE submits the form with `text` in its field (a signed request, like the click). */
+  submit(text: string): Promise<FormAnswer>;
+}
+
+/** How the platform answered a submit: `error` is what the form shows (Slack errors, Discord ephemeral). */
+export interface FormAnswer {
+  status: number;
+  error?: string;
+}
+
 export interface Driver {
   kind: "slack" | "discord";
+  /** Slack through Bolt (the Node transport) rather than the fetch bot used on Workers. */
+  bolt?: boolean;
   /** Handler config posting to `channel` (a bot channel). */
   config(channel?: string): Record<string, unknown>;
   start(): Promise<void>;
@@ -59,6 +85,8 @@ export interface Driver {
    * Discord sends them as the subcommand's options by name); the signed request, its answer read back.
    */
   command(h: Harness, sub: string, args?: Record<string, string>, user?: ChatPerson): Promise<CommandReply>;
+  /** ALICE clicks `action` on `message`, a button that opens a form (Replay with input…). */
+  openForm(h: Harness, message: Msg, action: string): Promise<Form>;
   close(): Promise<void>;
 }
 
@@ -108,6 +136,7 @@ export async function startHarness(
   const db = openSqlite(":memory:");
   const logs: string[] = [];
   const { deps, scheduler } = createServices({
+    chatNode: driver.bolt ? { slack: slackNode } : undefined,
     config,
     db,
     clock,
@@ -189,9 +218,13 @@ export async function runStatus(h: Harness, id: string): Promise<string> {
 }
 
 /** Starts the flow and waits (fake time) until its run ended and its alert is posted. */
-export async function failOnce(h: Harness, flow = "orders"): Promise<{ runId: string; message: Msg }> {
+export async function failOnce(
+  h: Harness,
+  flow = "orders",
+  input: unknown = { order: 1 },
+): Promise<{ runId: string; message: Msg }> {
   const before = new Set(h.driver.messages().map((m) => m.id));
-  const res = await h.api(`/hooks/${flow}`, { json: { order: 1 } });
+  const res = await h.api(`/hooks/${flow}`, { json: input });
   const { run_id } = (await res.json()) as { run_id: string };
   await h.until(
     async () => ["failed", "recovered"].includes(await runStatus(h, run_id)),
@@ -245,12 +278,14 @@ const slackLinks = (blocks: Json[]) =>
 export type SlackDriver = Driver & { fake(): FakeSlack };
 export type DiscordDriver = Driver & { fake(): FakeDiscord; keys(): KeyPair };
 
-export function slackDriver(): SlackDriver {
+export function slackDriver(o: { bolt?: boolean } = {}): SlackDriver {
   let fake: FakeSlack;
   const secret = "8f742231b10e8888abcd99yyyzzz85a5";
+  const user = { id: ALICE.id, username: ALICE.username };
   return {
     kind: "slack",
     fake: () => fake,
+    bolt: o.bolt,
     config: (channel = CHANNELS.slack) => ({ channel }),
     async start() {
       fake = await startFakeSlack();
@@ -294,7 +329,7 @@ export function slackDriver(): SlackDriver {
         type: "block_actions",
         api_app_id: "A0MEND",
         token: "unused",
-        trigger_id: "123.456.abc",
+        trigger_id: fake.newTriggerId(),
         team: { id: "T1", domain: "fake" },
         user: { id: ALICE.id, username: ALICE.username, name: ALICE.username, team_id: "T1" },
         channel: { id: m.channel, name: "ops" },
@@ -330,6 +365,31 @@ export function slackDriver(): SlackDriver {
         buttons: slackButtons(blocks),
       };
     },
+    async openForm(h, message, action) {
+      const views = fake.views.length;
+      const notes = fake.callsOf("chat.postEphemeral").length;
+      const res = await this.click(h, message, action);
+      if (res.status !== 200) throw new Error(`the click answered ${res.status}: ${await res.text()}`);
+      await h.until(
+        () => fake.views.length > views || fake.callsOf("chat.postEphemeral").length > notes,
+        5_000,
+        "views.open or a private notice",
+      );
+      const opened = fake.views[views];
+      const input = (opened?.view.blocks as Json[] | undefined)?.find((b) => b.type === "input");
+      return {
+        prefill: input?.element?.initial_value,
+        notice: opened ? undefined : String(fake.callsOf("chat.postEphemeral")[notes]!.args.text),
+        async submit(text) {
+          if (!opened) throw new Error("no form was opened");
+          const payload = fake.submission(opened, user, { [input!.element.action_id]: text });
+          const answer = await signedSlack(h, new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
+          const raw = await answer.text();
+          const body = raw ? (JSON.parse(raw) as Json) : undefined;
+          return { status: answer.status, error: body?.response_action === "errors" ? body.errors.input : undefined };
+        },
+      };
+    },
     close: () => fake.close(),
   };
 }
@@ -353,6 +413,40 @@ const fakeNow = (h: Harness) => String(Math.floor(h.clock.now() / 1000));
 export function discordDriver(): DiscordDriver {
   let fake: FakeDiscord;
   let keys: KeyPair;
+  /** The interaction Discord sends when ALICE clicks `action` (or picks `choice`) as drawn on `message` (perhaps an older version). */
+  const clickOn = (message: Msg, action: string, choice?: string): Json => {
+    const m = fake.messages.find((x) => x.id === message.id)!;
+    const drawn = message.buttons.map((b) => ({
+      type: 1,
+      components: [
+        b.choices
+          ? {
+              type: 3,
+              custom_id: b.id,
+              placeholder: b.label,
+              options: b.choices.map((value) => ({ label: value, value })),
+            }
+          : { type: 2, style: 2, label: b.label, custom_id: b.id },
+      ],
+    }));
+    const user = { id: ALICE.discordId, username: ALICE.username };
+    return clickInteraction({ discord: fake }, { ...m, components: drawn }, action, user, choice);
+  };
+  const send = (h: Harness, interaction: Json) => {
+    const body = JSON.stringify(interaction);
+    return h.app.request("/discord/interactions", {
+      method: "POST",
+      headers: { ...signInteraction(keys.privateKey, body, fakeNow(h)), "content-type": "application/json" },
+      body,
+    });
+  };
+  /** The HTTP answer as Discord reads it: refused (400) when it breaks Discord's limits. */
+  const checked = async (res: Response): Promise<Json> => {
+    const r = (await res.json()) as Json;
+    const errs = interactionResponseErrors(r);
+    if (errs.length) throw new Error(`Discord would refuse this answer: ${errs.join("; ")}`);
+    return r;
+  };
   const buttons = (components: Json[]) =>
     components
       .flatMap((r) => (r.components as Json[]) ?? [])
@@ -393,39 +487,28 @@ export function discordDriver(): DiscordDriver {
     rateLimitEverySecondPost: (times, s) => fake.rateLimitEvery("POST", /^\/channels\/\d+\/messages$/, 2, times, s),
     killChannel: (channel) => fake.deadChannels.add(channel),
     async click(h, message, action, choice) {
-      // The controls as they were drawn on `message` (perhaps an older version of it).
-      const m = fake.messages.find((x) => x.id === message.id)!;
-      const drawn = message.buttons.map((b) => ({
-        type: 1,
-        components: [
-          b.choices
-            ? {
-                type: 3,
-                custom_id: b.id,
-                placeholder: b.label,
-                options: b.choices.map((value) => ({ label: value, value })),
-              }
-            : { type: 2, style: 2, label: b.label, custom_id: b.id },
-        ],
-      }));
-      const user = { id: ALICE.discordId, username: ALICE.username };
-      const body = JSON.stringify(
-        clickInteraction({ discord: fake }, { ...m, components: drawn }, action, user, choice),
-      );
-      return h.app.request("/discord/interactions", {
-        method: "POST",
-        headers: { ...signInteraction(keys.privateKey, body, fakeNow(h)), "content-type": "application/json" },
-        body,
-      });
+      return send(h, clickOn(message, action, choice));
+    },
+    async openForm(h, message, action) {
+      const opened = clickOn(message, action);
+      const res = await send(h, opened);
+      if (res.status !== 200) throw new Error(`the click answered ${res.status}: ${await res.text()}`);
+      const answer = await checked(res);
+      return {
+        prefill: answer.type === 9 ? answer.data.components[0].component.value : undefined,
+        notice: answer.type === 4 ? answer.data.content : undefined,
+        async submit(text) {
+          if (answer.type !== 9) throw new Error("no form was opened");
+          const sent = await send(h, modalSubmitInteraction(opened, answer, { input_json: text }));
+          const r = sent.status === 200 ? await checked(sent) : undefined;
+          const ephemeral = r?.type === 4 && (r.data.flags & 64) !== 0;
+          return { status: sent.status, error: ephemeral ? r!.data.content : undefined };
+        },
+      };
     },
     async command(h, sub, args = {}, user = ALICE) {
       const who = { id: user.discordId, username: user.username };
-      const body = JSON.stringify(commandInteraction({ discord: fake }, sub, args, who));
-      const res = await h.app.request("/discord/interactions", {
-        method: "POST",
-        headers: { ...signInteraction(keys.privateKey, body, fakeNow(h)), "content-type": "application/json" },
-        body,
-      });
+      const res = await send(h, commandInteraction({ discord: fake }, sub, args, who));
       const answer = (await res.json().catch(() => ({}))) as Json;
       const data = (answer.data as Json | undefined) ?? {};
       return {
@@ -440,3 +523,5 @@ export function discordDriver(): DiscordDriver {
 }
 
 export const DRIVERS = [slackDriver, discordDriver];
+/** The drivers plus Slack through Bolt, for what both Slack transports must route. */
+export const ALL_TRANSPORTS = [slackDriver, () => slackDriver({ bolt: true }), discordDriver];

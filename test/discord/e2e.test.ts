@@ -54,12 +54,13 @@ describe("discord end to end", () => {
     expect(embed.url).toBe(`https://mend.example/runs/${runId}`);
     expect(embed.fields.find((f: { name: string }) => f.name === "Attempts").value).toBe("1");
     expect(embed.description.startsWith("```")).toBe(true);
-    expect(message.components).toHaveLength(2);
+    expect(message.components).toHaveLength(3);
     const labels = message.components[0]!.components.map((b: { label: string }) => b.label);
-    expect(labels).toEqual(["Retry", "Replay", "Ack", "Resolve", "Open run"]);
+    expect(labels).toEqual(["Retry", "Replay", "Replay with input…", "Ack", "Resolve"]);
     expect(findButton(message, "retry")!.style).toBe(1);
+    expect(message.components[1]!.components.map((b: { label: string }) => b.label)).toEqual(["Open run"]);
     // Mute… is a string select in a row of its own.
-    expect(message.components[1]!.components).toHaveLength(1);
+    expect(message.components[2]!.components).toHaveLength(1);
     expect(findButton(message, "mute")).toMatchObject({ type: 3, placeholder: "Mute…" });
 
     // The run's ledger shows the delivered alert with Discord's message id.

@@ -219,6 +219,31 @@ export function clickInteraction(
   };
 }
 
+/**
+ * The MODAL_SUBMIT (5) interaction Discord sends when `user` submits `modal` (the type 9 response
+ * mend answered `opened` with), its text inputs set from `values` (custom_id → text; others keep their value).
+ */
+export function modalSubmitInteraction(opened: Json, modal: Json, values: Record<string, string>): Json {
+  const id = nextInteractionId();
+  const fields = ((modal.data?.components ?? []) as Json[]).flatMap((c) =>
+    c.type === 18 ? [c.component as Json] : ((c.components ?? []) as Json[]),
+  );
+  return {
+    ...opened,
+    id,
+    type: 5,
+    token: `mtoken-${id}`,
+    data: {
+      custom_id: modal.data.custom_id,
+      components: fields.map((f, i) => ({
+        type: 18,
+        id: i * 2 + 1,
+        component: { type: 4, id: i * 2 + 2, custom_id: f.custom_id, value: values[f.custom_id] ?? f.value ?? "" },
+      })),
+    },
+  };
+}
+
 /** A /mend chat-input command interaction. */
 /** `/mend <sub>` with its options: a run id (retry, replay, ack) or options by name ({ flow, duration }). */
 export function commandInteraction(

@@ -161,11 +161,14 @@ describe("discord components", () => {
       [
         ["Retry", 1],
         ["Replay", 2],
+        ["Replay with input…", 2],
         ["Retry all (7)", 2],
         ["Ack", 2],
-        ["Resolve", 2],
       ],
-      [["Open run", 5]],
+      [
+        ["Resolve", 2],
+        ["Open run", 5],
+      ],
       [["select"]],
     ]);
     const selectRow = m.components[2] as { components: APIStringSelectComponent[] };
@@ -174,7 +177,7 @@ describe("discord components", () => {
     expect(selectRow.components[0]!.custom_id.length).toBeLessThanOrEqual(LIMITS.customId);
     for (const b of row.components) expect(b.custom_id!.length).toBeLessThanOrEqual(LIMITS.customId);
     const linkRow = m.components[1] as typeof row;
-    expect(linkRow.components[0]!.url).toBe("https://mend.example/runs/01J0000000000000000000RUNA");
+    expect(linkRow.components[1]!.url).toBe("https://mend.example/runs/01J0000000000000000000RUNA");
   });
 
   it("a webhook alert has no interactive buttons and says how to act", () => {

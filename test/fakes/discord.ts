@@ -4,6 +4,8 @@
 // the same channel returns the existing message), enforces the content / embed / component limits
 // (400, code 50035, as Discord does), answers GET /gateway/bot with the fake gateway's URL, and can
 // be told to answer 429 — always with Retry-After and the X-RateLimit-* headers, as Discord does.
+// Interaction responses (the callback route, and interactionResponseErrors for HTTP answers) are
+// checked too: a modal (9) against Discord's modal and text input limits.
 //
 // Routes: POST /channels/:c/messages, PATCH /channels/:c/messages/:m, GET /gateway/bot,
 // POST /interactions/:id/:token/callback, POST /webhooks/:id/:token (an incoming webhook made with
@@ -98,6 +100,49 @@ function selectRowErrors(row: Json[], i: number): string[] {
   for (const [k, o] of options.entries())
     if (!o.label || String(o.label).length > 100 || !o.value || String(o.value).length > 100)
       errs.push(`${at}.0.options.${k}: label and value of 1 to 100 characters`);
+  return errs;
+}
+
+/** A modal's text input (type 4) as Discord checks it (components/reference#text-input). */
+function textInputErrors(c: Json, at: string, inRow: boolean): string[] {
+  const errs: string[] = [];
+  if (c.type !== 4) return [`${at}.type: expected a text input (4)`];
+  if (!c.custom_id || String(c.custom_id).length > 100) errs.push(`${at}.custom_id: 1 to 100 characters`);
+  if (c.style !== 1 && c.style !== 2) errs.push(`${at}.style: 1 (short) or 2 (paragraph)`);
+  if (inRow && (!c.label || String(c.label).length > 45)) errs.push(`${at}.label: 1 to 45 characters`);
+  const max = c.max_length ?? 4000;
+  if (max < 1 || max > 4000) errs.push(`${at}.max_length: 1 to 4000`);
+  if (c.value !== undefined && String(c.value).length > max) errs.push(`${at}.value: longer than max_length`);
+  return errs;
+}
+
+/**
+ * What Discord would refuse (400, 50035) in an interaction response: the modal (9) limits of
+ * interactions/receiving-and-responding#interaction-response-object-modal, a message's limits.
+ */
+export function interactionResponseErrors(r: Json): string[] {
+  if (![1, 4, 5, 6, 7, 8, 9].includes(r.type)) return [`type: unknown interaction callback type ${r.type}`];
+  if (r.type === 4 || r.type === 7) return limitErrors(r.data ?? {});
+  if (r.type !== 9) return [];
+  const d = (r.data ?? {}) as Json;
+  const errs: string[] = [];
+  if (!d.custom_id || String(d.custom_id).length > 100) errs.push("data.custom_id: 1 to 100 characters");
+  if (!d.title || String(d.title).length > 45) errs.push("data.title: 1 to 45 characters");
+  const top = (d.components ?? []) as Json[];
+  if (top.length < 1 || top.length > 5) errs.push("data.components: 1 to 5 components");
+  for (const [i, c] of top.entries()) {
+    const at = `data.components.${i}`;
+    if (c.type === 18) {
+      if (!c.label || String(c.label).length > 45) errs.push(`${at}.label: 1 to 45 characters`);
+      if (c.description !== undefined && String(c.description).length > 100)
+        errs.push(`${at}.description: at most 100 characters`);
+      errs.push(...textInputErrors(c.component ?? {}, `${at}.component`, false));
+    } else if (c.type === 1) {
+      const inner = (c.components ?? []) as Json[];
+      if (inner.length !== 1) errs.push(`${at}.components: exactly one text input`);
+      for (const [j, x] of inner.entries()) errs.push(...textInputErrors(x, `${at}.components.${j}`, true));
+    } else errs.push(`${at}.type: a label (18) or an action row (1)`);
+  }
   return errs;
 }
 
@@ -273,6 +318,8 @@ export async function startFakeDiscord(
     }
     if ((m = /^\/interactions\/(\d+)\/([^/]+)\/callback$/.exec(path)) && method === "POST") {
       if (!body || typeof body.type !== "number") return invalid(["type: required"]);
+      const errs = interactionResponseErrors(body);
+      if (errs.length) return invalid(errs);
       if (callbacks.some((c) => c.id === m![1]))
         return json(400, { message: "Interaction has already been acknowledged.", code: 40060 });
       callbacks.push({ id: m[1]!, token: m[2]!, body, at: fake.now() });

@@ -2,6 +2,9 @@
 // endpoints (/response/<id>) and incoming webhooks (/webhook/<id>). It checks the bearer token,
 // accepts JSON and form-encoded bodies (as the WebClient sends them: non-scalar fields JSON-encoded),
 // records every call, and can be told to answer 429 with Retry-After.
+// Modals: views.open takes a trigger_id the fake issued (newTriggerId(), as in a click's payload)
+// at most 3 s ago and once, checks the view against Block Kit's modal limits, and records it
+// (`views`); submission(view, user, values) is the view_submission payload Slack sends back.
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -26,6 +29,46 @@ export interface SlackMessage {
 
 export type Block = Record<string, any>;
 
+export interface SlackView {
+  id: string;
+  trigger_id: string;
+  view: Block;
+}
+
+const TRIGGER_TTL_MS = 3_000;
+
+/** What Slack would refuse in a modal view (api.slack.com/reference/surfaces/views, block-kit limits). */
+export function modalErrors(view: Block): string[] {
+  const errs: string[] = [];
+  const plain = (t: Block | undefined, max: number, what: string, required = true) => {
+    if (!t) return void (required && errs.push(`${what} is required`));
+    if (t.type !== "plain_text" || typeof t.text !== "string" || t.text.length < 1 || t.text.length > max)
+      errs.push(`${what} must be plain_text of 1 to ${max} characters`);
+  };
+  if (view.type !== "modal") errs.push("type must be modal");
+  plain(view.title, 24, "title");
+  plain(view.submit, 24, "submit", false);
+  plain(view.close, 24, "close", false);
+  const blocks = (view.blocks ?? []) as Block[];
+  if (!Array.isArray(view.blocks) || blocks.length > 100) errs.push("blocks: 1 to 100 blocks");
+  if (String(view.callback_id ?? "").length > 255) errs.push("callback_id: at most 255 characters");
+  if (String(view.private_metadata ?? "").length > 3000) errs.push("private_metadata: at most 3000 characters");
+  const inputs = blocks.filter((b) => b.type === "input");
+  if (inputs.length && !view.submit) errs.push("submit is required when the view has input blocks");
+  for (const b of inputs) {
+    plain(b.label, 2000, `input ${b.block_id} label`);
+    const e = (b.element ?? {}) as Block;
+    if (!e.action_id || String(e.action_id).length > 255) errs.push(`input ${b.block_id}: action_id 1 to 255`);
+    if (e.type === "plain_text_input") {
+      const max = e.max_length ?? 3000;
+      if (max < 1 || max > 3000) errs.push(`input ${b.block_id}: max_length 1 to 3000`);
+      if (typeof e.initial_value === "string" && e.initial_value.length > max)
+        errs.push(`input ${b.block_id}: initial_value longer than max_length`);
+    }
+  }
+  return errs;
+}
+
 /** A message posted in a thread (chat.postMessage with thread_ts). */
 export interface SlackReply {
   channel: string;
@@ -43,6 +86,12 @@ export interface FakeSlack {
   /** Top-level messages (thread replies are in `replies`). */
   messages: SlackMessage[];
   replies: SlackReply[];
+  /** Modals opened with views.open (the view as sent, with the id the fake gave it). */
+  views: SlackView[];
+  /** A trigger_id as Slack puts in an interaction payload: views.open takes it within 3 s, once. */
+  newTriggerId(): string;
+  /** The view_submission payload when `user` submits `view` with `values` (action_id → text; others keep their initial_value). */
+  submission(view: SlackView, user: { id: string; username: string }, values: Record<string, string>): Block;
   /** POSTs to /response/<id> (response_url) and /webhook/<id>. */
   responses: { path: string; body: Record<string, unknown>; at: number }[];
   callsOf(method: string, okOnly?: boolean): SlackCall[];
@@ -66,7 +115,8 @@ function parseBody(raw: string, type: string): Record<string, unknown> {
   if (type.includes("application/json")) return raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
   const out: Record<string, unknown> = {};
   for (const [k, v] of new URLSearchParams(raw)) {
-    if ((k === "blocks" || k === "attachments" || k === "metadata") && /^[[{]/.test(v)) out[k] = JSON.parse(v);
+    if ((k === "blocks" || k === "attachments" || k === "metadata" || k === "view") && /^[[{]/.test(v))
+      out[k] = JSON.parse(v);
     else out[k] = v;
   }
   return out;
@@ -115,6 +165,9 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
   const fake = {} as FakeSlack;
 
   const every = new Map<string, { every: number; times: number; retryAfterS: number; seen: number }>();
+  const views: SlackView[] = [];
+  /** Issued trigger ids: when, and whether views.open used them. */
+  const triggers = new Map<string, { at: number; used: boolean }>();
   const handle = (
     method: string,
     args: Record<string, unknown>,
@@ -181,6 +234,24 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
           body: { ok: true, channel: m.channel, ts: m.ts, text: m.text, message: { text: m.text, blocks: m.blocks } },
         };
       }
+      case "views.open": {
+        const trigger = triggers.get(String(args.trigger_id ?? ""));
+        if (!trigger) return { status: 200, body: { ok: false, error: "invalid_trigger_id" } };
+        if (trigger.used) return { status: 200, body: { ok: false, error: "trigger_exchanged" } };
+        if (fake.now() - trigger.at > TRIGGER_TTL_MS)
+          return { status: 200, body: { ok: false, error: "expired_trigger_id" } };
+        const view = (typeof args.view === "string" ? JSON.parse(args.view) : args.view) as Block | undefined;
+        const errs = view ? modalErrors(view) : ["view is required"];
+        if (errs.length)
+          return {
+            status: 200,
+            body: { ok: false, error: "invalid_arguments", response_metadata: { messages: errs } },
+          };
+        trigger.used = true;
+        const opened = { id: `V${String(seq++).padStart(10, "0")}`, trigger_id: String(args.trigger_id), view: view! };
+        views.push(opened);
+        return { status: 200, body: { ok: true, view: { ...view, id: opened.id, state: { values: {} } } } };
+      }
       case "chat.postEphemeral":
         if (!args.channel || !args.user) return { status: 200, body: { ok: false, error: "invalid_arguments" } };
         return { status: 200, body: { ok: true, message_ts: `1700000001.${String(seq++).padStart(6, "0")}` } };
@@ -241,6 +312,44 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
     messages,
     replies,
     responses,
+    views,
+    newTriggerId() {
+      const id = `${seq++}.${fake.now()}.${Math.random().toString(16).slice(2, 10)}`;
+      triggers.set(id, { at: fake.now(), used: false });
+      return id;
+    },
+    submission(opened: SlackView, user: { id: string; username: string }, values: Record<string, string>): Block {
+      const state: Record<string, Record<string, Block>> = {};
+      for (const b of (opened.view.blocks ?? []) as Block[]) {
+        if (b.type !== "input") continue;
+        const e = b.element as Block;
+        const value = values[e.action_id] ?? e.initial_value ?? null;
+        state[b.block_id] = { [e.action_id]: { type: e.type, value } };
+      }
+      return {
+        type: "view_submission",
+        team: { id: "T1", domain: "fake" },
+        user: { id: user.id, username: user.username, name: user.username, team_id: "T1" },
+        api_app_id: "A0MEND",
+        token: "unused",
+        trigger_id: fake.newTriggerId(),
+        view: {
+          ...opened.view,
+          id: opened.id,
+          team_id: "T1",
+          app_id: "A0MEND",
+          bot_id: "BBOT",
+          state: { values: state },
+          hash: `${opened.id}.hash`,
+          private_metadata: opened.view.private_metadata ?? "",
+          root_view_id: opened.id,
+          previous_view_id: null,
+          clear_on_close: false,
+          notify_on_close: false,
+        },
+        response_urls: [],
+      };
+    },
     webhookStatus: 200,
     now: () => Date.now(),
     async fetch(input: RequestInfo | URL, init?: RequestInit) {

@@ -112,7 +112,7 @@ describe("alert model", () => {
       count: 1,
       tone: "failed",
     });
-    expect(m.buttons.map((b) => b.action)).toEqual(["retry", "replay", "ack", "resolve", "mute"]);
+    expect(m.buttons.map((b) => b.action)).toEqual(["retry", "replay", "replay_input", "ack", "resolve", "mute"]);
     expect(decodeButton(m.buttons[0]!.id)).toEqual({ action: "retry", alertId: "01ALERT", runId: "01RUNA", gen: 0 });
     expect(m.buttons.every((b) => b.id.length <= 100)).toBe(true);
     expect(decodeButton("mend:explode:a:b:1")).toBeUndefined();
@@ -165,7 +165,7 @@ describe("alert model", () => {
         },
       },
     });
-    expect(again.buttons.map((b) => b.action)).toEqual(["retry", "replay", "ack", "resolve", "mute"]);
+    expect(again.buttons.map((b) => b.action)).toEqual(["retry", "replay", "replay_input", "ack", "resolve", "mute"]);
     expect(decodeButton(again.buttons[0]!.id)!.gen).toBe(2);
     expect(statusLine(again, (u) => `@${u.name}`)).toBe("Replay by @ann — failed again (run 01RUNB): still down");
   });

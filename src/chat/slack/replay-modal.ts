@@ -110,11 +110,15 @@ export function slackReplayModal(deps: Deps, t: ModalTools) {
   }
 
   /** A view_submission of the mend_replay modal. Resolves with its ack (within Slack's 3 s). */
-  async function submit(body: SlackViewSubmissionBody, tools: SlackReplyTools): Promise<Record<string, unknown> | undefined> {
+  async function submit(
+    body: SlackViewSubmissionBody,
+    tools: SlackReplyTools,
+  ): Promise<Record<string, unknown> | undefined> {
     const errors = (why: string) => ({ response_action: "errors", errors: { input: why } });
     const user: ChatUser = { id: body.user.id, name: body.user.username ?? body.user.name };
     const { button, channel } = readMeta(body.view.private_metadata);
-    if (!button || !opensInputForm(button.action)) return errors("This form is not one of mend's (or is from an older version).");
+    if (!button || !opensInputForm(button.action))
+      return errors("This form is not one of mend's (or is from an older version).");
     if (!t.allowed(user.id)) return errors(t.notAllowed(user, "replay runs"));
     const text = body.view.state?.values?.input?.[INPUT_FIELD]?.value ?? "";
     const tell = async (r: ClickResult) => {
