@@ -21,4 +21,12 @@ describe("slack requests", () => {
     expect(await res.json()).toEqual({ error: "block_actions payload has no user.id" });
     expect(h.upstream.requests).toBe(0);
   });
+
+  it("answers a signed view_submission without a user with 400 naming it, and runs nothing", async () => {
+    h = await startHarness(slackDriver());
+    const payload = { type: "view_submission", view: { callback_id: "mend_replay", private_metadata: "{}" } };
+    const res = await signedSlack(h, new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "view_submission payload has no user.id" });
+  });
 });

@@ -4,6 +4,7 @@
 import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { startDiscordGateway, type DiscordGateway } from "../../src/chat/discord/gateway";
+import type { Json } from "../fakes/discord";
 import { startFakeGateway, type FakeGateway } from "../fakes/discord-gateway";
 import {
   ALICE,
@@ -14,6 +15,7 @@ import {
   commandInteraction,
   findButton,
   messageText,
+  modalSubmitInteraction,
   runOnce,
   setupFailingFlow,
   snapshot,
@@ -39,6 +41,11 @@ async function startWithGateway(env: Record<string, string> = {}): Promise<{ env
   e = started;
   gw = gateway;
   return { env: started, gateway };
+}
+
+/** The answer mend sent through POST /interactions/{id}/{token}/callback for `interaction`. */
+function callbackFor(env: ServerEnv, interaction: Json, what: string) {
+  return env.until(() => env.discord.callbacks.find((c) => c.id === interaction.id), 10_000, what);
 }
 
 /** A loopback port nothing listens on. */
@@ -71,11 +78,7 @@ describe("discord gateway mode", () => {
     // Someone off the allow-lists clicks: a private "not allowed" through the callback endpoint, nothing runs.
     const denied = clickInteraction(env, posted, "retry", { ...MALLORY, roles: [OTHER_ROLE] });
     gateway.dispatch("INTERACTION_CREATE", denied);
-    const deniedCb = await env.until(
-      () => env.discord.callbacks.find((c) => c.id === denied.id),
-      10_000,
-      "denied callback",
-    );
+    const deniedCb = await callbackFor(env, denied, "denied callback");
     expect(deniedCb.token).toBe(denied.token);
     expect(deniedCb.body).toMatchObject({
       type: 4,
@@ -85,7 +88,7 @@ describe("discord gateway mode", () => {
     // Alice clicks Retry: a deferred update (type 6), the run succeeds, the message says who and how it ended.
     const clicked = clickInteraction(env, posted, "retry", ALICE);
     gateway.dispatch("INTERACTION_CREATE", clicked);
-    const cb = await env.until(() => env.discord.callbacks.find((c) => c.id === clicked.id), 10_000, "click callback");
+    const cb = await callbackFor(env, clicked, "click callback");
     expect(cb.body).toEqual({ type: 6 });
     expect(
       env.discord.callsOf("POST", new RegExp(`^/interactions/${clicked.id}/${clicked.token}/callback$`)),
@@ -104,28 +107,48 @@ describe("discord gateway mode", () => {
     // Redelivered by the gateway (same buttons): nothing runs again.
     const again = clickInteraction(env, posted, "retry", ALICE);
     gateway.dispatch("INTERACTION_CREATE", again);
-    const againCb = await env.until(
-      () => env.discord.callbacks.find((c) => c.id === again.id),
-      10_000,
-      "repeat callback",
-    );
+    const againCb = await callbackFor(env, again, "repeat callback");
     expect(againCb.body).toMatchObject({ type: 4, data: { flags: 64 } });
     expect(env.upstream.requests).toHaveLength(2);
 
     // /mend status over the gateway: an ephemeral list.
     const status = commandInteraction(env, "status");
     gateway.dispatch("INTERACTION_CREATE", status);
-    const statusCb = await env.until(
-      () => env.discord.callbacks.find((c) => c.id === status.id),
-      10_000,
-      "status callback",
-    );
+    const statusCb = await callbackFor(env, status, "status callback");
     expect(statusCb.body).toMatchObject({
       type: 4,
       data: { flags: 64, content: expect.stringMatching(/No failed runs/) },
     });
     // The HTTP endpoint's channel messages were never used for answers (the gateway answers via callbacks).
     expect(env.discord.messages.every((m) => m.channel_id === CHANNEL)).toBe(true);
+  });
+
+  it("answers Replay with input… with a modal and replays with the submitted input", async () => {
+    const { env, gateway } = await startWithGateway();
+    expect(await (env.server.chatStarted.discord as DiscordGateway).ready).toBe(true);
+    await setupFailingFlow(env);
+    env.upstream.script([], { status: 500, body: { error: "db down" } });
+    const failed = await runOnce(env);
+    const posted = snapshot(await env.until(() => env.discord.messages[0], 10_000, "the alert"));
+    const clicked = clickInteraction(env, posted, "replay_input", ALICE);
+    gateway.dispatch("INTERACTION_CREATE", clicked);
+    // The fake refuses a modal outside Discord's limits (400), so a recorded callback is a valid one.
+    const modal = await callbackFor(env, clicked, "the modal");
+    expect(modal.body.type).toBe(9);
+    expect(modal.body.data.components[0].component).toMatchObject({
+      type: 4,
+      style: 2,
+      custom_id: "input_json",
+      value: '{\n  "order": 1\n}',
+    });
+    const submitted = modalSubmitInteraction(clicked, modal.body, { input_json: '{ "order": 7 }' });
+    gateway.dispatch("INTERACTION_CREATE", submitted);
+    const answer = await callbackFor(env, submitted, "the submit's answer");
+    expect(answer.body).toEqual({ type: 6 });
+    const runs = (await (await env.api("/api/runs?flow=orders")).json()) as { runs: { id: string }[] };
+    const replay = runs.runs.find((r) => r.id !== failed.id)!;
+    const view = (await (await env.api(`/api/runs/${replay.id}`)).json()) as Record<string, unknown>;
+    expect(view).toMatchObject({ input: { order: 7 }, replay_of: failed.id });
   });
 
   it("keeps the server up when the gateway cannot be reached, and stops cleanly", async () => {
