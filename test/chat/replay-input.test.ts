@@ -88,6 +88,19 @@ describe.each(ALL_TRANSPORTS.map((d) => [name(d()), d] as const))("%s", (_name, 
     expect(notes.length).toBe(1);
   });
 
+  it("opens no form for someone off the allow-list, and says so privately", async () => {
+    h = await startHarness(makeDriver(), {
+      SLACK_ALLOWED_USERS: "UBOB",
+      DISCORD_ALLOWED_USERS: "500000000000000999",
+    });
+    await failingFlow(h, { input: SCHEMA });
+    const { runId, message } = await failOnce(h);
+    const form = await h.driver.openForm(h, message, "replay_input");
+    expect(form.prefill).toBeUndefined();
+    expect(form.notice).toMatch(/not allowed to replay runs/);
+    expect(await replaysOf(h, runId)).toEqual([]);
+  });
+
   it("gives the run page link instead of a form when the input is too long for one", async () => {
     h = await startHarness(makeDriver());
     await failingFlow(h);
