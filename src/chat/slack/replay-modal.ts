@@ -128,7 +128,8 @@ export function slackReplayModal(deps: Deps, t: ModalTools) {
     const work = submitInput(deps, "slack", button, user, text);
     const early = await within(work, SUBMIT_DEADLINE_MS);
     if (early === TIMEOUT) {
-      deps.waitUntil(work.then(tell));
+      const failed = (err: unknown) => deps.log("error", "slack replay with input failed", { error: String(err) });
+      deps.waitUntil(work.then(tell).catch(failed));
       return undefined;
     }
     const why = formError(early);
