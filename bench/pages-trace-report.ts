@@ -44,8 +44,11 @@ export function traceReport(trace: Trace, samples: Sample[], dbFile: string): Tr
   const gcs = byKind("gc");
   const stalls = byKind("stall");
   const inRequest = (e: Of<"sql">) => during(reqs, e.at, e.at + e.ms).length > 0;
-  // A statement that ever runs between requests is periodic work, also when a pass overlaps a request.
-  const periodic = new Set(sqls.filter((e) => !inRequest(e)).map((e) => e.sql));
+  // A statement that runs between requests at least as often as inside them is periodic work (a scheduler
+  // pass may overlap a request); one the pages run (and, now and then, something else) is the pages'.
+  const outside = new Map<number, number>();
+  for (const e of sqls) outside.set(e.sql, (outside.get(e.sql) ?? 0) + (inRequest(e) ? -1 : 1));
+  const periodic = new Set([...outside].filter(([, n]) => n >= 0).map(([id]) => id));
 
   const db = new Database(dbFile, { readonly: true });
   const plans = new Map<number, string>();
