@@ -153,6 +153,11 @@ export function createServices(o: ServiceOptions): { deps: Deps; scheduler: Sche
     env: o.config.MEND_ENV,
     platforms,
     fetch: outbound.fetch,
+    // Mute… until resolved also ends when the alert is fixed: no button is left to resolve it from.
+    onClosed: async (a) => {
+      for (const run of new Set([a.state.target_run, a.runId, ...(a.state.runs ?? [])]))
+        await silences.endUntilResolved(run, clock.now());
+    },
     runRead: (id) => runs.getRunRead(id),
     facts,
   });

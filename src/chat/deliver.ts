@@ -66,6 +66,8 @@ export interface ChatAlertsDeps {
   platforms: Connected[];
   /** Outbound fetch (URL-checked) for edits through webhook URLs. */
   fetch: typeof fetch;
+  /** An alert was just closed (fixed, or its run succeeded after a click). */
+  onClosed?: (a: AlertRecord) => Promise<void>;
   /** A run's read, to join the delivery's batch. */
   runRead: (runId: string) => Read<RunRecord | undefined>;
   /** The facts of a run (src/chat/facts.ts), stored with its message. */
@@ -383,6 +385,12 @@ export class ChatAlerts {
       const patch = fn(a);
       if (!patch) return { alert: a, changed: false };
       const saved = await this.alerts.update(alertId, a.updatedAt, patch, this.deps.clock.now());
+      if (saved && saved.state.closed && !a.state.closed && this.deps.onClosed)
+        await this.deps
+          .onClosed(saved)
+          .catch((err: unknown) =>
+            this.deps.log("warn", "a closed alert's follow-up failed", { alert: alertId, error: String(err) }),
+          );
       if (saved) return { alert: saved, changed: true };
     }
     throw new Error(`alert ${alertId} keeps changing; giving up`);

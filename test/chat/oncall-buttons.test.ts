@@ -36,6 +36,19 @@ async function alertedAgain(h: Harness): Promise<boolean> {
   return JSON.stringify(h.driver.messages()) !== before;
 }
 
+/** A failed run of `orders` whose alert was muted until resolved from chat, and the alert showing Unmute. */
+async function mutedUntilResolved(h: Harness): Promise<{ runId: string; muted: Msg }> {
+  await failingFlow(h);
+  const { runId, message } = await failOnce(h);
+  await h.driver.click(h, message, "mute", "resolved");
+  const muted = await h.until(
+    () => (labels(current(h, message.id)).includes("unmute") ? current(h, message.id) : undefined),
+    5_000,
+    "Unmute",
+  );
+  return { runId, muted };
+}
+
 describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriver: () => Driver) => {
   it("Ack records who and when, edits the message, tells the thread, drops Ack and stops the escalation", async () => {
     h = await startHarness(makeDriver());
@@ -144,19 +157,26 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   it("Mute… until resolved quiets the flow until the run is resolved, then alerts again", async () => {
     h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
     const harness = h;
-    await failingFlow(harness);
-    const { runId, message } = await failOnce(harness);
-    await harness.driver.click(harness, message, "mute", "resolved");
-    const muted = await harness.until(
-      () => (/until resolved/.test(current(harness, message.id).text) ? current(harness, message.id) : undefined),
-      5_000,
-      "the muted message",
-    );
+    const { runId, muted } = await mutedUntilResolved(harness);
+    expect(muted.text).toContain("until resolved");
     const silences = (await (await harness.api("/api/silences")).json()) as { silences: { ends_at: string }[] };
     expect(silences.silences.map((s) => s.ends_at)).toEqual(["9999-12-31T23:59:59.000Z"]);
     expect(await alertedAgain(harness)).toBe(false);
     await harness.driver.click(harness, current(harness, muted.id), "resolve");
     await harness.until(async () => (await runView(harness, runId)).resolved_by, 5_000, "the resolve");
+    expect(await alertedAgain(harness)).toBe(true);
+  });
+
+  it("Mute… until resolved also ends when a retry fixes the run and the alert closes", async () => {
+    h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
+    const harness = h;
+    const { runId, muted } = await mutedUntilResolved(harness);
+    const message = muted;
+    harness.upstream.status = 200;
+    await harness.driver.click(harness, muted, "retry");
+    await harness.until(async () => (await runStatus(harness, runId)) === "succeeded", 10_000, "the retried run");
+    await harness.until(() => current(harness, message.id).buttons.length === 0, 5_000, "the closed message");
+    harness.upstream.status = 500;
     expect(await alertedAgain(harness)).toBe(true);
   });
 
