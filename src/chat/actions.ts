@@ -69,14 +69,14 @@ export interface ChatActionSpec {
   call(r: ClickRequest): Promise<ClickAnswer>;
 }
 
+/** The view of a lone failed run outside any message: how labels read where no message state applies. */
+export const PLAIN_VIEW: ButtonView = { facts: { status: "failed" }, count: 1, busy: false, closed: false };
+
 const HOUR_MS = 3_600_000;
+/** The timed mutes, in ms (the Mute… choices and `/mend mute <flow> <duration>`). */
+export const MUTE_DURATIONS: Record<string, number> = { "1h": HOUR_MS, "4h": 4 * HOUR_MS, "24h": 24 * HOUR_MS };
 /** Mute… choices: how long, in ms; `resolved` is until the run is resolved (or its alert closes). */
-const MUTE_FOR: Record<string, number | null> = {
-  "1h": HOUR_MS,
-  "4h": 4 * HOUR_MS,
-  "24h": 24 * HOUR_MS,
-  resolved: null,
-};
+const MUTE_FOR: Record<string, number | null> = { ...MUTE_DURATIONS, resolved: null };
 const open = (v: ButtonView) => !v.busy && !v.closed;
 const retryable = (f: RunFacts) =>
   (f.status === "failed" || f.status === "recovered") && (!f.external || f.external.retry);

@@ -19,14 +19,12 @@ import type { AlertRecord, ChatAction, ChatUser } from "../store/alerts";
 import type { RunRepo } from "../store/runs";
 import { sha256Hex } from "../crypto";
 import type { Log } from "../deps";
-import { chatAction } from "./actions";
+import { chatAction, PLAIN_VIEW } from "./actions";
 import type { ChatAlerts } from "./deliver";
 import { verb, type DecodedButton } from "./model";
 import { runOutcome } from "./updates";
 
 export { runOutcome };
-
-const NO_VIEW = { facts: { status: "failed" as const }, count: 1, busy: false, closed: false };
 
 /** How long a command waits in memory to tell how its run ended. */
 const FOLLOW_MS = 60_000;
@@ -137,7 +135,7 @@ export class ClickService {
       };
     }
     if (spec.form && !click.input)
-      return { status: "refused", reply: `${spec.label(NO_VIEW)} needs its form.`, summary: "form not sent", alert };
+      return { status: "refused", reply: `${spec.label(PLAIN_VIEW)} needs its form.`, summary: "form not sent", alert };
     const gen = click.gen ?? run.finishedAt ?? run.updatedAt;
     // The same form sent twice acts once; another input is another action.
     const sent = click.input ? `:${await sha256Hex(JSON.stringify(click.input.value) ?? "")}` : "";

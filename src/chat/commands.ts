@@ -7,8 +7,7 @@ import type { Deps } from "../deps";
 import type { Actor } from "../runs/actions";
 import { actorLabel } from "../runs/outcome";
 import type { ChatUser } from "../store/alerts";
-
-export const MUTE_DURATIONS: Record<string, number> = { "1h": 3_600_000, "4h": 14_400_000, "24h": 86_400_000 };
+import { MUTE_DURATIONS } from "./actions";
 
 export type MendCommand =
   | { sub: "status"; flow?: string }

@@ -24,8 +24,11 @@ export interface AlertContext {
   links?: { text: string; url: string }[];
 }
 
-const cut = (text: string, max: number) =>
-  Array.from(text).length > max ? `${Array.from(text).slice(0, max).join("")}…` : text;
+/** The first `max` characters and "…", when there are more (unlike truncate, the "…" is not counted). */
+function cut(text: string, max: number): string {
+  const chars = Array.from(text);
+  return chars.length > max ? `${chars.slice(0, max).join("")}…` : text;
+}
 const asText = (v: unknown) => (typeof v === "string" ? v : (JSON.stringify(v) ?? String(v)));
 
 function responseOf(p: AlertPayload): AlertContext["response"] {

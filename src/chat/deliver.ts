@@ -220,7 +220,7 @@ export class ChatAlerts {
     return this.groupLock.run(`${target}\u0000${groupKey}`, async () => {
       const now = this.deps.clock.now();
       // One batch (one D1 round trip): the messages about the run, the group's open alert, the run.
-      const [about, found, run] = await this.alerts.read([
+      const [about, open, run] = await this.alerts.read([
         this.known === false ? undefined : this.alerts.aboutRead(runId, now - LOOKBACK_MS),
         this.deps.windowMs > 0 ? this.alerts.findOpenRead(target, groupKey, now - this.deps.windowMs) : undefined,
         this.deps.runRead(runId),
@@ -230,7 +230,6 @@ export class ChatAlerts {
       const origin = about?.find((a) => a.target === target && a.state.follow?.includes(runId));
       if (origin) return { alert: origin, action: "threaded" as const };
       const facts = run ? await this.deps.facts(run) : undefined;
-      const open = found;
       if (!open) {
         // A failed post stores the alert unposted: a redelivery of the failure finds it here and
         // posts it, unless the window closed meanwhile (then the outbox row gets its own message).

@@ -27,7 +27,7 @@
 import { schemaNote } from "../handlers/log";
 import type { AlertPayload, RunStatus } from "../engine/ports";
 import type { AlertRecord, AlertState, ChatAction, ChatUser, RunFacts } from "../store/alerts";
-import { CHAT_ACTIONS, chatAction, type ButtonView, type ChatChoice } from "./actions";
+import { CHAT_ACTIONS, chatAction, PLAIN_VIEW, type ButtonView, type ChatChoice } from "./actions";
 import { alertContext, type AlertContext } from "./context";
 
 export interface AlertButton {
@@ -148,7 +148,7 @@ export function actionButton(
   view?: ButtonView,
 ): AlertButton {
   const spec = chatAction(b.action)!;
-  const label = spec.label(view ?? { facts: { status: "failed" }, count: 1, busy: false, closed: false });
+  const label = spec.label(view ?? PLAIN_VIEW);
   return {
     action: b.action,
     label,

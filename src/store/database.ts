@@ -13,15 +13,9 @@ export interface BatchItem {
 }
 
 /**
- * A read of a cold cache that can ride along in another read's batch (on D1 one round trip for
- * all): the query, and what to keep from its rows. FlowRepo.get takes them (src/services.ts).
+ * A read that can share a batch with others (on D1 one round trip for all): its query, and how its
+ * rows become the value. A Read<void> fills a cold cache (FlowRepo.get takes those along, src/services.ts).
  */
-export interface Rider {
-  item: BatchItem;
-  take(rows: unknown[]): void;
-}
-
-/** A read that can share a batch with others: its query, and how its rows become the value. */
 export interface Read<T> {
   item: BatchItem;
   parse(rows: unknown[]): T;

@@ -2,7 +2,7 @@
 import { and, asc, eq } from "drizzle-orm";
 import { flowVersions, flows, settings } from "../../db/schema";
 import { parseDefaults, parseFlow, type Defaults, type Flow } from "../engine/flow";
-import type { BatchItem, Database, Rider } from "./database";
+import type { BatchItem, Database, Read } from "./database";
 
 export interface PutResult {
   name: string;
@@ -23,7 +23,7 @@ export class FlowRepo {
   /** `riders`: cold reads of other repos that join the batch whenever a flow is read (see get). */
   constructor(
     private readonly d: Database,
-    private readonly riders: () => (Rider | undefined)[] = () => [],
+    private readonly riders: () => (Read<void> | undefined)[] = () => [],
   ) {}
 
   /** Stores a new version unless the definition is unchanged; a concurrent writer of the same flow makes it look again. */
@@ -92,13 +92,13 @@ export class FlowRepo {
     const items: BatchItem[] = [{ query, returning: true }];
     if (!this.defaults)
       items.push({ query: db.select().from(settings).where(eq(settings.key, "defaults")), returning: true });
-    const riders = this.riders().filter((r): r is Rider => r !== undefined);
+    const riders = this.riders().filter((r): r is Read<void> => r !== undefined);
     const results = await this.d.batch([...items, ...riders.map((r) => r.item)]);
     const [rows, settingRows] = results.slice(0, items.length) as [
       { row: typeof flowVersions.$inferSelect }[],
       (typeof settings.$inferSelect)[] | undefined,
     ];
-    riders.forEach((r, i) => r.take(results[items.length + i]!));
+    riders.forEach((r, i) => r.parse(results[items.length + i]!));
     if (settingRows) this.defaults = this.parseDefaults(settingRows[0]);
     const row = rows[0]?.row;
     if (!row) return undefined;

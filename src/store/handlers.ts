@@ -1,7 +1,7 @@
 // Registered error handlers (who hears about failures).
 import { asc, eq } from "drizzle-orm";
 import { handlers } from "../../db/schema";
-import type { Database, Rider } from "./database";
+import type { Database, Read } from "./database";
 
 export interface HandlerMatch {
   flows?: string[];
@@ -53,11 +53,11 @@ export class HandlerRepo {
   }
 
   /** The handlers' read while they are not cached, to ride along in another batch. */
-  rider(): Rider | undefined {
+  rider(): Read<void> | undefined {
     if (this.cache) return undefined;
     return {
       item: { query: this.query(), returning: true },
-      take: (rows) => (this.cache ??= (rows as Row[]).map(toHandler)),
+      parse: (rows) => (this.cache ??= (rows as Row[]).map(toHandler)),
     };
   }
 

@@ -3,7 +3,7 @@ import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import { silences } from "../../db/schema";
 import { compileGlob } from "../alerts/glob";
 import type { ErrorContext } from "../engine/errors";
-import type { Database, Rider } from "./database";
+import type { Database, Read } from "./database";
 
 export interface SilenceRecord {
   id: string;
@@ -84,9 +84,9 @@ export class SilenceRepo {
   }
 
   /** The read of active() while it is not cached, to ride along in another batch. */
-  rider(now: number): Rider | undefined {
+  rider(now: number): Read<void> | undefined {
     if (this.cache && now >= this.cache.at) return undefined;
-    return { item: { query: this.query(now), returning: true }, take: (rows) => this.keep(now, rows as Row[]) };
+    return { item: { query: this.query(now), returning: true }, parse: (rows) => this.keep(now, rows as Row[]) };
   }
 
   private query(now: number) {
