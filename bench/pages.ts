@@ -92,19 +92,28 @@ export interface Filled {
   deepCursor: string;
   /** created_at of the run in the middle: an `until` far from now. */
   middleTime: number;
+  /** The fill's "now": the newest run is just before it. */
+  endTime: number;
   fillMs: number;
 }
 
 /**
  * A filled database kept between runs: `file` with a `<file>.json` beside it naming what it holds. Reused
- * when it holds the same runs and hours (its times then are as old as the fill: fine for every page);
- * filled afresh otherwise.
+ * when it holds the same runs and hours (its times then are as old as the fill, so "the last hour" is
+ * the fill's last hour, not the clock's); filled afresh otherwise.
  */
 export function fillOrReuse(file: string, runs: number, hours: number): Filled & { reused: boolean } {
   const meta = `${file}.json`;
   if (existsSync(file) && existsSync(meta)) {
     const kept = JSON.parse(readFileSync(meta, "utf8")) as Filled & { runs: number; hours: number };
-    if (kept.runs === runs && kept.hours === hours) return { ...kept, file, reused: true };
+    if (kept.runs === runs && kept.hours === hours) {
+      if (kept.endTime === undefined) {
+        const db = new Database(file, { readonly: true });
+        kept.endTime = (db.prepare("select max(created_at) as t from runs").get() as { t: number }).t + 1;
+        db.close();
+      }
+      return { ...kept, file, reused: true };
+    }
   }
   for (const f of [file, `${file}-wal`, `${file}-shm`, meta]) rmSync(f, { force: true });
   const filled = fill(file, runs, hours);
@@ -313,7 +322,7 @@ export function fill(file: string, runs: number, hours: number): Filled {
   })();
   db.pragma("wal_checkpoint(TRUNCATE)");
   db.close();
-  return { file, ids, deepCursor, middleTime, fillMs: performance.now() - started };
+  return { file, ids, deepCursor, middleTime, endTime: now, fillMs: performance.now() - started };
 }
 
 // ---------------------------------------------------------------- server
@@ -485,6 +494,12 @@ export async function runPagesBench(o: PagesBenchOptions = {}): Promise<PageFigu
     server = await startMend(filled.file, dir, {}, traceFile);
     const cookie = await signIn(server.url);
     const middle = new Date(filled.middleTime).toISOString();
+    // "1h" on a fresh fill; on a reused one the fill's last hour, as the clock has moved on since.
+    const lastHour = filled.reused ? new Date(filled.endTime - 3_600_000).toISOString() : "1h";
+    const afterEnd = new Date(filled.endTime + 60_000).toISOString();
+    const beforeStart = new Date(filled.endTime - hours * 3_600_000 - 120_000).toISOString();
+    // Runs are inserted in order, so the middle run's rowid is half the runs: a text search's page there.
+    const deepTextCursor = `t.${Math.floor(runs / 2)}`;
     let k = 0;
     const pick = (list: string[]) => list[(k = (k * 7919 + 13) % 1_000_003) % list.length]!;
     const scenarios: [string, () => string, string][] = [
@@ -509,8 +524,8 @@ export async function runPagesBench(o: PagesBenchOptions = {}): Promise<PageFigu
         () => `/?q=user${pick(filled.ids.failed).charCodeAt(20) * 37}%40example.com&status=failed`,
         '<table class="runs stack">',
       ],
-      ["/?since=1h", () => "/?since=1h", '<table class="runs stack">'],
-      ["/?since=1h&status=cancelled", () => "/?since=1h&status=cancelled", 'data-status="cancelled"'],
+      ["/?since=<last hour>", () => `/?since=${lastHour}`, '<table class="runs stack">'],
+      ["/?since=<last hour>&status=cancelled", () => `/?since=${lastHour}&status=cancelled`, 'data-status="cancelled"'],
       [`/?until=<middle>&status=failed`, () => `/?until=${middle}&status=failed`, 'data-status="failed"'],
       [`/?until=<middle>&flow=${RARE}`, () => `/?until=${middle}&flow=${RARE}`, '<table class="runs stack">'],
       [
@@ -519,7 +534,10 @@ export async function runPagesBench(o: PagesBenchOptions = {}): Promise<PageFigu
         '<table class="runs stack">',
       ],
       ["/?q=bench&until=<middle>", () => `/?q=bench&until=${middle}`, '<table class="runs stack">'],
-      ["/?q=bench&since=1h", () => "/?q=bench&since=1h", '<table class="runs stack">'],
+      ["/?q=bench&since=<last hour>", () => `/?q=bench&since=${lastHour}`, '<table class="runs stack">'],
+      ["/?q=bench&cursor=<middle>", () => `/?q=bench&cursor=${deepTextCursor}`, 'data-status="'],
+      ["/?q=bench&since=<after the last>", () => `/?q=bench&since=${afterEnd}`, "No runs match these filters"],
+      ["/?q=bench&until=<before the first>", () => `/?q=bench&until=${beforeStart}`, "No runs match these filters"],
       ["/runs/:id (failed)", () => `/runs/${pick(filled.ids.failed)}`, '<section id="run"'],
       ["/runs/:id (succeeded)", () => `/runs/${pick(filled.ids.succeeded)}`, '<section id="run"'],
     ];

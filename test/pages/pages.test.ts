@@ -149,6 +149,24 @@ describe("the run list", () => {
     expect(new Set(all).size).toBe(55);
     expect([...all].sort().reverse()).toEqual(all);
   });
+
+  it("pages through a text search, inside a time window, without skipping or repeating a run", async () => {
+    const since = new Date(Date.now() - 60_000).toISOString();
+    for (let i = 0; i < 53; i++) await startRun(env.s, "greet", { name: `paged${i}`, tag: "pagesearch" });
+    const first = await b.page(`/?q=pagesearch&since=${encodeURIComponent(since)}`);
+    const page1 = rowIds(first);
+    expect(page1).toHaveLength(50);
+    const older = /href="(\/\?[^"]*cursor=t\.\d+[^"]*)" rel="next"/.exec(first);
+    expect(older).not.toBeNull();
+    const page2 = rowIds(await b.page(older![1]!.replaceAll("&amp;", "&")));
+    expect(page2).toHaveLength(3);
+    const all = [...page1, ...page2].map((r) => r.id);
+    expect(new Set(all).size).toBe(53);
+    expect([...all].sort().reverse()).toEqual(all);
+    const later = encodeURIComponent(new Date(Date.now() + 120_000).toISOString());
+    expect(rowIds(await b.page(`/?q=pagesearch&since=${later}`))).toEqual([]);
+    expect(rowIds(await b.page("/?q=pagesearch&until=2001-01-01T00:00"))).toEqual([]);
+  });
 });
 
 describe("a run's page", () => {
