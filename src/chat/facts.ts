@@ -37,7 +37,11 @@ export async function factsOfRun(d: FactsDeps, run: RunRecord): Promise<RunFacts
     const s = (await d.silences.active(d.now())).find((x) => silenceMatches(x, run.flow, error));
     if (s) {
       const ends = Date.parse(s.ends_at);
-      facts.muted = { by: s.created_by ?? "someone", until: ends >= UNTIL_RESOLVED_ENDS_AT ? null : ends };
+      facts.muted = {
+        by: s.created_by ?? "someone",
+        until: ends >= UNTIL_RESOLVED_ENDS_AT ? null : ends,
+        scope: { flow: s.flow, step: s.step, error_type: s.error_type },
+      };
     }
   }
   return facts;

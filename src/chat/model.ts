@@ -76,7 +76,7 @@ export interface AlertModel extends AlertContext {
     error?: string;
     note?: string;
   };
-  muted?: { by: string; until: number | null };
+  muted?: RunFacts["muted"];
   acked?: { by: string; at: number };
   resolved?: { by: string; note: string | null };
   /** Closed outside mend's buttons (e.g. an external job reported success). */
@@ -293,7 +293,16 @@ export function statusLine(m: AlertModel, mention: (u: ChatUser) => string): str
   else if (m.escalatedAt) parts.push(`Escalated at ${hhmm(m.escalatedAt)} UTC: nobody had acknowledged it`);
   if (m.muted) {
     const until = m.muted.until === null ? "until resolved" : `until ${hhmm(m.muted.until)} UTC`;
-    parts.push(`Muted by ${m.muted.by} ${until}: no alerts for ${m.flow} / ${m.step} / ${m.errorType}`);
+    parts.push(`Muted by ${m.muted.by} ${until}: no alerts for ${mutedWhat(m)}`);
   }
   return parts.length ? parts.join("\n") : undefined;
+}
+
+/** "orders / charge / http" (a run's mute), "orders" (a flow-wide one): the silence's matchers, trailing "any" left out. */
+function mutedWhat(m: AlertModel): string {
+  const s = m.muted?.scope;
+  if (!s) return `${m.flow} / ${m.step} / ${m.errorType}`;
+  const parts = [s.flow ?? "any flow", s.step, s.error_type];
+  while (parts.length > 1 && parts.at(-1) === null) parts.pop();
+  return parts.map((p) => p ?? "any step").join(" / ");
 }

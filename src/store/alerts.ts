@@ -49,6 +49,13 @@ export interface AlertActivity {
   note?: string;
 }
 
+/** A silence's matchers (src/store/silences.ts): null matches anything. */
+export interface MuteScope {
+  flow: string | null;
+  step: string | null;
+  error_type: string | null;
+}
+
 /** The alert's main run as last seen: what decides the message's tone and its buttons. */
 export interface RunFacts {
   status: RunStatus;
@@ -56,8 +63,8 @@ export interface RunFacts {
   external?: { source: string; job: string; retry: boolean; replay: boolean };
   acked?: { by: string; at: number };
   resolved?: { by: string; at: number; note: string | null };
-  /** An active silence covers it. */
-  muted?: { by: string; until: number | null };
+  /** An active silence covers it; `scope`: what it covers (null: any), absent on rows written before it. */
+  muted?: { by: string; until: number | null; scope?: MuteScope };
   /** The flow's latest version, when it is newer than the run's (Retry on latest). */
   newer?: number;
 }

@@ -71,6 +71,8 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
     expect(silence).toMatchObject({ flow: "orders", step: null });
     expect(Math.abs(Date.parse(silence!.ends_at) - (t0 + 4 * 3_600_000))).toBeLessThan(60_000);
     await harness.until(() => /Muted by/.test(current(harness, message.id).text), 5_000, "the alert says muted");
+    // It covers every step and error of the flow: the line names the flow alone.
+    expect(current(harness, message.id).text).toMatch(/no alerts for orders(?! \/)/);
     // A new failure of the flow is not alerted while muted.
     const res = await harness.api("/hooks/orders", { json: {} });
     const { run_id } = (await res.json()) as { run_id: string };
