@@ -105,9 +105,8 @@ export async function runOncallCommand(
     cmd.sub === "mute"
       ? await deps.runActions.muteFlow({ flow: cmd.flow, by, muteMs: MUTE_DURATIONS[cmd.duration]! })
       : await deps.runActions.unmuteFlow({ flow: cmd.flow, by });
-  if (!r.ok || r.unchanged) return says(false, f.esc(r.summary));
-  // The summary names the user as recorded (`alice (slack:U1)`); the channel reads the mention.
-  return says(true, `${f.esc(r.summary.replace(` by ${actorLabel(by)}`, ""))} — by ${f.mention}`);
+  if (r.done === undefined) return says(false, f.esc(r.summary));
+  return says(true, `${f.esc(r.done)} — by ${f.mention}`);
 }
 
 export const USAGE_LINES = [

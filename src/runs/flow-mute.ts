@@ -4,6 +4,7 @@
 import type { Deps } from "../deps";
 import { silenceMatches } from "../store/silences";
 import type { RunRecord } from "../engine/ports";
+import { deed } from "./outcome";
 
 export type FlowMuteDeps = Pick<Deps, "silences" | "clock" | "newId" | "flows" | "runs">;
 
@@ -11,6 +12,8 @@ export interface FlowActed {
   ok: boolean;
   /** One line for people: what was done, or why nothing was. */
   summary: string;
+  /** What was changed, without who changed it (set when something was). */
+  done?: string;
   /** The flow's latest failed runs, one per step and error type: their messages show the change. */
   runs: RunRecord[];
   unchanged?: boolean;
@@ -62,7 +65,7 @@ export async function muteFlow(deps: FlowMuteDeps, flow: string, who: string, mu
   );
   return {
     ok: true,
-    summary: `Muted every alert of ${flow} until ${utc(endsAt)} by ${who}`,
+    ...deed(who, `Muted every alert of ${flow} until ${utc(endsAt)}`),
     runs: await latestFailures(deps, flow),
   };
 }
@@ -85,7 +88,11 @@ export async function unmuteFlow(deps: FlowMuteDeps, flow: string, who: string):
   );
   return {
     ok: true,
-    summary: `Unmuted ${flow} by ${who} (ended ${mine.length === 1 ? "silence" : "silences"} ${mine.map((s) => s.id).join(", ")}).${still}`,
+    ...deed(
+      who,
+      `Unmuted ${flow}`,
+      ` (ended ${mine.length === 1 ? "silence" : "silences"} ${mine.map((s) => s.id).join(", ")}).${still}`,
+    ),
     runs: await latestFailures(deps, flow),
   };
 }

@@ -63,6 +63,11 @@ export type ActionOutcome =
       replayed?: boolean;
     };
 
+/** A change said twice: `done` without who made it (chat adds its own mention), `summary` naming them after `head`. */
+export function deed(who: string, head: string, tail = ""): { done: string; summary: string } {
+  return { done: `${head}${tail}`, summary: `${head} by ${who}${tail}` };
+}
+
 /** An outcome inside the service: `unchanged` when the action found it done already (no change event). */
 export type Acted = ActionOutcome & { unchanged?: boolean };
 

@@ -67,6 +67,8 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
     const mute = await harness.driver.command(harness, "mute", { flow: "orders", duration: "4h" });
     expect(mute.public).toBe(true);
     expect(mute.text).toMatch(/Muted every alert of orders until/);
+    // The channel reads the user's mention at the end, not the label recorded on the silence.
+    expect(mute.text).toMatch(/ UTC — by <@\w+>(\n|$)/);
     const [silence] = await silences(harness);
     expect(silence).toMatchObject({ flow: "orders", step: null });
     expect(Math.abs(Date.parse(silence!.ends_at) - (t0 + 4 * 3_600_000))).toBeLessThan(60_000);
@@ -82,7 +84,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
 
     const unmute = await harness.driver.command(harness, "unmute", { flow: "orders" });
     expect(unmute.public).toBe(true);
-    expect(unmute.text).toMatch(/Unmuted orders/);
+    expect(unmute.text).toMatch(/^Unmuted orders \(ended silence \w+\)\. — by <@\w+>(\n|$)/);
     expect(await silences(harness)).toEqual([]);
     const twice = await harness.driver.command(harness, "unmute", { flow: "orders" });
     expect(twice.public).toBe(false);
