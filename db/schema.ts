@@ -165,6 +165,8 @@ export const silences = sqliteTable("silences", {
   createdAt: integer("created_at").notNull(),
   // Set for "mute until resolved": resolving this run ends the silence.
   untilResolved: text("until_resolved"),
+  // The run it was muted from (a chat Mute…, the run page's Mute); null for flow-wide and API silences.
+  runId: text("run_id"),
 });
 
 // Idempotency of chat clicks and API actions: one row per (action key).

@@ -1,5 +1,4 @@
 // `/handlers`: who hears about failures (registered handlers), and the silences holding alerts back.
-import { mutedFrom } from "../runs/mute";
 import type { FC } from "hono/jsx";
 import type { HandlerRecord } from "../store/handlers";
 import type { SilenceRecord } from "../store/silences";
@@ -67,7 +66,7 @@ export interface HandlersProps {
 
 /** Unmute a silence muted from a run: the run page's unmute (the run-actions service), then back here. */
 const Unmute: FC<{ s: SilenceRecord; csrf: string; formKey: string }> = ({ s, csrf, formKey }) => {
-  const run = mutedFrom(s);
+  const run = s.run_id;
   if (!run) return <span class="muted">—</span>;
   return (
     <form method="post" action={`/runs/${encodeURIComponent(run)}/unmute`} class="inline">

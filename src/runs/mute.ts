@@ -7,11 +7,6 @@ import { refusal, type Acted } from "./outcome";
 
 type MuteDeps = Pick<Deps, "silences" | "clock" | "newId">;
 
-/** The run a silence was muted from (muteRun writes it in the comment), if it was. */
-export function mutedFrom(s: SilenceRecord): string | undefined {
-  return s.until_resolved ?? /^Muted from run (\S+)/.exec(s.comment ?? "")?.[1];
-}
-
 /** Active silences that keep this run's alerts quiet. */
 async function covering(deps: MuteDeps, run: RunRecord): Promise<SilenceRecord[]> {
   const error = run.error ?? run.cursor.primary ?? { message: "", type: "runtime" as const };
@@ -43,6 +38,7 @@ export async function muteRun(
       createdBy: who,
       comment: `Muted from run ${run.id}${untilResolved ? " until it is resolved" : ""}`,
       untilResolved: untilResolved ? run.id : null,
+      runId: run.id,
     },
     now,
   );

@@ -16,6 +16,8 @@ export interface SilenceRecord {
   created_at: string;
   /** Mute until resolved: the run whose resolve ends this silence. */
   until_resolved?: string;
+  /** The run it was muted from (a run's Mute), absent for flow-wide and API silences. */
+  run_id?: string;
 }
 
 /** ends_at of a silence that lasts until its run is resolved (9999-12-31T23:59:59Z). */
@@ -33,6 +35,7 @@ const toSilence = (r: Row): SilenceRecord => ({
   comment: r.comment,
   created_at: new Date(r.createdAt).toISOString(),
   ...(r.untilResolved ? { until_resolved: r.untilResolved } : {}),
+  ...(r.runId ? { run_id: r.runId } : {}),
 });
 
 export function silenceMatches(s: SilenceRecord, flow: string, error: ErrorContext): boolean {
@@ -58,6 +61,7 @@ export class SilenceRepo {
       createdBy?: string | null;
       comment?: string | null;
       untilResolved?: string | null;
+      runId?: string | null;
     },
     now: number,
   ): Promise<SilenceRecord> {
@@ -71,6 +75,7 @@ export class SilenceRepo {
       comment: s.comment ?? null,
       createdAt: now,
       untilResolved: s.untilResolved ?? null,
+      runId: s.runId ?? null,
     };
     await this.d.db.insert(silences).values(row).run();
     this.cache = undefined;

@@ -340,7 +340,15 @@ describe("flows, handlers and silences", () => {
       json: { flow: "orders", duration_s: 3600, comment: "db maintenance" },
     });
     expect(sl.status).toBe(201);
+    // A comment that reads like a chat mute's does not make it one: no Unmute pointing at that run.
+    const lookalike = await env.s.api("/api/silences", {
+      method: "POST",
+      json: { flow: "billing", duration_s: 3600, comment: "Muted from run 01NOTAMUTE" },
+    });
+    expect(lookalike.status).toBe(201);
     const html = await b.page("/handlers");
+    expect(html).toContain("Muted from run 01NOTAMUTE");
+    expect(html).not.toContain("/runs/01NOTAMUTE/unmute");
     expect(html).toContain("<td>ops hook</td>");
     expect(html).toContain("flows orders*");
     expect(html).not.toContain(secret);

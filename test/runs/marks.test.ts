@@ -62,6 +62,7 @@ describe("mute and unmute", () => {
       error_type: "validation",
       created_by: "dave",
       until_resolved: runId,
+      run_id: runId,
     });
     expect((await m.api("GET", "/api/silences")).body.silences).toHaveLength(1);
     // A failure like it is silenced meanwhile.
@@ -74,6 +75,7 @@ describe("mute and unmute", () => {
   it("mute with duration_s ends then; unmute ends every silence covering the run", async () => {
     const r = await m.api("POST", `/api/runs/${runId}/mute`, { duration_s: 3600 });
     expect(r.body.silence.ends_at).toBe(new Date(m.clock.now() + 3_600_000).toISOString());
+    expect(r.body.silence.run_id).toBe(runId);
     await m.api("POST", "/api/silences", { flow: "bro*", duration_s: 60 });
     const un = await m.api("POST", `/api/runs/${runId}/unmute`, { by: "erin" });
     expect(un.status).toBe(200);

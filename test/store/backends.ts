@@ -16,9 +16,10 @@ export interface Backend {
   dispose(): Promise<void>;
 }
 
-export function migrationStatements(): string[] {
+/** The statements of the committed migrations (those whose file name `only` accepts), in order. */
+export function migrationStatements(only: (file: string) => boolean = () => true): string[] {
   const files = readdirSync(MIGRATIONS_DIR)
-    .filter((f) => f.endsWith(".sql"))
+    .filter((f) => f.endsWith(".sql") && only(f))
     .sort();
   return files.flatMap((f) =>
     readFileSync(join(MIGRATIONS_DIR, f), "utf8")
