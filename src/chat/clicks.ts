@@ -74,7 +74,7 @@ export interface StatusItem {
   gen: number;
 }
 
-/** "retry runs", "mute alerts", "ack runs": what a refused clicker was not allowed to do. */
+/** "retry runs", "mute alerts", "ack runs": what a refused clicker or /mend user was not allowed to do. */
 export function actionNoun(action: ChatAction): string {
   return action === "mute" || action === "unmute"
     ? `${action} alerts`

@@ -103,9 +103,12 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
     const { runId } = await failOnce(harness);
     const ack = await harness.driver.command(harness, "ack", { run: runId }, MALLORY);
     expect(ack.public).toBe(false);
-    expect(ack.text).toMatch(/not allowed/);
+    expect(ack.text).toMatch(/not allowed to ack runs/);
     const mute = await harness.driver.command(harness, "mute", { flow: "orders", duration: "1h" }, MALLORY);
-    expect(mute.text).toMatch(/not allowed/);
+    // The same words as a refused Mute… click.
+    expect(mute.text).toMatch(/not allowed to mute alerts/);
+    const unmute = await harness.driver.command(harness, "unmute", { flow: "orders" }, MALLORY);
+    expect(unmute.text).toMatch(/not allowed to unmute alerts/);
     const run = (await (await harness.api(`/api/runs/${runId}`)).json()) as { acked_by: string | null };
     expect(run.acked_by ?? null).toBeNull();
     expect(await silences(harness)).toEqual([]);

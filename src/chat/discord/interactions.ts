@@ -220,7 +220,7 @@ export function createDiscordInteractions(
       return respond({ type: CALLBACK.CHANNEL_MESSAGE, data: { ...data, flags: EPHEMERAL } });
     }
     const user = clicker(i);
-    if (!allowed(i)) return respond(ephemeral(notAllowed(user, `${cmd.sub} runs`)));
+    if (!allowed(i)) return respond(ephemeral(notAllowed(user, actionNoun(cmd.sub))));
     if (cmd.sub !== "retry" && cmd.sub !== "replay") {
       const a = await runOncallCommand(deps, "discord", cmd, user, { mention: mention(user), esc: escapeMarkdown });
       const data = {

@@ -161,7 +161,7 @@ export function slackInteractions(deps: Deps) {
     const cmd = parseMendText(body.text);
     if ("error" in cmd) return reply(esc(`${cmd.error}\n${USAGE}`));
     if (cmd.sub === "status") return reply(...(await status(cmd.flow)));
-    if (!allowed(user.id)) return reply(notAllowed(user, `${cmd.sub} runs`));
+    if (!allowed(user.id)) return reply(notAllowed(user, actionNoun(cmd.sub)));
     if (cmd.sub === "retry" || cmd.sub === "replay") return runCommand(cmd.sub, cmd.run, user, tools);
     const a = await runOncallCommand(deps, "slack", cmd, user, { mention: mention(user), esc });
     return { response_type: a.public ? "in_channel" : "ephemeral", text: a.text };
