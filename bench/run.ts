@@ -672,12 +672,12 @@ async function main(): Promise<number> {
     report([...byName.values()].map(summarize), chat, d1);
     if (CPU_PROF) console.log(`\nCPU profiles written to ${CPU_PROF}`);
     // The `pages` scenario (issue 7): the run-history pages with 100,000 runs in the database.
-    if ((ONLY.length === 0 && !FLAG_SETS) || ONLY.includes("pages")) {
+    if (included("pages")) {
       console.log("\npages (history pages with 100k runs; bench/pages.ts):");
       await runPagesBench({ log: (line) => console.log(`  ${line}`) });
     }
     // prune-under-load (issue 14): accept's p99 while Retention.prune() deletes 500k old runs (BENCH_PRUNE_RUNS).
-    if ((ONLY.length === 0 && !FLAG_SETS) || ONLY.includes("prune-under-load")) {
+    if (included("prune-under-load")) {
       console.log("\nprune-under-load (bench/prune.ts):");
       await runPruneBench((line) => console.log(`  ${line}`));
     }
@@ -689,8 +689,15 @@ async function main(): Promise<number> {
   }
 }
 
-// The whole run stops by itself: warm-up + measure per scenario, plus generous room for start-up and checks.
-const watchdogMs = ((SCENARIOS.length * ROUNDS + CHAT_SCENARIOS.length) * (SECONDS + WARMUP_SECONDS + 15) + 300) * 1000;
+// The whole run stops by itself: warm-up + measure per scenario, plus generous room for start-up and checks,
+// and for the pages (seeding 100k runs, ~2 min) and prune-under-load (seeding 500k, ~6.5 min) when they run.
+const included = (name: string) => (ONLY.length === 0 && !FLAG_SETS) || ONLY.includes(name);
+const watchdogMs =
+  ((SCENARIOS.length * ROUNDS + CHAT_SCENARIOS.length) * (SECONDS + WARMUP_SECONDS + 15) +
+    300 +
+    (included("pages") ? 600 : 0) +
+    (included("prune-under-load") ? 1200 : 0)) *
+  1000;
 const watchdog = setTimeout(() => {
   console.error(`bench: still running after ${watchdogMs / 1000} s; stopping`);
   killChildren();
