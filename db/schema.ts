@@ -151,6 +151,8 @@ export const alerts = sqliteTable(
       .where(
         sql`${t.ref} is not null and coalesce(json_extract(${t.state}, '$.closed'), 0) = 0 and coalesce(json_extract(${t.state}, '$.keep_open'), 0) = 0`,
       ),
+    // The few messages that say "Muted … until <time>" (AlertRepo.mutesEnded, nextMuteEnd): redrawn when it passes.
+    index("alerts_muted").on(t.updatedAt).where(sql`json_extract(${t.state}, '$.facts.muted.until') is not null`),
   ],
 );
 

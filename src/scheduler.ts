@@ -40,6 +40,9 @@ export class Scheduler {
     this.stopped = true;
     this.timer?.();
     this.poller?.();
+    // Started again later, a wake must not be skipped for a timer this stop cancelled.
+    this.timer = undefined;
+    this.timerAt = Infinity;
   }
 
   /** Something is due at `at`: make sure a tick happens then. */

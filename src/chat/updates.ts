@@ -5,7 +5,9 @@
 //
 //   updates.onChange(change)   subscribed to RunActions.onChange (src/services.ts)
 //   updates.tick()             a Scheduler part: after a restart, messages still showing a
-//                              retry/replay as running whose run has ended are brought up to date
+//                              retry/replay as running whose run has ended are brought up to date;
+//                              messages saying "Muted … until" a time now past are redrawn (Mute… back)
+//   updates.nextDueAt()        the earliest such mute end, read from the alert rows (so a restart keeps it)
 //
 // A message follows the runs started from it (state.follow): their ends go to its thread, and a
 // failure of one of them is never counted into its group (src/chat/deliver.ts).
@@ -81,7 +83,7 @@ export class MessageUpdates {
       await this.update(a.id, { runId: a.state.target_run, kind: "flow_saved", at: now });
   }
 
-  /** A Scheduler part: messages still showing a retry/replay as running whose run has ended. */
+  /** A Scheduler part: messages still showing a retry/replay as running whose run has ended, or an ended mute. */
   async tick(): Promise<number> {
     if (!(await this.deps.chat.hasAlerts())) return 0;
     let done = 0;
@@ -91,12 +93,18 @@ export class MessageUpdates {
       if (run && !TERMINAL.includes(run.status)) continue;
       if (await this.update(a.id, { runId, kind: "ended", at: this.deps.clock.now() })) done++;
     }
+    const now = this.deps.clock.now();
+    for (const a of await this.deps.chat.alerts.mutesEnded(now))
+      if (await this.update(a.id, { runId: a.state.target_run, kind: "mute_ended", at: now })) done++;
     return done;
   }
 
+  /** When a message's mute ends (the poll drives the rest of tick()). */
   async nextDueAt(): Promise<number | null> {
-    // The scheduler's poll drives tick(); nothing here is due at a precise time.
-    return null;
+    if (!(await this.deps.chat.hasAlerts())) return null;
+    const at = await this.deps.chat.alerts.nextMuteEnd();
+    // Past: a message tick() could not redraw (it will try again); not worth a wake before the next poll.
+    return at === null ? null : Math.max(at, this.deps.clock.now() + 1_000);
   }
 
   /** "sent to ci (answered 200)": the latest callback of an external run, from its ledger. */
@@ -124,10 +132,11 @@ export class MessageUpdates {
     for (const [id, run] of runs) if (run) facts.set(id, await this.deps.facts(run));
     const callbackNote = change.started ? undefined : await this.callbackNote(change, runs.get(change.runId));
     let lines: string[] = [];
+    const now = this.deps.clock.now();
     const { alert, changed } = await chat.change(alertId, (a) => {
-      const r = apply(a.state, change, runs, this.deps.clock.now(), callbackNote);
+      const r = apply(a.state, change, runs, now, callbackNote);
       lines = r.lines;
-      const next = { ...r.state, facts: facts.get(r.state.target_run) ?? r.state.facts };
+      const next = { ...r.state, facts: facts.get(r.state.target_run) ?? withoutEndedMute(r.state.facts, now) };
       // Muted or not: Mute… and Unmute swap, so the old controls go stale (and Slack forgets a picked option).
       if (Boolean(next.facts?.muted) !== Boolean(a.state.facts?.muted)) next.gen = Math.max(next.gen, a.state.gen + 1);
       return JSON.stringify(next) === JSON.stringify(a.state) ? undefined : { state: next };
@@ -135,6 +144,13 @@ export class MessageUpdates {
     if (changed && alert && lines.length) await chat.reply(alert, lines.join("\n"));
     return changed;
   }
+}
+
+/** The facts kept when the run is gone (retention): a mute that has ended is not shown any more. */
+function withoutEndedMute(facts: RunFacts | undefined, now: number): RunFacts | undefined {
+  if (!facts?.muted || facts.muted.until === null || facts.muted.until > now) return facts;
+  const { muted: _, ...rest } = facts;
+  return rest;
 }
 
 /** The message's state after `change`, and the lines to post in its thread. */

@@ -274,12 +274,13 @@ export async function handleScheduled(env: WorkerEnv, ctx: ExecutionContextLike)
 
 // ---- the Ticker (Durable Object)
 
-/** When the Ticker should wake next: the earliest due run, outbox row or escalation, lapsing lease or follow-up. */
+/** When the Ticker should wake next: the earliest due run, outbox row, escalation, mute end, lapsing lease or follow-up. */
 async function nextWake(deps: Deps, now: number): Promise<number | null> {
-  const [run, outbox, escalation, lease, following] = await Promise.all([
+  const [run, outbox, escalation, muteEnd, lease, following] = await Promise.all([
     deps.runs.nextDueAt(),
     deps.outbox.nextDueAt(),
     deps.escalator.nextDueAt(),
+    deps.updates.nextDueAt(),
     deps.db.db
       .select({ at: min(runsTable.leaseUntil) })
       .from(runsTable)
@@ -287,9 +288,14 @@ async function nextWake(deps: Deps, now: number): Promise<number | null> {
       .get(),
     deps.alerts.following(1),
   ]);
-  const due = [run, outbox, escalation, lease?.at ?? null, following.length > 0 ? now + FOLLOW_POLL_MS : null].filter(
-    (x): x is number => typeof x === "number",
-  );
+  const due = [
+    run,
+    outbox,
+    escalation,
+    muteEnd,
+    lease?.at ?? null,
+    following.length > 0 ? now + FOLLOW_POLL_MS : null,
+  ].filter((x): x is number => typeof x === "number");
   return due.length ? Math.min(...due) : null;
 }
 

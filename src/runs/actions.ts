@@ -28,8 +28,8 @@ export * from "./outcome";
 
 export interface RunChange {
   runId: string;
-  /** flow_saved: a new version of the run's flow (Retry on latest may now apply). */
-  kind: RunActionName | "ended" | "external_resolved" | "flow_saved";
+  /** flow_saved: a new version of the run's flow (Retry on latest may now apply); mute_ended: a mute's time is up. */
+  kind: RunActionName | "ended" | "external_resolved" | "flow_saved" | "mute_ended";
   by?: Actor;
   /** The run a retry/replay set going (retry: the same run; replay: the new one). */
   started?: string;

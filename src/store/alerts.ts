@@ -17,6 +17,7 @@
 //                                        else changed the row first (re-read and try again)
 //   following()                          alerts whose activity is `running` (a clicked retry/replay)
 //   laterSuccesses(since)                posted, not closed alerts whose flow succeeded after them
+//   mutesEnded(now) / nextMuteEnd()      alerts saying "Muted … until" a time now past / the earliest such time
 //
 // ActionRepo — exactly-once for clicks: claim(key, runId, now) inserts the key and returns true only
 // for the first caller; setResult(key, result) records what happened; get(key) reads it back.
@@ -118,6 +119,9 @@ export interface AlertRecord {
 export type AlertPatch = Partial<Pick<AlertRecord, "runId" | "count" | "ref" | "state">>;
 
 type Row = typeof alerts.$inferSelect;
+
+/** When the message's mute ends (null: not muted, or until resolved); its rows are in the index alerts_muted. */
+const MUTED_UNTIL = sql`json_extract(${alerts.state}, '$.facts.muted.until')`;
 
 function toAlert(r: Row): AlertRecord {
   return {
@@ -317,6 +321,28 @@ export class AlertRepo {
       .limit(limit)
       .all();
     return rows.map(toAlert);
+  }
+
+  /** Messages saying "Muted … until" a time at or before `now`: the silence has ended since (alerts_muted). */
+  async mutesEnded(now: number, limit = 100): Promise<AlertRecord[]> {
+    const rows = await this.d.db
+      .select()
+      .from(alerts)
+      .where(and(sql`${MUTED_UNTIL} is not null`, sql`${MUTED_UNTIL} <= ${now}`))
+      .orderBy(alerts.updatedAt)
+      .limit(limit)
+      .all();
+    return rows.map(toAlert);
+  }
+
+  /** The earliest "Muted … until" a message shows, if any does. */
+  async nextMuteEnd(): Promise<number | null> {
+    const row = await this.d.db
+      .select({ at: sql<number | null>`min(${MUTED_UNTIL})` })
+      .from(alerts)
+      .where(sql`${MUTED_UNTIL} is not null`)
+      .get();
+    return row?.at ?? null;
   }
 
   /** Alerts following a clicked retry/replay that has not been reported yet. */

@@ -82,6 +82,8 @@ describe("query plans", () => {
       for (const p of pages) expect((await b.get(p)).status, p).toBe(200);
       await new FixedAlerts({ chat: s.deps.chat, clock: s.deps.clock, log: () => undefined }).tick();
       await s.deps.chat.alerts.following(); // what MessageUpdates.tick reads once any alert exists
+      await s.deps.chat.alerts.mutesEnded(Date.now()); // and its nextDueAt
+      await s.deps.chat.alerts.nextMuteEnd();
     } finally {
       rec.stop();
     }
@@ -98,6 +100,11 @@ describe("query plans", () => {
     // Messages following a retry (every scheduler pass): only the alerts that do.
     expect(find(/'\$\.activity\.phase'\) = 'running'/)).toEqual([
       expect.stringMatching(/^SCAN alerts USING INDEX alerts_following$/),
+    ]);
+    // Messages whose mute has ended, and the next end: only the muted ones.
+    expect(find(/'\$\.facts\.muted\.until'\) is not null/)).toEqual([
+      expect.stringMatching(/^(SCAN|SEARCH) alerts USING INDEX alerts_muted$/),
+      expect.stringMatching(/^(SCAN|SEARCH) alerts USING INDEX alerts_muted$/),
     ]);
     // Open alerts fixed by a later success: only the open ones, then their flow's successes after them.
     expect(find(/s\.status = 'succeeded'/)).toEqual([

@@ -1,0 +1,1 @@
+CREATE INDEX `alerts_muted` ON `alerts` (`updated_at`) WHERE json_extract("alerts"."state", '$.facts.muted.until') is not null;
