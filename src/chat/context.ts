@@ -4,10 +4,11 @@
 import type { AlertPayload } from "../engine/ports";
 import { lookup, renderUrl } from "../engine/template";
 import type { OncallConfig } from "./oncall-config";
+import { truncate } from "./truncate";
 
-/** The first characters of a failed http step's response body shown in the alert. */
+/** A failed http step's response body is shown to this many characters, the "…" of a longer one included. */
 export const RESPONSE_BODY_CHARS = 300;
-/** Each `show_input` value is cut to this many characters. */
+/** Each `show_input` value is cut to this many characters, the "…" included. */
 export const INPUT_VALUE_CHARS = 100;
 /** Discord's link button url limit (Slack allows 3000): one limit for every platform. */
 export const LINK_URL_MAX = 512;
@@ -24,23 +25,18 @@ export interface AlertContext {
   links?: { text: string; url: string }[];
 }
 
-/** The first `max` characters and "…", when there are more (unlike truncate, the "…" is not counted). */
-function cut(text: string, max: number): string {
-  const chars = Array.from(text);
-  return chars.length > max ? `${chars.slice(0, max).join("")}…` : text;
-}
 const asText = (v: unknown) => (typeof v === "string" ? v : (JSON.stringify(v) ?? String(v)));
 
 function responseOf(p: AlertPayload): AlertContext["response"] {
   const err = p.error;
   if (typeof err.status !== "number" || (err.type !== "http_status" && err.type !== "permission_denied")) return;
   const raw = err.details?.body ?? (p.failed as { body?: unknown }).body;
-  return { status: err.status, body: cut(raw === undefined || raw === null ? "" : asText(raw), RESPONSE_BODY_CHARS) };
+  return { status: err.status, body: truncate(raw === undefined || raw === null ? "" : asText(raw), RESPONSE_BODY_CHARS) };
 }
 
 function inputOf(input: unknown, path: string): { value: string; missing?: boolean } {
   try {
-    return { value: cut(asText(lookup({ input }, `input.${path}`)), INPUT_VALUE_CHARS) };
+    return { value: truncate(asText(lookup({ input }, `input.${path}`)), INPUT_VALUE_CHARS) };
   } catch {
     return { value: "missing", missing: true };
   }

@@ -22,13 +22,12 @@
 //     as a mention themselves: use statusLine(model, mention) to get the platform's string).
 //
 //   AlertModel also carries ./context.ts: a failed http step's response, show_input fields, links.
-//
-//   truncate(text, limit) cuts to `limit` characters including the trailing "…".
 import { schemaNote } from "../handlers/log";
 import type { AlertPayload, RunStatus } from "../engine/ports";
 import type { AlertRecord, AlertState, ChatAction, ChatUser, RunFacts } from "../store/alerts";
 import { CHAT_ACTIONS, chatAction, PLAIN_VIEW, type ButtonView, type ChatChoice } from "./actions";
 import { alertContext, type AlertContext } from "./context";
+import { truncate } from "./truncate";
 
 export interface AlertButton {
   action: ChatAction;
@@ -107,13 +106,6 @@ export interface BuildOptions {
   /** MEND_ENV. */
   env?: string;
   failedAt?: number;
-}
-
-export function truncate(text: string, limit: number): string {
-  if (limit <= 0) return "";
-  const chars = Array.from(text);
-  if (chars.length <= limit) return text;
-  return chars.slice(0, Math.max(0, limit - 1)).join("") + "…";
 }
 
 export function runLink(publicUrl: string | undefined, runId: string): string | undefined {

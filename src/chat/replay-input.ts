@@ -19,7 +19,8 @@ import type { RunRecord } from "../engine/ports";
 import type { ChatUser } from "../store/alerts";
 import { chatAction } from "./actions";
 import type { ClickResult } from "./clicks";
-import { runLink, truncate, type DecodedButton } from "./model";
+import { runLink, type DecodedButton } from "./model";
+import { truncate } from "./truncate";
 
 /** The form's one field: Slack action_id, Discord text input custom_id. */
 export const INPUT_FIELD = "input_json";

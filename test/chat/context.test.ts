@@ -1,5 +1,5 @@
 // Context in every alert (SPEC §11), once per platform: a failed http step's response (status and
-// the first 300 characters of its body, redacted), the handler's show_input fields, and its
+// its body cut to 300 characters, "…" included, redacted), the handler's show_input fields, and its
 // templated links as link buttons.
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -23,7 +23,7 @@ afterEach(async () => {
 const SECRET = "sk_live_4eC39HqLyjWDarjtT1zdp7dc";
 
 describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriver: () => Driver) => {
-  it("shows a failed http step's status and the first 300 characters of its body, secrets redacted", async () => {
+  it("shows a failed http step's status and its body cut to 300 characters, secrets redacted", async () => {
     h = await startHarness(makeDriver(), { MEND_SECRET_STRIPE: SECRET });
     await failingFlow(h);
     h.upstream.body = `{"error":"card declined for key ${SECRET}","pad":"${"a".repeat(500)}END"}`;
@@ -31,9 +31,9 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
     expect(message.text).toMatch(/Response[^"]*HTTP 500/);
     expect(message.text).toContain("card declined for key [redacted]");
     expect(message.text).not.toContain(SECRET);
-    // `{"error":"card declined for key [redacted]","pad":"` is 51 characters: 249 a's follow.
-    expect(message.text).toContain(`${"a".repeat(249)}…`);
-    expect(message.text).not.toContain("a".repeat(250));
+    // 300 characters, the "…" included: `{"error":"card declined for key [redacted]","pad":"` is 51, 248 a's follow.
+    expect(message.text).toContain(`${"a".repeat(248)}…`);
+    expect(message.text).not.toContain("a".repeat(249));
     expect(message.text).not.toContain("END");
   });
 
@@ -60,8 +60,8 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
     await harness.until(async () => (await runStatus(harness, run_id)) === "failed", 10_000, "the run to fail");
     const message = await harness.until(() => harness.driver.messages()[0], 5_000, "the alert");
     expect(message.text).toMatch(/customer\.id[^\n]*c 42\/x/);
-    expect(message.text).toContain(`${"n".repeat(100)}…`);
-    expect(message.text).not.toContain("n".repeat(101));
+    expect(message.text).toContain(`${"n".repeat(99)}…`);
+    expect(message.text).not.toContain("n".repeat(100));
     expect(message.text).toMatch(/customer\.plan[^\n]*missing/);
     const error = (await (await harness.api(`/api/runs/${run_id}`)).json()) as { error: { message: string } };
     // Discord also has its own "Open run" link button.

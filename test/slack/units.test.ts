@@ -1,7 +1,8 @@
 // Unit tests of the pieces: v0 verification, the alert model, and the chat layer on SQLite
 // (grouping redeliveries, and the durable path that reports a followed run's end).
 import { afterEach, describe, expect, it } from "vitest";
-import { buildAlert, decodeButton, encodeButton, statusLine, truncate } from "../../src/chat/model";
+import { buildAlert, decodeButton, encodeButton, statusLine } from "../../src/chat/model";
+import { truncate } from "../../src/chat/truncate";
 import { signSlackRequest, verifySlackRequest } from "../../src/chat/slack/verify";
 import type { AlertPayload } from "../../src/engine/ports";
 import { parseFlow } from "../../src/engine/flow";

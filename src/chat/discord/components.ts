@@ -26,7 +26,8 @@ import type {
 } from "discord.js";
 import type { RunRecord } from "../../engine/ports";
 import type { ChatUser } from "../../store/alerts";
-import { runButtons, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../model";
+import { runButtons, runLink, statusLine, type AlertButton, type AlertModel } from "../model";
+import { truncate } from "../truncate";
 
 /** The longest error message put in the embed's code block (before escaping). */
 export const DISCORD_MESSAGE_LIMIT = 3000;

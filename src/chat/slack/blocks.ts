@@ -3,7 +3,8 @@
 // header ≤ 150, button text ≤ 75, action_id ≤ 255, value ≤ 2000, context ≤ 10 elements.
 import type { ActionsBlock, Button, KnownBlock, StaticSelect } from "@slack/types";
 import type { RunRecord } from "../../engine/ports";
-import { runButtons, runLink, statusLine, truncate, type AlertButton, type AlertModel } from "../model";
+import { runButtons, runLink, statusLine, type AlertButton, type AlertModel } from "../model";
+import { truncate } from "../truncate";
 import type { ChatUser } from "../../store/alerts";
 import { CHAT_ACTIONS } from "../actions";
 
