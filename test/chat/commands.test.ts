@@ -1,33 +1,25 @@
 // `/mend ack <run>`, `mute <flow> <1h|4h|24h>`, `unmute <flow>` and `status [flow]` (SPEC §11), once
 // per platform: Slack's signed slash command form, Discord's APPLICATION_COMMAND with subcommand options.
-import { afterEach, describe, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import {
   current,
   discordDriver,
-  DRIVERS,
   failingFlow,
   failOnce,
+  forEachDriver,
+  forEachPlatform,
   MALLORY,
   runStatus,
-  startHarness,
-  type Driver,
   type Harness,
 } from "./harness";
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
 
 type Silence = { id: string; flow: string | null; step: string | null; ends_at: string };
 const silences = async (harness: Harness) =>
   ((await (await harness.api("/api/silences")).json()) as { silences: Silence[] }).silences;
 
-describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriver: () => Driver) => {
+forEachPlatform("%s", (start) => {
   it("`/mend ack <run>` acknowledges the run as the user, edits its alert and tells the thread; bad runs get a clear reply", async () => {
-    h = await startHarness(makeDriver());
-    const harness = h;
+    const harness = await start();
     await failingFlow(harness);
     const { runId, message } = await failOnce(harness);
     const ack = await harness.driver.command(harness, "ack", { run: runId });
@@ -51,8 +43,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("`/mend mute <flow> 4h` silences the flow's alerts and `/mend unmute <flow>` ends it; bad flows and durations are refused", async () => {
-    h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
-    const harness = h;
+    const harness = await start({ MEND_GROUP_WINDOW_S: "0" });
     await failingFlow(harness);
     const { message } = await failOnce(harness);
     const bad = await harness.driver.command(harness, "mute", { flow: "orders", duration: "2h" });
@@ -94,11 +85,10 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("refuses ack and mute to users off the allow-list, and changes nothing", async () => {
-    h = await startHarness(makeDriver(), {
+    const harness = await start({
       SLACK_ALLOWED_USERS: "UALICE",
       DISCORD_ALLOWED_USERS: "500000000000000001",
     });
-    const harness = h;
     await failingFlow(harness);
     const { runId } = await failOnce(harness);
     const ack = await harness.driver.command(harness, "ack", { run: runId }, MALLORY);
@@ -115,8 +105,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("`/mend status <flow>` lists only that flow's failed runs; unknown subcommands get the usage", async () => {
-    h = await startHarness(makeDriver());
-    const harness = h;
+    const harness = await start();
     await failingFlow(harness);
     const { runId } = await failOnce(harness);
     expect((await harness.driver.command(harness, "status", { flow: "orders" })).text).toContain(runId);
@@ -129,10 +118,9 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 });
 
-describe("discord", () => {
+forEachDriver([discordDriver], "%s", (start) => {
   it("labels each `/mend status` button with the run it acts on", async () => {
-    h = await startHarness(discordDriver());
-    const harness = h;
+    const harness = await start();
     await failingFlow(harness);
     const first = await failOnce(harness);
     harness.upstream.status = 500;

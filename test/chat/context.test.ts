@@ -1,30 +1,14 @@
 // Context in every alert (SPEC §11), once per platform: a failed http step's response (status and
 // its body cut to 300 characters, "…" included, redacted), the handler's show_input fields, and its
 // templated links as link buttons.
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  current,
-  DRIVERS,
-  failingFlow,
-  failOnce,
-  runStatus,
-  startHarness,
-  type Driver,
-  type Harness,
-  type Msg,
-} from "./harness";
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+import { expect, it } from "vitest";
+import { current, failingFlow, failOnce, forEachPlatform, runStatus, type Msg } from "./harness";
 
 const SECRET = "sk_live_4eC39HqLyjWDarjtT1zdp7dc";
 
-describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriver: () => Driver) => {
+forEachPlatform("%s", (start) => {
   it("shows a failed http step's status and its body cut to 300 characters, secrets redacted", async () => {
-    h = await startHarness(makeDriver(), { MEND_SECRET_STRIPE: SECRET });
+    const h = await start({ MEND_SECRET_STRIPE: SECRET });
     await failingFlow(h);
     h.upstream.body = `{"error":"card declined for key ${SECRET}","pad":"${"a".repeat(500)}END"}`;
     const { message } = await failOnce(h);
@@ -38,8 +22,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("shows the show_input fields (missing ones as missing, long ones cut) and the templated links", async () => {
-    h = await startHarness(makeDriver());
-    const harness = h;
+    const harness = await start();
     await failingFlow(
       harness,
       {},
@@ -85,7 +68,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("refuses link templates that read secrets or make a non-http link, and show_input paths that are not paths", async () => {
-    h = await startHarness(makeDriver());
+    const h = await start();
     const bad = [
       { links: [{ text: "Leak", url: "https://x.example/?k={{ secrets.STRIPE }}" }] },
       { links: [{ text: "Script", url: "javascript:alert(1)" }] },

@@ -3,6 +3,7 @@
 // A Driver says how one platform looks from outside (its env, its handler config, how to read its
 // messages and replies, how to click); the suites in test/chat/ run once per driver.
 import type { Hono } from "hono";
+import { afterEach, describe } from "vitest";
 import { createApp } from "../../src/app";
 import type { Deps } from "../../src/deps";
 import { signSlackRequest } from "../../src/chat/slack/verify";
@@ -525,3 +526,34 @@ export function discordDriver(): DiscordDriver {
 export const DRIVERS = [slackDriver, discordDriver];
 /** The drivers plus Slack through Bolt, for what both Slack transports must route. */
 export const ALL_TRANSPORTS = [slackDriver, () => slackDriver({ bolt: true }), discordDriver];
+
+/** "slack", "slack (bolt)", "discord": how a suite names a driver. */
+const driverName = (d: Driver) => `${d.kind}${d.bolt ? " (bolt)" : ""}`;
+
+/** Starts a harness on the suite's platform with `env`; it is closed after the test. */
+export type StartHarness = (env?: Record<string, string>, o?: { start?: number }) => Promise<Harness>;
+
+/** The suite `body` once on Slack and once on Discord: see forEachDriver. */
+export function forEachPlatform(title: string, body: (start: StartHarness) => void): void {
+  forEachDriver(DRIVERS, title, body);
+}
+
+/**
+ * The suite `body` once per driver, under `title` with %s the driver's name; `start` is startHarness
+ * on that driver, and every harness it started is closed after the test.
+ */
+export function forEachDriver(drivers: (() => Driver)[], title: string, body: (start: StartHarness) => void): void {
+  describe.each(drivers.map((d) => [driverName(d()), d] as const))(title, (_name, makeDriver: () => Driver) => {
+    let started: Harness[] = [];
+    afterEach(async () => {
+      const closing = started;
+      started = [];
+      for (const h of closing) await h.close();
+    });
+    body(async (env, o) => {
+      const h = await startHarness(makeDriver(), env, o);
+      started.push(h);
+      return h;
+    });
+  });
+}

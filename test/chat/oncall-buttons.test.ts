@@ -1,23 +1,7 @@
 // The on-call controls of an alert (SPEC §11), run once per platform in-process: Ack, Resolve,
 // Mute… (1 h, 4 h, 24 h, until resolved) and Unmute, clicked with each platform's wire format.
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  current,
-  DRIVERS,
-  failingFlow,
-  failOnce,
-  runStatus,
-  startHarness,
-  type Driver,
-  type Harness,
-  type Msg,
-} from "./harness";
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+import { expect, it } from "vitest";
+import { current, failingFlow, failOnce, forEachPlatform, runStatus, type Harness, type Msg } from "./harness";
 
 const labels = (m: Msg) => m.buttons.map((b) => b.label.toLowerCase());
 const HOUR = 3_600_000;
@@ -49,10 +33,9 @@ async function mutedUntilResolved(h: Harness): Promise<{ runId: string; muted: M
   return { runId, muted };
 }
 
-describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriver: () => Driver) => {
+forEachPlatform("%s", (start) => {
   it("Ack records who and when, edits the message, tells the thread, drops Ack and stops the escalation", async () => {
-    h = await startHarness(makeDriver());
-    const harness = h;
+    const harness = await start();
     const oncall = harness.driver.kind === "slack" ? "U0BOB" : "500000000000000002";
     const escalate = { after_minutes: 2, mention: [oncall] };
     await failingFlow(harness, {}, { config: { ...harness.driver.config(), escalate } });
@@ -85,8 +68,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("Resolve records who, keeps the run's status and removes every button", async () => {
-    h = await startHarness(makeDriver());
-    const harness = h;
+    const harness = await start();
     await failingFlow(harness);
     const { runId, message } = await failOnce(harness);
     await harness.driver.click(harness, message, "resolve");
@@ -106,8 +88,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("Mute… offers 1 h, 4 h, 24 h and until resolved; 1 h quiets the next failure for one hour of fake time", async () => {
-    h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
-    const harness = h;
+    const harness = await start({ MEND_GROUP_WINDOW_S: "0" });
     await failingFlow(harness);
     const { message } = await failOnce(harness);
     const mute = message.buttons.find((b) => b.action === "mute")!;
@@ -135,8 +116,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
     ["4h", 4],
     ["24h", 24],
   ])("Mute… %s lasts %i hours", async (choice, hours) => {
-    h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
-    const harness = h;
+    const harness = await start({ MEND_GROUP_WINDOW_S: "0" });
     await failingFlow(harness);
     const { message } = await failOnce(harness);
     const t0 = harness.clock.now();
@@ -155,8 +135,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("Mute… until resolved quiets the flow until the run is resolved, then alerts again", async () => {
-    h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
-    const harness = h;
+    const harness = await start({ MEND_GROUP_WINDOW_S: "0" });
     const { runId, muted } = await mutedUntilResolved(harness);
     expect(muted.text).toContain("until resolved");
     const silences = (await (await harness.api("/api/silences")).json()) as { silences: { ends_at: string }[] };
@@ -168,8 +147,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("Mute… until resolved also ends when a retry fixes the run and the alert closes", async () => {
-    h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
-    const harness = h;
+    const harness = await start({ MEND_GROUP_WINDOW_S: "0" });
     const { runId, muted } = await mutedUntilResolved(harness);
     const message = muted;
     harness.upstream.status = 200;
@@ -181,8 +159,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("Unmute on a muted alert ends the silence: Mute… is back and the next failure is alerted", async () => {
-    h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
-    const harness = h;
+    const harness = await start({ MEND_GROUP_WINDOW_S: "0" });
     await failingFlow(harness);
     const { message } = await failOnce(harness);
     await harness.driver.click(harness, message, "mute", "24h");
@@ -218,30 +195,25 @@ async function unmuteOnHandlersPage(h: Harness): Promise<Response> {
   });
 }
 
-describe.each(DRIVERS.map((d) => [d().kind, d] as const))(
-  "%s: the /handlers page",
-  (_kind, makeDriver: () => Driver) => {
-    it("unmutes a mute picked in chat; the alert shows Mute… again and the next failure is alerted", async () => {
-      h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
-      const harness = h;
-      await failingFlow(harness);
-      const { message } = await failOnce(harness);
-      await harness.driver.click(harness, message, "mute", "resolved");
-      await harness.until(() => labels(current(harness, message.id)).includes("unmute"), 5_000, "Unmute");
-      const res = await unmuteOnHandlersPage(harness);
-      expect(res.status).toBe(303);
-      expect(res.headers.get("location")).toBe("/handlers?done=unmuted");
-      await harness.until(() => labels(current(harness, message.id)).includes("mute…"), 5_000, "Mute… again");
-      expect(await (await harness.app.request("/handlers")).text()).toContain("No active silence");
-      expect(await alertedAgain(harness)).toBe(true);
-    });
-  },
-);
+forEachPlatform("%s: the /handlers page", (start) => {
+  it("unmutes a mute picked in chat; the alert shows Mute… again and the next failure is alerted", async () => {
+    const harness = await start({ MEND_GROUP_WINDOW_S: "0" });
+    await failingFlow(harness);
+    const { message } = await failOnce(harness);
+    await harness.driver.click(harness, message, "mute", "resolved");
+    await harness.until(() => labels(current(harness, message.id)).includes("unmute"), 5_000, "Unmute");
+    const res = await unmuteOnHandlersPage(harness);
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe("/handlers?done=unmuted");
+    await harness.until(() => labels(current(harness, message.id)).includes("mute…"), 5_000, "Mute… again");
+    expect(await (await harness.app.request("/handlers")).text()).toContain("No active silence");
+    expect(await alertedAgain(harness)).toBe(true);
+  });
+});
 
-describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s: Retry on latest", (_kind, makeDriver: () => Driver) => {
+forEachPlatform("%s: Retry on latest", (start) => {
   it("appears once the flow has a newer version, and resumes the run on it", async () => {
-    h = await startHarness(makeDriver());
-    const harness = h;
+    const harness = await start();
     await failingFlow(harness);
     const { runId, message } = await failOnce(harness);
     expect(labels(message)).not.toContain("retry on latest");

@@ -1,20 +1,13 @@
 // What every chat platform must do (SPEC §5, §10), run once per platform in-process: the fake
 // clock, SQLite :memory:, app.request(), and the fake Slack / Discord behind the injected fetch.
-import { afterEach, describe, expect, it } from "vitest";
-import { current, DRIVERS, failingFlow, failOnce, runStatus, startHarness, type Driver, type Harness } from "./harness";
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+import { expect, it } from "vitest";
+import { current, failingFlow, failOnce, forEachPlatform, runStatus } from "./harness";
 
 const labels = (m: { buttons: { label: string }[] }) => m.buttons.map((b) => b.label);
 
-describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriver: () => Driver) => {
+forEachPlatform("%s", (start) => {
   it("offers Retry on a run its error handler recovered, and the Retry works", async () => {
-    h = await startHarness(makeDriver());
-    const harness = h;
+    const harness = await start();
     await failingFlow(harness, { on_failure: [{ id: "note", compute: { expr: "1" } }] });
     const { runId, message } = await failOnce(harness);
     expect(await runStatus(harness, runId)).toBe("recovered");
@@ -36,8 +29,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("edits the message within 5 s when the run is retried through the API, and tells the thread", async () => {
-    h = await startHarness(makeDriver());
-    const harness = h;
+    const harness = await start();
     await failingFlow(harness);
     const { runId, message } = await failOnce(harness);
     harness.upstream.status = 200;
@@ -52,8 +44,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("tracks a message posted by the built-in script in on_failure: its buttons follow the run and work", async () => {
-    h = await startHarness(makeDriver());
-    const harness = h;
+    const harness = await start();
     const script = { id: "tell", script: { name: harness.driver.kind, args: harness.driver.config() } };
     const flow = await harness.api("/api/flows/orders", {
       method: "PUT",
@@ -81,11 +72,10 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("titles an external failure <source> / <job> and shows Retry / Replay only with their callback URLs", async () => {
-    h = await startHarness(makeDriver(), {
+    const harness = await start({
       MEND_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
       MEND_GROUP_WINDOW_S: "0",
     });
-    const harness = h;
     await harness.api("/api/handlers", {
       json: { name: "ops", kind: harness.driver.kind, config: harness.driver.config() },
     });
@@ -105,8 +95,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("gives a group Retry all (N), which retries each still-failed run of the group once", async () => {
-    h = await startHarness(makeDriver());
-    const harness = h;
+    const harness = await start();
     await failingFlow(harness);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await failOnce(harness)).runId);
@@ -133,8 +122,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("lists the group's message under every run counted into it, and the origin message under a replay", async () => {
-    h = await startHarness(makeDriver());
-    const harness = h;
+    const harness = await start();
     await failingFlow(harness);
     const first = await failOnce(harness);
     const second = await failOnce(harness);
@@ -151,8 +139,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("tells in the group message's thread that a replay of an earlier run of the group failed again", async () => {
-    h = await startHarness(makeDriver());
-    const harness = h;
+    const harness = await start();
     await failingFlow(harness);
     const first = await failOnce(harness);
     await failOnce(harness);
@@ -168,8 +155,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("tells a replay that fails again in the original message's thread, not as a new member of its group", async () => {
-    h = await startHarness(makeDriver());
-    const harness = h;
+    const harness = await start();
     await failingFlow(harness);
     const { message } = await failOnce(harness);
     await harness.driver.click(harness, message, "replay");
@@ -185,8 +171,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("posts a burst of 50 alerts to one channel whose every second post is rate limited, each once and in order, within 120 s", async () => {
-    h = await startHarness(makeDriver(), { MEND_GROUP_WINDOW_S: "0" });
-    const harness = h;
+    const harness = await start({ MEND_GROUP_WINDOW_S: "0" });
     await harness.api("/api/handlers", {
       json: { name: "ops", kind: harness.driver.kind, config: harness.driver.config() },
     });
@@ -209,8 +194,7 @@ describe.each(DRIVERS.map((d) => [d().kind, d] as const))("%s", (_kind, makeDriv
   });
 
   it("marks a delivery to a dead channel failed, shows it in health, and tells the fallback handler", async () => {
-    h = await startHarness(makeDriver());
-    const harness = h;
+    const harness = await start();
     const spare = harness.driver.kind === "slack" ? "C0SPARE" : "300000000000000999";
     const dead = harness.driver.kind === "slack" ? "C0GONE" : "300000000000000666";
     harness.driver.killChannel(dead);

@@ -1,14 +1,16 @@
 // "Replay with input…" (SPEC §11) on Slack (the fetch bot of Workers and Bolt on Node) and Discord:
 // the form opens prefilled, a valid edit replays once with that input and says so in the thread,
 // bad input is answered inside the form and starts nothing.
-import { afterEach, describe, expect, it } from "vitest";
-import { ALL_TRANSPORTS, current, failingFlow, failOnce, startHarness, type Driver, type Harness } from "./harness";
-
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+import { expect, it } from "vitest";
+import {
+  ALL_TRANSPORTS,
+  current,
+  failingFlow,
+  failOnce,
+  forEachDriver,
+  type Harness,
+  type StartHarness,
+} from "./harness";
 
 const SCHEMA = {
   type: "object",
@@ -20,20 +22,17 @@ const replaysOf = async (h: Harness, runId: string) =>
   (await h.deps.runs.listRuns({ flow: "orders", limit: 100 })).runs.filter((r) => r.replayOf === runId);
 
 /** A failed run of `orders` (with SCHEMA) alerted on the driver's platform, and ALICE's open form. */
-async function formOnFailedRun(makeDriver: () => Driver) {
-  const harness = await startHarness(makeDriver());
-  h = harness;
+async function formOnFailedRun(start: StartHarness) {
+  const harness = await start();
   await failingFlow(harness, { input: SCHEMA });
   const { runId, message } = await failOnce(harness);
   const form = await harness.driver.openForm(harness, message, "replay_input");
   return { harness, runId, message, form };
 }
 
-const name = (d: Driver) => `${d.kind}${d.bolt ? " (bolt)" : ""}`;
-
-describe.each(ALL_TRANSPORTS.map((d) => [name(d()), d] as const))("%s", (_name, makeDriver: () => Driver) => {
+forEachDriver(ALL_TRANSPORTS, "%s", (start) => {
   it("shows Replay with input… and opens the form prefilled with the run's input as indented JSON", async () => {
-    h = await startHarness(makeDriver());
+    const h = await start();
     await failingFlow(h, { input: SCHEMA });
     const { message } = await failOnce(h, "orders", { order: 1, note: "first" });
     expect(message.buttons.map((b) => b.label)).toContain("Replay with input…");
@@ -43,7 +42,7 @@ describe.each(ALL_TRANSPORTS.map((d) => [name(d()), d] as const))("%s", (_name, 
   });
 
   it("replays with the edited input, tells the thread the new run id and edits the alert", async () => {
-    const { harness, runId, message, form } = await formOnFailedRun(makeDriver);
+    const { harness, runId, message, form } = await formOnFailedRun(start);
     harness.upstream.status = 200;
     const answer = await form.submit('{ "order": 2, "note": "edited" }');
     expect(answer).toEqual({ status: 200, error: undefined });
@@ -62,7 +61,7 @@ describe.each(ALL_TRANSPORTS.map((d) => [name(d()), d] as const))("%s", (_name, 
   });
 
   it("answers bad JSON and input the schema refuses inside the form, and starts nothing", async () => {
-    const { harness, runId, form } = await formOnFailedRun(makeDriver);
+    const { harness, runId, form } = await formOnFailedRun(start);
     const requests = harness.upstream.requests;
     const broken = await form.submit('{ "order": 2');
     expect(broken.status).toBe(200);
@@ -76,7 +75,7 @@ describe.each(ALL_TRANSPORTS.map((d) => [name(d()), d] as const))("%s", (_name, 
   });
 
   it("replays once when the same submit arrives twice", async () => {
-    const { harness, runId, message, form } = await formOnFailedRun(makeDriver);
+    const { harness, runId, message, form } = await formOnFailedRun(start);
     const first = await form.submit('{ "order": 3 }');
     // Answered "already done" (or, once the replay has failed again, "this alert has changed").
     const again = await form.submit('{ "order": 3 }');
@@ -89,7 +88,7 @@ describe.each(ALL_TRANSPORTS.map((d) => [name(d()), d] as const))("%s", (_name, 
   });
 
   it("opens no form for someone off the allow-list, and says so privately", async () => {
-    h = await startHarness(makeDriver(), {
+    const h = await start({
       SLACK_ALLOWED_USERS: "UBOB",
       DISCORD_ALLOWED_USERS: "500000000000000999",
     });
@@ -102,7 +101,7 @@ describe.each(ALL_TRANSPORTS.map((d) => [name(d()), d] as const))("%s", (_name, 
   });
 
   it("gives the run page link instead of a form when the input is too long for one", async () => {
-    h = await startHarness(makeDriver());
+    const h = await start();
     await failingFlow(h);
     const { runId, message } = await failOnce(h, "orders", { blob: "x".repeat(4100) });
     const form = await h.driver.openForm(h, message, "replay_input");

@@ -1,16 +1,10 @@
 // What only Slack does (the shared behaviour is in platforms.test.ts).
-import { afterEach, describe, expect, it } from "vitest";
-import { signedSlack, slackDriver, startHarness, type Harness } from "./harness";
+import { expect, it } from "vitest";
+import { forEachDriver, signedSlack, slackDriver } from "./harness";
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-describe("slack requests", () => {
+forEachDriver([slackDriver], "%s requests", (start) => {
   it("answers a signed block_actions without a user with 400 naming it, and runs nothing", async () => {
-    h = await startHarness(slackDriver());
+    const h = await start();
     const payload = {
       type: "block_actions",
       actions: [{ action_id: "mend_retry", value: "mend:retry::R1:1" }],
@@ -23,7 +17,7 @@ describe("slack requests", () => {
   });
 
   it("answers a signed view_submission without a user with 400 naming it, and runs nothing", async () => {
-    h = await startHarness(slackDriver());
+    const h = await start();
     const payload = { type: "view_submission", view: { callback_id: "mend_replay", private_metadata: "{}" } };
     const res = await signedSlack(h, new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
     expect(res.status).toBe(400);
