@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { signSlackRequest } from "../src/chat/slack/verify";
 import { drive } from "./drive";
 import { RssSampler, startChild, type Child } from "./procs";
-import { SECONDS, fmt, getJson, percentile } from "./settings";
+import { SECONDS, fmt, getJson, percentile, walCheck } from "./settings";
 
 export const CHAT_SCENARIOS = ["alert-latency", "click-under-load"];
 
@@ -34,6 +34,10 @@ export interface ChatOutcome {
 }
 
 interface Ctx {
+  /** The scenario's name in the report and its database file (default: its kind). */
+  label?: string;
+  /** More of mend's variables (MEND_WAL_CHECKPOINT). */
+  env?: Record<string, string>;
   dir: string;
   flowsDir: string;
   upstream: Child;
@@ -79,7 +83,8 @@ async function waitUntil<T>(probe: () => Promise<T | undefined>, ms: number, wha
 
 export async function runChatScenario(name: string, ctx: Ctx): Promise<ChatOutcome> {
   const slack = await startChild(`${name}-slack`, "slack.ts", []);
-  const file = join(ctx.dir, `${name}.db`);
+  const label = ctx.label ?? name;
+  const file = join(ctx.dir, `${label.replace(/\W+/g, "_")}.db`);
   const { token } = await slack.dump<{ token: string }>();
   const env = {
     SLACK_BOT_TOKEN: token,
@@ -87,8 +92,9 @@ export async function runChatScenario(name: string, ctx: Ctx): Promise<ChatOutco
     SLACK_API_URL: `${slack.url}/api/`,
     SLACK_ALLOWED_USERS: USER.id,
     MEND_GROUP_WINDOW_S: "0",
+    ...ctx.env,
   };
-  const server = await startChild(name, "server-mend.ts", ["--db", file, "--flows", ctx.flowsDir], {
+  const server = await startChild(label, "server-mend.ts", ["--db", file, "--flows", ctx.flowsDir], {
     profile: true,
     env: { BENCH_MEND_ENV: JSON.stringify(env) },
   });
@@ -105,13 +111,14 @@ export async function runChatScenario(name: string, ctx: Ctx): Promise<ChatOutco
     const measure = name === "alert-latency" ? alertLatency : clickUnderLoad;
     const m = await measure(server, slack, file, checks, failures);
     const peakRss = await rss.stop();
+    checks.push(walCheck(await server.ask("stats")));
     await server.stop();
     const sorted = m.samples.sort((a, b) => a - b);
     checks.push(
       `samples ms: p50 ${fmt(percentile(sorted, 0.5))}, p90 ${fmt(percentile(sorted, 0.9))}, p99 ${fmt(percentile(sorted, 0.99))}, max ${fmt(percentile(sorted, 1))}`,
     );
     return {
-      name,
+      name: label,
       what: m.what,
       samples: sorted.length,
       p50: percentile(sorted, 0.5),

@@ -42,11 +42,13 @@ import {
   SECONDS,
   SERVER_V8_FLAGS,
   WARMUP_SECONDS,
+  WAL_MODES,
   fmt,
   getJson,
   median,
   percentile,
   table,
+  walCheck,
 } from "./settings";
 
 /** Warnings about CPU used by processes outside the bench while a scenario was measured. */
@@ -73,6 +75,8 @@ interface Scenario {
   attemptsPerRun?: number;
   /** The server's V8 flags when not SERVER_V8_FLAGS (BENCH_FLAG_SETS). */
   v8Flags?: string[];
+  /** mend: MEND_WAL_CHECKPOINT (BENCH_WAL_CHECKPOINT). */
+  wal?: string;
 }
 
 const SCENARIOS: Scenario[] = [
@@ -326,7 +330,10 @@ async function runScenario(
   const o = { profile: true, v8Flags: s.v8Flags };
   const server =
     s.kind === "mend"
-      ? await startChild(s.name, "server-mend.ts", ["--db", file, "--flows", flowsDir], o)
+      ? await startChild(s.name, "server-mend.ts", ["--db", file, "--flows", flowsDir], {
+          ...o,
+          env: s.wal ? { BENCH_MEND_ENV: JSON.stringify({ MEND_WAL_CHECKPOINT: s.wal }) } : undefined,
+        })
       : await startChild(
           s.name,
           s.kind === "lean" ? "server-lean.ts" : "server-baseline.ts",
@@ -392,6 +399,7 @@ async function runScenario(
       }
     }
     const peakRss = await rss.stop();
+    if (s.kind === "mend") checks.push(walCheck(await server.ask("stats")));
     await server.stop();
     const stderr = server.stderrTail().trim();
     if (stderr) checks.push(`server stderr (tail): ${stderr.split("\n").slice(-3).join(" | ")}`);
@@ -616,9 +624,14 @@ function goalRows(by: Map<string, Summary>, chat: ChatOutcome[], d1: D1Trips | u
 async function main(): Promise<number> {
   const chosen = SCENARIOS.filter((s) => ONLY.length === 0 || ONLY.includes(s.name));
   const sets = FLAG_SETS;
-  const scenarios = sets
+  const flagged = sets
     ? chosen.flatMap((s) => sets.map((f) => ({ ...s, name: `${s.name} [${f.join(" ") || "no flags"}]`, v8Flags: f })))
     : chosen;
+  const scenarios = WAL_MODES.length
+    ? flagged.flatMap((s) =>
+        s.kind === "mend" ? WAL_MODES.map((m) => ({ ...s, name: `${s.name} [${m}]`, wal: m })) : [s],
+      )
+    : flagged;
   const chatScenarios = CHAT_SCENARIOS.filter((n) => (ONLY.length === 0 && !FLAG_SETS) || ONLY.includes(n));
   const known = [...SCENARIOS.map((s) => s.name), ...CHAT_SCENARIOS, "d1-trips", "pages", "prune-under-load"];
   const unknown = ONLY.filter((n) => !known.includes(n));
@@ -650,9 +663,17 @@ async function main(): Promise<number> {
       }
     }
     const chat: ChatOutcome[] = [];
-    for (const name of chatScenarios) {
-      process.stdout.write(`  ${name} … `);
-      const c = await runChatScenario(name, { dir, flowsDir, upstream, noisy });
+    // With BENCH_WAL_CHECKPOINT: each chat scenario BENCH_ROUNDS times, the modes in turn.
+    const chatRuns = WAL_MODES.length
+      ? chatScenarios.flatMap((name) =>
+          Array.from({ length: ROUNDS }, (_, r) =>
+            WAL_MODES.map((m) => ({ name, label: `${name} [${m}] #${r + 1}`, env: { MEND_WAL_CHECKPOINT: m } })),
+          ).flat(),
+        )
+      : chatScenarios.map((name) => ({ name, label: name, env: undefined }));
+    for (const { name, label, env } of chatRuns) {
+      process.stdout.write(`  ${label} … `);
+      const c = await runChatScenario(name, { label, env, dir, flowsDir, upstream, noisy });
       console.log(
         `p50 ${fmt(c.p50)} ms, p99 ${fmt(c.p99)} ms over ${c.samples}${c.failures.length ? " (CHECK FAILED)" : ""}`,
       );
@@ -692,8 +713,10 @@ async function main(): Promise<number> {
 // The whole run stops by itself: warm-up + measure per scenario, plus generous room for start-up and checks,
 // and for the pages (seeding 100k runs, ~2 min) and prune-under-load (seeding 500k, ~6.5 min) when they run.
 const included = (name: string) => (ONLY.length === 0 && !FLAG_SETS) || ONLY.includes(name);
+const perMode = Math.max(1, WAL_MODES.length);
+const chatRunsAtMost = CHAT_SCENARIOS.length * (WAL_MODES.length ? ROUNDS * perMode : 1);
 const watchdogMs =
-  ((SCENARIOS.length * ROUNDS + CHAT_SCENARIOS.length) * (SECONDS + WARMUP_SECONDS + 15) +
+  ((SCENARIOS.length * ROUNDS * perMode + chatRunsAtMost) * (SECONDS + WARMUP_SECONDS + 15) +
     300 +
     (included("pages") ? 600 : 0) +
     (included("prune-under-load") ? 1200 : 0)) *

@@ -5,6 +5,7 @@
 // variables, e.g. the Slack settings of the chat scenarios.
 import { parseEnv } from "../src/env";
 import { startServer } from "../src/entry/server";
+import type { SqliteDb } from "../src/store/sqlite-node";
 import { argOf, runChild } from "./child";
 
 const extra = JSON.parse(process.env.BENCH_MEND_ENV ?? "{}") as Record<string, string>;
@@ -16,4 +17,12 @@ const config = parseEnv({
   MEND_FLOWS_DIR: argOf("flows"),
 });
 const server = await startServer(config);
-runChild(server.port, () => server.close());
+// The WAL's largest size, looked at every 20 ms (bench/settings.ts walCheck).
+const checkpoints = (server.deps.db as SqliteDb).checkpoints;
+let walMaxBytes = 0;
+setInterval(() => (walMaxBytes = Math.max(walMaxBytes, checkpoints?.walBytes() ?? 0)), 20).unref();
+runChild(
+  server.port,
+  () => server.close(),
+  () => ({ walMaxBytes, worker: config.MEND_WAL_CHECKPOINT === "worker" ? 1 : 0, ...checkpoints?.stats }),
+);

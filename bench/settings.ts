@@ -37,6 +37,29 @@ export const SERVER_V8_FLAGS =
  */
 export const FLAG_SETS: string[][] | undefined = process.env.BENCH_FLAG_SETS?.split(";").map(flagList);
 
+/**
+ * BENCH_WAL_CHECKPOINT ("worker,inline", comma-separated MEND_WAL_CHECKPOINT values): every mend scenario runs
+ * once per value in each round (A B A B …), named `<scenario> [<value>]`; the chat scenarios run BENCH_ROUNDS times.
+ */
+export const WAL_MODES = (process.env.BENCH_WAL_CHECKPOINT ?? "")
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const m of WAL_MODES)
+  if (m !== "worker" && m !== "inline") {
+    console.error(`bench: BENCH_WAL_CHECKPOINT takes worker and/or inline, got '${m}'`);
+    process.exit(2);
+  }
+
+/** The mend server's WAL figures (bench/server-mend.ts stats) as one check line. */
+export function walCheck(s: Record<string, number>): string {
+  const mib = (b: number | undefined) => fmt((b ?? 0) / 1024 / 1024);
+  return (
+    `WAL (${s.worker ? "worker" : "inline"}): largest ${mib(s.walMaxBytes)} MiB; worker checkpoints ${s.workerCheckpoints ?? 0} ` +
+    `(${s.framesCopied ?? 0} frames, ${s.holds ?? 0} holding writes), checkpoints on the serving connection past the cap ${s.fallbacks ?? 0}`
+  );
+}
+
 export const INPUT = { order: 1234, customer: "ada@example.com", amount: 42.5 };
 export const BODY = JSON.stringify(INPUT);
 

@@ -133,7 +133,7 @@ function listen(fetchFn: NodeFetch, config: Config, requestTimeoutMs: number): P
 export async function startServer(config: Config, options: Partial<StartOptions> = {}): Promise<RunningServer> {
   let db: Db;
   try {
-    db = openSqlite(config.MEND_DB);
+    db = openSqlite(config.MEND_DB, { mode: config.MEND_WAL_CHECKPOINT, log: options.log });
   } catch (err) {
     throw new ConfigError(`MEND_DB: cannot open ${config.MEND_DB}: ${(err as Error).message.split("\n")[0]}`);
   }

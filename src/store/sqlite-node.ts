@@ -7,6 +7,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as schema from "../../db/schema";
 import type { AnyDb, BatchItem, Database as Db } from "./database";
+import type { Log } from "../deps";
+import { WalCheckpoints, type WalCheckpointOptions } from "./wal-checkpoints";
 
 /** db/migrations of the package: two levels up from src/store/, one or two from a dist/ bundle or chunk. */
 function findMigrations(): string {
@@ -30,7 +32,14 @@ function ensureDir(dir: string): void {
   for (const d of missing) mkdirSync(d);
 }
 
-export function openSqlite(file: string): Db {
+export interface SqliteOptions extends Partial<WalCheckpointOptions> {
+  log?: Log;
+}
+
+export type SqliteDb = Db & { client: Database.Database; checkpoints?: WalCheckpoints };
+
+/** Opens (creating it if needed) and migrates; a file database checkpoints from a worker unless `mode: "inline"`. */
+export function openSqlite(file: string, options: SqliteOptions = {}): SqliteDb {
   if (file !== ":memory:") ensureDir(dirname(resolve(file)));
   const client = new Database(file);
   client.pragma("journal_mode = WAL");
@@ -52,12 +61,22 @@ export function openSqlite(file: string): Db {
   const inTransaction = client.transaction((items: BatchItem[]) =>
     items.map((item) => (item.returning ? (item.query.all() as unknown[]) : (item.query.run(), []))),
   );
+  const checkpoints =
+    file === ":memory:" ? undefined : new WalCheckpoints(file, client, { mode: "worker", ...options });
   return {
     db: db as unknown as AnyDb,
     client,
-    batch: async (items) =>
-      items.length === 1 && !items[0]!.returning ? (items[0]!.query.run(), [[]]) : inTransaction(items),
+    checkpoints,
+    batch: async (items) => {
+      const tx = () =>
+        items.length === 1 && !items[0]!.returning ? (items[0]!.query.run(), [[]]) : inTransaction(items);
+      return checkpoints ? checkpoints.write(tx) : tx();
+    },
     close: async () => {
+      if (!client.open) return;
+      await checkpoints?.close();
+      // The last connection: the WAL is copied in whole and emptied (close then deletes the file).
+      if (checkpoints) client.pragma("wal_checkpoint(TRUNCATE)");
       client.close();
     },
   };
