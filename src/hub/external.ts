@@ -7,7 +7,7 @@ import type { Deps } from "../deps";
 import type { ErrorContext } from "../engine/errors";
 import type { AlertPayload, AttemptRecord, RunRecord } from "../engine/ports";
 import { makeRedactor } from "../engine/redact";
-import { toRun } from "../store/runs";
+import { toRun } from "../store/run-row";
 import type { FailureReport, ReportFormat } from "./report";
 
 export const EXTERNAL_PREFIX = "external:";

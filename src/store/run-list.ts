@@ -8,7 +8,8 @@
 import { and, desc, eq, gte, inArray, lt, sql, type SQL } from "drizzle-orm";
 import { runs } from "../../db/schema";
 import type { Database } from "./database";
-import { toRun, type StoredRun } from "./runs";
+import { toRun } from "./run-row";
+import type { StoredRun } from "./runs";
 
 export interface RunListQuery {
   flow?: string;

@@ -5,7 +5,6 @@ import type { ErrorContext } from "../engine/errors";
 import {
   ACTIVE,
   type AttemptRecord,
-  type Cursor,
   type RunRecord,
   type RunSet,
   type RunStatus,
@@ -13,6 +12,8 @@ import {
 } from "../engine/ports";
 import type { BatchItem, Database, Read } from "./database";
 import { GroupCommitter } from "./group-commit";
+import { RunList, type RunListQuery } from "./run-list";
+import { toRun } from "./run-row";
 import {
   builtStatements,
   preparedStatements,
@@ -55,33 +56,6 @@ export interface RunFilter {
   until?: number;
 }
 
-export function toRun(r: RunRow): StoredRun {
-  return {
-    id: r.id,
-    flow: r.flow,
-    flowVersion: r.flowVersion,
-    status: r.status as RunStatus,
-    input: r.input ?? null,
-    output: r.output ?? null,
-    error: (r.error as ErrorContext | null) ?? null,
-    cursor: JSON.parse(r.cursor) as Cursor,
-    dueAt: r.dueAt,
-    replayOf: r.replayOf,
-    parentRun: r.parentRun ?? null,
-    external: r.external ?? null,
-    createdAt: r.createdAt,
-    updatedAt: r.updatedAt,
-    finishedAt: r.finishedAt,
-    marks: {
-      ackedBy: r.ackedBy,
-      ackedAt: r.ackedAt,
-      resolvedBy: r.resolvedBy,
-      resolvedAt: r.resolvedAt,
-      resolutionNote: r.resolutionNote,
-    },
-  };
-}
-
 function toAttempt(a: AttemptRow): AttemptRecord {
   return {
     ...a,
@@ -111,8 +85,11 @@ export class RunRepo {
 
   private readonly statements: RunStatements;
 
+  private readonly list: RunList;
+
   constructor(private readonly d: Database) {
     this.committer = new GroupCommitter(d);
+    this.list = new RunList(d);
     this.statements = d.client ? preparedStatements(d.client) : builtStatements(d.db);
   }
 
@@ -284,25 +261,11 @@ export class RunRepo {
       .run();
   }
 
-  async listRuns(q: {
-    flow?: string;
-    status?: string;
-    limit: number;
-    cursor?: string;
-  }): Promise<{ runs: StoredRun[]; next: string | null }> {
-    const conds = [];
-    if (q.flow) conds.push(eq(runs.flow, q.flow));
-    if (q.status) conds.push(eq(runs.status, q.status));
-    if (q.cursor) conds.push(lt(runs.id, q.cursor));
-    const rows = await this.db
-      .select()
-      .from(runs)
-      .where(conds.length ? and(...conds) : undefined)
-      .orderBy(desc(runs.id))
-      .limit(q.limit + 1)
-      .all();
-    const page = rows.slice(0, q.limit).map(toRun);
-    return { runs: page, next: rows.length > q.limit ? page[page.length - 1]!.id : null };
+  /** Newest first, by flow and status: the API's list (the pages' RunList without its search and window). */
+  async listRuns(
+    q: Pick<RunListQuery, "flow" | "status" | "limit" | "cursor">,
+  ): Promise<{ runs: StoredRun[]; next: string | null }> {
+    return this.list.list(q);
   }
 
   /** Marks the run acknowledged unless it was already; answers the marks as they stand after. */
