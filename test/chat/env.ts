@@ -126,3 +126,30 @@ export async function onLoopback(
     },
   };
 }
+
+/** A handler `ops-<kind>` with `config`, and a flow whose only step POSTs to the upstream (one attempt). */
+export async function failingFlowOn(
+  e: Mend,
+  kind: "slack" | "discord",
+  name: string,
+  config: Record<string, unknown>,
+): Promise<void> {
+  const res = await e.api("/api/handlers", { method: "POST", json: { name: `ops-${kind}`, kind, config } });
+  if (res.status !== 201) throw new Error(`handler: ${res.status} ${await res.text()}`);
+  const flow = await e.putFlow({
+    name,
+    steps: [{ id: "charge", http: { method: "POST", url: `${e.upstream.url}/charge` } }],
+  });
+  if (flow.status >= 300) throw new Error(`flow: ${flow.status} ${await flow.text()}`);
+}
+
+/** Triggers the flow and waits until its run has ended. */
+export async function runOnce(
+  e: Mend,
+  flow = "orders",
+  input: unknown = { order: 1 },
+): Promise<Record<string, unknown>> {
+  const res = await e.api(`/hooks/${flow}`, { method: "POST", json: input });
+  const { run_id } = (await res.json()) as { run_id: string };
+  return e.waitForStatus(run_id, ["succeeded", "recovered", "failed", "cancelled"]);
+}

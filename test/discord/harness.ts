@@ -4,9 +4,11 @@
 // interactions signed with a real Ed25519 key pair and built from the components the bot posted.
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import type { TestServer } from "../api/server";
-import { inProcess, onLoopback, type Mend } from "../chat/env";
+import { failingFlowOn, inProcess, onLoopback, type Mend } from "../chat/env";
 import { discordDriver } from "../chat/harness";
 import { startFakeDiscord, type DiscordMessage, type FakeDiscord, type Json } from "../fakes/discord";
+
+export { runOnce } from "../chat/env";
 
 export const CHANNEL = "300000000000000001";
 export const GUILD = "400000000000000001";
@@ -89,33 +91,11 @@ export async function startDiscordServer(
 }
 
 /** A flow whose only step POSTs to the upstream (one attempt), alerting the `ops-discord` handler. */
-export async function setupFailingFlow(
+export const setupFailingFlow = (
   e: DiscordEnv,
   name = "orders",
   handlerConfig: Record<string, unknown> = { channel_id: CHANNEL },
-): Promise<void> {
-  const res = await e.api("/api/handlers", {
-    method: "POST",
-    json: { name: "ops-discord", kind: "discord", config: handlerConfig },
-  });
-  if (res.status !== 201) throw new Error(`handler: ${res.status} ${await res.text()}`);
-  const flow = await e.putFlow({
-    name,
-    steps: [{ id: "charge", http: { method: "POST", url: `${e.upstream.url}/charge` } }],
-  });
-  if (flow.status >= 300) throw new Error(`flow: ${flow.status} ${await flow.text()}`);
-}
-
-/** Triggers the flow and waits until its run has ended. */
-export async function runOnce(
-  e: DiscordEnv,
-  flow = "orders",
-  input: unknown = { order: 1 },
-): Promise<Record<string, unknown>> {
-  const res = await e.api(`/hooks/${flow}`, { method: "POST", json: input });
-  const { run_id } = (await res.json()) as { run_id: string };
-  return e.waitForStatus(run_id, ["succeeded", "recovered", "failed", "cancelled"]);
-}
+) => failingFlowOn(e, "discord", name, handlerConfig);
 
 export async function postInteraction(
   e: DiscordEnv,

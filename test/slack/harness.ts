@@ -2,9 +2,11 @@
 // end-to-end test), a fake Slack Web API and a scriptable upstream, plus signed clicks built from
 // the buttons the bot really posted.
 import { signSlackRequest } from "../../src/chat/slack/verify";
-import { inProcess, onLoopback, type Mend } from "../chat/env";
+import { failingFlowOn, inProcess, onLoopback, type Mend } from "../chat/env";
 import { slackDriver } from "../chat/harness";
 import { startFakeSlack, type Block, type FakeSlack, type SlackMessage } from "../fakes/slack";
+
+export { runOnce } from "../chat/env";
 
 export const SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
 export const CHANNEL = "C0OPS";
@@ -48,33 +50,11 @@ export async function startSlackServer(env: Record<string, string> = {}): Promis
 }
 
 /** A flow whose only step POSTs to the upstream (one attempt), alerting the `ops-slack` handler. */
-export async function setupFailingFlow(
+export const setupFailingFlow = (
   e: SlackEnv,
   name = "orders",
   handlerConfig: Record<string, unknown> = { channel: CHANNEL },
-): Promise<void> {
-  const res = await e.api("/api/handlers", {
-    method: "POST",
-    json: { name: "ops-slack", kind: "slack", config: handlerConfig },
-  });
-  if (res.status !== 201) throw new Error(`handler: ${res.status} ${await res.text()}`);
-  const flow = await e.putFlow({
-    name,
-    steps: [{ id: "charge", http: { method: "POST", url: `${e.upstream.url}/charge` } }],
-  });
-  if (flow.status >= 300) throw new Error(`flow: ${flow.status} ${await flow.text()}`);
-}
-
-/** Triggers the flow and waits until its run has ended. */
-export async function runOnce(
-  e: SlackEnv,
-  flow = "orders",
-  input: unknown = { order: 1 },
-): Promise<Record<string, unknown>> {
-  const res = await e.api(`/hooks/${flow}`, { method: "POST", json: input });
-  const { run_id } = (await res.json()) as { run_id: string };
-  return e.waitForStatus(run_id, ["succeeded", "recovered", "failed", "cancelled"]);
-}
+) => failingFlowOn(e, "slack", name, handlerConfig);
 
 export async function postSigned(
   e: SlackEnv,
