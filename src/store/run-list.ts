@@ -107,6 +107,19 @@ export class RunList {
     return this.byId(q, []);
   }
 
+  /** The ids of the newest `limit` runs that match flow/status/since/until (a bulk action's selection). */
+  async ids(q: Omit<RunListQuery, "q" | "cursor">): Promise<string[]> {
+    const conds = this.filters(q);
+    const rows = await this.db
+      .select({ id: runs.id })
+      .from(runs)
+      .where(conds.length ? and(...conds) : undefined)
+      .orderBy(desc(runs.id))
+      .limit(q.limit)
+      .all();
+    return rows.map((r) => r.id);
+  }
+
   /** These runs (unknown ids left out), newest first; in chunks, as D1 binds at most 100 values. */
   async byIds(ids: string[]): Promise<StoredRun[]> {
     const out: StoredRun[] = [];

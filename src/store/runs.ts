@@ -1,15 +1,8 @@
 // Runs and their step attempts: the engine's RunStore over drizzle.
-import { and, desc, eq, gte, inArray, isNull, lt, lte, or, sql, min, ne } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, lte, or, sql, min, ne } from "drizzle-orm";
 import { runs, stepAttempts } from "../../db/schema";
 import type { ErrorContext } from "../engine/errors";
-import {
-  ACTIVE,
-  type AttemptRecord,
-  type RunRecord,
-  type RunSet,
-  type RunStatus,
-  type Write,
-} from "../engine/ports";
+import { ACTIVE, type AttemptRecord, type RunRecord, type RunSet, type RunStatus, type Write } from "../engine/ports";
 import type { BatchItem, Database, Read } from "./database";
 import { GroupCommitter } from "./group-commit";
 import { RunList, type RunListQuery } from "./run-list";
@@ -290,19 +283,7 @@ export class RunRepo {
 
   /** Ids of runs matching the filter, newest first, at most `limit`. */
   async selectIds(f: RunFilter, limit: number): Promise<string[]> {
-    const conds = [];
-    if (f.flow) conds.push(eq(runs.flow, f.flow));
-    if (f.status) conds.push(eq(runs.status, f.status));
-    if (f.since !== undefined) conds.push(gte(runs.createdAt, f.since));
-    if (f.until !== undefined) conds.push(lt(runs.createdAt, f.until));
-    const rows = await this.db
-      .select({ id: runs.id })
-      .from(runs)
-      .where(conds.length ? and(...conds) : undefined)
-      .orderBy(desc(runs.id))
-      .limit(limit)
-      .all();
-    return rows.map((r) => r.id);
+    return this.list.ids({ ...f, limit });
   }
 
   /**

@@ -84,6 +84,8 @@ describe("query plans", () => {
       await s.deps.chat.alerts.following(); // what MessageUpdates.tick reads once any alert exists
       await s.deps.chat.alerts.mutesEnded(Date.now()); // and its nextDueAt
       await s.deps.chat.alerts.nextMuteEnd();
+      // A bulk action's selection ("everything matching"): failed runs of the last day.
+      await s.deps.runs.selectIds({ status: "failed", since: Date.now() - 86_400_000 }, 1001);
     } finally {
       rec.stop();
     }
@@ -109,6 +111,10 @@ describe("query plans", () => {
     // Open alerts fixed by a later success: only the open ones, then their flow's successes after them.
     expect(find(/s\.status = 'succeeded'/)).toEqual([
       expect.stringMatching(/^SEARCH alerts USING INDEX alerts_open \(created_at>\?\);.*runs_succeeded/),
+    ]);
+    // A bulk selection in a time window: the window as an id range, so it stops at the window's start.
+    expect(find(/^select "id" from "runs" where \("runs"\."status" = \? and \+"runs"\."created_at" >= \?/)).toEqual([
+      expect.stringMatching(/^SEARCH runs USING INDEX runs_status \(status=\? AND id>\?\)/),
     ]);
     // A word and a time window: FTS5 seeks to the window's rowids instead of reading every newer match.
     expect(find(/runs_fts\.rowid <= coalesce/)).toEqual([expect.stringMatching(/VIRTUAL TABLE INDEX \d+:M\d*</)]);
