@@ -129,7 +129,16 @@ export class WalCheckpoints {
   private fallback(size: number): void {
     this.stats.fallbacks++;
     const silent = this.worker !== undefined && Date.now() - this.lastReportAt > SILENT_MS;
-    const r = (this.client.pragma("wal_checkpoint(TRUNCATE)") as CheckpointReport[])[0];
+    // Readers are not waited for (a backup's long read would stall the event loop for busy_timeout):
+    // what they still see stays in the WAL until the next look.
+    const busyMs = this.client.pragma("busy_timeout", { simple: true }) as number;
+    this.client.pragma("busy_timeout = 0");
+    let r: CheckpointReport | undefined;
+    try {
+      r = (this.client.pragma("wal_checkpoint(TRUNCATE)") as CheckpointReport[])[0];
+    } finally {
+      this.client.pragma(`busy_timeout = ${busyMs}`);
+    }
     if (Date.now() - this.lastWarnAt > 10_000) {
       this.lastWarnAt = Date.now();
       this.o.log?.("warn", "the WAL passed its cap: checkpointed on the serving connection", {
