@@ -2,6 +2,7 @@
 // the database file, the serving connection never does (unless the WAL passes its cap), and a clean
 // close leaves no WAL behind. Sizes are scaled down so a few MiB of writes exercise every path.
 import Database from "better-sqlite3";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,7 +48,7 @@ async function write(db: SqliteDb, from: number, max: number, done: () => boolea
 }
 
 const countRows = () => {
-  const c = new Database(file, { readonly: true });
+  const c = new Database(file); // read-write: it may have to recover a WAL left by a killed process
   try {
     return (c.prepare("SELECT count(*) AS n FROM settings WHERE key LIKE 'k%'").get() as { n: number }).n;
   } finally {
@@ -115,6 +116,29 @@ describe("WAL checkpoints from a worker thread", () => {
     await db.close();
     d = undefined;
     expect(countRows()).toBe(written);
+  });
+
+  it("kill -9 while the worker checkpoints loses no committed row", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/fakes/wal-writer.ts", file], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let committed = 0;
+    await new Promise<void>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (b: Buffer) => {
+        out = (out + b.toString()).slice(-200);
+        const lines = out.split("\n").slice(0, -1); // whole lines only
+        if (lines.length === 0) return;
+        const last = lines.at(-1)!.split(" ");
+        committed = Number(last[1]);
+        // Past two holds: the WAL has started over at least once under the worker.
+        if (Number(last[3]) >= 2 && child.kill("SIGKILL")) resolve();
+      });
+      child.once("exit", (code, signal) => (signal ? resolve() : reject(new Error(`writer exited with ${code}`))));
+    });
+    await new Promise((r) => (child.exitCode !== null || child.signalCode ? r(undefined) : child.once("exit", r)));
+    expect(committed).toBeGreaterThan(0);
+    expect(countRows()).toBeGreaterThanOrEqual(committed);
   });
 
   it("inline keeps SQLite's automatic checkpoint on the serving connection, with no worker", async () => {
