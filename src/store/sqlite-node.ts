@@ -38,7 +38,7 @@ export interface SqliteOptions extends Partial<WalCheckpointOptions> {
 
 export type SqliteDb = Db & { client: Database.Database; checkpoints?: WalCheckpoints };
 
-/** Opens (creating it if needed) and migrates; a file database checkpoints from a worker unless `mode: "inline"`. */
+/** Opens (creating it if needed) and migrates; `mode: "worker"` checkpoints a file database from a worker thread. */
 export function openSqlite(file: string, options: SqliteOptions = {}): SqliteDb {
   if (file !== ":memory:") ensureDir(dirname(resolve(file)));
   const client = new Database(file);
@@ -62,7 +62,7 @@ export function openSqlite(file: string, options: SqliteOptions = {}): SqliteDb 
     items.map((item) => (item.returning ? (item.query.all() as unknown[]) : (item.query.run(), []))),
   );
   const checkpoints =
-    file === ":memory:" ? undefined : new WalCheckpoints(file, client, { mode: "worker", ...options });
+    file === ":memory:" ? undefined : new WalCheckpoints(file, client, { mode: "inline", ...options });
   return {
     db: db as unknown as AnyDb,
     client,

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { settings } from "../../db/schema";
 import { openSqlite, type SqliteDb, type SqliteOptions } from "../../src/store/sqlite-node";
+import { parseEnv } from "../../src/env";
+import { startTestServer } from "../api/server";
 
 const KiB = 1024;
 const ROW = "x".repeat(1000);
@@ -146,5 +148,21 @@ describe("WAL checkpoints from a worker thread", () => {
     expect(db.client.pragma("wal_autocheckpoint", { simple: true })).toBe(1000);
     await write(db, 0, 2_000);
     expect(db.checkpoints!.stats.workerStarts).toBe(0);
+  });
+
+  it("the server takes the mode from MEND_WAL_CHECKPOINT (inline unless told) and refuses other values", async () => {
+    for (const [env, autocheckpoint] of [
+      [{}, 1000],
+      [{ MEND_WAL_CHECKPOINT: "worker" }, 0],
+    ] as const) {
+      const server = await startTestServer(env);
+      try {
+        const db = server.deps.db as SqliteDb;
+        expect(db.client.pragma("wal_autocheckpoint", { simple: true })).toBe(autocheckpoint);
+      } finally {
+        await server.stop();
+      }
+    }
+    expect(() => parseEnv({ MEND_WAL_CHECKPOINT: "thread" })).toThrow(/MEND_WAL_CHECKPOINT/);
   });
 });
