@@ -30,7 +30,7 @@ const coreSchema = {
   MEND_MAX_BODY: int(1, 1024 * 1024 * 1024).default(1_048_576),
   MEND_MAX_RESPONSE: int(1, 1024 * 1024 * 1024).default(10 * 1024 * 1024),
   /** Node: who copies the SQLite WAL into the database file (src/store/wal-checkpoints.ts). */
-  MEND_WAL_CHECKPOINT: z.enum(["worker", "inline"]).default("inline"),
+  MEND_WAL_CHECKPOINT: z.enum(["worker", "inline"]).default("worker"),
   MEND_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   MEND_RETENTION_DAYS: z.coerce.number().min(0).max(36_500).default(30),
   MEND_SCRIPTS_DIR: z.string().min(1).optional(),

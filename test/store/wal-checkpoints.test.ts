@@ -150,10 +150,10 @@ describe("WAL checkpoints from a worker thread", () => {
     expect(db.checkpoints!.stats.workerStarts).toBe(0);
   });
 
-  it("the server takes the mode from MEND_WAL_CHECKPOINT (inline unless told) and refuses other values", async () => {
+  it("the server takes the mode from MEND_WAL_CHECKPOINT (worker unless told) and refuses other values", async () => {
     for (const [env, autocheckpoint] of [
-      [{}, 1000],
-      [{ MEND_WAL_CHECKPOINT: "worker" }, 0],
+      [{}, 0],
+      [{ MEND_WAL_CHECKPOINT: "inline" }, 1000],
     ] as const) {
       const server = await startTestServer(env);
       try {
