@@ -31,7 +31,10 @@ function responseOf(p: AlertPayload): AlertContext["response"] {
   const err = p.error;
   if (typeof err.status !== "number" || (err.type !== "http_status" && err.type !== "permission_denied")) return;
   const raw = err.details?.body ?? (p.failed as { body?: unknown }).body;
-  return { status: err.status, body: truncate(raw === undefined || raw === null ? "" : asText(raw), RESPONSE_BODY_CHARS) };
+  return {
+    status: err.status,
+    body: truncate(raw === undefined || raw === null ? "" : asText(raw), RESPONSE_BODY_CHARS),
+  };
 }
 
 function inputOf(input: unknown, path: string): { value: string; missing?: boolean } {
