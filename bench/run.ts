@@ -621,18 +621,39 @@ function goalRows(by: Map<string, Summary>, chat: ChatOutcome[], d1: D1Trips | u
 
 // ---------------------------------------------------------------- main
 
-async function main(): Promise<number> {
+/** Whether BENCH_ONLY (or its absence) picks this chat scenario, the pages or prune-under-load. */
+const included = (name: string) => (ONLY.length === 0 && !FLAG_SETS) || ONLY.includes(name);
+
+/** The throughput scenarios of each round: BENCH_ONLY's, once per BENCH_FLAG_SETS set and BENCH_WAL_CHECKPOINT mode. */
+function expandScenarios(): Scenario[] {
   const chosen = SCENARIOS.filter((s) => ONLY.length === 0 || ONLY.includes(s.name));
   const sets = FLAG_SETS;
   const flagged = sets
     ? chosen.flatMap((s) => sets.map((f) => ({ ...s, name: `${s.name} [${f.join(" ") || "no flags"}]`, v8Flags: f })))
     : chosen;
-  const scenarios = WAL_MODES.length
+  return WAL_MODES.length
     ? flagged.flatMap((s) =>
         s.kind === "mend" ? WAL_MODES.map((m) => ({ ...s, name: `${s.name} [${m}]`, wal: m })) : [s],
       )
     : flagged;
-  const chatScenarios = CHAT_SCENARIOS.filter((n) => (ONLY.length === 0 && !FLAG_SETS) || ONLY.includes(n));
+}
+
+/** The chat scenarios' runs: with BENCH_WAL_CHECKPOINT each BENCH_ROUNDS times, the modes in turn. */
+function expandChatRuns(): { name: string; label: string; env?: Record<string, string> }[] {
+  const chosen = CHAT_SCENARIOS.filter(included);
+  return WAL_MODES.length
+    ? chosen.flatMap((name) =>
+        Array.from({ length: ROUNDS }, (_, r) =>
+          WAL_MODES.map((m) => ({ name, label: `${name} [${m}] #${r + 1}`, env: { MEND_WAL_CHECKPOINT: m } })),
+        ).flat(),
+      )
+    : chosen.map((name) => ({ name, label: name }));
+}
+
+const scenarios = expandScenarios();
+const chatRuns = expandChatRuns();
+
+async function main(): Promise<number> {
   const known = [...SCENARIOS.map((s) => s.name), ...CHAT_SCENARIOS, "d1-trips", "pages", "prune-under-load"];
   const unknown = ONLY.filter((n) => !known.includes(n));
   if (unknown.length)
@@ -663,14 +684,6 @@ async function main(): Promise<number> {
       }
     }
     const chat: ChatOutcome[] = [];
-    // With BENCH_WAL_CHECKPOINT: each chat scenario BENCH_ROUNDS times, the modes in turn.
-    const chatRuns = WAL_MODES.length
-      ? chatScenarios.flatMap((name) =>
-          Array.from({ length: ROUNDS }, (_, r) =>
-            WAL_MODES.map((m) => ({ name, label: `${name} [${m}] #${r + 1}`, env: { MEND_WAL_CHECKPOINT: m } })),
-          ).flat(),
-        )
-      : chatScenarios.map((name) => ({ name, label: name, env: undefined }));
     for (const { name, label, env } of chatRuns) {
       process.stdout.write(`  ${label} … `);
       const c = await runChatScenario(name, { label, env, dir, flowsDir, upstream, noisy });
@@ -710,13 +723,10 @@ async function main(): Promise<number> {
   }
 }
 
-// The whole run stops by itself: warm-up + measure per scenario, plus generous room for start-up and checks,
+// The whole run stops by itself: warm-up + measure per scenario run, plus generous room for start-up and checks,
 // and for the pages (seeding 100k runs, ~2 min) and prune-under-load (seeding 500k, ~6.5 min) when they run.
-const included = (name: string) => (ONLY.length === 0 && !FLAG_SETS) || ONLY.includes(name);
-const perMode = Math.max(1, WAL_MODES.length);
-const chatRunsAtMost = CHAT_SCENARIOS.length * (WAL_MODES.length ? ROUNDS * perMode : 1);
 const watchdogMs =
-  ((SCENARIOS.length * ROUNDS * perMode + chatRunsAtMost) * (SECONDS + WARMUP_SECONDS + 15) +
+  ((scenarios.length * ROUNDS + chatRuns.length) * (SECONDS + WARMUP_SECONDS + 15) +
     300 +
     (included("pages") ? 600 : 0) +
     (included("prune-under-load") ? 1200 : 0)) *
